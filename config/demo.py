@@ -1,0 +1,29 @@
+"""Demo data, one idempotent function per app; seed_demo runs them in order.
+
+Each function returns a short line saying what it made, and running it twice makes nothing new.
+Later apps add their own function here.
+"""
+
+from collections.abc import Callable
+
+from django.contrib.auth import get_user_model
+
+
+def seed_staff() -> str:
+    User = get_user_model()
+    operator, created = User.objects.get_or_create(
+        username="operator",
+        defaults={
+            "email": "operator@example.com",
+            "is_staff": True,
+            "first_name": "Olive",
+            "last_name": "Operator",
+        },
+    )
+    if created:
+        operator.set_unusable_password()
+        operator.save()
+    return f"staff: operator user {'created' if created else 'already there'}"
+
+
+SEEDS: list[Callable[[], str]] = [seed_staff]

@@ -1,0 +1,118 @@
+"""Small readers for environment variables that fail loudly, naming the variable.
+
+django-environ parses URLs (database, cache, e-mail); these wrappers turn every parse
+error into an ImproperlyConfigured that says which variable is wrong and why, so a bad
+deployment stops at start-up instead of misbehaving at 3 a.m.
+"""
+
+import os
+from collections.abc import Callable
+from typing import TypeVar
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+T = TypeVar("T")
+_parser = environ.Env()
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+def raw(name: str) -> str | None:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return None
+    return value.strip()
+
+
+def is_set(name: str) -> bool:
+    return raw(name) is not None
+
+
+def env_str(name: str, default: str = "") -> str:
+    value = raw(name)
+    return default if value is None else value
+
+
+def env_required(name: str, why: str) -> str:
+    value = raw(name)
+    if value is None:
+        raise ImproperlyConfigured(f"{name} must be set: {why}")
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = raw(name)
+    if value is None:
+        return default
+    if value.lower() in TRUE_WORDS:
+        return True
+    if value.lower() in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name} must be one of 1/0, true/false, yes/no, on/off; got {value!r}")
+
+
+def _number(name: str, default: T, cast: Callable[[str], T], kind: str, minimum, maximum) -> T:
+    value = raw(name)
+    if value is None:
+        return default
+    try:
+        number = cast(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be {kind}; got {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}; got {value!r}")
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name} must be at most {maximum}; got {value!r}")
+    return number
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    return _number(name, default, int, "a whole number", minimum, maximum)
+
+
+def env_float(
+    name: str, default: float, *, minimum: float | None = None, maximum: float | None = None
+) -> float:
+    return _number(name, default, float, "a number", minimum, maximum)
+
+
+def env_list(name: str, default: list[str] | None = None) -> list[str]:
+    value = raw(name)
+    if value is None:
+        return list(default or [])
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
+    value = raw(name) or default
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme not in schemes:
+        raise ImproperlyConfigured(
+            f"{name} must be a URL starting with one of {', '.join(schemes)}; got {value!r}"
+        )
+    return value
+
+
+def env_database(name: str, default: dict) -> dict:
+    value = raw(name)
+    if value is None:
+        return default
+    try:
+        config = _parser.db_url_config(value)
+    except Exception as exc:  # django-environ raises several kinds for a bad URL
+        raise ImproperlyConfigured(f"{name} is not a valid database URL ({exc})") from None
+    if config.get("ENGINE") not in ("django.db.backends.postgresql", "django.db.backends.sqlite3"):
+        raise ImproperlyConfigured(f"{name} must be a postgres:// or sqlite:// URL; got {value!r}")
+    if not config.get("NAME"):
+        raise ImproperlyConfigured(f"{name} must name a database; got {value!r}")
+    return config
+
+
+def env_email(name: str, default: str) -> dict:
+    value = raw(name) or default
+    try:
+        return _parser.email_url_config(value)
+    except Exception as exc:
+        raise ImproperlyConfigured(f"{name} is not a valid e-mail URL ({exc})") from None

@@ -1,0 +1,317 @@
+"""Vigil settings: one module, read from the environment.
+
+With no environment at all, Vigil runs embedded: SQLite in WAL mode, a Celery broker on the
+filesystem and a file cache, all under VIGIL_DATA_DIR. Production differs only by environment:
+DATABASE_URL (PostgreSQL), CELERY_BROKER_URL and REDIS_URL (Redis). See README.md.
+"""
+
+import secrets
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import (
+    env_bool,
+    env_database,
+    env_email,
+    env_float,
+    env_int,
+    env_list,
+    env_required,
+    env_str,
+    env_url,
+    is_set,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("VIGIL_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+try:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+except OSError as exc:
+    raise ImproperlyConfigured(f"VIGIL_DATA_DIR {DATA_DIR} cannot be created ({exc})") from None
+
+DEBUG = env_bool("DEBUG", True)
+
+
+def _secret_key() -> str:
+    if is_set("SECRET_KEY") or not DEBUG:
+        return env_required("SECRET_KEY", "production (DEBUG=0) needs a long random secret key")
+    # A development run keeps one generated key, so sessions survive a restart.
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+if DEBUG:
+    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+else:
+    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS") or env_required(
+        "ALLOWED_HOSTS", "production (DEBUG=0) needs the host names Vigil is served under"
+    )
+
+PUBLIC_URL = env_url("PUBLIC_URL", "http://127.0.0.1:8000", schemes=("http", "https")).rstrip("/")
+SITE_NAME = env_str("SITE_NAME", "Vigil")
+CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "config",
+    "healthchecks",
+    "monitoring",
+    "notifications",
+    "alerts",
+    "statuspage",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------
+DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 2, minimum=1, maximum=60)
+_embedded_database = {
+    "ENGINE": "django.db.backends.sqlite3",
+    "NAME": str(DATA_DIR / "vigil.sqlite3"),
+}
+DATABASES = {"default": env_database("DATABASE_URL", _embedded_database)}
+_db = DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat write to one file at once: WAL lets readers go on during a write,
+    # IMMEDIATE takes the write lock at BEGIN (no deadlock upgrading a read lock), and the
+    # busy timeout makes a writer wait for the lock instead of failing with "database is locked".
+    _db["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+    }
+else:
+    _db.setdefault("OPTIONS", {})["connect_timeout"] = DATABASE_CONNECT_TIMEOUT
+    _db["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60, minimum=0)
+    _db["CONN_HEALTH_CHECKS"] = True
+    _db.setdefault("TEST", {})["NAME"] = env_str("TEST_DATABASE_NAME", f"test_{_db['NAME']}")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ------------------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    env_url("REDIS_URL", REDIS_URL, schemes=("redis", "rediss", "unix"))
+    CACHES = {
+        "default": {
+            "BACKEND": "config.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "vigil"),
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    # A file cache is shared by web, worker and beat processes on one machine.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    }
+
+# --- Celery -----------------------------------------------------------------------------
+CELERY_BROKER_URL = env_url(
+    "CELERY_BROKER_URL", "filesystem://", schemes=("filesystem", "redis", "rediss", "amqp", "memory")
+)
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _queue_dir = DATA_DIR / "broker" / "queue"
+    _queue_dir.mkdir(parents=True, exist_ok=True)
+    (DATA_DIR / "broker" / "control").mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "control_folder": str(DATA_DIR / "broker" / "control"),
+        "store_processed": False,
+    }
+else:
+    # A task unacknowledged this long (worker died mid-task, acks_late) is delivered again.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+    }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 120, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 180, minimum=1)
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BEAT_SCHEDULER = "healthchecks.beat:HeartbeatScheduler"
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CELERY_TIMEZONE = "UTC"
+
+# --- Monitoring configuration (initial values; staff change them at run time) ----------
+HEALTH_CHECK_INTERVAL = env_int("HEALTH_CHECK_INTERVAL", 30, minimum=5)
+METRIC_COLLECTION_INTERVAL = env_int("METRIC_COLLECTION_INTERVAL", 60, minimum=5)
+ALERT_CHECK_INTERVAL = env_int("ALERT_CHECK_INTERVAL", 30, minimum=5)
+HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 15, minimum=5)
+RESPONSE_TIME_THRESHOLD = env_float("RESPONSE_TIME_THRESHOLD", 1000, minimum=0)
+ERROR_RATE_THRESHOLD = env_float("ERROR_RATE_THRESHOLD", 5, minimum=0, maximum=100)
+MEMORY_USAGE_THRESHOLD = env_float("MEMORY_USAGE_THRESHOLD", 85, minimum=0, maximum=100)
+CPU_USAGE_THRESHOLD = env_float("CPU_USAGE_THRESHOLD", 80, minimum=0, maximum=100)
+DISK_USAGE_THRESHOLD = env_float("DISK_USAGE_THRESHOLD", 90, minimum=0, maximum=100)
+METRICS_RETENTION_DAYS = env_int("METRICS_RETENTION_DAYS", 30, minimum=1)
+ALERTS_RETENTION_DAYS = env_int("ALERTS_RETENTION_DAYS", 90, minimum=1)
+LOGS_RETENTION_DAYS = env_int("LOGS_RETENTION_DAYS", 7, minimum=1)
+HEALTH_CHECK_TIMEOUT = env_float("HEALTH_CHECK_TIMEOUT", 2.0, minimum=0.1, maximum=2.0)
+
+# --- Notifications (initial channels; staff manage them in the admin) ------------------
+EMAIL_NOTIFICATIONS_ENABLED = env_bool("EMAIL_NOTIFICATIONS_ENABLED", False)
+EMAIL_RECIPIENTS = env_list("EMAIL_RECIPIENTS")
+SLACK_NOTIFICATIONS_ENABLED = env_bool("SLACK_NOTIFICATIONS_ENABLED", False)
+SLACK_WEBHOOK_URL = env_str("SLACK_WEBHOOK_URL")
+if SLACK_WEBHOOK_URL:
+    env_url("SLACK_WEBHOOK_URL", SLACK_WEBHOOK_URL, schemes=("https", "http"))
+WEBHOOK_NOTIFICATIONS_ENABLED = env_bool("WEBHOOK_NOTIFICATIONS_ENABLED", False)
+WEBHOOK_URLS = env_list("WEBHOOK_URLS")
+for _url in WEBHOOK_URLS:
+    env_url("WEBHOOK_URLS", _url, schemes=("https", "http"))
+if EMAIL_NOTIFICATIONS_ENABLED and not EMAIL_RECIPIENTS:
+    raise ImproperlyConfigured(
+        "EMAIL_RECIPIENTS must list at least one address when EMAIL_NOTIFICATIONS_ENABLED=1"
+    )
+if SLACK_NOTIFICATIONS_ENABLED and not SLACK_WEBHOOK_URL:
+    raise ImproperlyConfigured("SLACK_WEBHOOK_URL must be set when SLACK_NOTIFICATIONS_ENABLED=1")
+if WEBHOOK_NOTIFICATIONS_ENABLED and not WEBHOOK_URLS:
+    raise ImproperlyConfigured("WEBHOOK_URLS must list at least one URL when WEBHOOK_NOTIFICATIONS_ENABLED=1")
+
+_email = env_email("EMAIL_URL", "consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Vigil <vigil@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Security ---------------------------------------------------------------------------
+# Production (DEBUG=0) assumes TLS, terminated here or at a proxy; each default can be
+# turned off for a plain-HTTP deployment (see README). Health and metrics stay reachable
+# over plain HTTP for load balancers and scrapers.
+_tls = not DEBUG
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _tls)
+SECURE_REDIRECT_EXEMPT = [r"^health(/|$)", r"^metrics$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if _tls else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _tls)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _tls)
+if env_bool("USE_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+# HSTS preload and subdomains are a site-wide, hard-to-undo commitment: the operator's call.
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if not DEBUG
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
+}
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL; got {LOG_LEVEL!r}"
+    )
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+# One place for the beat schedule (config/celery.py); it reads the intervals above.
+from config.celery import beat_schedule  # noqa: E402
+
+CELERY_BEAT_SCHEDULE = beat_schedule(
+    heartbeat=HEARTBEAT_INTERVAL,
+    health_check=HEALTH_CHECK_INTERVAL,
+    metric_collection=METRIC_COLLECTION_INTERVAL,
+    alert_check=ALERT_CHECK_INTERVAL,
+)

@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "Vigil operations"
+admin.site.site_title = "Vigil"
+admin.site.index_title = "Operations console"
+
+urlpatterns = [
+    path("", include("healthchecks.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,222 @@
+"""Dependency checks behind the /health endpoints.
+
+Every check runs in its own thread under one deadline (HEALTH_CHECK_TIMEOUT, 2 s at most), so
+a dead dependency makes the endpoint answer 503 naming it within the deadline; it never hangs
+the request and never raises. Database work in a check thread uses that thread's own
+connection, which is closed when the check ends.
+"""
+
+import os
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, connections
+from django.db.migrations.executor import MigrationExecutor
+from django.utils.crypto import get_random_string
+
+from healthchecks.models import Heartbeat
+from healthchecks.services import heartbeat_ages
+
+OK, DEGRADED, DOWN = "ok", "degraded", "down"
+_CREDENTIALS = re.compile(r"(\w+://)[^@/\s]+@")
+
+
+class Degraded(Exception):
+    """Raised by a check whose dependency works but is not healthy (over a threshold, stale)."""
+
+    def __init__(self, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.details = details or {}
+
+
+@dataclass
+class CheckResult:
+    status: str
+    latency_ms: float
+    error: str | None = None
+    details: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"status": self.status, "latency_ms": self.latency_ms, "error": self.error, **self.details}
+
+
+def _scrub(message: str) -> str:
+    return _CREDENTIALS.sub(r"\1***@", message)[:500]
+
+
+def _timed(check: Callable[[], dict | None]) -> CheckResult:
+    started = time.perf_counter()
+    try:
+        details = check() or {}
+        status, error = OK, None
+    except Degraded as exc:
+        status, error, details = DEGRADED, str(exc), exc.details
+    except Exception as exc:
+        status, error, details = DOWN, _scrub(f"{type(exc).__name__}: {exc}".strip()), {}
+    finally:
+        connections.close_all()
+    return CheckResult(status, round((time.perf_counter() - started) * 1000, 2), error, details)
+
+
+def run_checks(
+    checks: dict[str, Callable[[], dict | None]], timeout: float | None = None
+) -> dict[str, CheckResult]:
+    """Run the checks concurrently; one still running at the deadline is reported down."""
+    timeout = timeout or settings.HEALTH_CHECK_TIMEOUT
+    pool = ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="health")
+    futures = {name: pool.submit(_timed, check) for name, check in checks.items()}
+    wait(futures.values(), timeout=timeout)
+    pool.shutdown(wait=False, cancel_futures=True)
+    results = {}
+    for name, future in futures.items():
+        if future.done():
+            results[name] = future.result()
+        else:
+            results[name] = CheckResult(DOWN, round(timeout * 1000, 2), f"timed out after {timeout:g} s")
+    return results
+
+
+# --- the checks -----------------------------------------------------------------------------
+
+
+def database() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {}
+
+
+def database_details() -> dict:
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+        round_trip_ms = round((time.perf_counter() - started) * 1000, 2)
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+            open_connections = cursor.fetchone()[0]
+            cursor.execute("SHOW server_version")
+            version = cursor.fetchone()[0]
+        else:
+            cursor.execute("SELECT sqlite_version()")
+            version = cursor.fetchone()[0]
+            open_connections = None
+    return {
+        "vendor": connection.vendor,
+        "round_trip_ms": round_trip_ms,
+        "open_connections": open_connections,
+        "server_version": version,
+    }
+
+
+_migrations_applied = False
+
+
+def migrations() -> dict:
+    # Loading the migration graph costs tens of milliseconds; once everything is applied it
+    # stays applied for this process's life (a new release means new processes).
+    global _migrations_applied
+    if not _migrations_applied:
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if plan:
+            names = ", ".join(f"{m.app_label}.{m.name}" for m, _ in plan[:5])
+            raise RuntimeError(f"{len(plan)} migration(s) not applied: {names}")
+        _migrations_applied = True
+    return {}
+
+
+def cache_round_trip() -> dict:
+    key = f"vigil:health:{get_random_string(12)}"
+    cache.set(key, "1", timeout=10)
+    value = cache.get(key)
+    cache.delete(key)
+    if value != "1":
+        raise RuntimeError("cache did not return the value just written (unreachable?)")
+    return {"backend": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]}
+
+
+def broker() -> dict:
+    return {"queue_depth": queue_depth()}
+
+
+def queue_depth(queue: str = "celery") -> int:
+    """Messages waiting in a Celery queue; raises if the broker cannot be reached."""
+    url = settings.CELERY_BROKER_URL
+    if url.startswith("filesystem://"):
+        folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+        if not os.access(folder, os.W_OK):
+            raise RuntimeError(f"broker folder {folder} is not writable")
+        return sum(1 for entry in os.scandir(folder) if entry.name.endswith(f".{queue}.msg"))
+    if url.startswith(("redis://", "rediss://")):
+        import redis
+
+        timeout = settings.HEALTH_CHECK_TIMEOUT
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        try:
+            return int(client.llen(queue))
+        finally:
+            client.close()
+    from kombu import Connection
+
+    with Connection(url, connect_timeout=settings.HEALTH_CHECK_TIMEOUT) as conn:
+        conn.ensure_connection(max_retries=1)
+        return conn.default_channel.queue_declare(queue, passive=True).message_count
+
+
+def heartbeats() -> dict:
+    ages = heartbeat_ages()
+    stale_after = 3 * settings.HEARTBEAT_INTERVAL
+    details = {
+        "beat_age_seconds": ages[Heartbeat.Kind.BEAT],
+        "worker_age_seconds": ages[Heartbeat.Kind.WORKER],
+        "stale_after_seconds": stale_after,
+    }
+    problems = [
+        f"no {kind} heartbeat" if age is None else f"{kind} heartbeat is {age:g} s old"
+        for kind, age in ages.items()
+        if age is None or age > stale_after
+    ]
+    if problems:
+        raise Degraded("; ".join(problems), details)
+    return details
+
+
+psutil.cpu_percent(interval=None)  # prime the counter: the first reading is always 0.0
+
+
+def system() -> dict:
+    memory = psutil.virtual_memory()
+    disk = psutil.disk_usage(str(settings.DATA_DIR))
+    load_1, load_5, load_15 = os.getloadavg()
+    readings = {
+        "cpu_percent": psutil.cpu_percent(interval=None),
+        "memory_percent": memory.percent,
+        "disk_percent": disk.percent,
+    }
+    thresholds = {
+        "cpu_percent": settings.CPU_USAGE_THRESHOLD,
+        "memory_percent": settings.MEMORY_USAGE_THRESHOLD,
+        "disk_percent": settings.DISK_USAGE_THRESHOLD,
+    }
+    details = {
+        **readings,
+        "load_average": [round(load_1, 2), round(load_5, 2), round(load_15, 2)],
+        "cpu_count": psutil.cpu_count(),
+        "thresholds": thresholds,
+    }
+    over = [
+        f"{name} {readings[name]:g} > {limit:g}"
+        for name, limit in thresholds.items()
+        if readings[name] > limit
+    ]
+    if over:
+        raise Degraded("over threshold: " + ", ".join(over), details)
+    return details

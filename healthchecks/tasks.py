@@ -1,0 +1,13 @@
+import socket
+
+from celery import shared_task
+
+from healthchecks.models import Heartbeat
+from healthchecks.services import heartbeat_record
+
+
+@shared_task(bind=True, ignore_result=True)
+def heartbeat(self) -> str:
+    name = self.request.hostname or socket.gethostname()
+    heartbeat_record(kind=Heartbeat.Kind.WORKER, name=name)
+    return f"worker heartbeat recorded for {name}"

@@ -1,0 +1,52 @@
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+
+ROOT = Path(__file__).resolve().parent.parent
+# Variables that pick the service mode; a subprocess that must run embedded drops them.
+SERVICE_VARIABLES = ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL")
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_manage(*args: str, env: dict | None = None, embedded: bool = False, timeout: float = 60):
+    """Run manage.py in a fresh process: settings are read at start-up, so that is where
+    environment-dependent behaviour shows."""
+    base = {k: v for k, v in os.environ.items() if not (embedded and k in SERVICE_VARIABLES)}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user("staff", "staff@example.com", "pw-staff-123", is_staff=True)
+
+
+@pytest.fixture
+def staff_token(staff_user):
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.create(user=staff_user).key
