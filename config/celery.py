@@ -15,19 +15,19 @@ app = Celery("vigil")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# job name -> (task, which interval it follows). Jobs run at most once per interval; a
-# message older than its interval is dropped (expires), so a backlog after an outage does
-# not replay a hundred stale ticks.
+# job name -> (task, the setting that gives its interval in seconds). A message older than
+# its interval is dropped (expires), so a backlog after an outage does not replay stale ticks.
+# Each job is also a management command of the same name.
 BEAT_JOBS: dict[str, tuple[str, str]] = {
-    "heartbeat": ("healthchecks.tasks.heartbeat", "heartbeat"),
+    "heartbeat": ("healthchecks.tasks.heartbeat", "HEARTBEAT_INTERVAL"),
 }
 
 
-def beat_schedule(**intervals: int) -> dict:
-    """Build Celery's beat_schedule from interval seconds keyed like BEAT_JOBS' second column."""
+def beat_schedule(intervals: dict) -> dict:
+    """Build Celery's beat_schedule, reading each job's interval (seconds) from `intervals`."""
     schedule = {}
-    for job, (task, interval_name) in BEAT_JOBS.items():
-        seconds = intervals[interval_name]
+    for job, (task, interval_setting) in BEAT_JOBS.items():
+        seconds = intervals[interval_setting]
         schedule[job] = {
             "task": task,
             "schedule": timedelta(seconds=seconds),

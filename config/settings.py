@@ -309,9 +309,4 @@ LOGGING = {
 # One place for the beat schedule (config/celery.py); it reads the intervals above.
 from config.celery import beat_schedule  # noqa: E402
 
-CELERY_BEAT_SCHEDULE = beat_schedule(
-    heartbeat=HEARTBEAT_INTERVAL,
-    health_check=HEALTH_CHECK_INTERVAL,
-    metric_collection=METRIC_COLLECTION_INTERVAL,
-    alert_check=ALERT_CHECK_INTERVAL,
-)
+CELERY_BEAT_SCHEDULE = beat_schedule(globals())

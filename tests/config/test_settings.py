@@ -53,7 +53,8 @@ def test_it_passes_the_deployment_checklist_in_production():
 
 
 def test_it_builds_the_beat_schedule_from_the_intervals():
-    schedule = beat_schedule(heartbeat=7, health_check=11, metric_collection=13, alert_check=17)
+    intervals = {setting: 7 for _, setting in BEAT_JOBS.values()}
+    schedule = beat_schedule(intervals)
     assert set(schedule) == set(BEAT_JOBS)
     assert schedule["heartbeat"]["schedule"].total_seconds() == 7
     assert schedule["heartbeat"]["options"]["expires"] == 7
