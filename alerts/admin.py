@@ -1,0 +1,129 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+
+from alerts.models import Alert, AlertEvent, AlertRule, EscalationStep, Silence
+from alerts.services import AlertTransitionError, alert_acknowledge, alert_resolve
+from alerts.tasks import notify_alerts_after_commit
+
+
+class EscalationStepInline(admin.TabularInline):
+    model = EscalationStep
+    extra = 0
+    filter_horizontal = ["channels"]
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "enabled", "severity", "state", "describe", "last_value", "last_evaluated_at", "has_error"]
+    list_filter = ["enabled", "severity", "state", "flapping"]
+    search_fields = ["name", "metric_name", "category", "description"]
+    filter_horizontal = ["channels"]
+    inlines = [EscalationStepInline]
+    readonly_fields = [
+        "state", "pending_since", "firing_since", "condition_cleared_at", "last_evaluated_at", "last_value",
+        "last_error", "flapping", "recent_transitions", "created_at", "updated_at",
+    ]  # fmt: skip
+    fieldsets = [
+        (None, {"fields": ["name", "description", "enabled", "severity", "runbook_url", "component"]}),
+        ("Metric", {"fields": ["metric_name", "metric_type", "category", "source", "endpoint", "tags"]}),
+        (
+            "Condition",
+            {
+                "fields": [
+                    "aggregation", "window_minutes", "operator", "threshold", "duration_minutes",
+                    "keep_firing_for_minutes", "no_data",
+                ]  # fmt: skip
+            },
+        ),
+        ("Notify", {"fields": ["channels"]}),
+        ("State", {"fields": readonly_fields}),
+    ]
+
+    @admin.display(description="condition")
+    def describe(self, rule: AlertRule) -> str:
+        return rule.describe_condition()
+
+    @admin.display(boolean=True, description="error")
+    def has_error(self, rule: AlertRule) -> bool:
+        return bool(rule.last_error)
+
+
+class AlertEventInline(admin.TabularInline):
+    model = AlertEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["kind", "at", "actor_type", "actor", "detail"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class UnacknowledgedFilter(admin.SimpleListFilter):
+    title = "needs attention"
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("unacknowledged", "Firing, unacknowledged"), ("open", "Open (firing or acknowledged)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "unacknowledged":
+            return queryset.unacknowledged()
+        if self.value() == "open":
+            return queryset.open()
+        return queryset
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ["title", "severity", "status", "alert_type", "occurrence_count", "fired_at", "escalation_level"]
+    list_filter = [UnacknowledgedFilter, "status", "severity", "alert_type"]
+    search_fields = ["title", "message", "fingerprint", "metric"]
+    list_select_related = ["rule", "acknowledged_by"]
+    date_hierarchy = "fired_at"
+    inlines = [AlertEventInline]
+    actions = ["acknowledge", "resolve"]
+    readonly_fields = [
+        field.name for field in Alert._meta.fields if field.name not in ("acknowledgement_note", "resolution_note",
+                                                                          "action_taken")
+    ]  # fmt: skip
+
+    def has_add_permission(self, request):
+        return False
+
+    def _apply(self, request, queryset: QuerySet, service, verb: str) -> None:
+        done, refused = 0, []
+        for alert in queryset:
+            try:
+                service(alert=alert, user=request.user)
+                done += 1
+            except AlertTransitionError as exc:
+                refused.append(f"#{alert.pk}: {exc}")
+        notify_alerts_after_commit()
+        if done:
+            self.message_user(request, f"{done} alert(s) {verb}.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Not changed: " + "; ".join(refused), messages.WARNING)
+
+    @admin.action(description="Acknowledge selected alerts")
+    def acknowledge(self, request, queryset):
+        self._apply(request, queryset, alert_acknowledge, "acknowledged")
+
+    @admin.action(description="Resolve selected alerts")
+    def resolve(self, request, queryset):
+        self._apply(request, queryset, alert_resolve, "resolved")
+
+
+@admin.register(Silence)
+class SilenceAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "starts_at", "ends_at", "author", "comment"]
+    search_fields = ["comment"]
+    list_select_related = ["author"]
+    readonly_fields = ["author", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.author = request.user
+        super().save_model(request, obj, form, change)

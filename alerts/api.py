@@ -1,0 +1,130 @@
+import django_filters
+from django.db import transaction
+from django.utils import timezone
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.permissions import IsAdminUser
+from rest_framework.response import Response
+
+from alerts import alertmanager
+from alerts.models import Alert, AlertRule, Silence
+from alerts.serializers import (
+    AcknowledgeSerializer,
+    AlertDetailSerializer,
+    AlertRuleSerializer,
+    AlertSerializer,
+    ManualAlertSerializer,
+    ResolveSerializer,
+    SilenceSerializer,
+)
+from alerts.services import AlertTransitionError, alert_acknowledge, alert_raise, alert_reopen, alert_resolve
+from alerts.tasks import notify_alerts_after_commit
+from config.api import error_response
+
+
+class AlertFilter(django_filters.FilterSet):
+    since = django_filters.IsoDateTimeFilter(field_name="fired_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="fired_at", lookup_expr="lt")
+    open = django_filters.BooleanFilter(method="filter_open")
+
+    class Meta:
+        model = Alert
+        fields = ["status", "severity", "alert_type", "rule", "component", "fingerprint"]
+
+    def filter_open(self, queryset, name, value):
+        return queryset.open() if value else queryset.filter(status=Alert.Status.RESOLVED)
+
+
+class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = Alert.objects.select_related("acknowledged_by", "resolved_by").order_by("-fired_at", "-pk")
+    filterset_class = AlertFilter
+
+    def get_serializer_class(self):
+        return AlertDetailSerializer if self.action == "retrieve" else AlertSerializer
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "retrieve":
+            queryset = queryset.prefetch_related("events__actor")
+        return queryset
+
+    def create(self, request):
+        """A manual alert: deduplicated by its fingerprint like any other."""
+        data = ManualAlertSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        raised = alert_raise(
+            fingerprint="manual:" + values.get("fingerprint", values["title"])[:180],
+            title=values["title"],
+            severity=values["severity"],
+            alert_type=Alert.Type.MANUAL,
+            message=values["message"],
+            labels=values["labels"],
+            user=request.user,
+            actor_type="user",
+        )
+        notify_alerts_after_commit()
+        code = status.HTTP_201_CREATED if raised.created else status.HTTP_200_OK
+        return Response(AlertSerializer(raised.alert).data, status=code)
+
+    def _transition(self, request, serializer_class, service, **extra):
+        data = serializer_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            alert = service(alert=self.get_object(), user=request.user, **data.validated_data, **extra)
+        except AlertTransitionError as exc:
+            return error_response(str(exc), status.HTTP_409_CONFLICT)
+        notify_alerts_after_commit()
+        return Response(AlertSerializer(alert).data)
+
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        return self._transition(request, AcknowledgeSerializer, alert_acknowledge)
+
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        return self._transition(request, ResolveSerializer, alert_resolve)
+
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        return self._transition(request, AcknowledgeSerializer, alert_reopen)
+
+
+class AlertRuleViewSet(viewsets.ModelViewSet):
+    queryset = AlertRule.objects.prefetch_related("channels", "escalation_steps__channels").order_by("name")
+    serializer_class = AlertRuleSerializer
+    filterset_fields = ["enabled", "severity", "state", "metric_name", "category"]
+
+
+class SilenceViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = Silence.objects.select_related("author").order_by("-starts_at", "-pk")
+    serializer_class = SilenceSerializer
+
+    def perform_create(self, serializer):
+        serializer.save(author=self.request.user)
+
+    def perform_destroy(self, silence):
+        # Expire rather than delete: the silence stays in the record of why alerts were quiet.
+        silence.ends_at = min(silence.ends_at, timezone.now())
+        silence.save(update_fields=["ends_at"])
+
+
+@api_view(["POST"])
+@permission_classes([IsAdminUser])
+@transaction.atomic
+def alertmanager_webhook(request):
+    """Prometheus Alertmanager's webhook (payload version 4): firing and resolved alerts,
+    deduplicated by Alertmanager's fingerprint."""
+    try:
+        payload = alertmanager.parse(request.data)
+    except alertmanager.PayloadError as exc:
+        return error_response(str(exc), status.HTTP_400_BAD_REQUEST, errors=exc.errors)
+    counts = alertmanager.apply(payload, user=request.user)
+    notify_alerts_after_commit()
+    return Response(counts, status=status.HTTP_200_OK)

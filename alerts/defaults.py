@@ -1,0 +1,69 @@
+"""The rules every installation starts with, from the threshold environment variables."""
+
+from django.conf import settings
+
+from alerts.models import AlertRule
+
+
+def default_rules() -> list[dict]:
+    return [
+        {
+            "name": "High response time",
+            "description": "p95 response time of the web endpoints over RESPONSE_TIME_THRESHOLD (ms).",
+            "category": "response_time",
+            "aggregation": AlertRule.Aggregation.P95,
+            "operator": AlertRule.Operator.GT,
+            "threshold": settings.RESPONSE_TIME_THRESHOLD,
+            "duration_minutes": 5,
+            "severity": "high",
+        },
+        {
+            "name": "High error rate",
+            "description": "Share of failed requests over ERROR_RATE_THRESHOLD (%).",
+            "category": "error_rate",
+            "aggregation": AlertRule.Aggregation.AVG,
+            "operator": AlertRule.Operator.GT,
+            "threshold": settings.ERROR_RATE_THRESHOLD,
+            "duration_minutes": 5,
+            "severity": "critical",
+        },
+        {
+            "name": "High memory usage",
+            "description": "Memory use over MEMORY_USAGE_THRESHOLD (%).",
+            "category": "memory_usage",
+            "aggregation": AlertRule.Aggregation.AVG,
+            "operator": AlertRule.Operator.GT,
+            "threshold": settings.MEMORY_USAGE_THRESHOLD,
+            "duration_minutes": 10,
+            "severity": "high",
+        },
+        {
+            "name": "High CPU usage",
+            "description": "CPU use over CPU_USAGE_THRESHOLD (%).",
+            "category": "cpu_usage",
+            "aggregation": AlertRule.Aggregation.AVG,
+            "operator": AlertRule.Operator.GT,
+            "threshold": settings.CPU_USAGE_THRESHOLD,
+            "duration_minutes": 10,
+            "severity": "medium",
+        },
+        {
+            "name": "Disk almost full",
+            "description": "Disk use over DISK_USAGE_THRESHOLD (%) on any mount.",
+            "category": "disk_usage",
+            "aggregation": AlertRule.Aggregation.MAX,
+            "operator": AlertRule.Operator.GT,
+            "threshold": settings.DISK_USAGE_THRESHOLD,
+            "duration_minutes": 5,
+            "severity": "high",
+        },
+    ]
+
+
+def default_rules_create() -> int:
+    """Create the default rules that do not exist yet (by name); returns how many were made."""
+    created = 0
+    for values in default_rules():
+        _, made = AlertRule.objects.get_or_create(name=values["name"], defaults=values)
+        created += made
+    return created

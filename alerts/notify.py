@@ -1,0 +1,163 @@
+"""How alerts reach people: through the notifications outbox, grouped per channel.
+
+Alerts that fire together (in one evaluation tick, one Alertmanager payload, or before the
+next sweep) go out as one message per channel rather than one each, so an outage that trips
+forty rules sends one page, not forty. Every alert announced as firing is later announced
+as resolved. Escalations go to their step's channels, one message per step and repeat.
+"""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from alerts.models import Alert, AlertEvent, AlertRule, EscalationStep
+from notifications.models import Channel
+from notifications.services import message_enqueue
+
+
+def _alert_context(alert: Alert) -> dict:
+    return {
+        "id": alert.pk,
+        "title": alert.title,
+        "severity": alert.severity,
+        "status": alert.status,
+        "message": alert.message,
+        "metric": alert.metric,
+        "value": alert.last_value if alert.last_value is not None else alert.value,
+        "threshold": alert.threshold,
+        "fired_at": alert.fired_at.isoformat(),
+        "occurrences": alert.occurrence_count,
+        "runbook_url": alert.rule.runbook_url if alert.rule_id else "",
+        "url": f"{settings.PUBLIC_URL}/admin/alerts/alert/{alert.pk}/change/",
+    }
+
+
+def _channels_for(alert: Alert, channel_cache: dict) -> list[Channel]:
+    """The rule's channels, or every enabled channel for alerts without a rule (manual,
+    Alertmanager, meta); either way only channels whose minimum severity admits the alert."""
+    key = alert.rule_id or 0
+    if key not in channel_cache:
+        source = alert.rule.channels.all() if alert.rule_id and alert.rule.channels.exists() else Channel.objects.all()
+        channel_cache[key] = list(source.filter(enabled=True))
+    return [channel for channel in channel_cache[key] if channel.admits(alert.severity)]
+
+
+def _severity_of(alerts: list[Alert]) -> str:
+    order = ["low", "medium", "high", "critical"]
+    return max((a.severity for a in alerts), key=order.index)
+
+
+def _send_groups(alerts: list[Alert], *, state: str, now: datetime) -> int:
+    groups: dict[int, tuple[Channel, list[Alert]]] = {}
+    channel_cache: dict = {}
+    for alert in alerts:
+        for channel in _channels_for(alert, channel_cache):
+            groups.setdefault(channel.pk, (channel, []))[1].append(alert)
+    events = []
+    for channel, members in groups.values():
+        ids = ",".join(str(a.pk) for a in sorted(members, key=lambda a: a.pk))
+        title = members[0].title if len(members) == 1 else f"{len(members)} alerts"
+        message_enqueue(
+            kind=f"alert_{state}",
+            subject=f"[{state.upper()}{':' + str(len(members)) if len(members) > 1 else ''}] {title}",
+            template="alert",
+            context={"state": state, "alerts": [_alert_context(a) for a in members]},
+            severity=_severity_of(members),
+            dedup_key=f"alerts:{state}:{channel.pk}:{ids}"[:255],
+            channels=[channel],
+        )
+        events += [
+            AlertEvent(alert=a, kind=AlertEvent.Kind.NOTIFIED, at=now, detail=f"{state} via {channel}")
+            for a in members
+        ]
+    AlertEvent.objects.bulk_create(events)
+    return len(groups)
+
+
+def notify_pending_alerts(*, now: datetime | None = None) -> int:
+    """Announce every alert not yet announced (firing) or whose resolution is not yet
+    announced. Rows are claimed with SKIP LOCKED, so concurrent sweeps never announce twice."""
+    now = now or timezone.now()
+    sent = 0
+    with transaction.atomic():
+        firing = list(
+            Alert.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(notified_at__isnull=True, suppressed_reason="")
+            .exclude(status=Alert.Status.RESOLVED)
+            .select_related("rule")
+            .order_by("pk")[:1000]
+        )
+        if firing:
+            sent += _send_groups(firing, state="firing", now=now)
+            Alert.objects.filter(pk__in=[a.pk for a in firing]).update(notified_at=now)
+        resolved = list(
+            Alert.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=Alert.Status.RESOLVED, notified_at__isnull=False, resolution_notified_at__isnull=True)
+            .select_related("rule")
+            .order_by("pk")[:1000]
+        )
+        quiet = [a for a in resolved if a.rule_id and a.rule.flapping]
+        loud = [a for a in resolved if a not in quiet]
+        if loud:
+            sent += _send_groups(loud, state="resolved", now=now)
+        AlertEvent.objects.bulk_create(
+            AlertEvent(alert=a, kind=AlertEvent.Kind.SUPPRESSED, at=now, detail="resolution not sent: flapping")
+            for a in quiet
+        )
+        if resolved:
+            Alert.objects.filter(pk__in=[a.pk for a in resolved]).update(resolution_notified_at=now)
+    return sent
+
+
+def announce_escalation(alert: Alert, step: EscalationStep, *, now: datetime) -> None:
+    channels = [c for c in step.channels.filter(enabled=True)]
+    if not channels:
+        return
+    message_enqueue(
+        kind="alert_escalated",
+        subject=f"[ESCALATED L{step.level}] {alert.title}",
+        template="alert",
+        context={"state": "escalated", "level": step.level, "alerts": [_alert_context(alert)]},
+        severity=alert.severity,
+        dedup_key=f"alert:{alert.pk}:escalation:{step.level}:{alert.escalation_repeats}:{alert.escalation_token}",
+        channels=channels,
+    )
+    AlertEvent.objects.bulk_create(
+        AlertEvent(alert=alert, kind=AlertEvent.Kind.NOTIFIED, at=now, detail=f"escalation level {step.level} via {c}")
+        for c in channels
+    )
+
+
+def announce_flapping(rule: AlertRule, *, now: datetime) -> None:
+    """Said once when a rule starts flapping; its alerts are then recorded but not sent."""
+    alert = Alert.objects.filter(rule=rule).order_by("-fired_at").first()
+    channels = list(rule.channels.filter(enabled=True)) or list(Channel.objects.filter(enabled=True))
+    channels = [c for c in channels if c.admits(rule.severity)]
+    if channels:
+        message_enqueue(
+            kind="alert_flapping",
+            subject=f"[FLAPPING] {rule.name}",
+            template="alert",
+            context={
+                "state": "flapping",
+                "alerts": [_alert_context(alert)] if alert else [],
+                "rule": rule.name,
+                "transitions": len(rule.recent_transitions),
+                "window_minutes": settings.ALERT_FLAP_WINDOW_MINUTES,
+            },
+            severity=rule.severity,
+            dedup_key=f"rule:{rule.pk}:flapping:{now.isoformat()}",
+            channels=channels,
+        )
+    if alert is not None:
+        AlertEvent.objects.create(
+            alert=alert,
+            kind=AlertEvent.Kind.FLAPPING,
+            at=now,
+            actor_type=AlertEvent.Actor.RULE,
+            detail=f"{len(rule.recent_transitions)} state changes in {settings.ALERT_FLAP_WINDOW_MINUTES} min",
+        )
+
+

@@ -1,0 +1,169 @@
+from django.db import transaction
+from rest_framework import serializers
+
+from alerts.models import Alert, AlertEvent, AlertRule, EscalationStep, Severity, Silence
+from notifications.models import Channel
+
+MAX_ESCALATION_STEPS = 10
+
+
+class EscalationStepSerializer(serializers.ModelSerializer):
+    channels = serializers.PrimaryKeyRelatedField(many=True, queryset=Channel.objects.all())
+    repeat = serializers.IntegerField(min_value=0, max_value=10, default=0)
+    escalate_after_minutes = serializers.IntegerField(min_value=1, max_value=7 * 24 * 60)
+    level = serializers.IntegerField(min_value=1, max_value=MAX_ESCALATION_STEPS)
+
+    class Meta:
+        model = EscalationStep
+        fields = ["level", "escalate_after_minutes", "channels", "repeat"]
+
+
+class AlertRuleSerializer(serializers.ModelSerializer):
+    channels = serializers.PrimaryKeyRelatedField(many=True, queryset=Channel.objects.all(), required=False)
+    escalation_steps = EscalationStepSerializer(many=True, required=False)
+    window_minutes = serializers.IntegerField(min_value=1, max_value=24 * 60, default=5)
+    duration_minutes = serializers.IntegerField(min_value=0, max_value=24 * 60, default=0)
+    keep_firing_for_minutes = serializers.IntegerField(min_value=0, max_value=24 * 60, default=0)
+
+    class Meta:
+        model = AlertRule
+        fields = [
+            "id", "name", "description", "metric_type", "category", "metric_name", "source", "endpoint", "tags",
+            "aggregation", "window_minutes", "operator", "threshold", "duration_minutes", "keep_firing_for_minutes",
+            "no_data", "severity", "enabled", "channels", "component", "runbook_url", "escalation_steps",
+            "state", "pending_since", "firing_since", "last_evaluated_at", "last_value", "last_error", "flapping",
+        ]  # fmt: skip
+        read_only_fields = [
+            "state", "pending_since", "firing_since", "last_evaluated_at", "last_value", "last_error", "flapping",
+        ]  # fmt: skip
+
+    def validate_tags(self, tags):
+        if not isinstance(tags, dict) or not all(isinstance(v, str | int | float) for v in tags.values()):
+            raise serializers.ValidationError("Must be an object of tag names to string values.")
+        return {str(k): str(v) for k, v in tags.items()}
+
+    def validate_escalation_steps(self, steps):
+        levels = [step["level"] for step in steps]
+        if len(levels) != len(set(levels)):
+            raise serializers.ValidationError("Each escalation step needs its own level.")
+        return steps
+
+    def validate(self, data):
+        metric_name = data.get("metric_name", getattr(self.instance, "metric_name", ""))
+        category = data.get("category", getattr(self.instance, "category", ""))
+        if not metric_name and not category:
+            raise serializers.ValidationError({"metric_name": ["Give a metric name or a category to watch."]})
+        return data
+
+    @transaction.atomic
+    def create(self, validated_data):
+        steps = validated_data.pop("escalation_steps", [])
+        rule = super().create(validated_data)
+        _replace_steps(rule, steps)
+        return rule
+
+    @transaction.atomic
+    def update(self, instance, validated_data):
+        steps = validated_data.pop("escalation_steps", None)
+        rule = super().update(instance, validated_data)
+        if steps is not None:
+            _replace_steps(rule, steps)
+        return rule
+
+
+def _replace_steps(rule: AlertRule, steps: list[dict]) -> None:
+    rule.escalation_steps.all().delete()
+    for step in steps:
+        channels = step.pop("channels")
+        EscalationStep.objects.create(rule=rule, **step).channels.set(channels)
+
+
+class AlertEventSerializer(serializers.ModelSerializer):
+    actor = serializers.StringRelatedField()
+
+    class Meta:
+        model = AlertEvent
+        fields = ["kind", "at", "actor_type", "actor", "detail"]
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    acknowledged_by = serializers.StringRelatedField()
+    resolved_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id", "alert_type", "severity", "title", "message", "metric", "value", "threshold", "labels", "status",
+            "fingerprint", "rule", "component", "fired_at", "last_fired_at", "acknowledged_at", "acknowledged_by",
+            "acknowledgement_note", "resolved_at", "resolved_by", "resolution_note", "action_taken",
+            "occurrence_count", "last_value", "suppressed_reason", "escalation_level", "next_escalation_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class AlertDetailSerializer(AlertSerializer):
+    events = AlertEventSerializer(many=True, read_only=True)
+
+    class Meta(AlertSerializer.Meta):
+        fields = [*AlertSerializer.Meta.fields, "events"]
+        read_only_fields = fields
+
+
+class ManualAlertSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=300)
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    message = serializers.CharField(required=False, allow_blank=True, default="")
+    fingerprint = serializers.CharField(max_length=180, required=False)
+    labels = serializers.DictField(child=serializers.CharField(max_length=200), required=False, default=dict)
+
+
+class AcknowledgeSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class ResolveSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    action_taken = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class MatcherSerializer(serializers.Serializer):
+    label = serializers.CharField(max_length=100)
+    op = serializers.ChoiceField(choices=["=", "!=", "=~"], default="=")
+    value = serializers.CharField(max_length=500, allow_blank=True)
+
+    def validate(self, data):
+        if data["op"] == "=~":
+            import re
+
+            try:
+                re.compile(data["value"])
+            except re.error as exc:
+                raise serializers.ValidationError({"value": [f"Not a valid regular expression: {exc}"]}) from None
+        return data
+
+
+class SilenceSerializer(serializers.ModelSerializer):
+    matchers = MatcherSerializer(many=True)
+    author = serializers.StringRelatedField(read_only=True)
+    active = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Silence
+        fields = ["id", "matchers", "starts_at", "ends_at", "author", "comment", "created_at", "active"]
+        read_only_fields = ["author", "created_at", "active"]
+
+    def get_active(self, silence) -> bool:
+        from django.utils import timezone
+
+        return silence.starts_at <= timezone.now() < silence.ends_at
+
+    def validate_matchers(self, matchers):
+        if not matchers:
+            raise serializers.ValidationError("A silence needs at least one matcher.")
+        return matchers
+
+    def validate(self, data):
+        starts = data.get("starts_at", getattr(self.instance, "starts_at", None))
+        if starts and data.get("ends_at") and data["ends_at"] <= starts:
+            raise serializers.ValidationError({"ends_at": ["Must be after starts_at."]})
+        return data

@@ -1,0 +1,271 @@
+"""Alert lifecycle: raise (with dedup), acknowledge, resolve, reopen, escalate.
+
+Admin actions, API views and tasks all call these functions; each refuses an illegal
+transition with AlertTransitionError (the API answers 409, the admin shows a message).
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from alerts.models import Alert, AlertEvent, AlertRule, EscalationStep, Silence
+
+logger = logging.getLogger(__name__)
+MAX_REPEATS_PER_STEP = 10
+
+
+class AlertTransitionError(Exception):
+    """An acknowledge / resolve / reopen that the alert's current status does not allow."""
+
+
+@dataclass
+class Raised:
+    alert: Alert
+    created: bool
+
+
+def _event(alert: Alert, kind: str, *, actor_type=AlertEvent.Actor.SYSTEM, user=None, detail="", at=None):
+    return AlertEvent.objects.create(
+        alert=alert, kind=kind, actor_type=actor_type, actor=user, detail=detail, at=at or timezone.now()
+    )
+
+
+def alert_labels(alert: Alert) -> dict:
+    """What silences match against."""
+    labels = {
+        "alertname": alert.title,
+        "severity": alert.severity,
+        "type": alert.alert_type,
+        "metric": alert.metric,
+        "fingerprint": alert.fingerprint,
+        **{str(k): str(v) for k, v in (alert.labels or {}).items()},
+    }
+    if alert.rule_id:
+        labels["rule"] = alert.rule.name
+    if alert.component_id:
+        labels["component"] = alert.component.name
+    return labels
+
+
+def suppression_reason(alert: Alert, now: datetime) -> str:
+    """Why this alert must be recorded but not sent ('' if it may be sent)."""
+    if alert.component_id and alert.component.status == "under_maintenance":
+        return "component under maintenance"
+    if alert.rule_id and alert.rule.flapping:
+        return "rule is flapping"
+    labels = alert_labels(alert)
+    for silence in Silence.objects.active(now):
+        if silence.matches(labels):
+            return f"silenced by silence #{silence.pk}"
+    return ""
+
+
+def _first_escalation_at(rule: AlertRule | None, fired_at: datetime) -> datetime | None:
+    if rule is None:
+        return None
+    step = rule.escalation_steps.order_by("level").first()
+    return fired_at + timedelta(minutes=step.escalate_after_minutes) if step else None
+
+
+def alert_raise(
+    *,
+    fingerprint: str,
+    title: str,
+    severity: str,
+    alert_type: str = Alert.Type.METRIC,
+    message: str = "",
+    metric: str = "",
+    value: float | None = None,
+    threshold: float | None = None,
+    labels: dict | None = None,
+    rule: AlertRule | None = None,
+    component=None,
+    actor_type: str = AlertEvent.Actor.RULE,
+    user=None,
+    now: datetime | None = None,
+) -> Raised:
+    """Open an alert for `fingerprint`, or count a repeat on the open one.
+
+    Race-free: the partial unique constraint allows one open alert per fingerprint; a second
+    creator loses the INSERT inside a savepoint and counts a repeat instead.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        existing = Alert.objects.select_for_update().filter(fingerprint=fingerprint).open().first()
+        if existing is None:
+            try:
+                with transaction.atomic():
+                    alert = Alert.objects.create(
+                        fingerprint=fingerprint,
+                        title=title[:300],
+                        severity=severity,
+                        alert_type=alert_type,
+                        message=message,
+                        metric=metric,
+                        value=value,
+                        last_value=value,
+                        threshold=threshold,
+                        labels=labels or {},
+                        rule=rule,
+                        component=component,
+                        fired_at=now,
+                        last_fired_at=now,
+                        next_escalation_at=_first_escalation_at(rule, now),
+                    )
+            except IntegrityError:
+                existing = Alert.objects.select_for_update().filter(fingerprint=fingerprint).open().get()
+            else:
+                _event(alert, AlertEvent.Kind.FIRED, actor_type=actor_type, user=user, detail=message, at=now)
+                reason = suppression_reason(alert, now)
+                if reason:
+                    alert.suppressed_reason = reason
+                    alert.next_escalation_at = None
+                    alert.save(update_fields=["suppressed_reason", "next_escalation_at"])
+                    kind = AlertEvent.Kind.SILENCED if reason.startswith("silenced") else AlertEvent.Kind.SUPPRESSED
+                    _event(alert, kind, detail=reason, at=now)
+                return Raised(alert, True)
+        Alert.objects.filter(pk=existing.pk).update(
+            occurrence_count=F("occurrence_count") + 1, last_value=value, last_fired_at=now
+        )
+        existing.refresh_from_db()
+        _event(existing, AlertEvent.Kind.REPEATED, actor_type=actor_type, user=user, detail=message, at=now)
+        return Raised(existing, False)
+
+
+def _locked(alert: Alert) -> Alert:
+    return Alert.objects.select_for_update().get(pk=alert.pk)
+
+
+def alert_acknowledge(*, alert: Alert, user=None, note: str = "", now: datetime | None = None) -> Alert:
+    now = now or timezone.now()
+    with transaction.atomic():
+        alert = _locked(alert)
+        if alert.status != Alert.Status.FIRING:
+            raise AlertTransitionError(f"Only a firing alert can be acknowledged; this one is {alert.status}.")
+        alert.status = Alert.Status.ACKNOWLEDGED
+        alert.acknowledged_at = now
+        alert.acknowledged_by = user
+        alert.acknowledgement_note = note
+        alert.next_escalation_at = None  # acknowledging stops escalation at once
+        alert.escalation_token += 1
+        alert.save()
+        _event(alert, AlertEvent.Kind.ACKNOWLEDGED, actor_type=_actor(user), user=user, detail=note, at=now)
+    return alert
+
+
+def _actor(user) -> str:
+    return AlertEvent.Actor.USER if user is not None else AlertEvent.Actor.SYSTEM
+
+
+def alert_resolve(
+    *,
+    alert: Alert,
+    user=None,
+    note: str = "",
+    action_taken: str = "",
+    actor_type: str | None = None,
+    now: datetime | None = None,
+) -> Alert:
+    now = now or timezone.now()
+    with transaction.atomic():
+        alert = _locked(alert)
+        if alert.status == Alert.Status.RESOLVED:
+            raise AlertTransitionError("This alert is already resolved.")
+        alert.status = Alert.Status.RESOLVED
+        alert.resolved_at = now
+        alert.resolved_by = user
+        alert.resolution_note = note
+        alert.action_taken = action_taken
+        alert.next_escalation_at = None
+        alert.escalation_token += 1
+        alert.save()
+        _event(alert, AlertEvent.Kind.RESOLVED, actor_type=actor_type or _actor(user), user=user, detail=note, at=now)
+    return alert
+
+
+def alert_reopen(*, alert: Alert, user=None, note: str = "", now: datetime | None = None) -> Alert:
+    now = now or timezone.now()
+    with transaction.atomic():
+        alert = _locked(alert)
+        if alert.status != Alert.Status.RESOLVED:
+            raise AlertTransitionError(f"Only a resolved alert can be reopened; this one is {alert.status}.")
+        if Alert.objects.filter(fingerprint=alert.fingerprint).open().exists():
+            raise AlertTransitionError("Another alert with the same fingerprint is open; update that one instead.")
+        alert.status = Alert.Status.FIRING
+        alert.resolved_at = None
+        alert.resolved_by = None
+        alert.acknowledged_at = None
+        alert.acknowledged_by = None
+        alert.last_fired_at = now
+        alert.notified_at = None
+        alert.resolution_notified_at = None
+        alert.escalation_level = 0
+        alert.escalation_repeats = 0
+        alert.escalation_token += 1
+        alert.next_escalation_at = _first_escalation_at(alert.rule, now)
+        alert.save()
+        _event(alert, AlertEvent.Kind.REOPENED, actor_type=_actor(user), user=user, detail=note, at=now)
+    return alert
+
+
+def alert_escalate(*, alert_id: int, token: int, now: datetime | None = None) -> bool:
+    """Run one due escalation of an alert. Returns False (doing nothing) if the alert changed
+    since the caller read it (token), is no longer firing, or is not yet due: a duplicate or
+    redelivered run, or one that lost the race to an acknowledgement."""
+    from alerts.notify import announce_escalation
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update(skip_locked=True).filter(pk=alert_id).first()
+        if (
+            alert is None
+            or alert.escalation_token != token
+            or alert.status != Alert.Status.FIRING
+            or alert.next_escalation_at is None
+            or alert.next_escalation_at > now
+        ):
+            return False
+        steps = list(EscalationStep.objects.filter(rule_id=alert.rule_id).order_by("level"))
+        current = next((s for s in steps if s.level == alert.escalation_level), None)
+        if current is not None and alert.escalation_repeats < min(current.repeat, MAX_REPEATS_PER_STEP):
+            step, alert.escalation_repeats = current, alert.escalation_repeats + 1
+        else:
+            step = next((s for s in steps if s.level > alert.escalation_level), None)
+            if step is None:
+                alert.next_escalation_at = None
+                alert.escalation_token += 1
+                alert.save(update_fields=["next_escalation_at", "escalation_token"])
+                return False
+            alert.escalation_level, alert.escalation_repeats = step.level, 0
+        announce_escalation(alert, step, now=now)
+        following = next((s for s in steps if s.level > step.level), None)
+        if alert.escalation_repeats < min(step.repeat, MAX_REPEATS_PER_STEP):
+            alert.next_escalation_at = now + timedelta(minutes=step.escalate_after_minutes)
+        elif following is not None:
+            alert.next_escalation_at = now + timedelta(minutes=following.escalate_after_minutes)
+        else:
+            alert.next_escalation_at = None
+        alert.escalation_token += 1
+        alert.save(update_fields=["escalation_level", "escalation_repeats", "next_escalation_at", "escalation_token"])
+        _event(
+            alert,
+            AlertEvent.Kind.ESCALATED,
+            detail=f"level {step.level}" + (f", repeat {alert.escalation_repeats}" if alert.escalation_repeats else ""),
+            at=now,
+        )
+    return True
+
+
+def escalate_due_alerts(*, now: datetime | None = None, limit: int = 500) -> int:
+    """The sweeper: escalate every due alert once. Safe with several sweepers at once."""
+    now = now or timezone.now()
+    due = list(
+        Alert.objects.filter(status=Alert.Status.FIRING, next_escalation_at__lte=now)
+        .order_by("next_escalation_at")
+        .values_list("pk", "escalation_token")[:limit]
+    )
+    return sum(alert_escalate(alert_id=pk, token=token, now=now) for pk, token in due)

@@ -1,0 +1,63 @@
+"""Two evaluators and two escalators racing on PostgreSQL: exactly one alert, one escalation."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+
+from alerts.evaluation import evaluate_rules
+from alerts.models import Alert, EscalationStep
+from alerts.services import escalate_due_alerts
+from notifications.models import Message
+from tests.alerts.factories import AlertRuleFactory, ChannelFactory, point
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="row locks and SKIP LOCKED need PostgreSQL (service mode)"
+    ),
+]
+
+
+def race(function, count: int = 2) -> None:
+    barrier = threading.Barrier(count)
+    errors = []
+
+    def run():
+        try:
+            barrier.wait()
+            function()
+        except Exception as exc:  # surfaced below, so a failing thread fails the test
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+
+
+def test_it_raises_one_alert_when_two_evaluators_race():
+    ChannelFactory()
+    for _ in range(20):
+        AlertRuleFactory()
+    point(99)
+    race(evaluate_rules)
+    assert Alert.objects.count() == 20
+    assert Message.objects.filter(kind="alert_firing").count() == 1
+
+
+def test_it_escalates_once_when_two_escalators_race():
+    rule = AlertRuleFactory()
+    EscalationStep.objects.create(rule=rule, level=1, escalate_after_minutes=1).channels.add(ChannelFactory())
+    point(99)
+    evaluate_rules()
+    Alert.objects.update(next_escalation_at=timezone.now() - timedelta(seconds=1))
+    race(escalate_due_alerts, count=4)
+    assert Message.objects.filter(kind="alert_escalated").count() == 1
+    assert Alert.objects.get().escalation_level == 1

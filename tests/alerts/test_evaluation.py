@@ -1,0 +1,163 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from alerts.models import Alert, AlertEvent, AlertRule
+from notifications.models import Message
+from tests.alerts.factories import AlertRuleFactory, ChannelFactory, SilenceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def rule_state(rule):
+    rule.refresh_from_db()
+    return rule.state
+
+
+def test_it_goes_pending_then_fires_after_the_duration(scenario):
+    rule = AlertRuleFactory(duration_minutes=2)
+    scenario.at(0, 95)
+    assert rule_state(rule) == "pending" and not Alert.objects.exists()
+    scenario.at(1, 96)
+    assert rule_state(rule) == "pending"
+    scenario.at(2, 97)
+    assert rule_state(rule) == "firing"
+    assert Alert.objects.get().last_value == 97
+
+
+def test_it_returns_to_ok_when_the_condition_clears_while_pending(scenario):
+    rule = AlertRuleFactory(duration_minutes=5)
+    scenario.at(0, 95)
+    scenario.at(2, 10)
+    assert rule_state(rule) == "ok"
+    assert rule.pending_since is None
+
+
+def test_it_keeps_the_pending_timer_across_a_restart(scenario):
+    rule = AlertRuleFactory(duration_minutes=2)
+    scenario.at(0, 95)
+    AlertRule.objects.filter(pk=rule.pk).update(last_evaluated_at=None)  # a fresh process knows only the row
+    scenario.at(2, 95)
+    assert rule_state(rule) == "firing"
+
+
+def test_it_keeps_firing_for_the_configured_minutes(scenario):
+    rule = AlertRuleFactory(keep_firing_for_minutes=3)
+    scenario.at(0, 95)
+    scenario.at(1, 10)
+    assert rule_state(rule) == "firing"
+    scenario.at(3, 10)
+    assert rule_state(rule) == "firing"
+    scenario.at(4, 10)
+    assert rule_state(rule) == "ok"
+    assert Alert.objects.get().status == "resolved"
+
+
+def test_it_auto_resolves_and_sends_a_resolved_notification(scenario):
+    ChannelFactory()
+    AlertRuleFactory()
+    scenario.at(0, 95)
+    scenario.at(2, 10)
+    alert = Alert.objects.get()
+    assert alert.status == "resolved" and alert.resolved_by is None
+    assert list(Message.objects.order_by("pk").values_list("kind", flat=True)) == ["alert_firing", "alert_resolved"]
+    assert alert.events.filter(kind=AlertEvent.Kind.RESOLVED, actor_type="rule").exists()
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [("ok", "ok"), ("alerting", "firing"), ("keep_last", "firing")],
+)
+def test_it_applies_the_no_data_policy(scenario, policy, expected):
+    rule = AlertRuleFactory(no_data=policy)
+    scenario.at(0, 95)
+    assert rule_state(rule) == "firing"
+    scenario.at(5)  # no point in the last minute
+    assert rule_state(rule) == expected
+
+
+def test_it_fires_on_no_data_when_told_to(scenario):
+    rule = AlertRuleFactory(no_data="alerting")
+    scenario.at(0)
+    assert rule_state(rule) == "firing"
+    assert "no data" in Alert.objects.get().message
+
+
+def test_it_detects_flapping_and_says_so_once(scenario, settings):
+    settings.ALERT_FLAP_THRESHOLD = 4
+    ChannelFactory()
+    rule = AlertRuleFactory()
+    for minute, value in enumerate([95, 10, 95, 10, 95, 10, 95]):
+        scenario.at(minute * 2, value)
+    rule.refresh_from_db()
+    assert rule.flapping
+    assert Message.objects.filter(kind="alert_flapping").count() == 1
+    # Only the first firing went out: from the second on (5 state changes) the rule flaps.
+    assert Message.objects.filter(kind="alert_firing").count() == 1
+    assert Alert.objects.filter(suppressed_reason="rule is flapping").exists()
+
+
+def test_it_groups_a_storm_into_one_notification_per_channel(scenario):
+    channel = ChannelFactory()
+    for _ in range(12):
+        AlertRuleFactory().channels.add(channel)
+    scenario.at(0, 99)
+    assert Alert.objects.count() == 12
+    message = Message.objects.get(kind="alert_firing")
+    assert message.subject.startswith("[FIRING:12]")
+    assert message.deliveries.count() == 1
+
+
+def test_it_records_but_does_not_send_silenced_alerts(scenario):
+    ChannelFactory()
+    SilenceFactory(matchers=[{"label": "rule", "op": "=~", "value": "disk.*"}])
+    AlertRuleFactory(name="disk full")
+    AlertRuleFactory(name="cpu hot")
+    scenario.at(0, 99)
+    silenced = Alert.objects.get(title="disk full")
+    assert silenced.suppressed_reason.startswith("silenced")
+    assert silenced.events.filter(kind="silenced").exists()
+    message = Message.objects.get(kind="alert_firing")
+    assert [a["title"] for a in message.context["alerts"]] == ["cpu hot"]
+
+
+def test_it_does_not_raise_a_second_alert_while_one_is_open(scenario):
+    AlertRuleFactory()
+    for minute in range(4):
+        scenario.at(minute, 99)
+    assert Alert.objects.count() == 1
+
+
+def test_it_records_a_failing_rule_and_goes_on(scenario, monkeypatch):
+    import alerts.sources
+
+    real = alerts.sources.window_aggregates
+
+    def broken_for_disk(selectors, now):
+        selectors = list(selectors)
+        if selectors[0].name == "disk.percent":
+            raise RuntimeError("query exploded")
+        return real(selectors, now=now)
+
+    monkeypatch.setattr(alerts.sources, "window_aggregates", broken_for_disk)
+    broken = AlertRuleFactory(metric_name="disk.percent")
+    healthy = AlertRuleFactory()
+    summary = scenario.at(0, 99)
+    broken.refresh_from_db()
+    assert summary.errors == 1
+    assert "query exploded" in broken.last_error
+    assert Alert.objects.filter(alert_type="meta", fingerprint=f"meta:rule:{broken.pk}").exists()
+    assert rule_state(healthy) == "firing"
+
+
+def test_it_reads_each_metric_once_whatever_the_number_of_rules(scenario):
+    def tick_queries(rules: int) -> int:
+        AlertRule.objects.all().delete()
+        for i in range(rules):
+            AlertRuleFactory(threshold=1000 + i)
+        scenario.at(0, 50)  # first tick settles state; the next is the steady state measured
+        with CaptureQueriesContext(connection) as queries:
+            scenario.at(1, 50)
+        return len(queries)
+
+    assert tick_queries(5) == tick_queries(60)
