@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from monitoring.aggregates import percentile_cont
 
@@ -137,6 +137,7 @@ class _Flusher:
     def __init__(self):
         self._lock = threading.Lock()
         self._pid: int | None = None
+        self._stop = threading.Event()
         self.thread: threading.Thread | None = None
 
     def ensure_running(self, interval: float) -> None:
@@ -145,26 +146,39 @@ class _Flusher:
         with self._lock:
             if self._pid == os.getpid():
                 return
+            self._stop = threading.Event()
             self.thread = threading.Thread(
-                target=self._run, args=(interval,), name="vigil-request-timing", daemon=True
+                target=self._run, args=(interval, self._stop), name="vigil-request-timing", daemon=True
             )
             self.thread.start()
             self._pid = os.getpid()
 
-    def _run(self, interval: float) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the thread after one last flush (tests; a clean shutdown)."""
+        self._stop.set()
+        if self.thread is not None:
+            self.thread.join(timeout)
+        self._pid = None
+
+    def _run(self, interval: float, stop: threading.Event) -> None:
         while True:
-            time.sleep(interval)
+            stopping = stop.wait(interval)
             try:
                 close_old_connections()
                 flush_request_timings()
             except Exception:  # never let the thread die
                 logger.exception("request timing flush failed")
             finally:
-                close_old_connections()
+                if stopping:
+                    connections.close_all()
+                else:
+                    close_old_connections()
+            if stopping:
+                return
 
 
 flusher = _Flusher()
-atexit.register(lambda: flusher._pid == os.getpid() and flush_request_timings())
+atexit.register(lambda: flusher._pid == os.getpid() and flusher.stop())
 
 
 class RequestTimingMiddleware:
