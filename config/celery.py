@@ -20,6 +20,9 @@ app.autodiscover_tasks()
 # Each job is also a management command of the same name.
 BEAT_JOBS: dict[str, tuple[str, str]] = {
     "heartbeat": ("healthchecks.tasks.heartbeat", "HEARTBEAT_INTERVAL"),
+    "collect_metrics": ("monitoring.tasks.collect_metrics", "METRIC_COLLECTION_INTERVAL"),
+    "rollup_metrics": ("monitoring.tasks.rollup_metrics", "METRIC_ROLLUP_INTERVAL"),
+    "purge_old_data": ("monitoring.tasks.purge_old_data", "PURGE_INTERVAL"),
 }
 
 

@@ -76,6 +76,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so the time it records covers every other middleware too.
+    "monitoring.timing.RequestTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -305,6 +307,25 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- monitoring ---
+import ipaddress  # noqa: E402  (kept in this block: only the monitoring settings need it)
+
+METRIC_ROLLUP_INTERVAL = env_int("METRIC_ROLLUP_INTERVAL", 60, minimum=10)
+METRIC_MINUTE_ROLLUP_RETENTION_DAYS = env_int("METRIC_MINUTE_ROLLUP_RETENTION_DAYS", 14, minimum=1)
+METRIC_HOUR_ROLLUP_RETENTION_DAYS = env_int("METRIC_HOUR_ROLLUP_RETENTION_DAYS", 395, minimum=1)
+PURGE_INTERVAL = env_int("PURGE_INTERVAL", 3600, minimum=60)
+METRICS_INGEST_MAX_BYTES = env_int("METRICS_INGEST_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+REQUEST_TIMING_FLUSH_THREAD = env_bool("REQUEST_TIMING_FLUSH_THREAD", True)
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS")
+for _network in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_IPS must list IP addresses or networks (a.b.c.d/n); got {_network!r}"
+        ) from None
 
 # One place for the beat schedule (config/celery.py); it reads the intervals above.
 from config.celery import beat_schedule  # noqa: E402

@@ -7,5 +7,6 @@ admin.site.index_title = "Operations console"
 
 urlpatterns = [
     path("", include("healthchecks.urls")),
+    path("", include("monitoring.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,131 @@
+"""The metric time series (the specification's SystemMetrics) and its rollups.
+
+Raw points live in Metric; MinuteRollup and HourRollup hold one row per series and period
+(count, sum, min, max, p95) so a 24 h or 30 d chart reads a few thousand rollup rows instead of
+millions of raw points. RollupCursor records how far each resolution is rolled up: chart
+queries read rollups before it and raw points after it.
+"""
+
+from django.db import models
+from django.utils import timezone
+
+
+class MetricType(models.TextChoices):
+    SYSTEM = "system", "System"
+    PERFORMANCE = "performance", "Performance"
+    DATABASE = "database", "Database"
+    NETWORK = "network", "Network"
+    APPLICATION = "application", "Application"
+    BUSINESS = "business", "Business"
+
+
+class MetricCategory(models.TextChoices):
+    """The categories Vigil knows. The column takes any lowercase slug as well, so an API client
+    can push a category of its own without a migration (extensible); these are the ones the
+    built-in collectors use and the admin offers as filters."""
+
+    CPU_USAGE = "cpu_usage", "CPU usage"
+    LOAD_AVERAGE = "load_average", "Load average"
+    MEMORY_USAGE = "memory_usage", "Memory usage"
+    SWAP_USAGE = "swap_usage", "Swap usage"
+    DISK_USAGE = "disk_usage", "Disk usage"
+    NETWORK_IO = "network_io", "Network I/O"
+    RESPONSE_TIME = "response_time", "Response time"
+    ERROR_RATE = "error_rate", "Error rate"
+    THROUGHPUT = "throughput", "Throughput"
+    CONCURRENT_USERS = "concurrent_users", "Concurrent users"
+    USER_ENGAGEMENT = "user_engagement", "User engagement"
+    CONNECTIONS = "connections", "Connections"
+    QUEUE_DEPTH = "queue_depth", "Queue depth"
+
+
+class Metric(models.Model):
+    metric_type = models.CharField(max_length=20, choices=MetricType.choices)
+    category = models.CharField(max_length=50, help_text="A MetricCategory value or a custom slug.")
+    name = models.CharField(max_length=200)
+    value = models.FloatField()
+    unit = models.CharField(max_length=20, blank=True, default="")
+    source = models.CharField(max_length=100, blank=True, default="", help_text="Host or service.")
+    endpoint = models.CharField(max_length=200, blank=True, default="", help_text="Route pattern.")
+    tags = models.JSONField(default=dict, blank=True)
+    timestamp = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # Two indexes only: every index slows the COPY ingest path.
+        # - (name, timestamp): alert windows and charts always name one metric over a time range.
+        # - (timestamp): retention purge (oldest first), rollup windows, and the raw API listing,
+        #   which pages newest first and filters the rest (type, source, ...) on the way.
+        indexes = [
+            models.Index(fields=["name", "timestamp"], name="metric_name_time"),
+            models.Index(fields=["timestamp"], name="metric_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value:g}{self.unit} @ {self.timestamp:%Y-%m-%d %H:%M:%S}"
+
+
+class Rollup(models.Model):
+    """Aggregates of one series (name, type, category, unit, source, endpoint) over one period.
+    Tags are not part of a series: a query filtering on a tag reads raw points."""
+
+    bucket_start = models.DateTimeField()
+    name = models.CharField(max_length=200)
+    metric_type = models.CharField(max_length=20, choices=MetricType.choices)
+    category = models.CharField(max_length=50)
+    unit = models.CharField(max_length=20, blank=True, default="")
+    source = models.CharField(max_length=100, blank=True, default="")
+    endpoint = models.CharField(max_length=200, blank=True, default="")
+    count = models.PositiveBigIntegerField()
+    total = models.FloatField(help_text="Sum of the values, so averages merge exactly.")
+    minimum = models.FloatField()
+    maximum = models.FloatField()
+    p95 = models.FloatField()
+
+    SERIES_FIELDS = ["name", "metric_type", "category", "unit", "source", "endpoint"]
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.source} {self.bucket_start:%Y-%m-%d %H:%M} n={self.count}"
+
+    @property
+    def average(self) -> float:
+        return self.total / self.count if self.count else 0.0
+
+
+class MinuteRollup(Rollup):
+    class Meta:
+        # The unique key starts with name, bucket_start: it is also the index the charts use.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name", "bucket_start", "metric_type", "category", "unit", "source", "endpoint"],
+                name="minute_rollup_unique_series",
+            )
+        ]
+        indexes = [models.Index(fields=["bucket_start"], name="minute_rollup_time")]  # purge
+
+
+class HourRollup(Rollup):
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name", "bucket_start", "metric_type", "category", "unit", "source", "endpoint"],
+                name="hour_rollup_unique_series",
+            )
+        ]
+        indexes = [models.Index(fields=["bucket_start"], name="hour_rollup_time")]  # purge
+
+
+class RollupCursor(models.Model):
+    """Rollups of this resolution are complete for every bucket before `rolled_up_until`."""
+
+    class Resolution(models.TextChoices):
+        MINUTE = "minute", "Minute"
+        HOUR = "hour", "Hour"
+
+    resolution = models.CharField(max_length=10, choices=Resolution.choices, unique=True)
+    rolled_up_until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.resolution} rollups until {self.rolled_up_until:%Y-%m-%d %H:%M}"

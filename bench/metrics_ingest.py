@@ -1,0 +1,186 @@
+"""Ingest benchmark: points/s through POST /api/operations/metrics (gunicorn on loopback, batches
+of 1,000) beside a raw psycopg COPY of the same rows into the same table, in the same run.
+
+    .venv/bin/python bench/metrics_ingest.py [--batches 300] [--workers 2] [--clients 4]
+
+Target (issue 3): API >= 50,000 points/s, i.e. >= a quarter of raw COPY.
+"""
+
+import argparse
+import json
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from _metrics_common import ROOT, bench_env, create_database, drop_database, setup_django
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_batches(count: int, size: int) -> list[list[dict]]:
+    rng = random.Random(1)
+    start = datetime.now(UTC) - timedelta(hours=1)
+    batches = []
+    for b in range(count):
+        batch = []
+        for i in range(size):
+            n = b * size + i
+            batch.append(
+                {
+                    "name": "http.response_time",
+                    "value": round(rng.uniform(1, 500), 3),
+                    "metric_type": "performance",
+                    "category": "response_time",
+                    "unit": "ms",
+                    "source": f"web-{n % 10}",
+                    "endpoint": f"api/items/<int:pk>/{n % 20}",
+                    "tags": {"region": "eu" if n % 2 else "us"},
+                    "timestamp": (start + timedelta(milliseconds=n)).isoformat(),
+                }
+            )
+        batches.append(batch)
+    return batches
+
+
+def wait_for(port: int, deadline: float) -> None:
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not start")
+
+
+def api_ingest(port: int, token: str, bodies: list[bytes], clients: int) -> float:
+    import requests
+
+    queue = list(range(len(bodies)))
+    lock = threading.Lock()
+    failures = []
+
+    def client():
+        session = requests.Session()
+        headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        while True:
+            with lock:
+                if not queue:
+                    return
+                index = queue.pop()
+            response = session.post(
+                f"http://127.0.0.1:{port}/api/operations/metrics",
+                data=bodies[index],
+                headers=headers,
+                timeout=60,
+            )
+            if response.status_code != 201:
+                failures.append((response.status_code, response.text[:200]))
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise SystemExit(f"{len(failures)} failed requests, e.g. {failures[0]}")
+    return elapsed
+
+
+def raw_copy(batches: list[list[dict]]) -> float:
+    from django.db import connection
+
+    from monitoring.ingest import COPY_COLUMNS, points_validate
+
+    rows = [p for batch in batches for p in points_validate(batch)]
+    connection.ensure_connection()
+    conn = connection.connection
+    started = time.perf_counter()
+    with (
+        conn.cursor() as cursor,
+        cursor.copy(f"COPY monitoring_metric ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+    conn.commit()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batches", type=int, default=300)
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    args = parser.parse_args()
+    env = bench_env()
+    create_database(env)
+    setup_django(env)
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from rest_framework.authtoken.models import Token
+
+    user = get_user_model().objects.create_user("bench", is_staff=True)
+    token = Token.objects.create(user=user).key
+    batches = make_batches(args.batches, args.batch_size)
+    bodies = [json.dumps(batch).encode() for batch in batches]
+    total = args.batches * args.batch_size
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--threads",
+            "1",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        wait_for(port, time.time() + 30)
+        api_ingest(port, token, bodies[:4], args.clients)  # warm up workers and connections
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE monitoring_metric")
+        api_seconds = api_ingest(port, token, bodies, args.clients)
+    finally:
+        server.terminate()
+        server.wait(10)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM monitoring_metric WHERE name = 'http.response_time'")
+        stored = cursor.fetchone()[0]
+        cursor.execute("TRUNCATE monitoring_metric")
+    assert stored == total, f"{stored} rows stored, {total} sent"
+    copy_seconds = raw_copy(batches)
+    api_rate, copy_rate = total / api_seconds, total / copy_seconds
+    print(
+        f"points: {total:,} in batches of {args.batch_size:,}; gunicorn workers: {args.workers}, "
+        f"client threads: {args.clients}"
+    )
+    print(f"HTTP API ingest : {api_rate:>10,.0f} points/s ({api_seconds:.2f} s)")
+    print(f"raw psycopg COPY: {copy_rate:>10,.0f} points/s ({copy_seconds:.2f} s)")
+    print(f"API / COPY      : {api_rate / copy_rate:>10.1%}   (target: >= 50,000 points/s and >= 25 %)")
+    connection.close()
+    if not args.keep:
+        drop_database()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+from django.contrib import admin
+
+from monitoring.models import HourRollup, Metric, MinuteRollup, RollupCursor
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Metric)
+class MetricAdmin(ReadOnlyAdmin):
+    list_display = ["timestamp", "name", "value", "unit", "metric_type", "category", "source", "endpoint"]
+    list_filter = ["metric_type", "category"]
+    search_fields = ["=name", "=source"]
+    # No second COUNT(*) of the whole table per page view: it holds millions of rows.
+    show_full_result_count = False
+    ordering = ["-timestamp"]
+
+
+@admin.register(MinuteRollup, HourRollup)
+class RollupAdmin(ReadOnlyAdmin):
+    list_display = ["bucket_start", "name", "source", "endpoint", "count", "minimum", "maximum", "p95"]
+    list_filter = ["metric_type"]
+    search_fields = ["=name"]
+    show_full_result_count = False
+    ordering = ["-bucket_start"]
+
+
+@admin.register(RollupCursor)
+class RollupCursorAdmin(ReadOnlyAdmin):
+    list_display = ["resolution", "rolled_up_until"]

@@ -1,0 +1,123 @@
+"""Database expressions the metric queries share, written for PostgreSQL and SQLite.
+
+p95 is the continuous 95th percentile (linear interpolation between the two nearest ranks),
+the definition of PostgreSQL's percentile_cont. SQLite has no percentile function, so the same
+maths runs inside SQLite as an application-defined aggregate (registered on the connection
+the first time a query uses it): still one GROUP BY in the database, no rows shipped to Django.
+"""
+
+import math
+
+from django.db.models import Aggregate, FloatField, Func, IntegerField
+
+
+def percentile_cont(values: list[float], fraction: float) -> float | None:
+    """PostgreSQL's percentile_cont on a Python list (SQLite's aggregate and the tests use it)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    lower = math.floor(position)
+    upper = min(lower + 1, len(ordered) - 1)
+    return ordered[lower] + (position - lower) * (ordered[upper] - ordered[lower])
+
+
+class _SqliteP95:
+    def __init__(self):
+        self.values: list[float] = []
+
+    def step(self, value):
+        if value is not None:
+            self.values.append(value)
+
+    def finalize(self):
+        return percentile_cont(self.values, 0.95)
+
+
+class _SqliteLast:
+    """The value with the latest timestamp. Django stores SQLite datetimes as ISO text in UTC,
+    which sorts in time order."""
+
+    def __init__(self):
+        self.value = None
+        self.at = None
+
+    def step(self, value, at):
+        if value is not None and (self.at is None or at >= self.at):
+            self.value, self.at = value, at
+
+    def finalize(self):
+        return self.value
+
+
+def _ensure_sqlite_functions(connection) -> None:
+    connection.ensure_connection()
+    raw = connection.connection
+    # Remember the raw connection itself (not its id, which a later connection may reuse).
+    if getattr(connection, "_vigil_functions_on", None) is not raw:
+        raw.create_aggregate("vigil_p95", 1, _SqliteP95)
+        raw.create_aggregate("vigil_last", 2, _SqliteLast)
+        connection._vigil_functions_on = raw
+
+
+def _as_plain_call(aggregate: Aggregate, compiler, connection, function: str):
+    # Set on a copy, not passed as template=: Aggregate.as_sql with a FILTER passes its own
+    # template keyword as well.
+    clone = aggregate.copy()
+    clone.function, clone.template = function, "%(function)s(%(expressions)s)"
+    return Aggregate.as_sql(clone, compiler, connection)
+
+
+class P95(Aggregate):
+    name = "P95"
+    function = "percentile_cont"
+    template = "%(function)s(0.95) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        _ensure_sqlite_functions(connection)
+        return _as_plain_call(self, compiler, connection, "vigil_p95")
+
+
+class Last(Aggregate):
+    """Last(value, timestamp): the value of the most recent point."""
+
+    name = "Last"
+    output_field = FloatField()
+    arity = 2
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        value_sql, value_params = compiler.compile(self.source_expressions[0])
+        at_sql, at_params = compiler.compile(self.source_expressions[1])
+        sql = f"array_agg({value_sql} ORDER BY {at_sql} DESC)"
+        params = [*value_params, *at_params]
+        if self.filter:
+            filter_sql, filter_params = self.filter.as_sql(compiler, connection)
+            sql += f" FILTER (WHERE {filter_sql})"
+            params += list(filter_params)
+        return f"({sql})[1]", params
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        _ensure_sqlite_functions(connection)
+        return _as_plain_call(self, compiler, connection, "vigil_last")
+
+
+class EpochBucket(Func):
+    """The start of the fixed-width bucket holding a timestamp, as whole seconds since the epoch
+    (UTC). Integer buckets read the same on both databases."""
+
+    output_field = IntegerField()
+
+    def __init__(self, expression, seconds: int, **extra):
+        super().__init__(expression, **extra)
+        self.seconds = int(seconds)
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        s = self.seconds
+        return f"(floor(extract(epoch from {sql}) / {s}) * {s})::bigint", params
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        s = self.seconds
+        return f"((CAST(strftime('%%s', {sql}) AS INTEGER) / {s}) * {s})", params

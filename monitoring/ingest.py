@@ -1,0 +1,219 @@
+"""Batch ingest of metric points: validate the whole batch, then write it in one transaction.
+
+Validation is plain Python rather than a DRF serializer per point: at 10,000 points a batch a
+serializer costs more than the write itself. PostgreSQL writes with COPY (psycopg 3) through
+Django's connection, so it joins the request's transaction; SQLite uses bulk_create.
+"""
+
+import json
+import math
+import re
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+
+from monitoring.models import Metric, MetricType
+
+MAX_POINTS = 10_000
+INGESTED_COUNTER_KEY = "monitoring:ingested_points_total"
+# (field, max length) of the optional text fields.
+TEXT_FIELDS = {"unit": 20, "source": 100, "endpoint": 200}
+ALLOWED_FIELDS = {"name", "value", "metric_type", "category", "timestamp", "tags", *TEXT_FIELDS}
+METRIC_TYPES = frozenset(MetricType.values)
+CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
+MAX_TAGS = 20
+FUTURE_SLACK = timedelta(hours=1)
+COPY_COLUMNS = ("metric_type", "category", "name", "value", "unit", "source", "endpoint", "tags", "timestamp")
+
+
+class BatchInvalid(Exception):
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(f"{len(errors)} invalid field(s)")
+        self.errors = errors
+
+
+class Point(NamedTuple):
+    """One validated point, its fields in COPY_COLUMNS order (so COPY writes it as it is)."""
+
+    metric_type: str
+    category: str
+    name: str
+    value: float
+    unit: str
+    source: str
+    endpoint: str
+    tags_json: str
+    timestamp: datetime
+
+    def as_metric(self) -> Metric:
+        return Metric(
+            metric_type=self.metric_type,
+            category=self.category,
+            name=self.name,
+            value=self.value,
+            unit=self.unit,
+            source=self.source,
+            endpoint=self.endpoint,
+            tags=json.loads(self.tags_json),
+            timestamp=self.timestamp,
+        )
+
+
+def _timestamp(raw, now: datetime, oldest: datetime) -> datetime:
+    if isinstance(raw, bool):
+        raise ValueError("must be an ISO 8601 date-time or seconds since the epoch")
+    if isinstance(raw, int | float):
+        if not math.isfinite(raw):
+            raise ValueError("must be a finite number of seconds since the epoch")
+        moment = datetime.fromtimestamp(raw, tz=UTC)
+    elif isinstance(raw, str):
+        moment = datetime.fromisoformat(raw)  # ValueError names the problem
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)  # documented: a time without offset is UTC
+    else:
+        raise ValueError("must be an ISO 8601 date-time or seconds since the epoch")
+    if moment > now + FUTURE_SLACK:
+        raise ValueError("is more than an hour in the future")
+    if moment < oldest:
+        raise ValueError(f"is older than the retention period ({settings.METRICS_RETENTION_DAYS} days)")
+    return moment
+
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+_NUMBER = (int, float)
+
+
+def _tags_error(tags) -> str | None:
+    if not isinstance(tags, dict):
+        return "must be an object of string keys to string, number or boolean values"
+    if len(tags) > MAX_TAGS:
+        return f"must have at most {MAX_TAGS} keys"
+    for key, value in tags.items():
+        if len(key) > 50:
+            return "keys must be at most 50 characters"
+        if isinstance(value, str):
+            if len(value) > 200:
+                return "string values must be at most 200 characters"
+        elif not isinstance(value, _NUMBER) or (type(value) is float and not math.isfinite(value)):
+            return "values must be strings, numbers or booleans"
+    return None
+
+
+def _point(raw, now: datetime, oldest: datetime) -> tuple[Point | None, dict[str, str] | None]:
+    """Validate one point. Written for speed (it runs 10,000 times per batch): plain type
+    checks, and the slow error path only when something is wrong."""
+    if type(raw) is not dict:
+        return None, {"": "must be an object"}
+    errors: dict[str, str] = {}
+    if not raw.keys() <= ALLOWED_FIELDS:
+        for unknown in raw.keys() - ALLOWED_FIELDS:
+            errors[str(unknown)] = "is not a known field"
+    get = raw.get
+    name = get("name")
+    if type(name) is not str or not name or name.isspace():
+        errors["name"] = "is required (a non-empty string)"
+    elif len(name) > 200:
+        errors["name"] = "must be at most 200 characters"
+    value = get("value")
+    if type(value) is float:
+        if not math.isfinite(value):
+            errors["value"] = "must be a finite number"
+    elif type(value) is not int:
+        errors["value"] = "is required (a number)"
+    metric_type = get("metric_type")
+    if metric_type not in METRIC_TYPES:
+        errors["metric_type"] = f"must be one of {', '.join(sorted(METRIC_TYPES))}"
+    category = get("category")
+    if type(category) is not str or not CATEGORY.match(category):
+        errors["category"] = "is required: a lowercase slug (letters, digits, _), at most 50 characters"
+    texts = []
+    for field_name, limit in TEXT_FIELDS.items():
+        text = get(field_name) or ""
+        if type(text) is not str:
+            errors[field_name] = "must be a string"
+        elif len(text) > limit:
+            errors[field_name] = f"must be at most {limit} characters"
+        texts.append(text)
+    tags = get("tags")
+    tags_json = "{}"
+    if tags:
+        problem = _tags_error(tags)
+        if problem:
+            errors["tags"] = problem
+        else:
+            tags_json = _dumps(tags)
+    moment = now
+    stamp = get("timestamp")
+    if stamp is not None:
+        try:
+            moment = _timestamp(stamp, now, oldest)
+        except (ValueError, OverflowError, OSError) as exc:
+            message = str(exc)
+            errors["timestamp"] = message if message.startswith(("is ", "must")) else f"invalid: {message}"
+    if errors:
+        return None, errors
+    unit, source, endpoint = texts
+    return Point(metric_type, category, name, float(value), unit, source, endpoint, tags_json, moment), None
+
+
+def points_validate(payload, *, now: datetime | None = None) -> list[Point]:
+    """Turn a decoded JSON body (one point, a list, or {"points": [...]}) into Points.
+    Raises BatchInvalid with every bad index and field ("points[3].value"), or ValueError when
+    the batch itself is unusable."""
+    if isinstance(payload, dict) and "points" in payload:
+        payload = payload["points"]
+    elif isinstance(payload, dict):
+        payload = [payload]
+    if not isinstance(payload, list):
+        raise BatchInvalid({"points": ['must be a point object, a list of points or {"points": [...]}']})
+    if not payload:
+        raise BatchInvalid({"points": ["must contain at least one point"]})
+    now = now or timezone.now()
+    oldest = now - timedelta(days=settings.METRICS_RETENTION_DAYS)
+    points, errors = [], {}
+    for index, raw in enumerate(payload):
+        point, point_errors = _point(raw, now, oldest)
+        for field_name, message in (point_errors or {}).items():
+            key = f"points[{index}].{field_name}" if field_name else f"points[{index}]"
+            errors[key] = [message]
+        points.append(point)
+    if errors:
+        raise BatchInvalid(errors)
+    return points
+
+
+def _copy(points: list[Point]) -> None:
+    table = connection.ops.quote_name(Metric._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in COPY_COLUMNS)
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for point in points:
+            copy.write_row(point)
+
+
+def metric_points_write(*, points: list[Point]) -> int:
+    """Write validated points atomically; returns how many were written."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            _copy(points)
+        else:
+            Metric.objects.bulk_create([point.as_metric() for point in points], batch_size=500)
+        count = len(points)
+        transaction.on_commit(lambda: ingested_add(count))
+    return count
+
+
+def ingested_add(count: int) -> None:
+    """Count ingested points in the shared cache (all web processes), for /metrics."""
+    try:
+        cache.incr(INGESTED_COUNTER_KEY, count)
+    except ValueError:  # not there yet (or evicted): start it
+        if not cache.add(INGESTED_COUNTER_KEY, count, timeout=None):
+            cache.incr(INGESTED_COUNTER_KEY, count)
+
+
+def ingested_total() -> int:
+    return int(cache.get(INGESTED_COUNTER_KEY) or 0)

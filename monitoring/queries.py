@@ -1,0 +1,272 @@
+"""Read functions over the metric series: what alerts, charts and the query API call.
+
+- window_aggregates(selectors): count/avg/min/max/p95/last of each selector's points over its
+  window ending now. Alerts call it with every rule at once; it runs ONE query per metric name
+  (each selector becomes a set of FILTERed aggregates in that query), not one per rule. It reads
+  raw points: alert windows are short and must see the latest point, which rollups do not have yet.
+- metric_buckets(series, since, until, interval): fixed-width UTC buckets (count, avg, min, max,
+  p95) for a chart. Buckets before the rollup cursor come from the minute (1m, 5m) or hour
+  (1h, 1d) rollups, later ones from raw points, so a chart is both cheap and current.
+
+p95 is computed in the database: percentile_cont on PostgreSQL, the same formula as a
+registered aggregate on SQLite (see aggregates.py). A bucket merged from several rollup rows
+(several series, or 1 m rollups in a 5 m bucket) reports the largest of their p95s: the true p95
+of the union lies between the smallest and the largest, so the chart errs towards alarm.
+The counts, averages, minima and maxima merge exactly.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.db.models import Avg, Count, Max, Min, Q, Sum
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.lookups import Exact
+from django.utils import timezone
+
+from monitoring.aggregates import P95, EpochBucket, Last
+from monitoring.models import HourRollup, Metric, MinuteRollup, RollupCursor
+
+INTERVALS: dict[str, int] = {"1m": 60, "5m": 300, "1h": 3600, "1d": 86400}
+MAX_BUCKETS = 10_000
+AGGREGATE_FUNCTIONS = ("count", "avg", "min", "max", "p95", "last")
+
+
+def floor_time(moment: datetime, seconds: int) -> datetime:
+    epoch = int(moment.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % seconds, tz=UTC)
+
+
+def ceil_time(moment: datetime, seconds: int) -> datetime:
+    floored = floor_time(moment, seconds)
+    return floored if floored == moment else floored + timedelta(seconds=seconds)
+
+
+def tag_q(key: str, value: str) -> Q:
+    """Points whose tag `key` equals `value` (compared as text). Built as an expression, not as
+    `tags__<key>`, so a key such as "contains" or "a__b" is a key, never a lookup or a path."""
+    return Q(Exact(KeyTextTransform(key, "tags"), value))
+
+
+def _series_q(*, name: str, metric_types: Iterable[str], category: str, source: str, endpoint: str) -> Q:
+    q = Q()
+    if name:
+        q &= Q(name=name)
+    types = list(metric_types)
+    if types:
+        q &= Q(metric_type__in=types)
+    if category:
+        q &= Q(category=category)
+    if source:
+        q &= Q(source=source)
+    if endpoint:
+        q &= Q(endpoint=endpoint)
+    return q
+
+
+# --- alert windows ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Which points of one metric an alert rule looks at, and over how long a window."""
+
+    name: str
+    window: timedelta
+    metric_type: str = ""
+    category: str = ""
+    source: str = ""
+    endpoint: str = ""
+    tags: tuple[tuple[str, str], ...] = ()  # (key, value) pairs that must all match
+
+    def q(self, since: datetime) -> Q:
+        q = _series_q(
+            name=self.name,
+            metric_types=[self.metric_type] if self.metric_type else [],
+            category=self.category,
+            source=self.source,
+            endpoint=self.endpoint,
+        ) & Q(timestamp__gte=since)
+        for key, value in self.tags:
+            q &= tag_q(key, value)
+        return q
+
+
+@dataclass(frozen=True)
+class WindowAggregate:
+    count: int
+    avg: float | None
+    min: float | None
+    max: float | None
+    p95: float | None
+    last: float | None
+
+    def get(self, function: str) -> float | int | None:
+        if function not in AGGREGATE_FUNCTIONS:
+            raise ValueError(f"unknown aggregate {function!r}; use one of {', '.join(AGGREGATE_FUNCTIONS)}")
+        return getattr(self, function)
+
+
+def window_aggregates(
+    selectors: Iterable[Selector], *, now: datetime | None = None
+) -> dict[Selector, WindowAggregate]:
+    """Aggregate every selector over (now - window, now]; one query per distinct metric name.
+    A selector with no points in its window gets count 0 and None for the rest."""
+    now = now or timezone.now()
+    by_name: dict[str, list[Selector]] = {}
+    for selector in dict.fromkeys(selectors):  # drop duplicates, keep order
+        by_name.setdefault(selector.name, []).append(selector)
+    results: dict[Selector, WindowAggregate] = {}
+    for name, group in by_name.items():
+        widest = max(selector.window for selector in group)
+        aggregates = {}
+        for i, selector in enumerate(group):
+            q = selector.q(now - selector.window)
+            aggregates.update(
+                {
+                    f"s{i}_count": Count("id", filter=q),
+                    f"s{i}_avg": Avg("value", filter=q),
+                    f"s{i}_min": Min("value", filter=q),
+                    f"s{i}_max": Max("value", filter=q),
+                    f"s{i}_p95": P95("value", filter=q),
+                    f"s{i}_last": Last("value", "timestamp", filter=q),
+                }
+            )
+        row = Metric.objects.filter(name=name, timestamp__gte=now - widest, timestamp__lte=now).aggregate(
+            **aggregates
+        )
+        for i, selector in enumerate(group):
+            results[selector] = WindowAggregate(
+                **{function: row[f"s{i}_{function}"] for function in AGGREGATE_FUNCTIONS}
+            )
+    return results
+
+
+# --- chart buckets ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeriesFilter:
+    name: str = ""
+    metric_types: tuple[str, ...] = ()
+    category: str = ""
+    source: str = ""
+    endpoint: str = ""
+    tag: tuple[str, str] | None = None
+
+    def q(self) -> Q:
+        return _series_q(
+            name=self.name,
+            metric_types=self.metric_types,
+            category=self.category,
+            source=self.source,
+            endpoint=self.endpoint,
+        )
+
+
+@dataclass
+class Bucket:
+    start: datetime
+    count: int
+    avg: float | None
+    min: float | None
+    max: float | None
+    p95: float | None
+
+    def as_dict(self) -> dict:
+        return {
+            "start": self.start.isoformat().replace("+00:00", "Z"),
+            "count": self.count,
+            "avg": self.avg,
+            "min": self.min,
+            "max": self.max,
+            "p95": self.p95,
+        }
+
+
+@dataclass
+class BucketSeries:
+    interval: str
+    since: datetime
+    until: datetime
+    buckets: list[Bucket] = field(default_factory=list)
+    rollup_buckets: int = 0  # how many buckets were read from rollups
+    raw_buckets: int = 0
+
+
+def rolled_up_until(resolution: str) -> datetime | None:
+    return (
+        RollupCursor.objects.filter(resolution=resolution).values_list("rolled_up_until", flat=True).first()
+    )
+
+
+def _raw_buckets(q: Q, start: datetime, end: datetime, seconds: int) -> list[Bucket]:
+    rows = (
+        Metric.objects.filter(q, timestamp__gte=start, timestamp__lt=end)
+        .values(bucket=EpochBucket("timestamp", seconds))
+        .annotate(n=Count("id"), avg=Avg("value"), low=Min("value"), high=Max("value"), p95=P95("value"))
+        .order_by("bucket")
+    )
+    return [
+        Bucket(datetime.fromtimestamp(r["bucket"], tz=UTC), r["n"], r["avg"], r["low"], r["high"], r["p95"])
+        for r in rows
+    ]
+
+
+def _rollup_buckets(model, q: Q, start: datetime, end: datetime, seconds: int) -> list[Bucket]:
+    rows = (
+        model.objects.filter(q, bucket_start__gte=start, bucket_start__lt=end)
+        .values(bucket=EpochBucket("bucket_start", seconds))
+        .annotate(n=Sum("count"), total=Sum("total"), low=Min("minimum"), high=Max("maximum"), p95=Max("p95"))
+        .order_by("bucket")
+    )
+    return [
+        Bucket(
+            datetime.fromtimestamp(r["bucket"], tz=UTC),
+            r["n"],
+            r["total"] / r["n"] if r["n"] else None,
+            r["low"],
+            r["high"],
+            r["p95"],
+        )
+        for r in rows
+    ]
+
+
+def metric_buckets(
+    series: SeriesFilter, *, since: datetime, until: datetime, interval: str, use_rollups: bool = True
+) -> BucketSeries:
+    """Buckets covering [since, until], widened to whole buckets (UTC-aligned). Empty buckets
+    are left out. Raises ValueError for an unknown interval or too many buckets."""
+    if interval not in INTERVALS:
+        raise ValueError(f"interval must be one of {', '.join(INTERVALS)}")
+    seconds = INTERVALS[interval]
+    start, end = floor_time(since, seconds), ceil_time(until, seconds)
+    if end <= start:
+        end = start + timedelta(seconds=seconds)
+    if (end - start).total_seconds() / seconds > MAX_BUCKETS:
+        raise ValueError(f"at most {MAX_BUCKETS} buckets per query; use a wider interval or a shorter range")
+    result = BucketSeries(interval=interval, since=start, until=end)
+    q = series.q()
+    split = start
+    # A tag is not part of a rollup series, so a tag filter reads raw points only.
+    if use_rollups and series.tag is None:
+        model, resolution = (
+            (MinuteRollup, RollupCursor.Resolution.MINUTE)
+            if seconds < 3600
+            else (HourRollup, RollupCursor.Resolution.HOUR)
+        )
+        cursor = rolled_up_until(resolution)
+        if cursor is not None:
+            # Only buckets wholly before the cursor are complete in the rollups.
+            split = min(max(floor_time(cursor, seconds), start), end)
+            if split > start:
+                result.buckets += _rollup_buckets(model, q, start, split, seconds)
+                result.rollup_buckets = len(result.buckets)
+    if split < end:
+        if series.tag is not None:
+            q &= tag_q(*series.tag)
+        raw = _raw_buckets(q, split, end, seconds)
+        result.buckets += raw
+        result.raw_buckets = len(raw)
+    return result

@@ -1,0 +1,108 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitoring.models import MetricType
+from monitoring.queries import Selector, SeriesFilter, metric_buckets, window_aggregates
+from monitoring.rollups import metrics_rollup_until_current
+from tests.monitoring.factories import MetricFactory
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def make(values_at: list[tuple[float, float]], **fields) -> None:
+    for seconds, value in values_at:
+        MetricFactory(timestamp=at(seconds), value=value, **fields)
+
+
+def test_it_computes_one_minute_buckets_by_hand():
+    make([(0, 1), (10, 2), (20, 3), (30, 4), (59.9, 10), (61, 7)])
+    result = metric_buckets(
+        SeriesFilter(name="system.cpu_percent"), since=T0, until=at(120), interval="1m", use_rollups=False
+    )
+    first, second = result.buckets
+    # p95 of 1,2,3,4,10: rank 0.95 * 4 = 3.8 -> 4 + 0.8 * (10 - 4) = 8.8
+    assert (first.start, first.count, first.avg, first.min, first.max) == (T0, 5, 4.0, 1, 10)
+    assert first.p95 == pytest.approx(8.8)
+    assert (second.start, second.count, second.avg, second.p95) == (at(60), 1, 7.0, 7.0)
+
+
+def test_it_aligns_five_minute_and_hour_buckets_to_utc_boundaries():
+    make([(0, 1), (299, 3), (300, 10), (3599, 20), (3600, 30)])
+    five = metric_buckets(SeriesFilter(), since=at(120), until=at(3700), interval="5m", use_rollups=False)
+    assert [(b.start, b.count) for b in five.buckets] == [(T0, 2), (at(300), 1), (at(3300), 1), (at(3600), 1)]
+    hour = metric_buckets(SeriesFilter(), since=at(10), until=at(3601), interval="1h", use_rollups=False)
+    assert [(b.start, b.count, b.avg) for b in hour.buckets] == [(T0, 4, 8.5), (at(3600), 1, 30.0)]
+
+
+def test_it_reads_rollups_before_the_cursor_and_raw_points_after_it():
+    make([(s, s % 17) for s in range(0, 600, 7)])
+    metrics_rollup_until_current(now=at(300))  # minutes 0-4 rolled up
+    make([(s + 0.5, 99) for s in range(0, 600, 60)])  # late points the rollups do not know yet
+    mixed = metric_buckets(SeriesFilter(name="system.cpu_percent"), since=T0, until=at(600), interval="1m")
+    assert (mixed.rollup_buckets, mixed.raw_buckets) == (5, 5)
+    raw = metric_buckets(
+        SeriesFilter(name="system.cpu_percent"), since=T0, until=at(600), interval="1m", use_rollups=False
+    )
+    # Minutes 5-9 come from raw points, so they include the late points; 0-4 are the rollups'.
+    assert [b.count for b in mixed.buckets[5:]] == [b.count for b in raw.buckets[5:]]
+    assert [b.count + 1 for b in mixed.buckets[:5]] == [b.count for b in raw.buckets[:5]]
+
+
+def test_it_filters_buckets_by_tag_from_raw_points():
+    make([(0, 1), (1, 2)], tags={"env": "prod"})
+    make([(2, 100)], tags={"env": "test"})
+    metrics_rollup_until_current(now=at(600))
+    result = metric_buckets(SeriesFilter(tag=("env", "prod")), since=T0, until=at(60), interval="1m")
+    assert result.rollup_buckets == 0
+    assert [(b.count, b.max) for b in result.buckets] == [(2, 2)]
+
+
+def test_it_aggregates_every_selector_with_one_query_per_metric_name(django_assert_num_queries):
+    now = at(600)
+    make([(300, 10), (400, 20), (500, 30), (590, 40)], source="a")
+    make([(595, 1000)], source="b")
+    make([(100, 5)], source="a")  # outside the 5-minute windows
+    MetricFactory(name="system.memory_percent", timestamp=at(590), value=70)
+    five_a = Selector(name="system.cpu_percent", window=timedelta(minutes=5), source="a")
+    ten_all = Selector(name="system.cpu_percent", window=timedelta(minutes=10))
+    memory = Selector(name="system.memory_percent", window=timedelta(minutes=1))
+    empty = Selector(name="system.cpu_percent", window=timedelta(minutes=5), source="nowhere")
+    with django_assert_num_queries(2):
+        results = window_aggregates([five_a, ten_all, memory, empty], now=now)
+    a = results[five_a]
+    assert (a.count, a.avg, a.min, a.max, a.last) == (4, 25.0, 10, 40, 40)
+    assert a.p95 == pytest.approx(38.5)  # rank 2.85 -> 30 + 0.85 * 10
+    assert (results[ten_all].count, results[ten_all].max, results[ten_all].last) == (6, 1000, 1000)
+    assert results[memory].get("last") == 70
+    assert (results[empty].count, results[empty].avg, results[empty].p95) == (0, None, None)
+
+
+def test_it_matches_tags_as_keys_even_when_a_key_looks_like_a_lookup():
+    make([(0, 5)], tags={"contains": "x", "region": "eu"})
+    make([(1, 7)], tags={"region": "us"})
+    selector = Selector(
+        name="system.cpu_percent", window=timedelta(hours=1), tags=(("contains", "x"), ("region", "eu"))
+    )
+    result = window_aggregates([selector], now=at(60))[selector]
+    assert (result.count, result.last) == (1, 5)
+
+
+def test_it_restricts_buckets_to_the_given_types():
+    make([(0, 1)], metric_type=MetricType.SYSTEM)
+    make([(1, 50)], metric_type=MetricType.BUSINESS)
+    result = metric_buckets(
+        SeriesFilter(metric_types=(MetricType.BUSINESS,)), since=T0, until=at(60), interval="1m"
+    )
+    assert [(b.count, b.avg) for b in result.buckets] == [(1, 50)]
+
+
+def test_it_refuses_too_many_buckets():
+    with pytest.raises(ValueError, match="at most"):
+        metric_buckets(SeriesFilter(), since=T0 - timedelta(days=30), until=T0, interval="1m")
