@@ -20,6 +20,7 @@ app.autodiscover_tasks()
 # Each job is also a management command of the same name.
 BEAT_JOBS: dict[str, tuple[str, str]] = {
     "heartbeat": ("healthchecks.tasks.heartbeat", "HEARTBEAT_INTERVAL"),
+    "send_due_deliveries": ("notifications.tasks.send_due_deliveries", "NOTIFICATIONS_SWEEP_INTERVAL"),
 }
 
 
