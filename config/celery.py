@@ -23,6 +23,7 @@ BEAT_JOBS: dict[str, tuple[str, str]] = {
     "collect_metrics": ("monitoring.tasks.collect_metrics", "METRIC_COLLECTION_INTERVAL"),
     "rollup_metrics": ("monitoring.tasks.rollup_metrics", "METRIC_ROLLUP_INTERVAL"),
     "purge_old_data": ("monitoring.tasks.purge_old_data", "PURGE_INTERVAL"),
+    "send_due_deliveries": ("notifications.tasks.send_due_deliveries", "NOTIFICATIONS_SWEEP_INTERVAL"),
 }
 
 

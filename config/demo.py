@@ -9,6 +9,7 @@ from collections.abc import Callable
 from django.contrib.auth import get_user_model
 
 from monitoring.demo import seed_metrics
+from notifications.demo import seed_notifications
 
 
 def seed_staff() -> str:
@@ -28,4 +29,4 @@ def seed_staff() -> str:
     return f"staff: operator user {'created' if created else 'already there'}"
 
 
-SEEDS: list[Callable[[], str]] = [seed_staff, seed_metrics]
+SEEDS: list[Callable[[], str]] = [seed_staff, seed_metrics, seed_notifications]

@@ -326,6 +326,17 @@ for _network in METRICS_ALLOWED_IPS:
         raise ImproperlyConfigured(
             f"METRICS_ALLOWED_IPS must list IP addresses or networks (a.b.c.d/n); got {_network!r}"
         ) from None
+# --- notifications ---
+# The outbox (notifications/): batch sizes, claim leases, retry caps. See README "Notifications".
+NOTIFICATIONS_SWEEP_INTERVAL = env_int("NOTIFICATIONS_SWEEP_INTERVAL", 30, minimum=5)
+NOTIFICATIONS_BATCH_SIZE = env_int("NOTIFICATIONS_BATCH_SIZE", 500, minimum=1, maximum=5000)
+NOTIFICATIONS_CLAIM_SECONDS = env_int("NOTIFICATIONS_CLAIM_SECONDS", 300, minimum=30)
+NOTIFICATIONS_MAX_ATTEMPTS = env_int("NOTIFICATIONS_MAX_ATTEMPTS", 8, minimum=1, maximum=50)
+NOTIFICATIONS_MAX_AGE_HOURS = env_int("NOTIFICATIONS_MAX_AGE_HOURS", 24, minimum=1)
+NOTIFICATIONS_RETRY_BASE_SECONDS = env_float("NOTIFICATIONS_RETRY_BASE_SECONDS", 30, minimum=0)
+NOTIFICATIONS_RETRY_MAX_SECONDS = env_float("NOTIFICATIONS_RETRY_MAX_SECONDS", 3600, minimum=1)
+NOTIFICATIONS_HTTP_TIMEOUT = env_float("NOTIFICATIONS_HTTP_TIMEOUT", 10, minimum=0.1, maximum=60)
+WEBHOOK_SECRET = env_str("WEBHOOK_SECRET")
 
 # One place for the beat schedule (config/celery.py); it reads the intervals above.
 from config.celery import beat_schedule  # noqa: E402

@@ -1,0 +1,271 @@
+"""The delivery outbox: channels, messages, one delivery row per recipient, every attempt.
+
+A Message is what a producer wants said; a Delivery is one recipient of it (unique on an
+idempotency key, so it can never exist twice); a DeliveryAttempt is one try at sending it.
+StaffNotification is the in-app ("dashboard") inbox that staff see in the admin.
+"""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator, validate_email
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+
+# http/https only: a webhook must never be pointed at file://, gopher:// and the like.
+http_url_validator = URLValidator(schemes=["http", "https"])
+
+
+def new_signing_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Channel(models.Model):
+    class Kind(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        SLACK = "slack", "Slack"
+        WEBHOOK = "webhook", "Webhook"
+        DASHBOARD = "dashboard", "Dashboard"
+
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    enabled = models.BooleanField(default=True)
+    min_severity = models.CharField(
+        max_length=10,
+        choices=Severity.choices,
+        default=Severity.LOW,
+        help_text="Messages below this severity are not sent to this channel.",
+    )
+    recipients = models.TextField(
+        blank=True, help_text="E-mail channels: addresses, one per line or comma-separated."
+    )
+    url = models.CharField(
+        max_length=1000, blank=True, help_text="Slack incoming-webhook URL or webhook URL (http/https)."
+    )
+    secret = models.CharField(
+        max_length=200,
+        blank=True,
+        default=new_signing_secret,
+        help_text="Webhook channels: HMAC-SHA256 signing secret (X-Vigil-Signature).",
+    )
+    # Set on rows created from the environment, so re-syncing never creates a second one
+    # and never overwrites what staff changed in the admin since.
+    env_key = models.CharField(max_length=200, null=True, blank=True, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+    def admits(self, severity: str) -> bool:
+        return SEVERITY_RANK[Severity(severity)] >= SEVERITY_RANK[Severity(self.min_severity)]
+
+    def recipient_list(self) -> list[str]:
+        if self.kind == self.Kind.EMAIL:
+            parts = self.recipients.replace(",", "\n").splitlines()
+            return list(dict.fromkeys(p.strip() for p in parts if p.strip()))
+        if self.kind in (self.Kind.SLACK, self.Kind.WEBHOOK):
+            return [self.url] if self.url else []
+        # One dashboard delivery per message, shown to every staff user (see StaffNotification).
+        return [DASHBOARD_RECIPIENT]
+
+    def clean(self) -> None:
+        if self.kind == self.Kind.EMAIL:
+            if not self.recipient_list():
+                raise ValidationError({"recipients": "An e-mail channel needs at least one address."})
+            for address in self.recipient_list():
+                try:
+                    validate_email(address)
+                except ValidationError:
+                    raise ValidationError({"recipients": f"{address!r} is not a valid address."}) from None
+        if self.kind in (self.Kind.SLACK, self.Kind.WEBHOOK):
+            try:
+                http_url_validator(self.url)
+            except ValidationError:
+                raise ValidationError({"url": "Enter an http:// or https:// URL."}) from None
+        if self.kind == self.Kind.WEBHOOK and not self.secret:
+            raise ValidationError({"secret": "A webhook channel needs a signing secret."})
+
+
+DASHBOARD_RECIPIENT = "staff"
+
+
+class Message(models.Model):
+    kind = models.CharField(max_length=100, help_text="What produced it, e.g. incident.update, alert.firing.")
+    subject = models.CharField(max_length=300)
+    template = models.CharField(max_length=100, blank=True, help_text="templates/notifications/<name>.*")
+    context = models.JSONField(default=dict, blank=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
+    dedup_key = models.CharField(
+        max_length=200, unique=True, help_text="A producer retry with the same key gets this message back."
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class DeliveryQuerySet(models.QuerySet):
+    def claimable(self, now: datetime) -> "DeliveryQuerySet":
+        """Pending, due, and not claimed by a live worker (never claimed, or its claim expired)."""
+        return self.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now).filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+        )
+
+
+class Delivery(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
+    # Null for explicit (subscriber) recipients that no channel row stands for.
+    channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    kind = models.CharField(max_length=10, choices=Channel.Kind.choices)
+    recipient = models.CharField(max_length=1000)
+    context = models.JSONField(default=dict, blank=True, help_text="Per-recipient template context.")
+    idempotency_key = models.CharField(max_length=80, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    attempt_limit = models.PositiveIntegerField(default=8)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    give_up_at = models.DateTimeField()
+    # A claim is a lease: the worker holding claim_token owns the row until claimed_until.
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["-id"]
+        indexes = [
+            # The sweeper's query: pending rows by due time; sent/failed rows stay out of it.
+            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="delivery_due_idx"),
+            # Per-message progress counts and the "by message" filter.
+            models.Index(fields=["message", "status"], name="delivery_message_status_idx"),
+            models.Index(fields=["status", "-id"], name="delivery_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.recipient_display()}"
+
+    @staticmethod
+    def make_key(message_id: int, kind: str, recipient: str) -> str:
+        """recipient + message. E-mail addresses compare case-insensitively, so one person
+        listed twice (a channel and a subscriber list) gets one mail."""
+        normal = recipient.strip().lower() if kind == Channel.Kind.EMAIL else recipient.strip()
+        digest = hashlib.sha256(f"{kind}:{normal}".encode()).hexdigest()[:32]
+        return f"m{message_id}-{kind}-{digest}"
+
+    def recipient_display(self) -> str:
+        # Webhook URLs may carry tokens (Slack's always do): show only scheme and host.
+        if self.kind in (Channel.Kind.SLACK, Channel.Kind.WEBHOOK):
+            scheme, _, rest = self.recipient.partition("://")
+            return f"{scheme}://{rest.split('/', 1)[0]}/…"
+        return self.recipient
+
+    def retry_at(self, *, now: datetime, delay: float) -> datetime | None:
+        """When to try again after a transient failure, or None when the attempt or age cap
+        says to give up."""
+        if self.attempts >= self.attempt_limit:
+            return None
+        when = now + timedelta(seconds=delay)
+        return None if when > self.give_up_at else when
+
+
+def default_give_up_at(now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) + timedelta(hours=settings.NOTIFICATIONS_MAX_AGE_HOURS)
+
+
+class DeliveryAttempt(models.Model):
+    class Outcome(models.TextChoices):
+        SENT = "sent", "Sent"
+        RETRY = "retry", "Failed, will retry"
+        FAILED = "failed", "Failed permanently"
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    started_at = models.DateTimeField(db_index=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class StaffNotification(models.Model):
+    """One in-app notification that every staff user sees; read marks are per user.
+
+    One row for all staff rather than one per user: the staff list changes (someone joins the
+    on-call rota and should see what is open), and one row keeps a 100-staff installation from
+    writing 100 rows per alert."""
+
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
+    # Makes writing it idempotent: the delivery's key, or "failed:<message>:<channel>" for the
+    # notice that deliveries failed (one notice per message and channel, with a count).
+    dedup_key = models.CharField(max_length=200, unique=True)
+    count = models.PositiveIntegerField(default=1)
+    delivery = models.OneToOneField(
+        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="staff_notification"
+    )
+    link = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    read_by = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="StaffNotificationRead", related_name="+", blank=True
+    )
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class StaffNotificationRead(models.Model):
+    notification = models.ForeignKey(StaffNotification, on_delete=models.CASCADE, related_name="reads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["notification", "user"], name="staff_notification_read_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} read {self.notification_id}"

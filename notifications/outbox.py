@@ -1,0 +1,283 @@
+"""Claiming and sending deliveries: the part that makes "never lost, never sent twice" true.
+
+A worker claims a batch of due rows in one short transaction (SELECT ... FOR UPDATE SKIP LOCKED,
+then UPDATE with a fresh claim token and a lease, claimed_until). Only the holder of the token
+may mark a row sent or failed (every write says WHERE claim_token = <mine>). So:
+
+- two workers never claim the same row (the second skips the locked / already-claimed rows);
+- a duplicated or redelivered task finds the rows sent or claimed and does nothing;
+- a worker that dies keeps its rows only until the lease expires; then the sweeper claims and
+  sends them;
+- a worker stops sending well before its lease ends (see _deadline), so a row is never sent by
+  a worker whose lease already passed to another.
+
+The one unavoidable window is between the provider accepting a send (SMTP 250, HTTP 2xx) and
+our UPDATE committing: a crash exactly there resends that single row once its lease expires
+(at-least-once, never silently lost). Each row is marked in its own short transaction right
+after the provider answers, so the window is one row wide, not one batch wide.
+"""
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import requests
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from notifications.models import (
+    Channel,
+    Delivery,
+    DeliveryAttempt,
+    Message,
+    Severity,
+    StaffNotification,
+    StaffNotificationRead,
+)
+from notifications.senders import EmailSender, Outcome, render_plain, send_slack, send_webhook
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retry: int = 0
+    failed: int = 0
+    released: int = 0
+    lost_claims: int = 0
+    batches: int = 0
+    by_outcome: dict = field(default_factory=dict)
+
+    def add(self, other: "SendReport") -> None:
+        for name in ("sent", "retry", "failed", "released", "lost_claims", "batches"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def __str__(self) -> str:
+        text = f"{self.sent} sent, {self.retry} to retry, {self.failed} failed in {self.batches} batches"
+        if self.released:
+            text += f", {self.released} released for later"
+        return text
+
+
+def backoff_seconds(attempts: int, rng: Callable[[float, float], float] = random.uniform) -> float:
+    """Exponential backoff with jitter: base * 2^(n-1), capped, then scaled by 50-100 %
+    so that deliveries that failed together do not all retry in the same second."""
+    ceiling = min(
+        settings.NOTIFICATIONS_RETRY_MAX_SECONDS,
+        settings.NOTIFICATIONS_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1),
+    )
+    return ceiling * rng(0.5, 1.0)
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.NOTIFICATIONS_CLAIM_SECONDS)
+
+
+def _deadline(started: float, budget: float | None) -> float:
+    """Stop starting new sends while the lease still covers the slowest single send (the
+    provider timeout plus a margin) and before Celery's soft time limit."""
+    slowest = max(settings.NOTIFICATIONS_HTTP_TIMEOUT, settings.EMAIL_TIMEOUT) + 5
+    limit = min(settings.NOTIFICATIONS_CLAIM_SECONDS, settings.CELERY_TASK_SOFT_TIME_LIMIT) - slowest
+    if budget is not None:
+        limit = min(limit, budget)
+    return started + max(1.0, limit)
+
+
+def claim(queryset, *, limit: int, now: datetime | None = None) -> tuple[uuid.UUID, list[int]]:
+    """Claim up to `limit` due rows of `queryset` for this worker; returns the token and ids."""
+    now = now or timezone.now()
+    token = uuid.uuid4()
+    with transaction.atomic():
+        # SKIP LOCKED: a concurrent claimer takes other rows instead of waiting for ours.
+        # (SQLite has no row locks; its IMMEDIATE transactions serialise claimers instead.)
+        ids = list(
+            queryset.claimable(now)
+            .select_for_update(skip_locked=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            Delivery.objects.filter(pk__in=ids).update(claim_token=token, claimed_until=now + _lease())
+    return token, ids
+
+
+def release(token: uuid.UUID, ids: list[int]) -> int:
+    """Give rows back unsent (no attempt made), so the next sweep takes them at once."""
+    return Delivery.objects.filter(pk__in=ids, claim_token=token).update(claim_token=None, claimed_until=None)
+
+
+def _staff_notice_failed(delivery: Delivery, message: Message, outcome: Outcome, now: datetime) -> None:
+    """Permanent failures are shown to staff: one dashboard notice per message and channel,
+    counting the failures, marked unread again when the count grows."""
+    target = str(delivery.channel) if delivery.channel_id else "subscribers"
+    key = f"failed:{message.pk}:{delivery.channel_id or 'subscribers'}"
+    link = (
+        reverse("admin:notifications_delivery_changelist")
+        + f"?status__exact=failed&message__id__exact={message.pk}"
+    )
+    body = f"Last error: {outcome.error}"
+    updated = StaffNotification.objects.filter(dedup_key=key).update(
+        count=F("count") + 1, updated_at=now, body=body
+    )
+    if not updated:
+        try:
+            with transaction.atomic():
+                StaffNotification.objects.create(
+                    dedup_key=key,
+                    title=f"Delivery failed: “{message.subject[:200]}” to {target}",
+                    body=body,
+                    severity=Severity.HIGH,
+                    link=link,
+                    created_at=now,
+                    updated_at=now,
+                )
+        except IntegrityError:  # another worker created it between our UPDATE and INSERT
+            StaffNotification.objects.filter(dedup_key=key).update(count=F("count") + 1, updated_at=now)
+    StaffNotificationRead.objects.filter(notification__dedup_key=key).delete()
+
+
+def _write_dashboard(message: Message, delivery: Delivery, now: datetime) -> None:
+    StaffNotification.objects.bulk_create(
+        [
+            StaffNotification(
+                dedup_key=f"delivery:{delivery.idempotency_key}",
+                delivery=delivery,
+                title=message.subject,
+                body=render_plain(message, delivery),
+                severity=message.severity,
+                link=str(message.context.get("url", ""))[:500],
+                created_at=now,
+                updated_at=now,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def record(
+    delivery: Delivery,
+    message: Message,
+    token: uuid.UUID,
+    outcome: Outcome,
+    *,
+    started_at: datetime,
+    duration_ms: int,
+    dashboard: bool = False,
+) -> str:
+    """Write the attempt and the row's next state in one transaction; returns the outcome
+    actually recorded ("lost" when our claim had been taken over meanwhile)."""
+    now = timezone.now()
+    attempts = delivery.attempts + 1
+    result = outcome.result
+    changes: dict = {
+        "attempts": attempts,
+        "last_status_code": outcome.status_code,
+        "last_error": outcome.error,
+    }
+    if result == DeliveryAttempt.Outcome.RETRY:
+        delivery.attempts = attempts
+        delay = outcome.retry_after if outcome.retry_after is not None else backoff_seconds(attempts)
+        delay = max(delay, 1.0)  # "Retry-After: 0" must not make a batch spin on one row
+        when = delivery.retry_at(now=now, delay=delay)
+        if when is None:
+            result = DeliveryAttempt.Outcome.FAILED
+            changes["last_error"] = f"gave up after {attempts} attempts: {outcome.error}"
+        else:
+            changes.update(next_attempt_at=when, claim_token=None, claimed_until=None)
+    if result == DeliveryAttempt.Outcome.SENT:
+        changes.update(status=Delivery.Status.SENT, sent_at=now, claim_token=None, claimed_until=None)
+    elif result == DeliveryAttempt.Outcome.FAILED:
+        changes.update(status=Delivery.Status.FAILED, claim_token=None, claimed_until=None)
+    with transaction.atomic():
+        owned = Delivery.objects.filter(pk=delivery.pk, claim_token=token).update(**changes)
+        DeliveryAttempt.objects.create(
+            delivery_id=delivery.pk,
+            started_at=started_at,
+            duration_ms=duration_ms,
+            outcome=result,
+            status_code=outcome.status_code,
+            error=changes["last_error"],
+        )
+        if not owned:
+            log.warning("delivery %s: claim lost before recording %s", delivery.pk, result)
+            return "lost"
+        if dashboard and result == DeliveryAttempt.Outcome.SENT:
+            _write_dashboard(message, delivery, now)
+        if result == DeliveryAttempt.Outcome.FAILED:
+            failed = Outcome.failed(changes["last_error"], outcome.status_code)
+            _staff_notice_failed(delivery, message, failed, now)
+    return result
+
+
+def send_claimed(token: uuid.UUID, ids: list[int], *, deadline: float) -> SendReport:
+    """Send the rows this worker claimed, one SMTP connection and one HTTP session per batch."""
+    report = SendReport(batches=1)
+    deliveries = list(
+        Delivery.objects.filter(pk__in=ids, claim_token=token).select_related("channel").order_by("pk")
+    )
+    messages = Message.objects.in_bulk({d.message_id for d in deliveries})
+    email = EmailSender()
+    session = requests.Session()
+    try:
+        for index, delivery in enumerate(deliveries):
+            if time.monotonic() >= deadline:
+                report.released += release(token, [d.pk for d in deliveries[index:]])
+                break
+            message = messages[delivery.message_id]
+            started_at, started = timezone.now(), time.monotonic()
+            outcome = _send_one(delivery, message, email, session)
+            duration_ms = int((time.monotonic() - started) * 1000)
+            result = record(
+                delivery,
+                message,
+                token,
+                outcome,
+                started_at=started_at,
+                duration_ms=duration_ms,
+                dashboard=delivery.kind == Channel.Kind.DASHBOARD,
+            )
+            if result == "lost":
+                report.lost_claims += 1
+            else:
+                setattr(report, result, getattr(report, result) + 1)
+    finally:
+        email.close()
+        session.close()
+    return report
+
+
+def _send_one(delivery: Delivery, message: Message, email: EmailSender, session: requests.Session) -> Outcome:
+    kind = delivery.kind
+    if kind == Channel.Kind.EMAIL:
+        return email.send(message, delivery)
+    if kind == Channel.Kind.DASHBOARD:
+        return Outcome.sent()  # the in-app row is written by record(), in the same transaction
+    if kind == Channel.Kind.SLACK:
+        return send_slack(session, message, delivery)
+    if kind == Channel.Kind.WEBHOOK:
+        if delivery.channel is None:
+            return Outcome.failed("the webhook channel was deleted, so there is no signing secret")
+        return send_webhook(session, message, delivery, delivery.channel.secret)
+    return Outcome.failed(f"unknown delivery kind {kind!r}")
+
+
+def send_loop(queryset, *, budget: float | None = None, batch_size: int | None = None) -> SendReport:
+    """Claim and send batches from `queryset` until nothing is due or the time budget is spent."""
+    batch_size = batch_size or settings.NOTIFICATIONS_BATCH_SIZE
+    started = time.monotonic()
+    deadline = _deadline(started, budget)
+    report = SendReport()
+    while time.monotonic() < deadline:
+        token, ids = claim(queryset, limit=batch_size)
+        if not ids:
+            break
+        report.add(send_claimed(token, ids, deadline=deadline))
+    return report

@@ -1,0 +1,282 @@
+"""Talking to the outside world: SMTP, Slack incoming webhooks, signed generic webhooks.
+
+Each sender returns an Outcome and never raises for a provider's answer: the outbox records
+it and decides from its class (sent / retry / failed) what happens to the delivery next.
+
+Classification (the issue's rule, in one place):
+- timeouts, connection errors, HTTP 5xx and 429 (honouring Retry-After), SMTP 4xx replies,
+  a dropped SMTP connection -> retry with backoff;
+- any other HTTP status (3xx and 4xx), SMTP 5xx replies for the recipient or the message, an
+  address that is not an address -> failed at once.
+SMTP authentication and sender-refused errors retry: they are the server's configuration, not
+the recipient's fault, and failing 100,000 subscribers for a typo in EMAIL_URL would be worse.
+"""
+
+import contextlib
+import email.utils
+import hashlib
+import hmac
+import json
+import smtplib
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import validate_email
+from django.template.loader import select_template
+
+from notifications.models import Delivery, DeliveryAttempt, Message
+
+USER_AGENT = "Vigil-Notifications/1"
+GENERIC_TEMPLATE = "generic"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: str  # a DeliveryAttempt.Outcome value
+    status_code: int | None = None
+    error: str = ""
+    retry_after: float | None = None
+
+    @classmethod
+    def sent(cls, status_code: int | None = None) -> "Outcome":
+        return cls(DeliveryAttempt.Outcome.SENT, status_code)
+
+    @classmethod
+    def retry(cls, error: str, status_code: int | None = None, retry_after: float | None = None) -> "Outcome":
+        return cls(DeliveryAttempt.Outcome.RETRY, status_code, error[:2000], retry_after)
+
+    @classmethod
+    def failed(cls, error: str, status_code: int | None = None) -> "Outcome":
+        return cls(DeliveryAttempt.Outcome.FAILED, status_code, error[:2000])
+
+
+# --- rendering -------------------------------------------------------------------------
+
+
+def template_context(message: Message, delivery: Delivery) -> dict:
+    """The message's context with the recipient's own merged over it (unsubscribe links...)."""
+    return {
+        **message.context,
+        **delivery.context,
+        "subject": message.subject,
+        "severity": message.severity,
+        "message_kind": message.kind,
+        "site_name": settings.SITE_NAME,
+        "public_url": settings.PUBLIC_URL,
+    }
+
+
+def _template_names(message: Message, suffix: str) -> list[str]:
+    names = [f"notifications/{message.template}.{suffix}"] if message.template else []
+    return [*names, f"notifications/{GENERIC_TEMPLATE}.{suffix}"]
+
+
+def render_text(message: Message, context: dict) -> str:
+    return select_template(_template_names(message, "txt")).render(context).strip() + "\n"
+
+
+def render_html(message: Message, context: dict) -> str:
+    return select_template(_template_names(message, "html")).render(context)
+
+
+# --- e-mail ----------------------------------------------------------------------------
+
+
+def build_email(message: Message, delivery: Delivery) -> EmailMultiAlternatives:
+    context = template_context(message, delivery)
+    headers = {"X-Vigil-Delivery": delivery.idempotency_key}
+    # RFC 8058: the one-click header must point at a URL that unsubscribes on POST; a plain
+    # unsubscribe page alone gets List-Unsubscribe without the -Post header.
+    one_click = delivery.context.get("unsubscribe_one_click_url")
+    page = delivery.context.get("unsubscribe_url")
+    if one_click:
+        headers["List-Unsubscribe"] = f"<{one_click}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    elif page:
+        headers["List-Unsubscribe"] = f"<{page}>"
+    mail = EmailMultiAlternatives(
+        subject=message.subject.replace("\n", " "),
+        body=render_text(message, context),
+        to=[delivery.recipient],
+        headers=headers,
+    )
+    mail.attach_alternative(render_html(message, context), "text/html")
+    return mail
+
+
+def classify_smtp_error(exc: Exception) -> Outcome:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, reply = next(iter(exc.recipients.values()), (None, b""))
+        text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+        error = f"recipient refused: {code} {text}"
+        return Outcome.failed(error, code) if code and code >= 500 else Outcome.retry(error, code)
+    if isinstance(exc, smtplib.SMTPAuthenticationError | smtplib.SMTPSenderRefused):
+        return Outcome.retry(f"SMTP server configuration: {exc}", getattr(exc, "smtp_code", None))
+    if isinstance(exc, smtplib.SMTPResponseException):
+        error = f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"
+        return (
+            Outcome.failed(error, exc.smtp_code)
+            if exc.smtp_code >= 500
+            else Outcome.retry(error, exc.smtp_code)
+        )
+    # Disconnects, refused connections, timeouts (OSError), and anything unexpected: bounded retry.
+    return Outcome.retry(f"{type(exc).__name__}: {exc}")
+
+
+class EmailSender:
+    """One SMTP connection for a whole batch, opened on first use (Django's get_connection)."""
+
+    def __init__(self) -> None:
+        self.connection = None
+        self.unavailable: Outcome | None = None
+
+    def send(self, message: Message, delivery: Delivery) -> Outcome:
+        try:
+            validate_email(delivery.recipient)
+        except ValidationError:
+            return Outcome.failed(f"invalid e-mail address {delivery.recipient!r}")
+        if self.unavailable is not None:
+            # The server could not be reached for this batch: do not wait out a connect timeout
+            # once per row. The attempt is recorded and the row retries with backoff.
+            return self.unavailable
+        mail = build_email(message, delivery)
+        if self.connection is None:
+            try:
+                self.connection = get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT)
+                self.connection.open()
+            except Exception as exc:
+                self.connection = None
+                outcome = classify_smtp_error(exc)
+                self.unavailable = Outcome.retry(f"SMTP server unavailable: {outcome.error}")
+                return self.unavailable
+        try:
+            accepted = self.connection.send_messages([mail])
+        except smtplib.SMTPRecipientsRefused as exc:
+            return classify_smtp_error(exc)  # the connection is still good (smtplib sent RSET)
+        except Exception as exc:
+            self.close()  # never reuse a connection in an unknown state
+            return classify_smtp_error(exc)
+        return Outcome.sent() if accepted else Outcome.retry("the e-mail backend accepted nothing")
+
+    def close(self) -> None:
+        if self.connection is not None:
+            # Closing a dead connection must not fail the batch.
+            with contextlib.suppress(Exception):
+                self.connection.close()
+            self.connection = None
+
+
+# --- HTTP: Slack and generic webhooks ---------------------------------------------------
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After is either seconds or an HTTP date (RFC 9110 10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+def classify_response(response: requests.Response) -> Outcome:
+    code = response.status_code
+    if 200 <= code < 300:
+        return Outcome.sent(code)
+    snippet = response.text[:300] if response.text else response.reason or ""
+    error = f"HTTP {code}: {snippet}".strip()
+    if code == 429 or code >= 500:
+        return Outcome.retry(error, code, parse_retry_after(response.headers.get("Retry-After")))
+    return Outcome.failed(error, code)
+
+
+def post_json(session: requests.Session, url: str, body: bytes, headers: dict) -> Outcome:
+    timeout = settings.NOTIFICATIONS_HTTP_TIMEOUT
+    try:
+        response = session.post(
+            url,
+            data=body,
+            headers={"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers},
+            timeout=timeout,
+            allow_redirects=False,  # a redirect is a misconfigured URL: fail visibly
+        )
+    except requests.Timeout:
+        return Outcome.retry(f"timed out after {timeout:g} s")
+    except requests.ConnectionError as exc:
+        return Outcome.retry(f"connection error: {exc}")
+    except requests.RequestException as exc:  # invalid URL, bad scheme: retrying cannot help
+        return Outcome.failed(f"{type(exc).__name__}: {exc}")
+    return classify_response(response)
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_payload(message: Message, delivery: Delivery) -> dict:
+    context = template_context(message, delivery)
+    text = render_text(message, context)
+    footer = f"*Severity:* {message.severity} · <{settings.PUBLIC_URL}|{_slack_escape(settings.SITE_NAME)}>"
+    return {
+        "text": f"[{message.severity}] {message.subject}",  # notification fallback
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": message.subject[:150]}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": _slack_escape(text)[:3000]}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]},
+        ],
+    }
+
+
+def send_slack(session: requests.Session, message: Message, delivery: Delivery) -> Outcome:
+    body = json.dumps(slack_payload(message, delivery), cls=DjangoJSONEncoder).encode()
+    return post_json(session, delivery.recipient, body, {})
+
+
+def webhook_payload(message: Message, delivery: Delivery) -> dict:
+    return {
+        "delivery": delivery.idempotency_key,
+        "message": {
+            "id": message.pk,
+            "kind": message.kind,
+            "subject": message.subject,
+            "severity": message.severity,
+            "dedup_key": message.dedup_key,
+            "created_at": message.created_at.isoformat(),
+            "context": message.context,
+        },
+        "text": render_text(message, template_context(message, delivery)),
+    }
+
+
+def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """X-Vigil-Signature: "sha256=" + hex HMAC-SHA256(secret, f"{timestamp}.{body}")."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return f"sha256={mac.hexdigest()}"
+
+
+def send_webhook(session: requests.Session, message: Message, delivery: Delivery, secret: str) -> Outcome:
+    body = json.dumps(webhook_payload(message, delivery), cls=DjangoJSONEncoder).encode()
+    timestamp = str(int(datetime.now(UTC).timestamp()))
+    headers = {
+        "X-Vigil-Delivery": delivery.idempotency_key,
+        "X-Vigil-Timestamp": timestamp,
+        "X-Vigil-Signature": webhook_signature(secret, timestamp, body),
+        "X-Vigil-Event": message.kind,
+    }
+    return post_json(session, delivery.recipient, body, headers)
+
+
+def render_plain(message: Message, delivery: Delivery) -> str:
+    return render_text(message, template_context(message, delivery))

@@ -1,0 +1,441 @@
+"""Notifications: the producer interface and the operations staff and jobs call.
+
+Producers (alerts, incidents, maintenance, subscriber mail) call exactly one function,
+`message_enqueue`, INSIDE their own transaction:
+
+    from notifications.services import EmailRecipient, message_enqueue
+
+    with transaction.atomic():
+        update = incident_update_create(...)
+        message_enqueue(
+            kind="incident.update",
+            subject=f"[{incident.impact}] {incident.name}: {update.status}",
+            template="incident_update",           # templates/notifications/incident_update.{txt,html}
+            context={"body": update.message, "url": incident_url},
+            severity="high",
+            dedup_key=f"incident-update:{update.pk}",
+            emails=(                              # optional, may be a generator of 100,000
+                EmailRecipient(s.email, {"unsubscribe_url": ..., "unsubscribe_one_click_url": ...})
+                for s in subscribers.iterator()
+            ),
+        )
+
+What it guarantees:
+- If the producer's transaction rolls back, nothing was written and nothing is sent.
+- A second call with the same dedup_key (a producer retry) writes nothing and returns the
+  first message (`message.created_now` is False).
+- Exactly one Delivery row per (message, recipient): unique idempotency key. An address given
+  twice (a channel and the list, or twice in the list; case-insensitive) is one delivery.
+- Sending starts after commit (transaction.on_commit); if the broker is down at that moment,
+  the beat sweeper `send_due_deliveries` sends it within NOTIFICATIONS_SWEEP_INTERVAL.
+"""
+
+import hashlib
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from itertools import islice
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from notifications import outbox
+from notifications.models import (
+    Channel,
+    Delivery,
+    DeliveryAttempt,
+    Message,
+    Severity,
+    StaffNotification,
+    StaffNotificationRead,
+    default_give_up_at,
+    new_signing_secret,
+)
+
+log = logging.getLogger(__name__)
+
+WRITE_BATCH = 2000
+
+
+class NotificationError(ValueError):
+    """A producer or an operator asked for something the outbox cannot do."""
+
+
+@dataclass(frozen=True)
+class EmailRecipient:
+    """One explicit e-mail recipient (a subscriber) and the context only their mail carries.
+
+    Recognised context keys: `unsubscribe_url` (a page, shown in the mail; also the
+    List-Unsubscribe header when there is no one-click URL), `unsubscribe_one_click_url` (a URL
+    that unsubscribes on POST: List-Unsubscribe + List-Unsubscribe-Post, RFC 8058),
+    `manage_url`. Any other key is available to the templates."""
+
+    address: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+RecipientLike = EmailRecipient | tuple[str, dict] | str
+
+
+def _batched(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _as_recipient(item: RecipientLike) -> EmailRecipient:
+    if isinstance(item, EmailRecipient):
+        return item
+    if isinstance(item, str):
+        return EmailRecipient(item)
+    address, context = item
+    return EmailRecipient(address, context or {})
+
+
+def _validate(
+    *, kind: str, subject: str, severity: str, dedup_key: str, template: str, context: dict
+) -> None:
+    if severity not in Severity.values:
+        raise NotificationError(f"severity must be one of {', '.join(Severity.values)}; got {severity!r}")
+    for name, value, limit in (("kind", kind, 100), ("subject", subject, 300), ("dedup_key", dedup_key, 200)):
+        if not value or not str(value).strip():
+            raise NotificationError(f"{name} must not be empty")
+        if len(value) > limit:
+            raise NotificationError(f"{name} must be at most {limit} characters")
+    if len(template) > 100 or "/" in template or ".." in template:
+        raise NotificationError(
+            f"template must be a plain name under templates/notifications/; got {template!r}"
+        )
+    if not isinstance(context, dict):
+        raise NotificationError("context must be a dict")
+    try:
+        DjangoJSONEncoder().encode(context)
+    except TypeError as exc:
+        raise NotificationError(f"context must be JSON-serialisable ({exc})") from None
+
+
+def channels_for(severity: str, channels: Iterable[Channel | int] | None) -> list[Channel]:
+    """Enabled channels that admit `severity`: all of them, or only those listed."""
+    queryset = Channel.objects.filter(enabled=True)
+    if channels is not None:
+        ids = [c.pk if isinstance(c, Channel) else int(c) for c in channels]
+        queryset = queryset.filter(pk__in=ids)
+    return [channel for channel in queryset.order_by("pk") if channel.admits(severity)]
+
+
+def _delivery_rows(
+    message: Message, channels: list[Channel], emails: Iterable[RecipientLike] | None, now: datetime
+) -> Iterator[Delivery]:
+    common = {
+        "message": message,
+        "attempt_limit": settings.NOTIFICATIONS_MAX_ATTEMPTS,
+        "give_up_at": default_give_up_at(now),
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    for channel in channels:
+        for recipient in channel.recipient_list():
+            yield Delivery(
+                channel=channel,
+                kind=channel.kind,
+                recipient=recipient,
+                idempotency_key=Delivery.make_key(message.pk, channel.kind, recipient),
+                **common,
+            )
+    for item in emails or ():
+        recipient = _as_recipient(item)
+        address = recipient.address.strip()
+        yield Delivery(
+            kind=Channel.Kind.EMAIL,
+            recipient=address[:1000],
+            context=recipient.context,
+            idempotency_key=Delivery.make_key(message.pk, Channel.Kind.EMAIL, address),
+            **common,
+        )
+
+
+def _write_deliveries(
+    message: Message, channels: list[Channel], emails: Iterable[RecipientLike] | None
+) -> int:
+    """Batches of WRITE_BATCH rows, so memory stays flat for any number of recipients;
+    ignore_conflicts makes a repeated recipient a no-op instead of an error."""
+    written = 0
+    for batch in _batched(_delivery_rows(message, channels, emails, timezone.now()), WRITE_BATCH):
+        Delivery.objects.bulk_create(batch, ignore_conflicts=True)
+        written += len(batch)
+    return written
+
+
+def dispatch_after_commit(message_id: int) -> None:
+    """Hand the message to a worker. A broker outage here only delays it: the row is committed
+    and the sweeper finds it, so we log instead of failing the producer's request."""
+    from notifications.tasks import dispatch_message
+
+    try:
+        dispatch_message.apply_async((message_id,), retry=False)
+    except Exception as exc:
+        log.warning("message %s: broker unavailable (%s); the sweeper will send it", message_id, exc)
+
+
+def message_enqueue(
+    *,
+    kind: str,
+    subject: str,
+    severity: str,
+    dedup_key: str,
+    template: str = "",
+    context: dict[str, Any] | None = None,
+    channels: Iterable[Channel | int] | None = None,
+    emails: Iterable[RecipientLike] | None = None,
+) -> Message:
+    """Write a message and its deliveries in the caller's transaction; send after commit.
+
+    kind       what produced it ("alert.firing", "incident.update", ...), shown in the admin
+               and sent as X-Vigil-Event to webhooks.
+    subject    e-mail subject, Slack header, dashboard title.
+    severity   low / medium / high / critical; a channel gets the message only when it is at
+               least the channel's minimum severity.
+    dedup_key  unique per message; calling again with it returns the existing message and
+               writes nothing (the producer's retry is safe).
+    template   name under templates/notifications/ (NAME.txt and NAME.html); missing files fall
+               back to generic.txt / generic.html. Templates see the context plus subject,
+               severity, message_kind, site_name, public_url and each recipient's own context.
+    context    JSON-serialisable dict shared by all recipients (conventional keys: body, url).
+    channels   None: every enabled channel that admits the severity. A list of Channel rows or
+               ids: only those (still only if enabled and admitting). []: no channel at all.
+    emails     explicit e-mail recipients, any iterable (a generator over 100,000 subscribers is
+               fine: it is consumed in batches, never held in memory) of EmailRecipient,
+               (address, context) tuples or plain addresses.
+
+    Returns the Message; `message.created_now` says whether this call created it.
+    """
+    context = context or {}
+    _validate(
+        kind=kind, subject=subject, severity=severity, dedup_key=dedup_key, template=template, context=context
+    )
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                kind=kind,
+                subject=subject,
+                template=template,
+                context=context,
+                severity=severity,
+                dedup_key=dedup_key,
+            )
+    except IntegrityError:
+        # Unique dedup_key: a retry (or a concurrent twin, once it committed) gets the first one.
+        existing = Message.objects.get(dedup_key=dedup_key)
+        existing.created_now = False
+        return existing
+    _write_deliveries(message, channels_for(severity, channels), emails)
+    transaction.on_commit(partial(dispatch_after_commit, message.pk))
+    message.created_now = True
+    return message
+
+
+def channel_send_test(*, channel: Channel) -> Message:
+    """Send a test notification to one channel, even a disabled one (to check it before
+    enabling it), whatever its minimum severity."""
+    now = timezone.now()
+    digest = hashlib.sha256(f"{channel.pk}:{now.isoformat()}".encode()).hexdigest()[:12]
+    message = Message.objects.create(
+        kind="test",
+        subject=f"Test notification from {settings.SITE_NAME}",
+        template="test",
+        context={"body": f"This is a test of the channel “{channel.name}”.", "channel": channel.name},
+        severity=Severity.LOW,
+        dedup_key=f"test:{channel.pk}:{digest}",
+    )
+    _write_deliveries(message, [channel], None)
+    transaction.on_commit(partial(dispatch_after_commit, message.pk))
+    return message
+
+
+def deliveries_retry_now(*, deliveries: QuerySet) -> int:
+    """Make failed or pending deliveries due now, with a fresh attempt and age budget.
+    Sent rows, and rows a live worker holds, are left alone. Returns how many were reset."""
+    now = timezone.now()
+    reset = deliveries.exclude(status=Delivery.Status.SENT).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    )
+    ids = list(reset.values_list("pk", flat=True))
+    count = Delivery.objects.filter(pk__in=ids).update(
+        status=Delivery.Status.PENDING,
+        next_attempt_at=now,
+        attempt_limit=F("attempts") + settings.NOTIFICATIONS_MAX_ATTEMPTS,
+        give_up_at=default_give_up_at(now),
+        claim_token=None,
+        claimed_until=None,
+    )
+    if ids:
+        from notifications.tasks import send_delivery_range
+
+        def dispatch() -> None:
+            try:
+                send_delivery_range.apply_async((min(ids), max(ids)), retry=False)
+            except Exception as exc:
+                log.warning("retry now: broker unavailable (%s); the sweeper will send them", exc)
+
+        transaction.on_commit(dispatch)
+    return count
+
+
+def message_dispatch(*, message_id: int, size: int | None = None) -> list[tuple[int, int]]:
+    """Id ranges covering the message's pending deliveries, `size` rows each: one send task
+    per range instead of one Celery message per delivery. Reads ids as a stream."""
+    size = size or settings.NOTIFICATIONS_BATCH_SIZE
+    ranges: list[tuple[int, int]] = []
+    ids = (
+        Delivery.objects.filter(message_id=message_id, status=Delivery.Status.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    first = last = None
+    count = 0
+    for pk in ids.iterator(chunk_size=5000):
+        if first is None:
+            first = pk
+        last, count = pk, count + 1
+        if count == size:
+            ranges.append((first, last))
+            first, count = None, 0
+    if first is not None:
+        ranges.append((first, last))
+    return ranges
+
+
+def deliveries_send_range(*, first_id: int, last_id: int, budget: float | None = None) -> outbox.SendReport:
+    """Claim and send the due deliveries with ids in [first_id, last_id]. Running it twice,
+    or concurrently, sends each row once: the second run finds nothing to claim."""
+    return outbox.send_loop(Delivery.objects.filter(pk__gte=first_id, pk__lte=last_id), budget=budget)
+
+
+def deliveries_send_due(*, budget: float | None = None) -> outbox.SendReport:
+    """The sweeper: claim and send every due delivery (new, retry due, or claim expired)."""
+    return outbox.send_loop(Delivery.objects.all(), budget=budget)
+
+
+# --- channels from the environment ------------------------------------------------------
+
+
+def _env_channels() -> list[tuple[str, dict]]:
+    wanted = [
+        # Always: staff must see critical news somewhere even with no external channel set up.
+        ("env:dashboard", {"name": "Staff dashboard", "kind": Channel.Kind.DASHBOARD}),
+    ]
+    if settings.EMAIL_NOTIFICATIONS_ENABLED:
+        wanted.append(
+            (
+                "env:email",
+                {
+                    "name": "E-mail (EMAIL_RECIPIENTS)",
+                    "kind": Channel.Kind.EMAIL,
+                    "recipients": "\n".join(settings.EMAIL_RECIPIENTS),
+                },
+            )
+        )
+    if settings.SLACK_NOTIFICATIONS_ENABLED:
+        wanted.append(
+            ("env:slack", {"name": "Slack", "kind": Channel.Kind.SLACK, "url": settings.SLACK_WEBHOOK_URL})
+        )
+    if settings.WEBHOOK_NOTIFICATIONS_ENABLED:
+        for url in settings.WEBHOOK_URLS:
+            key = "env:webhook:" + hashlib.sha256(url.encode()).hexdigest()[:16]
+            host = url.partition("://")[2].split("/", 1)[0]
+            wanted.append(
+                (
+                    key,
+                    {
+                        "name": f"Webhook {host}"[:100],
+                        "kind": Channel.Kind.WEBHOOK,
+                        "url": url,
+                        "secret": settings.WEBHOOK_SECRET or new_signing_secret(),
+                    },
+                )
+            )
+    return wanted
+
+
+def channels_sync_from_settings() -> list[str]:
+    """Create the channels the environment asks for, once each (keyed by env_key).
+
+    Idempotent and additive: an existing row is never changed, so what staff edited in the
+    admin (recipients, minimum severity, disabled) survives every deploy. Returns one line per
+    channel saying what happened."""
+    lines = []
+    for env_key, fields in _env_channels():
+        if Channel.objects.filter(env_key=env_key).exists():
+            lines.append(f"{fields['name']}: already there")
+            continue
+        channel = Channel(env_key=env_key, **fields)
+        try:
+            channel.full_clean(exclude=["env_key"])
+        except ValidationError as exc:
+            raise NotificationError(
+                f"channel {fields['name']!r} from the environment: {exc.messages}"
+            ) from None
+        try:
+            with transaction.atomic():
+                channel.save()
+        except IntegrityError:  # a concurrent sync created it first
+            lines.append(f"{fields['name']}: already there")
+            continue
+        lines.append(f"{fields['name']}: created")
+    return lines
+
+
+# --- the in-app inbox -------------------------------------------------------------------
+
+
+def staff_notifications_unread(*, user) -> QuerySet:
+    return StaffNotification.objects.exclude(reads__user=user)
+
+
+def staff_notifications_unread_count(*, user) -> int:
+    if not getattr(user, "is_staff", False):
+        return 0
+    return staff_notifications_unread(user=user).count()
+
+
+def staff_notifications_mark_read(*, user, notifications: Iterable[StaffNotification]) -> int:
+    reads = [StaffNotificationRead(notification=n, user=user) for n in notifications]
+    StaffNotificationRead.objects.bulk_create(reads, ignore_conflicts=True)
+    return len(reads)
+
+
+# --- retention ----------------------------------------------------------------------------
+
+
+def _delete_in_chunks(queryset: QuerySet, chunk: int = 5000) -> int:
+    deleted = 0
+    while ids := list(queryset.values_list("pk", flat=True)[:chunk]):
+        deleted += queryset.model.objects.filter(pk__in=ids).delete()[1].get(queryset.model._meta.label, 0)
+    return deleted
+
+
+def notifications_purge(*, now: datetime | None = None, days: int | None = None) -> dict[str, int]:
+    """Delete what is older than LOGS_RETENTION_DAYS: attempts, finished messages (with their
+    deliveries) and dashboard notifications. A message with a pending delivery is kept, so
+    purging never loses a send. For the purge_old_data command."""
+    cutoff = (now or timezone.now()) - timedelta(days=days or settings.LOGS_RETENTION_DAYS)
+    attempts = _delete_in_chunks(DeliveryAttempt.objects.filter(started_at__lt=cutoff))
+    notices = _delete_in_chunks(StaffNotification.objects.filter(updated_at__lt=cutoff))
+    finished = Message.objects.filter(created_at__lt=cutoff).exclude(
+        deliveries__status=Delivery.Status.PENDING
+    )
+    deliveries = _delete_in_chunks(Delivery.objects.filter(message__in=finished.values("pk")))
+    messages = _delete_in_chunks(finished)
+    return {
+        "attempts": attempts,
+        "staff_notifications": notices,
+        "deliveries": deliveries,
+        "messages": messages,
+    }

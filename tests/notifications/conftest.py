@@ -1,0 +1,35 @@
+import pytest
+
+from config.celery import app as celery_app
+from tests.notifications.servers import HttpReceiver, start_smtp
+
+
+@pytest.fixture
+def smtp(settings):
+    """A real SMTP server on loopback, and Django's SMTP backend pointed at it."""
+    controller, recorder = start_smtp()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 5
+    yield recorder
+    controller.stop()
+
+
+@pytest.fixture
+def http_receiver(settings):
+    settings.NOTIFICATIONS_HTTP_TIMEOUT = 0.5
+    receiver = HttpReceiver(slow_seconds=1.5)
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def eager_celery():
+    """Run tasks in-process, as a worker would, so on_commit dispatch can be followed end to end."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
