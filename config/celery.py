@@ -20,6 +20,9 @@ app.autodiscover_tasks()
 # Each job is also a management command of the same name.
 BEAT_JOBS: dict[str, tuple[str, str]] = {
     "heartbeat": ("healthchecks.tasks.heartbeat", "HEARTBEAT_INTERVAL"),
+    "start_due_maintenance": ("statuspage.tasks.start_due_maintenance", "MAINTENANCE_CHECK_INTERVAL"),
+    "rollup_uptime": ("statuspage.tasks.rollup_uptime", "UPTIME_ROLLUP_INTERVAL"),
+    "publish_status": ("statuspage.tasks.publish_status", "STATUSPAGE_PUBLISH_INTERVAL"),
 }
 
 

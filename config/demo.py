@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
 
+from statuspage.demo import seed_statuspage
+
 
 def seed_staff() -> str:
     User = get_user_model()
@@ -26,4 +28,4 @@ def seed_staff() -> str:
     return f"staff: operator user {'created' if created else 'already there'}"
 
 
-SEEDS: list[Callable[[], str]] = [seed_staff]
+SEEDS: list[Callable[[], str]] = [seed_staff, seed_statuspage]

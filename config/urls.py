@@ -8,4 +8,5 @@ admin.site.index_title = "Operations console"
 urlpatterns = [
     path("", include("healthchecks.urls")),
     path("admin/", admin.site.urls),
+    path("", include("statuspage.urls")),
 ]
