@@ -24,6 +24,9 @@ BEAT_JOBS: dict[str, tuple[str, str]] = {
     "rollup_metrics": ("monitoring.tasks.rollup_metrics", "METRIC_ROLLUP_INTERVAL"),
     "purge_old_data": ("monitoring.tasks.purge_old_data", "PURGE_INTERVAL"),
     "send_due_deliveries": ("notifications.tasks.send_due_deliveries", "NOTIFICATIONS_SWEEP_INTERVAL"),
+    "start_due_maintenance": ("statuspage.tasks.start_due_maintenance", "MAINTENANCE_CHECK_INTERVAL"),
+    "rollup_uptime": ("statuspage.tasks.rollup_uptime", "UPTIME_ROLLUP_INTERVAL"),
+    "publish_status": ("statuspage.tasks.publish_status", "STATUSPAGE_PUBLISH_INTERVAL"),
 }
 
 

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 
 from monitoring.demo import seed_metrics
 from notifications.demo import seed_notifications
+from statuspage.demo import seed_statuspage
 
 
 def seed_staff() -> str:
@@ -29,4 +30,4 @@ def seed_staff() -> str:
     return f"staff: operator user {'created' if created else 'already there'}"
 
 
-SEEDS: list[Callable[[], str]] = [seed_staff, seed_metrics, seed_notifications]
+SEEDS: list[Callable[[], str]] = [seed_staff, seed_notifications, seed_statuspage, seed_metrics]

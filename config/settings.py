@@ -337,6 +337,18 @@ NOTIFICATIONS_RETRY_BASE_SECONDS = env_float("NOTIFICATIONS_RETRY_BASE_SECONDS",
 NOTIFICATIONS_RETRY_MAX_SECONDS = env_float("NOTIFICATIONS_RETRY_MAX_SECONDS", 3600, minimum=1)
 NOTIFICATIONS_HTTP_TIMEOUT = env_float("NOTIFICATIONS_HTTP_TIMEOUT", 10, minimum=0.1, maximum=60)
 WEBHOOK_SECRET = env_str("WEBHOOK_SECRET")
+# --- statuspage ---
+# Public pages and JSON are served from a cache that each change turns over (statuspage/cache.py).
+# Each process re-reads the shared generation key at most this often: the delay before a visitor
+# sees a change, traded against one shared-cache round trip per request.
+STATUSPAGE_LOCAL_TTL = env_float("STATUSPAGE_LOCAL_TTL", 1.0, minimum=0, maximum=10)
+STATUSPAGE_CACHE_TIMEOUT = env_int("STATUSPAGE_CACHE_TIMEOUT", 300, minimum=1)
+STATUSPAGE_BROWSER_MAX_AGE = env_int("STATUSPAGE_BROWSER_MAX_AGE", 1, minimum=0, maximum=300)
+# A folder the static copy of the page is written to after each change (empty: off).
+STATUSPAGE_PUBLISH_DIR = env_str("STATUSPAGE_PUBLISH_DIR", "")
+STATUSPAGE_PUBLISH_INTERVAL = env_int("STATUSPAGE_PUBLISH_INTERVAL", 300, minimum=10)
+MAINTENANCE_CHECK_INTERVAL = env_int("MAINTENANCE_CHECK_INTERVAL", 30, minimum=5)
+UPTIME_ROLLUP_INTERVAL = env_int("UPTIME_ROLLUP_INTERVAL", 600, minimum=30)
 
 # One place for the beat schedule (config/celery.py); it reads the intervals above.
 from config.celery import beat_schedule  # noqa: E402

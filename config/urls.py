@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("healthchecks.urls")),
     path("", include("monitoring.urls")),
     path("admin/", admin.site.urls),
+    path("", include("statuspage.urls")),
 ]

@@ -1,0 +1,327 @@
+"""Components, incidents, maintenance and the records the status page is computed from.
+
+Row-local rules live here; anything that writes several rows (a status change and its record,
+an incident update and its components) is a service in statuspage/services.py.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+
+class ComponentStatus(models.TextChoices):
+    OPERATIONAL = "operational", "Operational"
+    DEGRADED_PERFORMANCE = "degraded_performance", "Degraded performance"
+    PARTIAL_OUTAGE = "partial_outage", "Partial outage"
+    MAJOR_OUTAGE = "major_outage", "Major outage"
+    UNDER_MAINTENANCE = "under_maintenance", "Under maintenance"
+
+
+# How bad each status is, for "the worst of" decisions (maintenance is planned, so it ranks
+# below any outage an incident declares).
+STATUS_SEVERITY = {
+    ComponentStatus.OPERATIONAL: 0,
+    ComponentStatus.UNDER_MAINTENANCE: 1,
+    ComponentStatus.DEGRADED_PERFORMANCE: 2,
+    ComponentStatus.PARTIAL_OUTAGE: 3,
+    ComponentStatus.MAJOR_OUTAGE: 4,
+}
+
+
+def worst_status(statuses) -> str:
+    return max(statuses, key=lambda s: STATUS_SEVERITY[s], default=ComponentStatus.OPERATIONAL)
+
+
+class StatusSource(models.TextChoices):
+    MANUAL = "manual", "Set by staff"
+    PROBE = "probe", "Health probe"
+    MAINTENANCE = "maintenance", "Maintenance"
+    SYSTEM = "system", "System (incident or restoration)"
+
+
+class ComponentGroup(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    position = models.PositiveIntegerField(default=0, help_text="Lower comes first on the page.")
+    collapsed = models.BooleanField(default=False, help_text="Shown folded on the page until opened.")
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Component(models.Model):
+    class Type(models.TextChoices):
+        SERVICE = "service", "Service"
+        WEBSITE = "website", "Website"
+        API = "api", "API"
+        DATABASE = "database", "Database"
+        NETWORK = "network", "Network"
+        THIRD_PARTY = "third_party", "Third-party provider"
+
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=300, blank=True)
+    type = models.CharField(max_length=20, choices=Type.choices, default=Type.SERVICE)
+    group = models.ForeignKey(
+        ComponentGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="components"
+    )
+    position = models.PositiveIntegerField(default=0, help_text="Lower comes first within its group.")
+    status = models.CharField(
+        max_length=24, choices=ComponentStatus.choices, default=ComponentStatus.OPERATIONAL
+    )
+    status_source = models.CharField(max_length=16, choices=StatusSource.choices, default=StatusSource.SYSTEM)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    health_check_url = models.URLField(blank=True, help_text="Probed by run_probes; empty = not probed.")
+    depends_on = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="dependents")
+    show_uptime = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        indexes = [models.Index(fields=["status"], name="sp_component_status")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_status_display_text(self) -> str:
+        return ComponentStatus(self.status).label
+
+
+class ComponentStatusChange(models.Model):
+    """One row per status change, written in the transaction that changes the status.
+
+    Uptime is computed from these rows, so they are never edited."""
+
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=24, choices=ComponentStatus.choices)
+    to_status = models.CharField(max_length=24, choices=ComponentStatus.choices)
+    at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=16, choices=StatusSource.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        # Serves "the changes of one component in a day" and "the last change before a day".
+        indexes = [models.Index(fields=["component", "at"], name="sp_change_component_at")]
+
+    def __str__(self) -> str:
+        return f"{self.component_id}: {self.from_status} → {self.to_status}"
+
+
+class ComponentUptimeDay(models.Model):
+    """Seconds spent in each bad state on one UTC day, kept so the page never recomputes 90 days.
+
+    `computed_until` is where the figures stop: a past day is closed at midnight, today's row
+    stops at the last recompute, and readers extend it with the current status up to now."""
+
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="uptime_days")
+    day = models.DateField()
+    observed_seconds = models.FloatField(default=0)
+    major_outage_seconds = models.FloatField(default=0)
+    partial_outage_seconds = models.FloatField(default=0)
+    degraded_seconds = models.FloatField(default=0)
+    maintenance_seconds = models.FloatField(default=0)
+    computed_until = models.DateTimeField()
+    closed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["component", "day"]
+        constraints = [models.UniqueConstraint(fields=["component", "day"], name="sp_uptime_one_row_per_day")]
+        indexes = [models.Index(fields=["day"], name="sp_uptime_day")]
+
+    def __str__(self) -> str:
+        return f"{self.component_id} {self.day}"
+
+
+class IncidentStatus(models.TextChoices):
+    INVESTIGATING = "investigating", "Investigating"
+    IDENTIFIED = "identified", "Identified"
+    MONITORING = "monitoring", "Monitoring"
+    RESOLVED = "resolved", "Resolved"
+    POSTMORTEM = "postmortem", "Postmortem"
+
+
+OPEN_INCIDENT_STATUSES = (IncidentStatus.INVESTIGATING, IncidentStatus.IDENTIFIED, IncidentStatus.MONITORING)
+
+
+class Impact(models.TextChoices):
+    NONE = "none", "None"
+    MINOR = "minor", "Minor"
+    MAJOR = "major", "Major"
+    CRITICAL = "critical", "Critical"
+
+
+IMPACT_RANK = {Impact.NONE: 0, Impact.MINOR: 1, Impact.MAJOR: 2, Impact.CRITICAL: 3}
+# The impact a component status implies (Statuspage's own mapping).
+IMPACT_OF_STATUS = {
+    ComponentStatus.OPERATIONAL: Impact.NONE,
+    ComponentStatus.UNDER_MAINTENANCE: Impact.NONE,
+    ComponentStatus.DEGRADED_PERFORMANCE: Impact.MINOR,
+    ComponentStatus.PARTIAL_OUTAGE: Impact.MAJOR,
+    ComponentStatus.MAJOR_OUTAGE: Impact.CRITICAL,
+}
+
+
+class IncidentQuerySet(models.QuerySet):
+    def unresolved(self):
+        return self.filter(status__in=OPEN_INCIDENT_STATUSES)
+
+
+class Incident(models.Model):
+    title = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.INVESTIGATING
+    )
+    impact = models.CharField(
+        max_length=10, choices=Impact.choices, default=Impact.NONE, help_text="Derived from the components."
+    )
+    impact_override = models.CharField(
+        max_length=10, choices=Impact.choices, blank=True, help_text="Set to override the derived impact."
+    )
+    components = models.ManyToManyField(Component, through="IncidentComponent", related_name="incidents")
+    started_at = models.DateTimeField(default=timezone.now)
+    monitoring_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    postmortem_body = models.TextField(blank=True)
+    postmortem_published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(fields=["status"], name="sp_incident_status"),
+            models.Index(fields=["-started_at"], name="sp_incident_started"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("statuspage:incident", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_INCIDENT_STATUSES
+
+    @property
+    def effective_impact(self) -> str:
+        return self.impact_override or self.impact
+
+
+class IncidentComponent(models.Model):
+    """A component an incident affects, with the status the incident currently declares for it."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="affected")
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=24, choices=ComponentStatus.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "component"], name="sp_incident_component_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"incident {self.incident_id}: component {self.component_id} {self.status}"
+
+
+class IncidentUpdate(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
+    status = models.CharField(max_length=16, choices=IncidentStatus.choices)
+    body = models.TextField()
+    display_at = models.DateTimeField(default=timezone.now, help_text="The time shown on the page.")
+    # A snapshot, as Statuspage shows it: [{"code", "name", "old_status", "new_status"}].
+    affected_components = models.JSONField(default=list, blank=True)
+    notify = models.BooleanField(default=True, help_text="Tell subscribers and channels about this update.")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-display_at", "-id"]
+        indexes = [models.Index(fields=["incident", "-display_at"], name="sp_update_incident_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()}: {self.body[:60]}"
+
+
+class MaintenanceStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    IN_PROGRESS = "in_progress", "In progress"
+    VERIFYING = "verifying", "Verifying"
+    COMPLETED = "completed", "Completed"
+
+
+ACTIVE_MAINTENANCE_STATUSES = (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
+
+
+class MaintenanceQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=ACTIVE_MAINTENANCE_STATUSES)
+
+    def upcoming(self):
+        return self.filter(status=MaintenanceStatus.SCHEDULED)
+
+
+class Maintenance(models.Model):
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    components = models.ManyToManyField(Component, related_name="maintenances", blank=True)
+    scheduled_for = models.DateTimeField()
+    scheduled_until = models.DateTimeField()
+    status = models.CharField(
+        max_length=16, choices=MaintenanceStatus.choices, default=MaintenanceStatus.SCHEDULED
+    )
+    auto_start = models.BooleanField(default=True, help_text="Start automatically at the scheduled time.")
+    auto_complete = models.BooleanField(default=True, help_text="Complete automatically at the end time.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = MaintenanceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-scheduled_for", "-id"]
+        verbose_name_plural = "maintenance"
+        indexes = [models.Index(fields=["status", "scheduled_for"], name="sp_maintenance_due")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scheduled_until__gt=models.F("scheduled_for")),
+                name="sp_maintenance_ends_after",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("statuspage:maintenance", args=[self.pk])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_MAINTENANCE_STATUSES
+
+
+class MaintenanceUpdate(models.Model):
+    maintenance = models.ForeignKey(Maintenance, on_delete=models.CASCADE, related_name="updates")
+    status = models.CharField(max_length=16, choices=MaintenanceStatus.choices)
+    body = models.TextField()
+    display_at = models.DateTimeField(default=timezone.now)
+    notify = models.BooleanField(default=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-display_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()}: {self.body[:60]}"

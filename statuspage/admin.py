@@ -1,0 +1,333 @@
+"""The status page's part of the operations console. Every write that changes what the public sees
+goes through statuspage.services, exactly as the API does."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+
+from statuspage import services
+from statuspage.models import (
+    OPEN_INCIDENT_STATUSES,
+    Component,
+    ComponentGroup,
+    ComponentStatus,
+    ComponentStatusChange,
+    ComponentUptimeDay,
+    Incident,
+    IncidentStatus,
+    IncidentUpdate,
+    Maintenance,
+    MaintenanceStatus,
+    MaintenanceUpdate,
+    StatusSource,
+)
+
+
+class ComponentInline(admin.TabularInline):
+    model = Component
+    fields = ["name", "position", "status"]
+    readonly_fields = ["status"]
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(ComponentGroup)
+class ComponentGroupAdmin(admin.ModelAdmin):
+    list_display = ["name", "position", "collapsed"]
+    list_editable = ["position", "collapsed"]
+    search_fields = ["name"]
+    inlines = [ComponentInline]
+
+
+def _set_status_action(status: str):
+    def action(modeladmin, request, queryset):
+        changed = sum(
+            services.component_set_status(
+                component=c, status=status, source=StatusSource.MANUAL, actor=request.user
+            )
+            for c in queryset
+        )
+        modeladmin.message_user(
+            request, f"{changed} component(s) set to {ComponentStatus(status).label.lower()}."
+        )
+
+    action.__name__ = f"set_{status}"
+    action.short_description = f"Set status: {ComponentStatus(status).label.lower()}"
+    return action
+
+
+@admin.register(Component)
+class ComponentAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "group",
+        "status",
+        "status_source",
+        "status_changed_at",
+        "show_uptime",
+        "position",
+    ]
+    list_filter = ["status", "status_source", "group", "type"]
+    list_select_related = ["group"]
+    search_fields = ["name", "description", "health_check_url"]
+    filter_horizontal = ["depends_on"]
+    actions = [_set_status_action(s) for s in ComponentStatus.values]
+    # The status only changes through the actions (services), so each change is recorded.
+    readonly_fields = ["status", "status_source", "status_changed_at", "created_at"]
+    fields = [
+        "name",
+        "description",
+        "type",
+        "group",
+        "position",
+        "health_check_url",
+        "depends_on",
+        "show_uptime",
+        "status",
+        "status_source",
+        "status_changed_at",
+        "created_at",
+    ]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(services.page_cache.invalidate)
+
+
+@admin.register(ComponentStatusChange)
+class ComponentStatusChangeAdmin(admin.ModelAdmin):
+    list_display = ["at", "component", "from_status", "to_status", "source", "actor", "note"]
+    list_filter = ["source", "to_status", "component"]
+    list_select_related = ["component", "actor"]
+    search_fields = ["component__name", "note"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ComponentUptimeDay)
+class ComponentUptimeDayAdmin(admin.ModelAdmin):
+    list_display = [
+        "day",
+        "component",
+        "observed_seconds",
+        "major_outage_seconds",
+        "partial_outage_seconds",
+        "closed",
+    ]
+    list_filter = ["closed", "component"]
+    list_select_related = ["component"]
+    date_hierarchy = "day"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class IncidentUpdateInline(admin.TabularInline):
+    """The timeline, read-only: new updates are posted with the form fields above it."""
+
+    model = IncidentUpdate
+    fields = ["display_at", "status", "body", "affected_components", "notify", "author"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class IncidentForm(forms.ModelForm):
+    update_status = forms.ChoiceField(
+        choices=[("", "— no new update —"), *IncidentStatus.choices],
+        required=False,
+        label="Post update: status",
+    )
+    update_message = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Message"
+    )
+    affected = forms.ModelMultipleChoiceField(
+        Component.objects.all(),
+        required=False,
+        label="Components",
+        widget=admin.widgets.FilteredSelectMultiple("components", False),
+    )
+    component_status = forms.ChoiceField(
+        choices=ComponentStatus.choices, required=False, label="Set these components to"
+    )
+    notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
+
+    class Meta:
+        model = Incident
+        fields = ["title", "impact_override", "postmortem_body"]
+
+    def clean(self):
+        data = super().clean()
+        if not self.instance.pk and not (data.get("update_status") and data.get("update_message")):
+            raise forms.ValidationError("A new incident needs a first update: a status and a message.")
+        if data.get("update_status") and not data.get("update_message"):
+            self.add_error("update_message", "An update needs a message.")
+        return data
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    form = IncidentForm
+    list_display = ["title", "status", "impact", "impact_override", "started_at", "resolved_at", "created_by"]
+    list_filter = ["status", "impact", ("resolved_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["created_by"]
+    search_fields = ["title", "updates__body"]
+    date_hierarchy = "started_at"
+    readonly_fields = [
+        "status",
+        "impact",
+        "started_at",
+        "resolved_at",
+        "postmortem_published_at",
+        "created_by",
+    ]
+    inlines = [IncidentUpdateInline]
+    actions = ["resolve"]
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        components = {
+            c: data.get("component_status") or ComponentStatus.OPERATIONAL for c in data.get("affected") or []
+        }
+        try:
+            if not change:
+                created = services.incident_create(
+                    title=data["title"],
+                    message=data["update_message"],
+                    status=data["update_status"],
+                    components=components,
+                    impact_override=data.get("impact_override", ""),
+                    notify=data.get("notify", True),
+                    author=request.user,
+                )
+                obj.pk = created.pk
+                return
+            obj.save(update_fields=["title", "impact_override"])
+            if data.get("update_status"):
+                services.incident_update_create(
+                    incident=obj,
+                    status=data["update_status"],
+                    message=data["update_message"],
+                    components=components,
+                    notify=data.get("notify", True),
+                    author=request.user,
+                )
+            if data.get("postmortem_body") and obj.status in (
+                IncidentStatus.RESOLVED,
+                IncidentStatus.POSTMORTEM,
+            ):
+                services.incident_postmortem_publish(
+                    incident=obj, body=data["postmortem_body"], author=request.user
+                )
+            transaction.on_commit(services.page_cache.invalidate)
+        except (services.StatusPageError, ValueError) as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+
+    @admin.action(description="Resolve selected incidents (restores their components)")
+    def resolve(self, request, queryset):
+        done = 0
+        for incident in queryset.filter(status__in=OPEN_INCIDENT_STATUSES):
+            services.incident_update_create(
+                incident=incident,
+                status=IncidentStatus.RESOLVED,
+                message="This incident has been resolved.",
+                author=request.user,
+            )
+            done += 1
+        self.message_user(request, f"{done} incident(s) resolved.")
+
+
+class MaintenanceUpdateInline(admin.TabularInline):
+    model = MaintenanceUpdate
+    fields = ["display_at", "status", "body", "notify", "author"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Maintenance)
+class MaintenanceAdmin(admin.ModelAdmin):
+    list_display = ["title", "status", "scheduled_for", "scheduled_until", "auto_start", "auto_complete"]
+    list_filter = ["status", "auto_start", "auto_complete"]
+    search_fields = ["title", "description"]
+    date_hierarchy = "scheduled_for"
+    filter_horizontal = ["components"]
+    fields = [
+        "title",
+        "description",
+        "components",
+        "scheduled_for",
+        "scheduled_until",
+        "auto_start",
+        "auto_complete",
+        "status",
+        "started_at",
+        "completed_at",
+        "created_by",
+    ]
+    readonly_fields = ["status", "started_at", "completed_at", "created_by"]
+    inlines = [MaintenanceUpdateInline]
+    actions = ["start", "complete"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            transaction.on_commit(services.page_cache.invalidate)
+            return
+        data = form.cleaned_data
+        created = services.maintenance_schedule(
+            title=data["title"],
+            description=data.get("description", ""),
+            scheduled_for=data["scheduled_for"],
+            scheduled_until=data["scheduled_until"],
+            components=data.get("components") or [],
+            auto_start=data.get("auto_start", True),
+            auto_complete=data.get("auto_complete", True),
+            author=request.user,
+        )
+        obj.pk = created.pk
+
+    def save_related(self, request, form, formsets, change):
+        if change:
+            super().save_related(request, form, formsets, change)
+            return
+        # On add the service already set the components; only the (read-only) inline remains.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def _run(self, request, queryset, action, verb: str):
+        done = 0
+        for maintenance in queryset:
+            try:
+                action(maintenance=maintenance, author=request.user)
+                done += 1
+            except services.StatusPageError as exc:
+                self.message_user(request, f"{maintenance}: {exc}", messages.WARNING)
+        self.message_user(request, f"{done} maintenance window(s) {verb}.")
+
+    @admin.action(description="Start selected maintenance now")
+    def start(self, request, queryset):
+        self._run(
+            request,
+            queryset.filter(status=MaintenanceStatus.SCHEDULED),
+            services.maintenance_start,
+            "started",
+        )
+
+    @admin.action(description="Complete selected maintenance (restores components)")
+    def complete(self, request, queryset):
+        self._run(request, queryset, services.maintenance_complete, "completed")

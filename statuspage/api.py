@@ -1,0 +1,173 @@
+"""Staff API under /api/status/admin/: input serializer → service → output.
+
+Access needs a staff account (token or session) *and* the model permission for the write
+(DjangoModelPermissions), so role groups granting e.g. `statuspage.change_incident` just work.
+"""
+
+from django.shortcuts import get_object_or_404
+from rest_framework import generics, status
+from rest_framework.permissions import DjangoModelPermissions, IsAdminUser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import error_response
+from statuspage import queries, services, v2
+from statuspage.models import Component, Incident, IncidentStatus, Maintenance
+from statuspage.serializers import (
+    ComponentSerializer,
+    ComponentStatusInput,
+    IncidentCreateInput,
+    IncidentUpdateInput,
+    MaintenanceInput,
+    MessageInput,
+)
+
+
+class ModelPermissions(DjangoModelPermissions):
+    """Reading needs `view_<model>` too (Django's default map lets any staff read)."""
+
+    perms_map = {**DjangoModelPermissions.perms_map, "GET": ["%(app_label)s.view_%(model_name)s"]}
+
+
+class ChangePermissions(DjangoModelPermissions):
+    """Action endpoints (POST start/complete, PUT status) change an existing row."""
+
+    perms_map = {
+        **DjangoModelPermissions.perms_map,
+        "POST": ["%(app_label)s.change_%(model_name)s"],
+        "PUT": ["%(app_label)s.change_%(model_name)s"],
+    }
+
+
+STAFF = [IsAdminUser, ModelPermissions]
+STAFF_CHANGE = [IsAdminUser, ChangePermissions]
+
+
+def _refused(exc: Exception) -> Response:
+    if isinstance(exc, services.IllegalTransition):
+        return error_response(str(exc), status.HTTP_409_CONFLICT)
+    return error_response(
+        "Invalid input.", status.HTTP_400_BAD_REQUEST, errors={"non_field_errors": [str(exc)]}
+    )
+
+
+def _incident_out(pk: int) -> dict:
+    return v2.incident(queries.with_details(Incident.objects.filter(pk=pk)).get())
+
+
+def _maintenance_out(pk: int) -> dict:
+    return v2.maintenance(queries.maintenance_with_details(Maintenance.objects.filter(pk=pk)).get())
+
+
+class ComponentListCreate(generics.ListCreateAPIView):
+    permission_classes = STAFF
+    serializer_class = ComponentSerializer
+    queryset = (
+        Component.objects.select_related("group").prefetch_related("depends_on").order_by("position", "name")
+    )
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        depends_on = data.pop("depends_on", [])
+        serializer.instance = services.component_create(depends_on=depends_on, **data)
+
+
+class ComponentStatusUpdate(APIView):
+    permission_classes = STAFF_CHANGE
+    queryset = Component.objects.all()
+
+    def put(self, request, pk: int):
+        component = get_object_or_404(Component, pk=pk)
+        data = ComponentStatusInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.component_set_status(
+            component=component,
+            status=data.validated_data["status"],
+            actor=request.user,
+            note=data.validated_data["note"],
+        )
+        component.refresh_from_db()
+        return Response(ComponentSerializer(component).data)
+
+
+class IncidentCreate(APIView):
+    permission_classes = STAFF
+    queryset = Incident.objects.all()
+
+    def post(self, request):
+        data = IncidentCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            incident = services.incident_create(author=request.user, **data.validated_data)
+        except (services.StatusPageError, ValueError) as exc:
+            return _refused(exc)
+        return Response({"incident": _incident_out(incident.pk)}, status=status.HTTP_201_CREATED)
+
+
+class IncidentUpdate(APIView):
+    permission_classes = STAFF
+    queryset = Incident.objects.all()
+
+    def put(self, request, pk: int):
+        incident = get_object_or_404(Incident, pk=pk)
+        data = IncidentUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        try:
+            if values["status"] == IncidentStatus.POSTMORTEM:
+                services.incident_postmortem_publish(
+                    incident=incident, body=values["message"], author=request.user
+                )
+            else:
+                services.incident_update_create(
+                    incident=incident,
+                    status=values["status"],
+                    message=values["message"],
+                    components=values["components"],
+                    impact_override=values.get("impact_override"),
+                    notify=values["notify"],
+                    display_at=values["display_at"],
+                    author=request.user,
+                )
+        except (services.StatusPageError, ValueError) as exc:
+            return _refused(exc)
+        return Response({"incident": _incident_out(incident.pk)})
+
+
+class MaintenanceCreate(APIView):
+    permission_classes = STAFF
+    queryset = Maintenance.objects.all()
+
+    def post(self, request):
+        data = MaintenanceInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        values["components"] = values.get("components", [])
+        maintenance = services.maintenance_schedule(author=request.user, **values)
+        return Response(
+            {"scheduled_maintenance": _maintenance_out(maintenance.pk)}, status=status.HTTP_201_CREATED
+        )
+
+
+class _MaintenanceAction(APIView):
+    permission_classes = STAFF_CHANGE
+    queryset = Maintenance.objects.all()
+    action = staticmethod(services.maintenance_start)
+
+    def post(self, request, pk: int):
+        maintenance = get_object_or_404(Maintenance, pk=pk)
+        data = MessageInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            self.action(maintenance=maintenance, message=data.validated_data["message"], author=request.user)
+        except services.StatusPageError as exc:
+            return _refused(exc)
+        return Response({"scheduled_maintenance": _maintenance_out(maintenance.pk)})
+
+
+class MaintenanceStart(_MaintenanceAction):
+    action = staticmethod(services.maintenance_start)
+
+
+class MaintenanceComplete(_MaintenanceAction):
+    action = staticmethod(services.maintenance_complete)

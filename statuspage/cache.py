@@ -1,0 +1,126 @@
+"""The public pages' cache: a generation key in the shared cache, and a per-process layer in front.
+
+Visitors arrive all at once when something breaks, so a public response must cost next to
+nothing. Every change bumps one generation key in the shared cache (Redis or the file cache);
+rendered responses are stored under that generation, so stale ones are never read again and
+nothing has to be deleted. Each process keeps the responses of the current generation in memory
+and re-reads the generation key at most every STATUSPAGE_LOCAL_TTL seconds (default 1 s): a hit
+costs a dict lookup and no network round trip (Django's Redis backend builds a client per call,
+~160 µs), and a visitor sees a change within that TTL. The process that made the change drops its
+own layer at once.
+"""
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+
+GENERATION_KEY = "statuspage:generation"
+LOCAL_MAX_ENTRIES = 500
+
+
+class _Local:
+    def __init__(self) -> None:
+        self.generation: str | None = None
+        self.checked_at = 0.0
+        self.pages: dict[str, tuple[str, str, bytes]] = {}
+        self.render_lock = threading.Lock()
+
+
+_local = _Local()
+clock: Callable[[], float] = time.monotonic
+
+
+def _fresh_generation() -> str:
+    return str(time.time_ns())
+
+
+def current_generation() -> str:
+    now = clock()
+    if _local.generation is not None and now - _local.checked_at < settings.STATUSPAGE_LOCAL_TTL:
+        return _local.generation
+    generation = cache.get(GENERATION_KEY)
+    if generation is None:
+        cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
+        # Another process may have won the add; everyone must agree on one value. If the shared
+        # cache is down (a miss every time) the process still works, rendering each time.
+        generation = cache.get(GENERATION_KEY) or _local.generation or _fresh_generation()
+    if generation != _local.generation:
+        _local.pages = {}
+    _local.generation, _local.checked_at = generation, now
+    return generation
+
+
+def invalidate() -> None:
+    """Make every process render afresh (this one at once, the others within the local TTL)."""
+    cache.set(GENERATION_KEY, _fresh_generation(), timeout=None)
+    _local.generation = None
+    _local.pages = {}
+
+
+def schedule_publish() -> None:
+    """After commit, rewrite the static copy of the page when one is configured."""
+    if settings.STATUSPAGE_PUBLISH_DIR:
+        from statuspage.tasks import publish_status
+
+        transaction.on_commit(lambda: publish_status.delay())
+
+
+def _key(request: HttpRequest, vary_on: tuple[str, ...]) -> str:
+    # Only the parameters the view reads are part of the key, so ?random=... cannot bust the cache.
+    params = "&".join(f"{name}={request.GET.get(name, '')}" for name in vary_on)
+    return f"{request.path}?{params}"
+
+
+def _response(hit: tuple[str, str, bytes], cors: bool) -> HttpResponse:
+    _generation, content_type, body = hit
+    response = HttpResponse(body, content_type=content_type)
+    response["Cache-Control"] = f"public, max-age={settings.STATUSPAGE_BROWSER_MAX_AGE}"
+    if cors:
+        # Statuspage's public API is readable from any origin (status widgets embed it).
+        response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def cached_public(*, vary_on: tuple[str, ...] = (), cors: bool = False):
+    """Serve a public GET view from the page cache. Only 200 responses are kept."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            if request.method not in ("GET", "HEAD"):
+                return view(request, *args, **kwargs)
+            generation = current_generation()
+            key = _key(request, vary_on)
+            hit = _local.pages.get(key)
+            if hit is not None and hit[0] == generation:
+                return _response(hit, cors)
+            shared_key = f"statuspage:page:{generation}:{hashlib.sha1(key.encode()).hexdigest()}"
+            hit = cache.get(shared_key)
+            if hit is None:
+                # One render per process at a time: a surge right after a change waits for the
+                # first render instead of rendering the same page on every thread.
+                with _local.render_lock:
+                    hit = _local.pages.get(key)
+                    if hit is None or hit[0] != generation:
+                        response = view(request, *args, **kwargs)
+                        if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+                            response.render()
+                        if response.status_code != 200:
+                            return response
+                        hit = (generation, response["Content-Type"], response.content)
+                        cache.set(shared_key, hit, timeout=settings.STATUSPAGE_CACHE_TIMEOUT)
+            if len(_local.pages) >= LOCAL_MAX_ENTRIES:
+                _local.pages = {}
+            _local.pages[key] = hit
+            return _response(hit, cors)
+
+        return wrapper
+
+    return decorator

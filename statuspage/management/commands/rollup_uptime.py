@@ -1,0 +1,12 @@
+from django.core.management.base import BaseCommand
+
+from statuspage.uptime import rollup_uptime
+
+
+class Command(BaseCommand):
+    help = (
+        "Bring the kept daily uptime figures up to now and close finished days (beat job of the same name)."
+    )
+
+    def handle(self, *args, **options):
+        self.stdout.write(rollup_uptime())

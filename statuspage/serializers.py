@@ -1,0 +1,94 @@
+"""Input and output serializers of the staff API. Inputs validate; services do the work."""
+
+from rest_framework import serializers
+
+from statuspage.models import Component, ComponentStatus, Impact, IncidentStatus
+
+
+class ComponentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Component
+        fields = [
+            "id",
+            "name",
+            "description",
+            "type",
+            "group",
+            "position",
+            "status",
+            "status_source",
+            "status_changed_at",
+            "health_check_url",
+            "depends_on",
+            "show_uptime",
+            "created_at",
+        ]
+        read_only_fields = ["status", "status_source", "status_changed_at", "created_at"]
+
+
+class ComponentStatusInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ComponentStatus.choices)
+    note = serializers.CharField(max_length=200, required=False, default="")
+
+
+class ComponentStatusesField(serializers.DictField):
+    """{"<component id>": "<status>"}, as Statuspage's write API takes it; returns {Component: status}."""
+
+    child = serializers.ChoiceField(choices=ComponentStatus.choices)
+
+    def to_internal_value(self, data):
+        statuses = super().to_internal_value(data)
+        ids = {}
+        for key in statuses:
+            if not str(key).isdigit():
+                raise serializers.ValidationError(f"{key!r} is not a component id.")
+            ids[int(key)] = statuses[key]
+        found = Component.objects.in_bulk(list(ids))
+        missing = sorted(set(ids) - set(found))
+        if missing:
+            raise serializers.ValidationError(f"Unknown component ids: {', '.join(map(str, missing))}.")
+        return {found[pk]: status for pk, status in ids.items()}
+
+
+class IncidentCreateInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    message = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=[s for s in IncidentStatus.choices if s[0] != IncidentStatus.POSTMORTEM],
+        default=IncidentStatus.INVESTIGATING,
+    )
+    impact_override = serializers.ChoiceField(choices=Impact.choices, required=False, default="")
+    components = ComponentStatusesField(required=False, default=dict)
+    notify = serializers.BooleanField(required=False, default=True)
+    started_at = serializers.DateTimeField(required=False, default=None)
+
+
+class IncidentUpdateInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=IncidentStatus.choices)
+    message = serializers.CharField()
+    impact_override = serializers.ChoiceField(choices=Impact.choices, required=False, allow_blank=True)
+    components = ComponentStatusesField(required=False, default=dict)
+    notify = serializers.BooleanField(required=False, default=True)
+    display_at = serializers.DateTimeField(required=False, default=None)
+
+
+class MaintenanceInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, default="", allow_blank=True)
+    components = serializers.PrimaryKeyRelatedField(
+        queryset=Component.objects.all(), many=True, required=False
+    )
+    scheduled_for = serializers.DateTimeField()
+    scheduled_until = serializers.DateTimeField()
+    auto_start = serializers.BooleanField(required=False, default=True)
+    auto_complete = serializers.BooleanField(required=False, default=True)
+    notify = serializers.BooleanField(required=False, default=True)
+
+    def validate(self, attrs):
+        if attrs["scheduled_until"] <= attrs["scheduled_for"]:
+            raise serializers.ValidationError({"scheduled_until": ["Must be after scheduled_for."]})
+        return attrs
+
+
+class MessageInput(serializers.Serializer):
+    message = serializers.CharField(required=False, default="", allow_blank=True)

@@ -1,0 +1,449 @@
+"""Every write to the status page goes through these functions; the admin and the API call them.
+
+Each status change writes its ComponentStatusChange row and refreshes the component's uptime day
+in the same transaction, and after commit bumps the page cache's generation (`_after_commit`),
+which is also the one place where the notification fan-out is attached.
+"""
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from statuspage import cache as page_cache
+from statuspage import uptime
+from statuspage.models import (
+    ACTIVE_MAINTENANCE_STATUSES,
+    IMPACT_OF_STATUS,
+    IMPACT_RANK,
+    OPEN_INCIDENT_STATUSES,
+    Component,
+    ComponentStatus,
+    ComponentStatusChange,
+    Incident,
+    IncidentComponent,
+    IncidentStatus,
+    IncidentUpdate,
+    Maintenance,
+    MaintenanceStatus,
+    MaintenanceUpdate,
+    StatusSource,
+    worst_status,
+)
+
+
+class StatusPageError(Exception):
+    """A request the current state does not allow (the API answers 409, the admin shows it)."""
+
+
+class IllegalTransition(StatusPageError):
+    pass
+
+
+# Open incidents move freely between the open states and may resolve; a resolved incident only
+# gains a postmortem (reopening would rewrite history the public already saw: open a new one).
+INCIDENT_TRANSITIONS: dict[str, set[str]] = {
+    **{state: {*OPEN_INCIDENT_STATUSES, IncidentStatus.RESOLVED} for state in OPEN_INCIDENT_STATUSES},
+    IncidentStatus.RESOLVED: {IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM},
+    IncidentStatus.POSTMORTEM: {IncidentStatus.POSTMORTEM},
+}
+MAINTENANCE_TRANSITIONS: dict[str, set[str]] = {
+    MaintenanceStatus.SCHEDULED: {MaintenanceStatus.SCHEDULED, MaintenanceStatus.IN_PROGRESS},
+    MaintenanceStatus.IN_PROGRESS: {
+        MaintenanceStatus.IN_PROGRESS,
+        MaintenanceStatus.VERIFYING,
+        MaintenanceStatus.COMPLETED,
+    },
+    MaintenanceStatus.VERIFYING: {
+        MaintenanceStatus.IN_PROGRESS,
+        MaintenanceStatus.VERIFYING,
+        MaintenanceStatus.COMPLETED,
+    },
+    MaintenanceStatus.COMPLETED: set(),
+}
+
+
+def _after_commit(kind: str, obj) -> None:
+    """Runs once the change is committed: the page cache turns over at once.
+
+    Notification fan-out for published incident/maintenance updates hooks in here."""
+    transaction.on_commit(page_cache.invalidate)
+    page_cache.schedule_publish()
+
+
+# --- components -------------------------------------------------------------------------
+
+
+def _apply_status(
+    component: Component, status: str, *, source: str, actor=None, at: datetime | None = None, note: str = ""
+) -> bool:
+    """Set a locked component's status and record the change. Returns whether it changed."""
+    at = at or timezone.now()
+    if component.status == status:
+        if component.status_source != source:
+            component.status_source = source
+            component.save(update_fields=["status_source", "updated_at"])
+        return False
+    ComponentStatusChange.objects.create(
+        component=component,
+        from_status=component.status,
+        to_status=status,
+        at=at,
+        source=source,
+        actor=actor if getattr(actor, "pk", None) else None,
+        note=note[:200],
+    )
+    component.status = status
+    component.status_source = source
+    component.status_changed_at = at
+    component.save(update_fields=["status", "status_source", "status_changed_at", "updated_at"])
+    uptime.refresh_component(component, since=at)
+    return True
+
+
+def _held_status(component: Component) -> tuple[str, str]:
+    """What holds a component now: open incidents first (an outage the public must see beats a
+    planned window), then maintenance in progress; otherwise it is operational."""
+    declared = IncidentComponent.objects.filter(
+        component=component, incident__status__in=OPEN_INCIDENT_STATUSES
+    ).values_list("status", flat=True)
+    declared = [s for s in declared if s != ComponentStatus.OPERATIONAL]
+    if declared:
+        return worst_status(declared), StatusSource.SYSTEM
+    if component.maintenances.active().exists():
+        return ComponentStatus.UNDER_MAINTENANCE, StatusSource.MAINTENANCE
+    return ComponentStatus.OPERATIONAL, StatusSource.SYSTEM
+
+
+def _restore(components: Iterable[Component], *, actor=None, at=None, note: str = "") -> None:
+    for component in Component.objects.select_for_update().filter(pk__in=[c.pk for c in components]):
+        status, source = _held_status(component)
+        _apply_status(component, status, source=source, actor=actor, at=at, note=note)
+
+
+def component_create(*, name: str, depends_on: Iterable[Component] = (), **fields) -> Component:
+    """Add a component (operational until something says otherwise)."""
+    fields.pop("status", None)
+    with transaction.atomic():
+        component = Component.objects.create(name=name, **fields)
+        component.depends_on.set(list(depends_on))
+        _after_commit("component", component)
+    return component
+
+
+def component_set_status(
+    *,
+    component: Component,
+    status: str,
+    source: str = StatusSource.MANUAL,
+    actor=None,
+    note: str = "",
+    at: datetime | None = None,
+) -> bool:
+    """Set a component's status. A probe result is ignored while staff hold the component by hand
+    (a non-operational manual status), while maintenance or an open incident holds it."""
+    if status not in ComponentStatus.values:
+        raise ValueError(f"unknown component status {status!r}")
+    with transaction.atomic():
+        component = Component.objects.select_for_update().get(pk=component.pk)
+        if source == StatusSource.PROBE:
+            manual_hold = (
+                component.status_source == StatusSource.MANUAL
+                and component.status != ComponentStatus.OPERATIONAL
+            )
+            held, _ = _held_status(component)
+            if manual_hold or held != ComponentStatus.OPERATIONAL:
+                return False
+        changed = _apply_status(component, status, source=source, actor=actor, at=at, note=note)
+        if changed:
+            _after_commit("component", component)
+    return changed
+
+
+# --- incidents --------------------------------------------------------------------------
+
+
+def _check_transition(table: dict[str, set[str]], old: str, new: str, what: str) -> None:
+    if new not in table:
+        raise ValueError(f"unknown {what} status {new!r}")
+    if new not in table[old]:
+        raise IllegalTransition(f"A {what} cannot go from {old} to {new}.")
+
+
+def incident_create(
+    *,
+    title: str,
+    message: str,
+    status: str = IncidentStatus.INVESTIGATING,
+    components: Mapping[Component, str] | None = None,
+    impact_override: str = "",
+    notify: bool = True,
+    author=None,
+    started_at: datetime | None = None,
+) -> Incident:
+    if status not in OPEN_INCIDENT_STATUSES and status != IncidentStatus.RESOLVED:
+        raise IllegalTransition(f"An incident cannot be opened as {status}.")
+    now = timezone.now()
+    with transaction.atomic():
+        incident = Incident.objects.create(
+            title=title,
+            status=IncidentStatus.INVESTIGATING,
+            impact_override=impact_override,
+            started_at=started_at or now,
+            created_by=author if getattr(author, "pk", None) else None,
+            created_at=now,
+            updated_at=now,
+        )
+        incident_update_create(
+            incident=incident,
+            status=status,
+            message=message,
+            components=components,
+            notify=notify,
+            author=author,
+            display_at=started_at,
+        )
+    incident.refresh_from_db()
+    return incident
+
+
+def incident_update_create(
+    *,
+    incident: Incident,
+    status: str,
+    message: str,
+    components: Mapping[Component, str] | None = None,
+    impact_override: str | None = None,
+    notify: bool = True,
+    author=None,
+    display_at: datetime | None = None,
+) -> IncidentUpdate:
+    """Post an update: validate the transition, set the affected components' statuses, and on
+    `resolved` restore each component unless another open incident or maintenance still holds it."""
+    components = dict(components or {})
+    for component_status in components.values():
+        if component_status not in ComponentStatus.values:
+            raise ValueError(f"unknown component status {component_status!r}")
+    now = timezone.now()
+    display_at = display_at or now
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        _check_transition(INCIDENT_TRANSITIONS, incident.status, status, "incident")
+        actor = author if getattr(author, "pk", None) else None
+        declared = {row.component_id: row for row in incident.affected.all()}
+        if status == IncidentStatus.RESOLVED:
+            # Resolving declares every affected component healthy as far as this incident goes.
+            components = {
+                **{row.component: ComponentStatus.OPERATIONAL for row in declared.values()},
+                **components,
+            }
+        for component, component_status in components.items():
+            row = declared.get(component.pk)
+            if row is None:
+                declared[component.pk] = IncidentComponent.objects.create(
+                    incident=incident, component=component, status=component_status
+                )
+            elif row.status != component_status:
+                row.status = component_status
+                row.save(update_fields=["status"])
+
+        incident.status = status
+        incident.updated_at = now
+        if status == IncidentStatus.MONITORING and not incident.monitoring_at:
+            incident.monitoring_at = display_at
+        if status == IncidentStatus.RESOLVED and not incident.resolved_at:
+            incident.resolved_at = display_at
+        if impact_override is not None:
+            incident.impact_override = impact_override
+        derived = [IMPACT_OF_STATUS[s] for s in components.values()] + [incident.impact]
+        incident.impact = max(derived, key=lambda i: IMPACT_RANK[i])
+        incident.save()
+
+        snapshot = []
+        locked = (
+            Component.objects.select_for_update().filter(pk__in=[c.pk for c in components]).order_by("pk")
+        )
+        for component in locked:
+            old = component.status
+            new, source = _held_status(component)
+            if source == StatusSource.SYSTEM and new != ComponentStatus.OPERATIONAL:
+                source = StatusSource.MANUAL if actor else StatusSource.SYSTEM
+            _apply_status(
+                component, new, source=source, actor=actor, at=display_at, note=f"incident #{incident.pk}"
+            )
+            snapshot.append(
+                {"code": str(component.pk), "name": component.name, "old_status": old, "new_status": new}
+            )
+
+        update = IncidentUpdate.objects.create(
+            incident=incident,
+            status=status,
+            body=message,
+            display_at=display_at,
+            affected_components=snapshot,
+            notify=notify,
+            author=actor,
+            created_at=now,
+        )
+        _after_commit("incident_update", update)
+    return update
+
+
+def incident_postmortem_publish(*, incident: Incident, body: str, author=None) -> Incident:
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        _check_transition(INCIDENT_TRANSITIONS, incident.status, IncidentStatus.POSTMORTEM, "incident")
+        incident.status = IncidentStatus.POSTMORTEM
+        incident.postmortem_body = body
+        incident.postmortem_published_at = incident.postmortem_published_at or timezone.now()
+        incident.updated_at = timezone.now()
+        incident.save()
+        _after_commit("postmortem", incident)
+    return incident
+
+
+# --- maintenance ------------------------------------------------------------------------
+
+
+def maintenance_schedule(
+    *,
+    title: str,
+    scheduled_for: datetime,
+    scheduled_until: datetime,
+    components: Iterable[Component] = (),
+    description: str = "",
+    auto_start: bool = True,
+    auto_complete: bool = True,
+    notify: bool = True,
+    author=None,
+) -> Maintenance:
+    if scheduled_until <= scheduled_for:
+        raise ValueError("scheduled_until must be after scheduled_for")
+    actor = author if getattr(author, "pk", None) else None
+    now = timezone.now()
+    with transaction.atomic():
+        maintenance = Maintenance.objects.create(
+            title=title,
+            description=description,
+            scheduled_for=scheduled_for,
+            scheduled_until=scheduled_until,
+            auto_start=auto_start,
+            auto_complete=auto_complete,
+            created_by=actor,
+            created_at=now,
+            updated_at=now,
+        )
+        maintenance.components.set(list(components))
+        MaintenanceUpdate.objects.create(
+            maintenance=maintenance,
+            status=MaintenanceStatus.SCHEDULED,
+            body=description or f"{title} is scheduled.",
+            notify=notify,
+            author=actor,
+            display_at=now,
+            created_at=now,
+        )
+        _after_commit("maintenance_update", maintenance)
+    return maintenance
+
+
+def maintenance_update_create(
+    *,
+    maintenance: Maintenance,
+    status: str,
+    message: str,
+    notify: bool = True,
+    author=None,
+    at: datetime | None = None,
+    require_from: tuple[str, ...] | None = None,
+) -> MaintenanceUpdate:
+    """Move a maintenance on (start, verify, complete) with a message; components follow.
+    `require_from` is checked under the row lock, so a duplicate start or complete is refused."""
+    now = at or timezone.now()
+    actor = author if getattr(author, "pk", None) else None
+    with transaction.atomic():
+        maintenance = Maintenance.objects.select_for_update().get(pk=maintenance.pk)
+        if require_from is not None and maintenance.status not in require_from:
+            raise IllegalTransition(f"Maintenance that is {maintenance.status} cannot become {status}.")
+        _check_transition(MAINTENANCE_TRANSITIONS, maintenance.status, status, "maintenance")
+        was_active = maintenance.is_active
+        maintenance.status = status
+        maintenance.updated_at = now
+        if status == MaintenanceStatus.IN_PROGRESS and not maintenance.started_at:
+            maintenance.started_at = now
+        if status == MaintenanceStatus.COMPLETED:
+            maintenance.completed_at = now
+        maintenance.save()
+        if maintenance.is_active != was_active:
+            # Entering puts the components under maintenance; leaving restores each unless
+            # another maintenance or an open incident still holds it (_held_status decides both).
+            _restore(maintenance.components.all(), actor=actor, at=now, note=f"maintenance #{maintenance.pk}")
+        update = MaintenanceUpdate.objects.create(
+            maintenance=maintenance,
+            status=status,
+            body=message,
+            notify=notify,
+            author=actor,
+            display_at=now,
+            created_at=now,
+        )
+        _after_commit("maintenance_update", update)
+    return update
+
+
+def maintenance_start(
+    *, maintenance: Maintenance, message: str = "", author=None, at: datetime | None = None
+) -> MaintenanceUpdate:
+    return maintenance_update_create(
+        require_from=(MaintenanceStatus.SCHEDULED,),
+        maintenance=maintenance,
+        status=MaintenanceStatus.IN_PROGRESS,
+        message=message or "Scheduled maintenance is now in progress.",
+        author=author,
+        at=at,
+    )
+
+
+def maintenance_complete(
+    *, maintenance: Maintenance, message: str = "", author=None, at: datetime | None = None
+) -> MaintenanceUpdate:
+    return maintenance_update_create(
+        require_from=ACTIVE_MAINTENANCE_STATUSES,
+        maintenance=maintenance,
+        status=MaintenanceStatus.COMPLETED,
+        message=message or "The scheduled maintenance has been completed.",
+        author=author,
+        at=at,
+    )
+
+
+def start_due_maintenance(*, now: datetime | None = None) -> str:
+    """The beat job: start auto-start maintenance whose time came, complete auto-complete ones
+    whose window ended. Rows are claimed with SKIP LOCKED so two runs never act on one row, and
+    each service re-checks the status under its lock, so a late duplicate does nothing."""
+    now = now or timezone.now()
+    started = completed = 0
+    due_start = Maintenance.objects.filter(
+        status=MaintenanceStatus.SCHEDULED, auto_start=True, scheduled_for__lte=now
+    ).values_list("pk", flat=True)
+    for pk in list(due_start):
+        with transaction.atomic():
+            row = (
+                Maintenance.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, status="scheduled")
+                .first()
+            )
+            if row is None:
+                continue
+            maintenance_start(maintenance=row)
+            started += 1
+    due_end = Maintenance.objects.active().filter(auto_complete=True, scheduled_until__lte=now)
+    for pk in list(due_end.values_list("pk", flat=True)):
+        with transaction.atomic():
+            row = Maintenance.objects.select_for_update(skip_locked=True).active().filter(pk=pk).first()
+            if row is None:
+                continue
+            maintenance_complete(maintenance=row)
+            completed += 1
+    return f"maintenance: {started} started, {completed} completed"

@@ -1,0 +1,57 @@
+from django.urls import path
+
+from statuspage import api, feeds, public_api, views
+
+app_name = "statuspage"
+
+urlpatterns = [
+    # Public pages
+    path("", views.home, name="home"),
+    path("incidents/<int:pk>", views.incident_detail, name="incident"),
+    path("maintenance/<int:pk>", views.maintenance_detail, name="maintenance"),
+    path("history", views.history, name="history"),
+    path("feeds/history.rss", feeds.rss, name="feed-rss"),
+    path("feeds/history.atom", feeds.atom, name="feed-atom"),
+    # Statuspage-compatible v2 read API
+    path("api/v2/summary.json", public_api.summary, name="v2-summary"),
+    path("api/v2/status.json", public_api.status, name="v2-status"),
+    path("api/v2/components.json", public_api.components, name="v2-components"),
+    path("api/v2/incidents.json", public_api.incidents, name="v2-incidents"),
+    path("api/v2/incidents/unresolved.json", public_api.incidents_unresolved, name="v2-incidents-unresolved"),
+    path("api/v2/scheduled-maintenances.json", public_api.maintenance_all, name="v2-maintenance"),
+    path(
+        "api/v2/scheduled-maintenances/upcoming.json",
+        public_api.maintenance_upcoming,
+        name="v2-maintenance-upcoming",
+    ),
+    path(
+        "api/v2/scheduled-maintenances/active.json",
+        public_api.maintenance_active,
+        name="v2-maintenance-active",
+    ),
+    # Vigil's public paths (DESIGN.md)
+    path("api/status", public_api.status_overview, name="api-status"),
+    path("api/status/incidents", public_api.incident_list, name="api-incidents"),
+    path("api/status/incidents/<int:pk>", public_api.incident_detail, name="api-incident"),
+    path("api/status/components/<int:pk>/uptime", public_api.component_uptime, name="api-uptime"),
+    # Staff
+    path("api/status/admin/components", api.ComponentListCreate.as_view(), name="admin-components"),
+    path(
+        "api/status/admin/components/<int:pk>/status",
+        api.ComponentStatusUpdate.as_view(),
+        name="admin-component-status",
+    ),
+    path("api/status/admin/incidents", api.IncidentCreate.as_view(), name="admin-incidents"),
+    path("api/status/admin/incidents/<int:pk>", api.IncidentUpdate.as_view(), name="admin-incident"),
+    path("api/status/admin/maintenance", api.MaintenanceCreate.as_view(), name="admin-maintenance"),
+    path(
+        "api/status/admin/maintenance/<int:pk>/start",
+        api.MaintenanceStart.as_view(),
+        name="admin-maintenance-start",
+    ),
+    path(
+        "api/status/admin/maintenance/<int:pk>/complete",
+        api.MaintenanceComplete.as_view(),
+        name="admin-maintenance-complete",
+    ),
+]

@@ -1,0 +1,124 @@
+"""Public HTML pages, each served from the page cache (statuspage/cache.py)."""
+
+from datetime import UTC, date, datetime, timedelta
+
+from django.conf import settings
+from django.http import Http404, HttpRequest
+from django.shortcuts import render
+from django.utils import timezone
+
+from statuspage import queries, uptime
+from statuspage.cache import cached_public
+from statuspage.models import Incident, Maintenance
+
+MONTHS_PER_PAGE = 3
+MAX_HISTORY_PAGES = 40  # ten years: enough, and a bound on what a crawler can make us render
+
+
+def _context(**extra) -> dict:
+    return {
+        "site_name": settings.SITE_NAME,
+        "public_url": settings.PUBLIC_URL,
+        "formula": uptime.FORMULA,
+        **extra,
+    }
+
+
+@cached_public()
+def home(request: HttpRequest):
+    state = queries.page_state(past_days=queries.PAST_DAYS_ON_HOME)
+    sections = []
+    for section in state.sections:
+        rows = []
+        for component in section.components:
+            figures = state.uptime.get(component.pk)
+            rows.append(
+                {
+                    "component": component,
+                    "figures": figures,
+                    "percentage": uptime.percentage(figures) if figures else None,
+                }
+            )
+        sections.append({"section": section, "rows": rows})
+    past_by_day = []
+    today = state.now.astimezone(UTC).date()
+    for offset in range(queries.PAST_DAYS_ON_HOME):
+        day = today - timedelta(days=offset)
+        incidents = [i for i in state.past_incidents if i.started_at.astimezone(UTC).date() == day]
+        past_by_day.append({"day": day, "incidents": incidents})
+    return render(
+        request,
+        "statuspage/home.html",
+        _context(state=state, sections=sections, past_by_day=past_by_day, now=state.now),
+    )
+
+
+@cached_public()
+def incident_detail(request: HttpRequest, pk: int):
+    incident = queries.with_details(Incident.objects.filter(pk=pk)).first()
+    if incident is None:
+        raise Http404("No such incident")
+    return render(request, "statuspage/incident.html", _context(incident=incident))
+
+
+@cached_public()
+def maintenance_detail(request: HttpRequest, pk: int):
+    maintenance = queries.maintenance_with_details(Maintenance.objects.filter(pk=pk)).first()
+    if maintenance is None:
+        raise Http404("No such maintenance")
+    return render(request, "statuspage/maintenance.html", _context(maintenance=maintenance))
+
+
+def _month_start(year: int, month: int) -> datetime:
+    return datetime(year, month, 1, tzinfo=UTC)
+
+
+def _shift(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@cached_public(vary_on=("page",))
+def history(request: HttpRequest):
+    raw = request.GET.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_HISTORY_PAGES:
+        raise Http404("No such page")
+    number = int(raw)
+    this_month = timezone.now().astimezone(UTC).date().replace(day=1)
+    newest = _shift(this_month, -(number - 1) * MONTHS_PER_PAGE)
+    oldest = _shift(newest, -(MONTHS_PER_PAGE - 1))
+    start = _month_start(oldest.year, oldest.month)
+    end_month = _shift(newest, 1)
+    end = _month_start(end_month.year, end_month.month)
+    incidents = list(queries.with_details(Incident.objects.filter(started_at__gte=start, started_at__lt=end)))
+    maintenance = list(
+        Maintenance.objects.filter(scheduled_for__gte=start, scheduled_for__lt=end).order_by("-scheduled_for")
+    )
+    months = []
+    for i in range(MONTHS_PER_PAGE):
+        month = _shift(newest, -i)
+        months.append(
+            {
+                "month": month,
+                "incidents": [
+                    x for x in incidents if x.started_at.astimezone(UTC).date().replace(day=1) == month
+                ],
+                "maintenance": [
+                    m for m in maintenance if m.scheduled_for.astimezone(UTC).date().replace(day=1) == month
+                ],
+            }
+        )
+    older_exists = number < MAX_HISTORY_PAGES and (
+        Incident.objects.filter(started_at__lt=start).exists()
+        or Maintenance.objects.filter(scheduled_for__lt=start).exists()
+    )
+    return render(
+        request,
+        "statuspage/history.html",
+        _context(
+            months=months,
+            page_number=number,
+            newer_page=number - 1 if number > 1 else None,
+            older_page=number + 1 if older_exists else None,
+        ),
+    )
