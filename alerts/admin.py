@@ -14,7 +14,16 @@ class EscalationStepInline(admin.TabularInline):
 
 @admin.register(AlertRule)
 class AlertRuleAdmin(admin.ModelAdmin):
-    list_display = ["name", "enabled", "severity", "state", "describe", "last_value", "last_evaluated_at", "has_error"]
+    list_display = [
+        "name",
+        "enabled",
+        "severity",
+        "state",
+        "describe",
+        "last_value",
+        "last_evaluated_at",
+        "has_error",
+    ]
     list_filter = ["enabled", "severity", "state", "flapping"]
     search_fields = ["name", "metric_name", "category", "description"]
     filter_horizontal = ["channels"]
@@ -30,8 +39,13 @@ class AlertRuleAdmin(admin.ModelAdmin):
             "Condition",
             {
                 "fields": [
-                    "aggregation", "window_minutes", "operator", "threshold", "duration_minutes",
-                    "keep_firing_for_minutes", "no_data",
+                    "aggregation",
+                    "window_minutes",
+                    "operator",
+                    "threshold",
+                    "duration_minutes",
+                    "keep_firing_for_minutes",
+                    "no_data",
                 ]  # fmt: skip
             },
         ),
@@ -78,7 +92,15 @@ class UnacknowledgedFilter(admin.SimpleListFilter):
 
 @admin.register(Alert)
 class AlertAdmin(admin.ModelAdmin):
-    list_display = ["title", "severity", "status", "alert_type", "occurrence_count", "fired_at", "escalation_level"]
+    list_display = [
+        "title",
+        "severity",
+        "status",
+        "alert_type",
+        "occurrence_count",
+        "fired_at",
+        "escalation_level",
+    ]
     list_filter = [UnacknowledgedFilter, "status", "severity", "alert_type"]
     search_fields = ["title", "message", "fingerprint", "metric"]
     list_select_related = ["rule", "acknowledged_by"]

@@ -36,7 +36,9 @@ def parse(data) -> list[ExternalAlert]:
     if not isinstance(data, dict):
         raise PayloadError("Expected an Alertmanager webhook object.")
     if str(data.get("version", "")) != "4":
-        raise PayloadError("Only Alertmanager webhook payload version 4 is supported.", {"version": ["Must be \"4\"."]})
+        raise PayloadError(
+            "Only Alertmanager webhook payload version 4 is supported.", {"version": ['Must be "4".']}
+        )
     alerts = data.get("alerts")
     if not isinstance(alerts, list):
         raise PayloadError("Invalid payload.", {"alerts": ["Must be a list."]})
@@ -71,7 +73,9 @@ def apply(alerts: list[ExternalAlert], *, user=None) -> dict:
         fingerprint = f"alertmanager:{item.fingerprint}"
         if item.status == "resolved":
             for alert in Alert.objects.filter(fingerprint=fingerprint).open():
-                alert_resolve(alert=alert, note="resolved in Alertmanager", actor_type=AlertEvent.Actor.SYSTEM)
+                alert_resolve(
+                    alert=alert, note="resolved in Alertmanager", actor_type=AlertEvent.Actor.SYSTEM
+                )
                 counts["resolved"] += 1
             continue
         severity = SEVERITY_WORDS.get(str(item.labels.get("severity", "")).lower(), Severity.HIGH)

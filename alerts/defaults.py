@@ -10,6 +10,7 @@ def default_rules() -> list[dict]:
         {
             "name": "High response time",
             "description": "p95 response time of the web endpoints over RESPONSE_TIME_THRESHOLD (ms).",
+            "metric_name": "http.server.duration",
             "category": "response_time",
             "aggregation": AlertRule.Aggregation.P95,
             "operator": AlertRule.Operator.GT,
@@ -20,6 +21,7 @@ def default_rules() -> list[dict]:
         {
             "name": "High error rate",
             "description": "Share of failed requests over ERROR_RATE_THRESHOLD (%).",
+            "metric_name": "http.server.error_rate",
             "category": "error_rate",
             "aggregation": AlertRule.Aggregation.AVG,
             "operator": AlertRule.Operator.GT,
@@ -30,6 +32,7 @@ def default_rules() -> list[dict]:
         {
             "name": "High memory usage",
             "description": "Memory use over MEMORY_USAGE_THRESHOLD (%).",
+            "metric_name": "system.memory_percent",
             "category": "memory_usage",
             "aggregation": AlertRule.Aggregation.AVG,
             "operator": AlertRule.Operator.GT,
@@ -40,6 +43,7 @@ def default_rules() -> list[dict]:
         {
             "name": "High CPU usage",
             "description": "CPU use over CPU_USAGE_THRESHOLD (%).",
+            "metric_name": "system.cpu_percent",
             "category": "cpu_usage",
             "aggregation": AlertRule.Aggregation.AVG,
             "operator": AlertRule.Operator.GT,
@@ -50,6 +54,7 @@ def default_rules() -> list[dict]:
         {
             "name": "Disk almost full",
             "description": "Disk use over DISK_USAGE_THRESHOLD (%) on any mount.",
+            "metric_name": "system.disk_percent",
             "category": "disk_usage",
             "aggregation": AlertRule.Aggregation.MAX,
             "operator": AlertRule.Operator.GT,
@@ -60,10 +65,11 @@ def default_rules() -> list[dict]:
     ]
 
 
-def default_rules_create() -> int:
-    """Create the default rules that do not exist yet (by name); returns how many were made."""
+def default_rules_create(rule_model=AlertRule) -> int:
+    """Create the default rules that do not exist yet (by name); returns how many were made.
+    The data migration passes its historical model."""
     created = 0
     for values in default_rules():
-        _, made = AlertRule.objects.get_or_create(name=values["name"], defaults=values)
+        _, made = rule_model.objects.get_or_create(name=values["name"], defaults=values)
         created += made
     return created

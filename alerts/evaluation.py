@@ -119,7 +119,14 @@ def evaluate_rule(rule: AlertRule, value: float | None, now: datetime, summary: 
         announce_flapping(rule, now=now)
 
 
-STATE_FIELDS = ("state", "pending_since", "firing_since", "condition_cleared_at", "flapping", "recent_transitions")
+STATE_FIELDS = (
+    "state",
+    "pending_since",
+    "firing_since",
+    "condition_cleared_at",
+    "flapping",
+    "recent_transitions",
+)
 
 
 def _state_of(rule: AlertRule) -> tuple:
@@ -197,7 +204,9 @@ def _refresh_open_alerts(values: dict[int, float], now: datetime, summary: TickS
     from django.db.models import Case, FloatField, Value, When
 
     open_by_rule = dict(
-        Alert.objects.open().filter(rule_id__in=values, alert_type=Alert.Type.METRIC).values_list("rule_id", "pk")
+        Alert.objects.open()
+        .filter(rule_id__in=values, alert_type=Alert.Type.METRIC)
+        .values_list("rule_id", "pk")
     )
     if open_by_rule:
         Alert.objects.filter(pk__in=open_by_rule.values()).update(

@@ -91,7 +91,9 @@ class AlertRule(models.Model):
     last_evaluated_at = models.DateTimeField(null=True, blank=True)
     last_value = models.FloatField(null=True, blank=True)
     last_error = models.TextField(blank=True)
-    recent_transitions = models.JSONField(default=list, blank=True, help_text="ISO times of recent state changes.")
+    recent_transitions = models.JSONField(
+        default=list, blank=True, help_text="ISO times of recent state changes."
+    )
     flapping = models.BooleanField(default=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -123,7 +125,9 @@ class AlertRule(models.Model):
         return f"rule:{self.pk}"
 
     def pending_long_enough(self, now: datetime) -> bool:
-        return self.pending_since is not None and now - self.pending_since >= timedelta(minutes=self.duration_minutes)
+        return self.pending_since is not None and now - self.pending_since >= timedelta(
+            minutes=self.duration_minutes
+        )
 
     def kept_firing_long_enough(self, now: datetime) -> bool:
         cleared = self.condition_cleared_at
@@ -138,7 +142,9 @@ class EscalationStep(models.Model):
     level = models.PositiveSmallIntegerField(default=1)
     escalate_after_minutes = models.PositiveIntegerField(default=15)
     channels = models.ManyToManyField("notifications.Channel", related_name="escalation_steps")
-    repeat = models.PositiveSmallIntegerField(default=0, help_text="Extra times to re-notify at this level (max 10).")
+    repeat = models.PositiveSmallIntegerField(
+        default=0, help_text="Extra times to re-notify at this level (max 10)."
+    )
 
     class Meta:
         ordering = ["rule", "level"]
@@ -169,7 +175,9 @@ class Alert(models.Model):
         EXTERNAL = "external", "Alertmanager"
         META = "meta", "Vigil itself"
 
-    rule = models.ForeignKey(AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    rule = models.ForeignKey(
+        AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
     alert_type = models.CharField(max_length=10, choices=Type.choices, default=Type.METRIC)
     severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.HIGH)
     title = models.CharField(max_length=300)

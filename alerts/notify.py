@@ -6,6 +6,7 @@ forty rules sends one page, not forty. Every alert announced as firing is later 
 as resolved. Escalations go to their step's channels, one message per step and repeat.
 """
 
+import hashlib
 from datetime import datetime
 
 from django.conf import settings
@@ -34,12 +35,31 @@ def _alert_context(alert: Alert) -> dict:
     }
 
 
+def _group_context(state: str, alerts: list[Alert], **extra) -> dict:
+    """The template context; `body` and `url` are what Slack, webhooks and the generic
+    templates show."""
+    lines = [f"[{a.severity}] {a.title}: {a.message}".rstrip(": ") for a in alerts]
+    return {
+        "state": state,
+        "alerts": [_alert_context(a) for a in alerts],
+        "body": "\n".join(lines),
+        "url": f"{settings.PUBLIC_URL}/admin/alerts/alert/"
+        if len(alerts) > 1
+        else _alert_context(alerts[0])["url"],
+        **extra,
+    }
+
+
 def _channels_for(alert: Alert, channel_cache: dict) -> list[Channel]:
     """The rule's channels, or every enabled channel for alerts without a rule (manual,
     Alertmanager, meta); either way only channels whose minimum severity admits the alert."""
     key = alert.rule_id or 0
     if key not in channel_cache:
-        source = alert.rule.channels.all() if alert.rule_id and alert.rule.channels.exists() else Channel.objects.all()
+        source = (
+            alert.rule.channels.all()
+            if alert.rule_id and alert.rule.channels.exists()
+            else Channel.objects.all()
+        )
         channel_cache[key] = list(source.filter(enabled=True))
     return [channel for channel in channel_cache[key] if channel.admits(alert.severity)]
 
@@ -58,14 +78,15 @@ def _send_groups(alerts: list[Alert], *, state: str, now: datetime) -> int:
     events = []
     for channel, members in groups.values():
         ids = ",".join(str(a.pk) for a in sorted(members, key=lambda a: a.pk))
+        digest = hashlib.sha256(ids.encode()).hexdigest()[:32]
         title = members[0].title if len(members) == 1 else f"{len(members)} alerts"
         message_enqueue(
-            kind=f"alert_{state}",
+            kind=f"alert.{state}",
             subject=f"[{state.upper()}{':' + str(len(members)) if len(members) > 1 else ''}] {title}",
             template="alert",
-            context={"state": state, "alerts": [_alert_context(a) for a in members]},
+            context=_group_context(state, members),
             severity=_severity_of(members),
-            dedup_key=f"alerts:{state}:{channel.pk}:{ids}"[:255],
+            dedup_key=f"alerts:{state}:{channel.pk}:{digest}",
             channels=[channel],
         )
         events += [
@@ -94,7 +115,9 @@ def notify_pending_alerts(*, now: datetime | None = None) -> int:
             Alert.objects.filter(pk__in=[a.pk for a in firing]).update(notified_at=now)
         resolved = list(
             Alert.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(status=Alert.Status.RESOLVED, notified_at__isnull=False, resolution_notified_at__isnull=True)
+            .filter(
+                status=Alert.Status.RESOLVED, notified_at__isnull=False, resolution_notified_at__isnull=True
+            )
             .select_related("rule")
             .order_by("pk")[:1000]
         )
@@ -103,7 +126,9 @@ def notify_pending_alerts(*, now: datetime | None = None) -> int:
         if loud:
             sent += _send_groups(loud, state="resolved", now=now)
         AlertEvent.objects.bulk_create(
-            AlertEvent(alert=a, kind=AlertEvent.Kind.SUPPRESSED, at=now, detail="resolution not sent: flapping")
+            AlertEvent(
+                alert=a, kind=AlertEvent.Kind.SUPPRESSED, at=now, detail="resolution not sent: flapping"
+            )
             for a in quiet
         )
         if resolved:
@@ -116,7 +141,7 @@ def announce_escalation(alert: Alert, step: EscalationStep, *, now: datetime) ->
     if not channels:
         return
     message_enqueue(
-        kind="alert_escalated",
+        kind="alert.escalated",
         subject=f"[ESCALATED L{step.level}] {alert.title}",
         template="alert",
         context={"state": "escalated", "level": step.level, "alerts": [_alert_context(alert)]},
@@ -125,7 +150,12 @@ def announce_escalation(alert: Alert, step: EscalationStep, *, now: datetime) ->
         channels=channels,
     )
     AlertEvent.objects.bulk_create(
-        AlertEvent(alert=alert, kind=AlertEvent.Kind.NOTIFIED, at=now, detail=f"escalation level {step.level} via {c}")
+        AlertEvent(
+            alert=alert,
+            kind=AlertEvent.Kind.NOTIFIED,
+            at=now,
+            detail=f"escalation level {step.level} via {c}",
+        )
         for c in channels
     )
 
@@ -137,18 +167,20 @@ def announce_flapping(rule: AlertRule, *, now: datetime) -> None:
     channels = [c for c in channels if c.admits(rule.severity)]
     if channels:
         message_enqueue(
-            kind="alert_flapping",
+            kind="alert.flapping",
             subject=f"[FLAPPING] {rule.name}",
             template="alert",
             context={
                 "state": "flapping",
                 "alerts": [_alert_context(alert)] if alert else [],
-                "rule": rule.name,
-                "transitions": len(rule.recent_transitions),
-                "window_minutes": settings.ALERT_FLAP_WINDOW_MINUTES,
+                "body": (
+                    f"{rule.name} changed state {len(rule.recent_transitions)} times in "
+                    f"{settings.ALERT_FLAP_WINDOW_MINUTES} minutes; its alerts are recorded but not sent "
+                    "until it settles."
+                ),
             },
             severity=rule.severity,
-            dedup_key=f"rule:{rule.pk}:flapping:{now.isoformat()}",
+            dedup_key=f"rule:{rule.pk}:flapping:{now:%Y%m%dT%H%M%S}",
             channels=channels,
         )
     if alert is not None:
@@ -159,5 +191,3 @@ def announce_flapping(rule: AlertRule, *, now: datetime) -> None:
             actor_type=AlertEvent.Actor.RULE,
             detail=f"{len(rule.recent_transitions)} state changes in {settings.ALERT_FLAP_WINDOW_MINUTES} min",
         )
-
-

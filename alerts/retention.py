@@ -15,9 +15,9 @@ def purge_resolved_alerts(*, now=None, batch: int = BATCH) -> int:
     total = 0
     while True:
         ids = list(
-            Alert.objects.filter(status=Alert.Status.RESOLVED, resolved_at__lt=cutoff).values_list("pk", flat=True)[
-                :batch
-            ]
+            Alert.objects.filter(status=Alert.Status.RESOLVED, resolved_at__lt=cutoff).values_list(
+                "pk", flat=True
+            )[:batch]
         )
         if not ids:
             return total

@@ -138,7 +138,9 @@ class MatcherSerializer(serializers.Serializer):
             try:
                 re.compile(data["value"])
             except re.error as exc:
-                raise serializers.ValidationError({"value": [f"Not a valid regular expression: {exc}"]}) from None
+                raise serializers.ValidationError(
+                    {"value": [f"Not a valid regular expression: {exc}"]}
+                ) from None
         return data
 
 

@@ -125,7 +125,11 @@ def alert_raise(
                     alert.suppressed_reason = reason
                     alert.next_escalation_at = None
                     alert.save(update_fields=["suppressed_reason", "next_escalation_at"])
-                    kind = AlertEvent.Kind.SILENCED if reason.startswith("silenced") else AlertEvent.Kind.SUPPRESSED
+                    kind = (
+                        AlertEvent.Kind.SILENCED
+                        if reason.startswith("silenced")
+                        else AlertEvent.Kind.SUPPRESSED
+                    )
                     _event(alert, kind, detail=reason, at=now)
                 return Raised(alert, True)
         Alert.objects.filter(pk=existing.pk).update(
@@ -145,7 +149,9 @@ def alert_acknowledge(*, alert: Alert, user=None, note: str = "", now: datetime 
     with transaction.atomic():
         alert = _locked(alert)
         if alert.status != Alert.Status.FIRING:
-            raise AlertTransitionError(f"Only a firing alert can be acknowledged; this one is {alert.status}.")
+            raise AlertTransitionError(
+                f"Only a firing alert can be acknowledged; this one is {alert.status}."
+            )
         alert.status = Alert.Status.ACKNOWLEDGED
         alert.acknowledged_at = now
         alert.acknowledged_by = user
@@ -183,7 +189,14 @@ def alert_resolve(
         alert.next_escalation_at = None
         alert.escalation_token += 1
         alert.save()
-        _event(alert, AlertEvent.Kind.RESOLVED, actor_type=actor_type or _actor(user), user=user, detail=note, at=now)
+        _event(
+            alert,
+            AlertEvent.Kind.RESOLVED,
+            actor_type=actor_type or _actor(user),
+            user=user,
+            detail=note,
+            at=now,
+        )
     return alert
 
 
@@ -194,7 +207,9 @@ def alert_reopen(*, alert: Alert, user=None, note: str = "", now: datetime | Non
         if alert.status != Alert.Status.RESOLVED:
             raise AlertTransitionError(f"Only a resolved alert can be reopened; this one is {alert.status}.")
         if Alert.objects.filter(fingerprint=alert.fingerprint).open().exists():
-            raise AlertTransitionError("Another alert with the same fingerprint is open; update that one instead.")
+            raise AlertTransitionError(
+                "Another alert with the same fingerprint is open; update that one instead."
+            )
         alert.status = Alert.Status.FIRING
         alert.resolved_at = None
         alert.resolved_by = None
@@ -250,11 +265,14 @@ def alert_escalate(*, alert_id: int, token: int, now: datetime | None = None) ->
         else:
             alert.next_escalation_at = None
         alert.escalation_token += 1
-        alert.save(update_fields=["escalation_level", "escalation_repeats", "next_escalation_at", "escalation_token"])
+        alert.save(
+            update_fields=["escalation_level", "escalation_repeats", "next_escalation_at", "escalation_token"]
+        )
         _event(
             alert,
             AlertEvent.Kind.ESCALATED,
-            detail=f"level {step.level}" + (f", repeat {alert.escalation_repeats}" if alert.escalation_repeats else ""),
+            detail=f"level {step.level}"
+            + (f", repeat {alert.escalation_repeats}" if alert.escalation_repeats else ""),
             at=now,
         )
     return True

@@ -18,7 +18,9 @@ def selector_for(rule: AlertRule) -> Selector:
     )
 
 
-def rule_values(rules: list[AlertRule], now: datetime) -> tuple[dict[int, float | None], dict[int, Exception]]:
+def rule_values(
+    rules: list[AlertRule], now: datetime
+) -> tuple[dict[int, float | None], dict[int, Exception]]:
     """Each rule's aggregate over its window (None: no points), and the rules that failed.
 
     If a metric's query fails, only the rules reading that metric fail; the others go on."""

@@ -65,7 +65,19 @@ def main() -> None:
             for i in range(per_name):
                 moment = now - span + step * i
                 for n, name in enumerate(names):
-                    copy.write_row(("system", "cpu_usage", name, (i * 7 + n) % 100, "%", f"host{n % 5}", "", "{}", moment))
+                    copy.write_row(
+                        (
+                            "system",
+                            "cpu_usage",
+                            name,
+                            (i * 7 + n) % 100,
+                            "%",
+                            f"host{n % 5}",
+                            "",
+                            "{}",
+                            moment,
+                        )
+                    )
         cursor.execute(f"ANALYZE {table}")
     print(f"  loaded in {time.perf_counter() - started:.1f} s", flush=True)
 
@@ -104,8 +116,10 @@ def main() -> None:
         results[count] = tick("steady tick")
     steady, queries = results[args.rules]
     print()
-    print(f"RESULT rules={args.rules} rows={args.rows:,} steady_tick_ms={steady * 1000:.1f} queries={queries} "
-          f"queries_with_100_rules={results[100][1]} target_ms=1000 {'OK' if steady < 1 else 'MISSED'}")
+    print(
+        f"RESULT rules={args.rules} rows={args.rows:,} steady_tick_ms={steady * 1000:.1f} queries={queries} "
+        f"queries_with_100_rules={results[100][1]} target_ms=1000 {'OK' if steady < 1 else 'MISSED'}"
+    )
     connection.close()
     with psycopg.connect(f"{BASE}/postgres", autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {NAME}")

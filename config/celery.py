@@ -27,6 +27,8 @@ BEAT_JOBS: dict[str, tuple[str, str]] = {
     "start_due_maintenance": ("statuspage.tasks.start_due_maintenance", "MAINTENANCE_CHECK_INTERVAL"),
     "rollup_uptime": ("statuspage.tasks.rollup_uptime", "UPTIME_ROLLUP_INTERVAL"),
     "publish_status": ("statuspage.tasks.publish_status", "STATUSPAGE_PUBLISH_INTERVAL"),
+    "evaluate_alerts": ("alerts.tasks.evaluate_alerts", "ALERT_CHECK_INTERVAL"),
+    "escalate_alerts": ("alerts.tasks.escalate_alerts", "ESCALATION_CHECK_INTERVAL"),
 }
 
 

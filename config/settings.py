@@ -350,6 +350,11 @@ STATUSPAGE_PUBLISH_INTERVAL = env_int("STATUSPAGE_PUBLISH_INTERVAL", 300, minimu
 MAINTENANCE_CHECK_INTERVAL = env_int("MAINTENANCE_CHECK_INTERVAL", 30, minimum=5)
 UPTIME_ROLLUP_INTERVAL = env_int("UPTIME_ROLLUP_INTERVAL", 600, minimum=30)
 
+# --- alerts ---
+ALERT_FLAP_WINDOW_MINUTES = env_int("ALERT_FLAP_WINDOW_MINUTES", 30, minimum=1)
+ALERT_FLAP_THRESHOLD = env_int("ALERT_FLAP_THRESHOLD", 6, minimum=3)
+ESCALATION_CHECK_INTERVAL = env_int("ESCALATION_CHECK_INTERVAL", 30, minimum=5)
+
 # One place for the beat schedule (config/celery.py); it reads the intervals above.
 from config.celery import beat_schedule  # noqa: E402
 

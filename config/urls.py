@@ -8,6 +8,7 @@ admin.site.index_title = "Operations console"
 urlpatterns = [
     path("", include("healthchecks.urls")),
     path("", include("monitoring.urls")),
+    path("api/operations/", include("alerts.urls")),
     path("admin/", admin.site.urls),
     path("", include("statuspage.urls")),
 ]

@@ -49,7 +49,7 @@ def test_it_raises_one_alert_when_two_evaluators_race():
     point(99)
     race(evaluate_rules)
     assert Alert.objects.count() == 20
-    assert Message.objects.filter(kind="alert_firing").count() == 1
+    assert Message.objects.filter(kind="alert.firing").count() == 1
 
 
 def test_it_escalates_once_when_two_escalators_race():
@@ -59,5 +59,5 @@ def test_it_escalates_once_when_two_escalators_race():
     evaluate_rules()
     Alert.objects.update(next_escalation_at=timezone.now() - timedelta(seconds=1))
     race(escalate_due_alerts, count=4)
-    assert Message.objects.filter(kind="alert_escalated").count() == 1
+    assert Message.objects.filter(kind="alert.escalated").count() == 1
     assert Alert.objects.get().escalation_level == 1

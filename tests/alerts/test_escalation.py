@@ -22,13 +22,17 @@ def escalating_rule():
 
 
 def fire(rule):
-    return alert_raise(fingerprint=rule.fingerprint(), title=rule.name, severity="high", rule=rule, now=START).alert
+    return alert_raise(
+        fingerprint=rule.fingerprint(), title=rule.name, severity="high", rule=rule, now=START
+    ).alert
 
 
 def escalations_at(minute: float) -> list[str]:
     with time_machine.travel(START + timedelta(minutes=minute), tick=False):
         escalate_due_alerts()
-    return list(Message.objects.filter(kind="alert_escalated").order_by("pk").values_list("subject", flat=True))
+    return list(
+        Message.objects.filter(kind="alert.escalated").order_by("pk").values_list("subject", flat=True)
+    )
 
 
 def test_it_escalates_level_by_level_with_repeats(escalating_rule):
@@ -56,7 +60,7 @@ def test_it_ignores_a_stale_or_duplicate_escalation_run(escalating_rule):
     with time_machine.travel(START + timedelta(minutes=5), tick=False):
         assert alert_escalate(alert_id=alert.pk, token=token) is True
         assert alert_escalate(alert_id=alert.pk, token=token) is False  # redelivered task
-    assert Message.objects.filter(kind="alert_escalated").count() == 1
+    assert Message.objects.filter(kind="alert.escalated").count() == 1
 
 
 def test_it_does_not_escalate_alerts_of_rules_without_steps():

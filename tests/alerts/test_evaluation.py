@@ -22,7 +22,9 @@ def test_it_goes_pending_then_fires_after_the_duration(scenario):
     assert rule_state(rule) == "pending"
     scenario.at(2, 97)
     assert rule_state(rule) == "firing"
-    assert Alert.objects.get().last_value == 97
+    assert (
+        Alert.objects.get().last_value == 96.5
+    )  # avg over [now - 1 min, now]: the points of minutes 1 and 2
 
 
 def test_it_returns_to_ok_when_the_condition_clears_while_pending(scenario):
@@ -60,7 +62,10 @@ def test_it_auto_resolves_and_sends_a_resolved_notification(scenario):
     scenario.at(2, 10)
     alert = Alert.objects.get()
     assert alert.status == "resolved" and alert.resolved_by is None
-    assert list(Message.objects.order_by("pk").values_list("kind", flat=True)) == ["alert_firing", "alert_resolved"]
+    assert list(Message.objects.order_by("pk").values_list("kind", flat=True)) == [
+        "alert.firing",
+        "alert.resolved",
+    ]
     assert alert.events.filter(kind=AlertEvent.Kind.RESOLVED, actor_type="rule").exists()
 
 
@@ -91,9 +96,9 @@ def test_it_detects_flapping_and_says_so_once(scenario, settings):
         scenario.at(minute * 2, value)
     rule.refresh_from_db()
     assert rule.flapping
-    assert Message.objects.filter(kind="alert_flapping").count() == 1
+    assert Message.objects.filter(kind="alert.flapping").count() == 1
     # Only the first firing went out: from the second on (5 state changes) the rule flaps.
-    assert Message.objects.filter(kind="alert_firing").count() == 1
+    assert Message.objects.filter(kind="alert.firing").count() == 1
     assert Alert.objects.filter(suppressed_reason="rule is flapping").exists()
 
 
@@ -103,7 +108,7 @@ def test_it_groups_a_storm_into_one_notification_per_channel(scenario):
         AlertRuleFactory().channels.add(channel)
     scenario.at(0, 99)
     assert Alert.objects.count() == 12
-    message = Message.objects.get(kind="alert_firing")
+    message = Message.objects.get(kind="alert.firing")
     assert message.subject.startswith("[FIRING:12]")
     assert message.deliveries.count() == 1
 
@@ -117,7 +122,7 @@ def test_it_records_but_does_not_send_silenced_alerts(scenario):
     silenced = Alert.objects.get(title="disk full")
     assert silenced.suppressed_reason.startswith("silenced")
     assert silenced.events.filter(kind="silenced").exists()
-    message = Message.objects.get(kind="alert_firing")
+    message = Message.objects.get(kind="alert.firing")
     assert [a["title"] for a in message.context["alerts"]] == ["cpu hot"]
 
 

@@ -4,7 +4,9 @@ from alerts.evaluation import evaluate_rules
 
 
 class Command(BaseCommand):
-    help = "Evaluate every enabled alert rule once (the beat job of the same name). Safe to run twice at once."
+    help = (
+        "Evaluate every enabled alert rule once (the beat job of the same name). Safe to run twice at once."
+    )
 
     def handle(self, *args, **options):
         self.stdout.write(str(evaluate_rules()))
