@@ -29,9 +29,18 @@ class AlertRuleAdmin(admin.ModelAdmin):
     filter_horizontal = ["channels"]
     inlines = [EscalationStepInline]
     readonly_fields = [
-        "state", "pending_since", "firing_since", "condition_cleared_at", "last_evaluated_at", "last_value",
-        "last_error", "flapping", "recent_transitions", "created_at", "updated_at",
-    ]  # fmt: skip
+        "state",
+        "pending_since",
+        "firing_since",
+        "condition_cleared_at",
+        "last_evaluated_at",
+        "last_value",
+        "last_error",
+        "flapping",
+        "recent_transitions",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (None, {"fields": ["name", "description", "enabled", "severity", "runbook_url", "component"]}),
         ("Metric", {"fields": ["metric_name", "metric_type", "category", "source", "endpoint", "tags"]}),
@@ -46,7 +55,7 @@ class AlertRuleAdmin(admin.ModelAdmin):
                     "duration_minutes",
                     "keep_firing_for_minutes",
                     "no_data",
-                ]  # fmt: skip
+                ]
             },
         ),
         ("Notify", {"fields": ["channels"]}),
@@ -108,9 +117,10 @@ class AlertAdmin(admin.ModelAdmin):
     inlines = [AlertEventInline]
     actions = ["acknowledge", "resolve"]
     readonly_fields = [
-        field.name for field in Alert._meta.fields if field.name not in ("acknowledgement_note", "resolution_note",
-                                                                          "action_taken")
-    ]  # fmt: skip
+        field.name
+        for field in Alert._meta.fields
+        if field.name not in ("acknowledgement_note", "resolution_note", "action_taken")
+    ]
 
     def has_add_permission(self, request):
         return False

@@ -54,9 +54,8 @@ def parse(data) -> list[ExternalAlert]:
         if not isinstance(labels, dict) or not labels.get("alertname"):
             problems.append("labels must be an object with an alertname.")
         fingerprint = item.get("fingerprint") or ""
-        if not isinstance(fingerprint, str) or not fingerprint:
-            if isinstance(labels, dict):
-                fingerprint = ",".join(f"{k}={labels[k]}" for k in sorted(labels))
+        if (not isinstance(fingerprint, str) or not fingerprint) and isinstance(labels, dict):
+            fingerprint = ",".join(f"{k}={labels[k]}" for k in sorted(labels))
         if problems:
             errors[f"alerts[{index}]"] = problems
             continue

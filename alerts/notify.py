@@ -189,5 +189,5 @@ def announce_flapping(rule: AlertRule, *, now: datetime) -> None:
             kind=AlertEvent.Kind.FLAPPING,
             at=now,
             actor_type=AlertEvent.Actor.RULE,
-            detail=f"{len(rule.recent_transitions)} state changes in {settings.ALERT_FLAP_WINDOW_MINUTES} min",
+            detail=f"{len(rule.recent_transitions)} changes in {settings.ALERT_FLAP_WINDOW_MINUTES} min",
         )

@@ -28,14 +28,45 @@ class AlertRuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = AlertRule
         fields = [
-            "id", "name", "description", "metric_type", "category", "metric_name", "source", "endpoint", "tags",
-            "aggregation", "window_minutes", "operator", "threshold", "duration_minutes", "keep_firing_for_minutes",
-            "no_data", "severity", "enabled", "channels", "component", "runbook_url", "escalation_steps",
-            "state", "pending_since", "firing_since", "last_evaluated_at", "last_value", "last_error", "flapping",
-        ]  # fmt: skip
+            "id",
+            "name",
+            "description",
+            "metric_type",
+            "category",
+            "metric_name",
+            "source",
+            "endpoint",
+            "tags",
+            "aggregation",
+            "window_minutes",
+            "operator",
+            "threshold",
+            "duration_minutes",
+            "keep_firing_for_minutes",
+            "no_data",
+            "severity",
+            "enabled",
+            "channels",
+            "component",
+            "runbook_url",
+            "escalation_steps",
+            "state",
+            "pending_since",
+            "firing_since",
+            "last_evaluated_at",
+            "last_value",
+            "last_error",
+            "flapping",
+        ]
         read_only_fields = [
-            "state", "pending_since", "firing_since", "last_evaluated_at", "last_value", "last_error", "flapping",
-        ]  # fmt: skip
+            "state",
+            "pending_since",
+            "firing_since",
+            "last_evaluated_at",
+            "last_value",
+            "last_error",
+            "flapping",
+        ]
 
     def validate_tags(self, tags):
         if not isinstance(tags, dict) or not all(isinstance(v, str | int | float) for v in tags.values()):
@@ -93,11 +124,34 @@ class AlertSerializer(serializers.ModelSerializer):
     class Meta:
         model = Alert
         fields = [
-            "id", "alert_type", "severity", "title", "message", "metric", "value", "threshold", "labels", "status",
-            "fingerprint", "rule", "component", "fired_at", "last_fired_at", "acknowledged_at", "acknowledged_by",
-            "acknowledgement_note", "resolved_at", "resolved_by", "resolution_note", "action_taken",
-            "occurrence_count", "last_value", "suppressed_reason", "escalation_level", "next_escalation_at",
-        ]  # fmt: skip
+            "id",
+            "alert_type",
+            "severity",
+            "title",
+            "message",
+            "metric",
+            "value",
+            "threshold",
+            "labels",
+            "status",
+            "fingerprint",
+            "rule",
+            "component",
+            "fired_at",
+            "last_fired_at",
+            "acknowledged_at",
+            "acknowledged_by",
+            "acknowledgement_note",
+            "resolved_at",
+            "resolved_by",
+            "resolution_note",
+            "action_taken",
+            "occurrence_count",
+            "last_value",
+            "suppressed_reason",
+            "escalation_level",
+            "next_escalation_at",
+        ]
         read_only_fields = fields
 
 

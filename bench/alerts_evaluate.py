@@ -58,9 +58,8 @@ def main() -> None:
     started = time.perf_counter()
     table = Metric._meta.db_table
     with connection.cursor() as cursor:
-        with cursor.cursor.copy(
-            f"COPY {table} (metric_type, category, name, value, unit, source, endpoint, tags, timestamp) FROM STDIN"
-        ) as copy:
+        columns = "metric_type, category, name, value, unit, source, endpoint, tags, timestamp"
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             per_name = args.rows // len(names)
             for i in range(per_name):
                 moment = now - span + step * i

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
 
+from alerts.demo import seed_alerts
 from monitoring.demo import seed_metrics
 from notifications.demo import seed_notifications
 from statuspage.demo import seed_statuspage
@@ -30,4 +31,4 @@ def seed_staff() -> str:
     return f"staff: operator user {'created' if created else 'already there'}"
 
 
-SEEDS: list[Callable[[], str]] = [seed_staff, seed_notifications, seed_statuspage, seed_metrics]
+SEEDS: list[Callable[[], str]] = [seed_staff, seed_notifications, seed_statuspage, seed_metrics, seed_alerts]

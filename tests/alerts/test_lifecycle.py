@@ -76,3 +76,11 @@ def test_it_purges_old_resolved_alerts_in_batches(settings):
     AlertFactory(status="firing", fired_at=old, fingerprint="open")
     assert purge_resolved_alerts(batch=2) == 5
     assert set(Alert.objects.values_list("fingerprint", flat=True)) == {"recent", "open"}
+
+
+def test_it_seeds_demo_alerts_idempotently():
+    from alerts.demo import seed_alerts
+
+    seed_alerts()
+    seed_alerts()
+    assert sorted(Alert.objects.values_list("status", flat=True)) == ["acknowledged", "firing", "resolved"]
