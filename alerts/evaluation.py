@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, AlertRule
@@ -191,11 +191,25 @@ def evaluate_rules(*, now: datetime | None = None) -> TickSummary:
             logger.exception("alert rule %s failed", rule.pk)
             summary.errors += 1
             _record_failure(rule, exc, now)
-    AlertRule.objects.bulk_update(quiet, ["last_evaluated_at", "last_value", "last_error"], batch_size=1000)
+    _record_quiet_rules(quiet, now)
     if refresh:
         _refresh_open_alerts(refresh, now, summary)
     summary.notified = notify_pending_alerts(now=now)
     return summary
+
+
+def _record_quiet_rules(rules: list[AlertRule], now: datetime) -> None:
+    """Store the value read for rules whose state did not change: one batched statement
+    (executemany; pipelined on PostgreSQL), since ORM bulk_update spends most of a 1,000-rule
+    tick building CASE expressions in Python."""
+    if not rules:
+        return
+    table = connection.ops.quote_name(AlertRule._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET last_value = %s, last_evaluated_at = %s, last_error = '' WHERE id = %s",
+            [(rule.last_value, now, rule.pk) for rule in rules],
+        )
 
 
 def _refresh_open_alerts(values: dict[int, float], now: datetime, summary: TickSummary) -> None:

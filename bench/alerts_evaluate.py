@@ -34,6 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--rules", type=int, default=1000)
+    parser.add_argument("--profile", action="store_true", help="print a profile of one more steady tick")
     args = parser.parse_args()
     prepare_database()
     os.environ.update(DATABASE_URL=f"{BASE}/{NAME}", DEBUG="0", SECRET_KEY="bench-" * 10, ALLOWED_HOSTS="x")
@@ -113,6 +114,13 @@ def main() -> None:
         tick("cold tick (state changes)")
         tick("second tick")
         results[count] = tick("steady tick")
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.runcall(evaluate_rules)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
     steady, queries = results[args.rules]
     print()
     print(
