@@ -86,9 +86,13 @@ def alert_raise(
     component=None,
     actor_type: str = AlertEvent.Actor.RULE,
     user=None,
+    hold_reason: str = "",
     now: datetime | None = None,
 ) -> Raised:
     """Open an alert for `fingerprint`, or count a repeat on the open one.
+
+    `hold_reason` records the alert without notifying it (e.g. a probe whose dependency is
+    down: one root cause, one page); silences and maintenance do the same on their own.
 
     Race-free: the partial unique constraint allows one open alert per fingerprint; a second
     creator loses the INSERT inside a savepoint and counts a repeat instead.
@@ -120,7 +124,7 @@ def alert_raise(
                 existing = Alert.objects.select_for_update().filter(fingerprint=fingerprint).open().get()
             else:
                 _event(alert, AlertEvent.Kind.FIRED, actor_type=actor_type, user=user, detail=message, at=now)
-                reason = suppression_reason(alert, now)
+                reason = hold_reason or suppression_reason(alert, now)
                 if reason:
                     alert.suppressed_reason = reason
                     alert.next_escalation_at = None

@@ -84,3 +84,9 @@ def test_it_seeds_demo_alerts_idempotently():
     seed_alerts()
     seed_alerts()
     assert sorted(Alert.objects.values_list("status", flat=True)) == ["acknowledged", "firing", "resolved"]
+
+
+def test_it_records_a_held_alert_without_notifying_it():
+    alert = raise_alert(hold_reason="depends on database, which is down").alert
+    assert alert.suppressed_reason == "depends on database, which is down"
+    assert alert.events.filter(kind="suppressed").exists()
