@@ -49,7 +49,9 @@ def test_it_raises_one_alert_when_two_evaluators_race():
     point(99)
     race(evaluate_rules)
     assert Alert.objects.count() == 20
-    assert Message.objects.filter(kind="alert.firing").count() == 1
+    # Racing evaluators may split the group in two, but never announce an alert twice.
+    announced = [a["id"] for m in Message.objects.filter(kind="alert.firing") for a in m.context["alerts"]]
+    assert sorted(announced) == sorted(Alert.objects.values_list("pk", flat=True))
 
 
 def test_it_escalates_once_when_two_escalators_race():
