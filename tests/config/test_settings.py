@@ -86,7 +86,8 @@ def test_it_uses_the_filesystem_broker_and_file_cache_when_embedded(tmp_path):
     result = run_manage(
         "shell", "--no-imports", "-c", script, env={"VIGIL_DATA_DIR": str(tmp_path)}, embedded=True
     )
-    assert result.stdout.split() == ["filesystem://", "django.core.cache.backends.filebased.FileBasedCache"]
+    file_cache = "django.core.cache.backends.filebased.FileBasedCache"
+    assert result.stdout.split() == ["filesystem://localhost/", file_cache]
 
 
 def test_it_uses_postgres_and_redis_in_service_mode(tmp_path):
