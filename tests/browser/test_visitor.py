@@ -1,0 +1,37 @@
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from statuspage.models import ComponentStatus
+from statuspage.services import component_create, incident_create
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def outage():
+    api = component_create(name="Public API")
+    component_create(name="Dashboard")
+    return incident_create(
+        title="Elevated API error rates",
+        message="We are investigating errors on the public API.",
+        components={api: ComponentStatus.PARTIAL_OUTAGE},
+    )
+
+
+def test_it_shows_a_visitor_the_outage_and_its_timeline(page, outage):
+    page.goto("/")
+    expect(page.get_by_role("main")).to_contain_text("Partial System Outage")
+    expect(page.get_by_text("Public API").first).to_be_visible()
+    expect(page.get_by_text("Partial outage").first).to_be_visible()
+    page.get_by_role("link", name="Elevated API error rates").first.click()
+    expect(page).to_have_url(re.compile(rf"/incidents/{outage.pk}$"))
+    expect(page.get_by_role("main")).to_contain_text("We are investigating errors on the public API.")
+    expect(page.get_by_role("main")).to_contain_text("Investigating")
+
+
+def test_it_shows_all_systems_operational_when_nothing_is_wrong(page):
+    component_create(name="Website")
+    page.goto("/")
+    expect(page.get_by_role("main")).to_contain_text("All Systems Operational")
