@@ -6,15 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-
-class Severity(models.TextChoices):
-    CRITICAL = "critical", "Critical"
-    HIGH = "high", "High"
-    MEDIUM = "medium", "Medium"
-    LOW = "low", "Low"
-
-
-SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+from notifications.models import Severity  # one vocabulary for alerts and the channels they go to
 
 
 class AlertRule(models.Model):

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, AlertRule, EscalationStep
-from notifications.models import Channel
+from notifications.models import SEVERITY_RANK, Channel
 from notifications.services import message_enqueue
 
 
@@ -65,8 +65,7 @@ def _channels_for(alert: Alert, channel_cache: dict) -> list[Channel]:
 
 
 def _severity_of(alerts: list[Alert]) -> str:
-    order = ["low", "medium", "high", "critical"]
-    return max((a.severity for a in alerts), key=order.index)
+    return max((a.severity for a in alerts), key=lambda severity: SEVERITY_RANK[severity])
 
 
 def _send_groups(alerts: list[Alert], *, state: str, now: datetime) -> int:
