@@ -226,3 +226,13 @@ def test_it_refuses_publish_without_a_folder(settings):
     settings.STATUSPAGE_PUBLISH_DIR = ""
     with pytest.raises(CommandError):
         call_command("publish_status")
+
+
+def test_it_serves_gzip_to_clients_that_accept_it(client):
+    import gzip
+
+    ComponentFactory(name="Compressed component")
+    plain = client.get("/")
+    packed = client.get("/", HTTP_ACCEPT_ENCODING="gzip, deflate")
+    assert packed["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain
+    assert gzip.decompress(packed.content) == plain.content
