@@ -23,6 +23,25 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
 GENERATION_KEY = "statuspage:generation"
+
+
+def _build_fingerprint() -> str:
+    """Changes when the status page's code, templates or CSS change, so a deploy never serves
+    pages rendered by the previous release from the shared cache."""
+    from pathlib import Path
+
+    app = Path(__file__).resolve().parent
+    roots = [app, app.parent / "templates" / "statuspage"]
+    stamp = hashlib.sha1()
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            if path.suffix in (".py", ".html", ".css", ".js", ".svg"):
+                info = path.stat()
+                stamp.update(f"{path.relative_to(app.parent)}:{info.st_size}:{info.st_mtime_ns}".encode())
+    return stamp.hexdigest()[:12]
+
+
+BUILD = _build_fingerprint()
 LOCAL_MAX_ENTRIES = 500
 
 
@@ -113,7 +132,7 @@ def cached_public(*, vary_on: tuple[str, ...] = (), cors: bool = False):
             hit = _local.pages.get(key)
             if hit is not None and hit[0] == generation:
                 return _response(request, hit, cors)
-            shared_key = f"statuspage:page:{generation}:{hashlib.sha1(key.encode()).hexdigest()}"
+            shared_key = f"statuspage:page:{BUILD}:{generation}:{hashlib.sha1(key.encode()).hexdigest()}"
             hit = cache.get(shared_key)
             if hit is None:
                 # One render per process at a time: a surge right after a change waits for the
