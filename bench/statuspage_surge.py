@@ -102,9 +102,8 @@ def redis_call_cost(env: dict) -> str:
         "l=(time.perf_counter()-t)/n*1e6;"
         "print(f'{r:.0f} us per Django Redis cache.get, {l:.2f} us per dict lookup')"
     )
-    return subprocess.run(
-        [PYTHON, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
-    ).stdout.strip()
+    done = subprocess.run([PYTHON, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    return done.stdout.strip() or f"not measured: {done.stderr.strip().splitlines()[-1:]}"
 
 
 def main() -> int:
@@ -124,7 +123,7 @@ def main() -> int:
     (work / "statuspage_bench_urls.py").write_text(BENCH_URLS)
     env = {
         **os.environ,
-        "PYTHONPATH": f"{work}{os.pathsep}{ROOT}",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(work), str(ROOT), os.environ.get("PYTHONPATH")])),
         "DJANGO_SETTINGS_MODULE": "statuspage_bench_settings",
         "VIGIL_DATA_DIR": str(work / "data"),
         "DATABASE_URL": DATABASE,
