@@ -266,3 +266,11 @@ def test_it_republishes_the_static_copy_after_a_change(
     finally:
         app.conf.task_always_eager = eager
     assert b'"indicator": "critical"' in (tmp_path / "api/v2/status.json").read_bytes()
+
+
+def test_it_leaves_out_bars_of_components_that_hide_their_uptime(client):
+    ComponentFactory(name="Shown")
+    ComponentFactory(name="Hidden", show_uptime=False)
+    html = client.get("/").content.decode()
+    assert "Hidden" in html
+    assert html.count('class="bar bar--') == 90
