@@ -9,6 +9,8 @@ Redis db 7 as the cache), seeded with the demo company, and drives it with wrk (
 status page costs over Django itself. Also prints the cost of one Django Redis cache call, the
 figure behind the per-process cache layer. Everything it starts is stopped by process id.
 Target (issue 6): home and summary at ≥70 % of the bare view's requests/s, p99 < 30 ms.
+Workers default to the Procfile's (gthread, 4 threads); BENCH_WORKERS and BENCH_WORKER_ARGS
+(e.g. "--worker-class sync") change them. Clients send Accept-Encoding: gzip, as browsers do.
 """
 
 import argparse
