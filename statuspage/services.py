@@ -65,9 +65,12 @@ MAINTENANCE_TRANSITIONS: dict[str, set[str]] = {
 
 
 def _after_commit(kind: str, obj) -> None:
-    """Runs once the change is committed: the page cache turns over at once.
+    """Registers what follows a committed change: the page cache turns over at once, and the
+    static copy is rewritten when one is configured.
 
-    Notification fan-out for published incident/maintenance updates hooks in here."""
+    `kind` is "component" (a Component), "incident_update" (an IncidentUpdate), "postmortem" (an
+    Incident) or "maintenance_update" (a MaintenanceUpdate); updates carry their `notify` flag.
+    This is the one place where the notification fan-out is attached (an on_commit call here)."""
     transaction.on_commit(page_cache.invalidate)
     page_cache.schedule_publish()
 
@@ -335,7 +338,7 @@ def maintenance_schedule(
             updated_at=now,
         )
         maintenance.components.set(list(components))
-        MaintenanceUpdate.objects.create(
+        update = MaintenanceUpdate.objects.create(
             maintenance=maintenance,
             status=MaintenanceStatus.SCHEDULED,
             body=description or f"{title} is scheduled.",
@@ -344,7 +347,7 @@ def maintenance_schedule(
             display_at=now,
             created_at=now,
         )
-        _after_commit("maintenance_update", maintenance)
+        _after_commit("maintenance_update", update)
     return maintenance
 
 

@@ -73,3 +73,25 @@ def utc_time(value: datetime | None, fmt: str = "M j, H:i") -> str:
         value.isoformat(timespec="seconds").replace("+00:00", "Z"),
         date_format(value, fmt),
     )
+
+
+@register.filter
+def day_summary(figure) -> str:
+    """One bar's text: read by screen readers (aria-label) and shown on hover and focus by CSS
+    (content: attr(aria-label)), so it is written once per bar; lines are split by newlines."""
+    lines = [date_format(figure.day, "M j, Y")]
+    if figure.uptime is None:
+        lines.append("No data recorded.")
+        return "\n".join(lines)
+    lines.append(f"{figure.uptime_percent:.2f} % uptime")
+    for label, seconds in (
+        ("Major outage", figure.major_outage_seconds),
+        ("Partial outage", figure.partial_outage_seconds),
+        ("Degraded performance", figure.degraded_seconds),
+        ("Maintenance", figure.maintenance_seconds),
+    ):
+        if seconds:
+            lines.append(f"{label}: {duration(seconds)}")
+    if figure.level == "operational":
+        lines.append("No downtime recorded.")
+    return "\n".join(lines)

@@ -54,3 +54,12 @@ def test_it_records_one_change_when_two_writers_set_the_same_status():
     component = ComponentFactory()
     assert _race(lambda: services.component_set_status(component=component, status="major_outage")) == []
     assert ComponentStatusChange.objects.filter(component=component).count() == 1
+
+
+def test_it_rolls_up_uptime_twice_at_once_without_duplicates():
+    from statuspage import uptime
+    from statuspage.models import ComponentUptimeDay
+
+    component = ComponentFactory(created_at=timezone.now() - timedelta(days=5))
+    assert _race(uptime.rollup_uptime) == []
+    assert ComponentUptimeDay.objects.filter(component=component).count() == 6

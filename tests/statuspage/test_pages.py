@@ -226,3 +226,51 @@ def test_it_refuses_publish_without_a_folder(settings):
     settings.STATUSPAGE_PUBLISH_DIR = ""
     with pytest.raises(CommandError):
         call_command("publish_status")
+
+
+def test_it_serves_gzip_to_clients_that_accept_it(client):
+    import gzip
+
+    ComponentFactory(name="Compressed component")
+    plain = client.get("/")
+    packed = client.get("/", HTTP_ACCEPT_ENCODING="gzip, deflate")
+    assert packed["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain
+    assert gzip.decompress(packed.content) == plain.content
+
+
+def test_it_keeps_serving_when_the_shared_cache_is_down(client, settings, closed_port):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "config.cache.ResilientRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    ComponentFactory(name="Still visible")
+    assert "Still visible" in client.get("/").content.decode()
+    assert client.get("/api/v2/status.json").json()["status"]["indicator"] == "none"
+
+
+def test_it_republishes_the_static_copy_after_a_change(
+    settings, tmp_path, django_capture_on_commit_callbacks
+):
+    from config.celery import app
+
+    settings.STATUSPAGE_PUBLISH_DIR = str(tmp_path)
+    component = ComponentFactory()
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True  # run the enqueued task here; no worker in a unit test
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.component_set_status(component=component, status="major_outage")
+    finally:
+        app.conf.task_always_eager = eager
+    assert b'"indicator": "critical"' in (tmp_path / "api/v2/status.json").read_bytes()
+
+
+def test_it_leaves_out_bars_of_components_that_hide_their_uptime(client):
+    ComponentFactory(name="Shown")
+    ComponentFactory(name="Hidden", show_uptime=False)
+    html = client.get("/").content.decode()
+    assert "Hidden" in html
+    assert html.count('class="bar bar--') == 90

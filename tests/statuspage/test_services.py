@@ -284,3 +284,17 @@ def test_it_derives_the_overall_indicator_from_components(statuses, indicator, d
 def test_it_raises_the_indicator_to_an_open_incidents_impact():
     _open({ComponentFactory(): "degraded_performance"}, impact_override="critical")
     assert page_state(with_uptime=False).overall.indicator == "critical"
+
+
+def test_it_keeps_components_under_maintenance_while_verifying():
+    api = ComponentFactory()
+    maintenance = _maintenance([api])
+    services.maintenance_start(maintenance=maintenance)
+    services.maintenance_update_create(maintenance=maintenance, status="verifying", message="Checking")
+    api.refresh_from_db()
+    assert api.status == "under_maintenance"
+    with pytest.raises(services.IllegalTransition):
+        services.maintenance_update_create(maintenance=maintenance, status="scheduled", message="Back")
+    services.maintenance_complete(maintenance=maintenance)
+    api.refresh_from_db()
+    assert api.status == "operational"

@@ -1,7 +1,7 @@
 // Optional polish; the page works without it. Shows times in the visitor's zone and lets the
 // keyboard move along the uptime bars with the arrow keys (one tab stop per component).
 (function () {
-  var fmt = { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
+  var fmt = { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" };
   document.querySelectorAll("time[data-local]").forEach(function (el) {
     var when = new Date(el.getAttribute("datetime"));
     if (!isNaN(when)) {
