@@ -14,7 +14,12 @@ SERVICE_VARIABLES = ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL")
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
+    from statuspage import cache as page_cache
+
     cache.clear()
+    # The status page's per-process layer outlives a test (and serves live-server threads too).
+    page_cache._local.generation = None
+    page_cache._local.pages = {}
     yield
 
 
@@ -30,6 +35,7 @@ def run_manage(*args: str, env: dict | None = None, embedded: bool = False, time
     """Run manage.py in a fresh process: settings are read at start-up, so that is where
     environment-dependent behaviour shows."""
     base = {k: v for k, v in os.environ.items() if not (embedded and k in SERVICE_VARIABLES)}
+    base.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # a subprocess runs as a deployment would
     return subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), *args],
         env={**base, **(env or {})},

@@ -92,19 +92,29 @@ def test_it_splits_a_message_into_id_ranges():
     assert sum(Delivery.objects.filter(pk__gte=a, pk__lte=b).count() for a, b in ranges) == 1050
 
 
+def _fresh_broker_pools() -> None:
+    """Drop every cached broker connection, so the next publish connects to the current URL
+    (kombu keeps its pools globally, and Celery caches them on the app)."""
+    from kombu import pools
+
+    pools.reset()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
 def test_it_keeps_the_producer_working_when_the_broker_is_down(
     closed_port, django_capture_on_commit_callbacks, caplog
 ):
-    previous = celery_app.conf.broker_url
-    celery_app.conf.broker_url = f"redis://127.0.0.1:{closed_port}/0"
-    celery_app.pool.force_close_all()
+    # Producers publish through the write URL (it defaults to broker_url when unset).
+    previous = celery_app.conf.broker_write_url
+    celery_app.conf.broker_write_url = f"redis://127.0.0.1:{closed_port}/0"
+    _fresh_broker_pools()
     try:
         with django_capture_on_commit_callbacks(execute=True):
             message = fan_out(2)
     finally:
-        celery_app.conf.broker_url = previous
-        celery_app.pool.force_close_all()
-        celery_app._pool = None  # a force-closed pool refuses every later acquire; build a fresh one
+        celery_app.conf.broker_write_url = previous
+        _fresh_broker_pools()
     assert message.deliveries.filter(status="pending").count() == 2
     assert "broker unavailable" in caplog.text  # logged; the sweeper sends it later
 
