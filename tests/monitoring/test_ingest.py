@@ -128,3 +128,22 @@ def test_it_needs_a_staff_token(client, django_user_model):
     plain.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     assert plain.post(URL, point(), format="json").status_code == 403
     assert not Metric.objects.exists()
+
+
+def test_it_writes_all_or_nothing(monkeypatch):
+    from monitoring import ingest
+
+    points = ingest.points_validate([point(value=i) for i in range(50)])
+    real_copy = ingest._copy
+
+    def copy_then_fail(batch):
+        real_copy(batch)
+        raise RuntimeError("connection lost mid-batch")
+
+    monkeypatch.setattr(ingest, "_copy", copy_then_fail)
+    monkeypatch.setattr(
+        Metric.objects, "bulk_create", lambda *a, **k: (Metric.objects.create(**point()), 1 / 0)
+    )
+    with pytest.raises((RuntimeError, ZeroDivisionError)):
+        ingest.metric_points_write(points=points)
+    assert not Metric.objects.exists()
