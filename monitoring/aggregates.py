@@ -115,7 +115,9 @@ class EpochBucket(Func):
     def as_postgresql(self, compiler, connection, **extra_context):
         sql, params = compiler.compile(self.source_expressions[0])
         s = self.seconds
-        return f"(floor(extract(epoch from {sql}) / {s}) * {s})::bigint", params
+        # date_part gives double precision; EXTRACT gives numeric since PostgreSQL 14, whose
+        # arithmetic made a 24 h chart from rollups about half again slower.
+        return f"(floor(date_part('epoch', {sql}) / {s}) * {s})::bigint", params
 
     def as_sqlite(self, compiler, connection, **extra_context):
         sql, params = compiler.compile(self.source_expressions[0])
