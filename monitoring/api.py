@@ -16,6 +16,7 @@ from django.utils import timezone
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -31,8 +32,13 @@ DEFAULT_BUCKET_RANGE = timezone.timedelta(hours=24)
 class MetricIngestView(APIView):
     """POST one point, a list of points, or {"points": [...]} (at most 10,000)."""
 
+    parser_classes = [JSONParser]
+
     def post(self, request):
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return error_response("Content-Length must be a number.", status.HTTP_400_BAD_REQUEST)
         if length > settings.METRICS_INGEST_MAX_BYTES:
             return error_response(
                 f"Request body is larger than {settings.METRICS_INGEST_MAX_BYTES} bytes.",

@@ -114,6 +114,11 @@ def test_it_refuses_a_body_over_the_byte_limit(api, settings):
     assert response.status_code == 413
 
 
+def test_it_takes_json_only(api):
+    response = api.post(URL, {"name": "x", "value": "1"}, format="multipart")
+    assert response.status_code == 415 and not Metric.objects.exists()
+
+
 def test_it_rejects_malformed_json(api):
     response = api.post(URL, "{nope", content_type="application/json")
     assert response.status_code == 400 and "detail" in response.json()
