@@ -88,7 +88,24 @@ def test_it_rejects_points_older_than_retention(api, settings):
     assert response.status_code == 400 and "retention" in response.json()["errors"]["points[0].timestamp"][0]
 
 
-@pytest.mark.parametrize("body", [[], {"points": "x"}, 5, [point(name="x" * 201)]])
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        {"points": "x"},
+        5,
+        [point(name="x" * 201)],
+        [point(value=10**400)],
+        [point(value=True)],
+        [point(name="a\x00b")],
+        [point(source="a\x00b")],
+        [point(tags={"k": "a\x00b"})],
+        [point(tags={"k": 10**400})],
+        [point(tags={"k": [1]})],
+        [point(timestamp=10**20)],
+        [point(timestamp="not a time")],
+    ],
+)
 def test_it_rejects_unusable_batches(api, body):
     response = api.post(URL, body, format="json")
     assert response.status_code == 400
