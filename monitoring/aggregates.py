@@ -7,11 +7,12 @@ the first time a query uses it): still one GROUP BY in the database, no rows shi
 """
 
 import math
+from collections.abc import Sequence
 
 from django.db.models import Aggregate, FloatField, Func, IntegerField
 
 
-def percentile_cont(values: list[float], fraction: float) -> float | None:
+def percentile_cont(values: Sequence[float], fraction: float) -> float | None:
     """PostgreSQL's percentile_cont on a Python list (SQLite's aggregate and the tests use it)."""
     if not values:
         return None
