@@ -8,6 +8,7 @@ Which types each query endpoint covers:
 """
 
 import re
+from datetime import timedelta
 
 import django_filters
 from django.conf import settings
@@ -23,10 +24,10 @@ from rest_framework.views import APIView
 from config.api import error_response
 from monitoring.ingest import MAX_POINTS, BatchInvalid, metric_points_write, points_validate
 from monitoring.models import Metric, MetricType
-from monitoring.queries import INTERVALS, SeriesFilter, metric_buckets
+from monitoring.queries import INTERVALS, SeriesFilter, metric_buckets, tag_q
 
 TAG = re.compile(r"^([A-Za-z0-9_.\-]{1,50}):(.{0,200})$")
-DEFAULT_BUCKET_RANGE = timezone.timedelta(hours=24)
+DEFAULT_BUCKET_RANGE = timedelta(hours=24)
 
 
 class MetricIngestView(APIView):
@@ -82,8 +83,6 @@ class MetricFilterSet(django_filters.FilterSet):
         fields = ["name", "category", "source", "endpoint"]
 
     def filter_tag(self, queryset, name, value):
-        from monitoring.queries import tag_q
-
         key, tag_value = TAG.match(value).groups()
         return queryset.filter(tag_q(key, tag_value))
 
