@@ -7,11 +7,12 @@ the first time a query uses it): still one GROUP BY in the database, no rows shi
 """
 
 import math
+from collections.abc import Sequence
 
 from django.db.models import Aggregate, FloatField, Func, IntegerField
 
 
-def percentile_cont(values: list[float], fraction: float) -> float | None:
+def percentile_cont(values: Sequence[float], fraction: float) -> float | None:
     """PostgreSQL's percentile_cont on a Python list (SQLite's aggregate and the tests use it)."""
     if not values:
         return None
@@ -115,7 +116,9 @@ class EpochBucket(Func):
     def as_postgresql(self, compiler, connection, **extra_context):
         sql, params = compiler.compile(self.source_expressions[0])
         s = self.seconds
-        return f"(floor(extract(epoch from {sql}) / {s}) * {s})::bigint", params
+        # date_part gives double precision; EXTRACT gives numeric since PostgreSQL 14, whose
+        # arithmetic made a 24 h chart from rollups about half again slower.
+        return f"(floor(date_part('epoch', {sql}) / {s}) * {s})::bigint", params
 
     def as_sqlite(self, compiler, connection, **extra_context):
         sql, params = compiler.compile(self.source_expressions[0])

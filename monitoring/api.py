@@ -8,6 +8,7 @@ Which types each query endpoint covers:
 """
 
 import re
+from datetime import timedelta
 
 import django_filters
 from django.conf import settings
@@ -16,23 +17,29 @@ from django.utils import timezone
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import error_response
 from monitoring.ingest import MAX_POINTS, BatchInvalid, metric_points_write, points_validate
 from monitoring.models import Metric, MetricType
-from monitoring.queries import INTERVALS, SeriesFilter, metric_buckets
+from monitoring.queries import INTERVALS, SeriesFilter, metric_buckets, tag_q
 
 TAG = re.compile(r"^([A-Za-z0-9_.\-]{1,50}):(.{0,200})$")
-DEFAULT_BUCKET_RANGE = timezone.timedelta(hours=24)
+DEFAULT_BUCKET_RANGE = timedelta(hours=24)
 
 
 class MetricIngestView(APIView):
     """POST one point, a list of points, or {"points": [...]} (at most 10,000)."""
 
+    parser_classes = [JSONParser]
+
     def post(self, request):
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return error_response("Content-Length must be a number.", status.HTTP_400_BAD_REQUEST)
         if length > settings.METRICS_INGEST_MAX_BYTES:
             return error_response(
                 f"Request body is larger than {settings.METRICS_INGEST_MAX_BYTES} bytes.",
@@ -76,8 +83,6 @@ class MetricFilterSet(django_filters.FilterSet):
         fields = ["name", "category", "source", "endpoint"]
 
     def filter_tag(self, queryset, name, value):
-        from monitoring.queries import tag_q
-
         key, tag_value = TAG.match(value).groups()
         return queryset.filter(tag_q(key, tag_value))
 

@@ -109,7 +109,7 @@ def _system() -> list[dict]:
             MetricType.APPLICATION,
             MetricCategory.MEMORY_USAGE,
             "B",
-            tags={"process": "worker"},
+            tags={"process": "collector"},
         ),
     ]
     seen = set()

@@ -26,6 +26,7 @@ ALLOWED_FIELDS = {"name", "value", "metric_type", "category", "timestamp", "tags
 METRIC_TYPES = frozenset(MetricType.values)
 CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 MAX_TAGS = 20
+MAX_FLOAT = 1.7e308  # a JSON integer beyond this does not fit a double (and float() would raise)
 FUTURE_SLACK = timedelta(hours=1)
 COPY_COLUMNS = ("metric_type", "category", "name", "value", "unit", "source", "endpoint", "tags", "timestamp")
 
@@ -93,12 +94,12 @@ def _tags_error(tags) -> str | None:
     if len(tags) > MAX_TAGS:
         return f"must have at most {MAX_TAGS} keys"
     for key, value in tags.items():
-        if len(key) > 50:
-            return "keys must be at most 50 characters"
+        if len(key) > 50 or "\x00" in key:
+            return "keys must be at most 50 characters, without NUL characters"
         if isinstance(value, str):
-            if len(value) > 200:
-                return "string values must be at most 200 characters"
-        elif not isinstance(value, _NUMBER) or (type(value) is float and not math.isfinite(value)):
+            if len(value) > 200 or "\x00" in value:
+                return "string values must be at most 200 characters, without NUL characters"
+        elif not isinstance(value, _NUMBER) or not -MAX_FLOAT < value < MAX_FLOAT:
             return "values must be strings, numbers or booleans"
     return None
 
@@ -114,7 +115,7 @@ def _point(raw, now: datetime, oldest: datetime) -> tuple[Point | None, dict[str
             errors[str(unknown)] = "is not a known field"
     get = raw.get
     name = get("name")
-    if type(name) is not str or not name or name.isspace():
+    if type(name) is not str or not name or name.isspace() or "\x00" in name:
         errors["name"] = "is required (a non-empty string)"
     elif len(name) > 200:
         errors["name"] = "must be at most 200 characters"
@@ -124,6 +125,8 @@ def _point(raw, now: datetime, oldest: datetime) -> tuple[Point | None, dict[str
             errors["value"] = "must be a finite number"
     elif type(value) is not int:
         errors["value"] = "is required (a number)"
+    elif not -MAX_FLOAT < value < MAX_FLOAT:
+        errors["value"] = "is too large for a double-precision number"
     metric_type = get("metric_type")
     if metric_type not in METRIC_TYPES:
         errors["metric_type"] = f"must be one of {', '.join(sorted(METRIC_TYPES))}"
@@ -133,8 +136,8 @@ def _point(raw, now: datetime, oldest: datetime) -> tuple[Point | None, dict[str
     texts = []
     for field_name, limit in TEXT_FIELDS.items():
         text = get(field_name) or ""
-        if type(text) is not str:
-            errors[field_name] = "must be a string"
+        if type(text) is not str or "\x00" in text:
+            errors[field_name] = "must be a string (without NUL characters)"
         elif len(text) > limit:
             errors[field_name] = f"must be at most {limit} characters"
         texts.append(text)

@@ -8,7 +8,8 @@ take row locks in the same order and cannot deadlock; the cursor only ever moves
 
 Late points: each run recomputes the last MINUTE_LOOKBACK of minute buckets, and the hour
 buckets of the last HOUR_LOOKBACK when an hour completes, so points up to that late are counted.
-Older late points stay in raw queries but not in rollups.
+Points ingested later than that (a backfill) reach the rollups with
+`manage.py rollup_metrics --since <ISO time>`, which recomputes every bucket from then on.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -54,6 +55,18 @@ def rollup_rows(model: type[Rollup], *, start: datetime, end: datetime, seconds:
     return objects
 
 
+def _upsert(model: type[Rollup], start: datetime, end: datetime, seconds: int) -> int:
+    objects = rollup_rows(model, start=start, end=end, seconds=seconds)
+    model.objects.bulk_create(
+        objects,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=UNIQUE_FIELDS,
+        update_fields=VALUE_FIELDS,
+    )
+    return len(objects)
+
+
 def _roll(
     resolution: str,
     model: type[Rollup],
@@ -77,20 +90,13 @@ def _roll(
     if end <= start:
         return 0
     with transaction.atomic():
-        objects = rollup_rows(model, start=start, end=end, seconds=seconds)
-        model.objects.bulk_create(
-            objects,
-            batch_size=1000,
-            update_conflicts=True,
-            unique_fields=UNIQUE_FIELDS,
-            update_fields=VALUE_FIELDS,
-        )
+        written = _upsert(model, start, end, seconds)
         moved = RollupCursor.objects.filter(resolution=resolution, rolled_up_until__lt=end).update(
             rolled_up_until=end
         )
         if not moved:
             RollupCursor.objects.get_or_create(resolution=resolution, defaults={"rolled_up_until": end})
-    return len(objects)
+    return written
 
 
 def metrics_rollup(*, now: datetime | None = None) -> dict[str, int]:
@@ -120,4 +126,23 @@ def metrics_rollup_until_current(*, now: datetime | None = None, max_runs: int =
             hour is None or hour >= floor_time(now, 3600)
         ):
             break
+    return totals
+
+
+def metrics_rollup_recompute(*, since: datetime, now: datetime | None = None) -> dict[str, int]:
+    """Recompute every rollup bucket from `since` up to the cursors (after a backfill), one
+    transaction per span. Buckets after the cursors are left to the regular runs."""
+    now = now or timezone.now()
+    totals = {}
+    for key, resolution, model, seconds, span in (
+        ("minute", RollupCursor.Resolution.MINUTE, MinuteRollup, 60, MINUTE_MAX_SPAN),
+        ("hour", RollupCursor.Resolution.HOUR, HourRollup, 3600, HOUR_MAX_SPAN),
+    ):
+        until = rolled_up_until(resolution) or floor_time(now, seconds)
+        start, totals[key] = floor_time(since, seconds), 0
+        while start < until:
+            end = min(until, start + span)
+            with transaction.atomic():
+                totals[key] += _upsert(model, start, end, seconds)
+            start = end
     return totals

@@ -21,6 +21,7 @@ import socket
 import sys
 import threading
 import time
+from array import array
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -29,6 +30,7 @@ from django.db import close_old_connections, connections
 from monitoring.aggregates import percentile_cont
 
 logger = logging.getLogger(__name__)
+perf_counter = time.perf_counter
 
 UNMATCHED = "<unmatched>"
 RESERVOIR_SIZE = 1000
@@ -42,7 +44,9 @@ class _Stats:
     total_ms: float = 0.0
     max_ms: float = 0.0
     errors: int = 0
-    samples: list[float] = field(default_factory=list)
+    # array("d"): 8 bytes a sample instead of a float object's 32, so even a thousand busy
+    # keys hold under 10 MB.
+    samples: array = field(default_factory=lambda: array("d"))
 
     def add(self, ms: float, error: bool) -> None:
         self.count += 1
@@ -62,17 +66,18 @@ class _Stats:
 class TimingAggregator:
     def __init__(self):
         self._lock = threading.Lock()
-        self._stats: dict[tuple[str, str, str], _Stats] = {}
+        self._stats: dict[tuple[str, str, int], _Stats] = {}
 
     def record(self, method: str, route: str, status: int, ms: float) -> None:
-        key = (method, route, f"{status // 100}xx")
+        # The status class stays an int here (2 for 2xx): this runs on every request.
+        key = (method, route, status // 100)
         with self._lock:
             stats = self._stats.get(key)
             if stats is None:
                 stats = self._stats[key] = _Stats()
             stats.add(ms, status >= 500)
 
-    def take(self) -> dict[tuple[str, str, str], _Stats]:
+    def take(self) -> dict[tuple[str, str, int], _Stats]:
         """Hand over everything recorded so far and start afresh."""
         with self._lock:
             taken, self._stats = self._stats, {}
@@ -82,7 +87,7 @@ class TimingAggregator:
 aggregator = TimingAggregator()
 
 
-def timing_rows(taken: dict[tuple[str, str, str], _Stats], *, source: str, now=None) -> list:
+def timing_rows(taken: dict[tuple[str, str, int], _Stats], *, source: str, now=None) -> list:
     from django.utils import timezone
 
     from monitoring.models import Metric, MetricCategory, MetricType
@@ -101,7 +106,7 @@ def timing_rows(taken: dict[tuple[str, str, str], _Stats], *, source: str, now=N
                 endpoint=route[:200],
                 tags={
                     "method": method,
-                    "status_class": status_class,
+                    "status_class": f"{status_class}xx",
                     "count": stats.count,
                     "errors": stats.errors,
                     "p95_ms": round(percentile_cont(stats.samples, 0.95), 3),
@@ -136,29 +141,34 @@ class _Flusher:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._pid: int | None = None
+        self._running = False  # a plain flag: checked on every request
         self._stop = threading.Event()
         self.thread: threading.Thread | None = None
 
+    def forked(self) -> None:
+        # A forked child (gunicorn worker after --preload) has no copy of the thread.
+        self._running = False
+        self._lock = threading.Lock()
+
     def ensure_running(self, interval: float) -> None:
-        if self._pid == os.getpid():
+        if self._running:
             return
         with self._lock:
-            if self._pid == os.getpid():
+            if self._running:
                 return
             self._stop = threading.Event()
             self.thread = threading.Thread(
                 target=self._run, args=(interval, self._stop), name="vigil-request-timing", daemon=True
             )
             self.thread.start()
-            self._pid = os.getpid()
+            self._running = True
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the thread after one last flush (tests; a clean shutdown)."""
         self._stop.set()
         if self.thread is not None:
             self.thread.join(timeout)
-        self._pid = None
+        self._running = False
 
     def _run(self, interval: float, stop: threading.Event) -> None:
         while True:
@@ -178,7 +188,8 @@ class _Flusher:
 
 
 flusher = _Flusher()
-atexit.register(lambda: flusher._pid == os.getpid() and flusher.stop())
+os.register_at_fork(after_in_child=flusher.forked)
+atexit.register(lambda: flusher._running and flusher.stop())
 
 
 class RequestTimingMiddleware:
@@ -190,17 +201,17 @@ class RequestTimingMiddleware:
         self.interval = settings.METRIC_COLLECTION_INTERVAL
 
     def __call__(self, request):
-        if self.background:
+        if self.background and not flusher._running:
             flusher.ensure_running(self.interval)
-        started = time.perf_counter()
+        started = perf_counter()
         status = 500
         try:
             response = self.get_response(request)
             status = response.status_code
             return response
         finally:
-            elapsed_ms = (time.perf_counter() - started) * 1000.0
-            match = getattr(request, "resolver_match", None)
-            route = match.route if match is not None and match.route else UNMATCHED
-            method = request.method if request.method in KNOWN_METHODS else "OTHER"
-            aggregator.record(method, route, status, elapsed_ms)
+            elapsed_ms = (perf_counter() - started) * 1000.0
+            match = request.resolver_match
+            route = (match.route or UNMATCHED) if match is not None else UNMATCHED
+            method = request.method
+            aggregator.record(method if method in KNOWN_METHODS else "OTHER", route, status, elapsed_ms)

@@ -88,7 +88,24 @@ def test_it_rejects_points_older_than_retention(api, settings):
     assert response.status_code == 400 and "retention" in response.json()["errors"]["points[0].timestamp"][0]
 
 
-@pytest.mark.parametrize("body", [[], {"points": "x"}, 5, [point(name="x" * 201)]])
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        {"points": "x"},
+        5,
+        [point(name="x" * 201)],
+        [point(value=10**400)],
+        [point(value=True)],
+        [point(name="a\x00b")],
+        [point(source="a\x00b")],
+        [point(tags={"k": "a\x00b"})],
+        [point(tags={"k": 10**400})],
+        [point(tags={"k": [1]})],
+        [point(timestamp=10**20)],
+        [point(timestamp="not a time")],
+    ],
+)
 def test_it_rejects_unusable_batches(api, body):
     response = api.post(URL, body, format="json")
     assert response.status_code == 400
@@ -114,6 +131,11 @@ def test_it_refuses_a_body_over_the_byte_limit(api, settings):
     assert response.status_code == 413
 
 
+def test_it_takes_json_only(api):
+    response = api.post(URL, {"name": "x", "value": "1"}, format="multipart")
+    assert response.status_code == 415 and not Metric.objects.exists()
+
+
 def test_it_rejects_malformed_json(api):
     response = api.post(URL, "{nope", content_type="application/json")
     assert response.status_code == 400 and "detail" in response.json()
@@ -127,4 +149,23 @@ def test_it_needs_a_staff_token(client, django_user_model):
     plain = APIClient()
     plain.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     assert plain.post(URL, point(), format="json").status_code == 403
+    assert not Metric.objects.exists()
+
+
+def test_it_writes_all_or_nothing(monkeypatch):
+    from monitoring import ingest
+
+    points = ingest.points_validate([point(value=i) for i in range(50)])
+    real_copy = ingest._copy
+
+    def copy_then_fail(batch):
+        real_copy(batch)
+        raise RuntimeError("connection lost mid-batch")
+
+    monkeypatch.setattr(ingest, "_copy", copy_then_fail)
+    monkeypatch.setattr(
+        Metric.objects, "bulk_create", lambda *a, **k: (Metric.objects.create(**point()), 1 / 0)
+    )
+    with pytest.raises((RuntimeError, ZeroDivisionError)):
+        ingest.metric_points_write(points=points)
     assert not Metric.objects.exists()

@@ -81,3 +81,11 @@ def test_it_runs_collectors_other_apps_append_and_survives_a_broken_one(client, 
     monkeypatch.setattr(prometheus, "COLLECTORS", [broken, *prometheus.COLLECTORS, alert_counts])
     families = _families(client.get("/metrics"))
     assert families["vigil_alerts_firing"].samples[0].value == 4
+
+
+def test_it_stops_at_start_up_on_a_bad_allowed_address():
+    from tests.conftest import run_manage
+
+    result = run_manage("check", env={"METRICS_ALLOWED_IPS": "10.0.0.0/8,not-an-ip"})
+    assert result.returncode != 0
+    assert "METRICS_ALLOWED_IPS" in result.stderr and "not-an-ip" in result.stderr

@@ -106,3 +106,26 @@ def test_it_restricts_buckets_to_the_given_types():
 def test_it_refuses_too_many_buckets():
     with pytest.raises(ValueError, match="at most"):
         metric_buckets(SeriesFilter(), since=T0 - timedelta(days=30), until=T0, interval="1m")
+
+
+def test_it_merges_rollup_rows_exactly_except_p95_which_is_count_weighted():
+    make([(0, 1), (1, 2), (2, 3), (3, 4), (4, 10)], source="a")  # p95 8.8
+    make([(5, 100), (6, 200)], source="b")  # p95 195
+    metrics_rollup_until_current(now=at(120))
+    (bucket,) = metric_buckets(SeriesFilter(), since=T0, until=at(60), interval="1m").buckets
+    assert (bucket.count, bucket.avg, bucket.min, bucket.max) == (7, 320 / 7, 1, 200)
+    assert bucket.p95 == pytest.approx((8.8 * 5 + 195 * 2) / 7)
+
+
+@pytest.mark.parametrize("interval", ["5m", "1d"])
+def test_it_merges_rollups_into_wider_buckets_exactly_for_all_but_p95(interval):
+    make([(s * 37, (s * 13) % 50) for s in range(300)])  # about three hours
+    window = {"since": T0, "until": at(4 * 3600), "interval": interval}
+    raw = metric_buckets(SeriesFilter(), use_rollups=False, **window).buckets
+    metrics_rollup_until_current(now=at(86400))  # the next day: the day bucket is complete too
+    rolled = metric_buckets(SeriesFilter(), **window)
+    assert rolled.raw_buckets == 0
+    assert [(b.start, b.count, b.min, b.max) for b in rolled.buckets] == [
+        (b.start, b.count, b.min, b.max) for b in raw
+    ]
+    assert [b.avg for b in rolled.buckets] == pytest.approx([b.avg for b in raw])

@@ -102,6 +102,17 @@ def test_it_runs_as_a_management_command():
     assert "rollups written: 1 minute" in out.getvalue()
 
 
+def test_it_recomputes_rollups_after_a_backfill():
+    MetricFactory(timestamp=timezone.now() - timedelta(hours=5), value=1)
+    metrics_rollup_until_current()
+    MetricFactory(timestamp=timezone.now() - timedelta(hours=5), value=3)  # backfilled, hours late
+    since = (timezone.now() - timedelta(hours=6)).isoformat()
+    out = io.StringIO()
+    call_command("rollup_metrics", "--since", since, stdout=out)
+    assert "rollups written: 1 minute, 1 hour" in out.getvalue()
+    assert MinuteRollup.objects.get().count == 2 and HourRollup.objects.get().total == 4
+
+
 @pytest.mark.django_db(transaction=True)
 def test_it_is_safe_to_run_twice_at_once():
     if connection.vendor != "postgresql":

@@ -2,7 +2,6 @@ import threading
 import time
 
 import pytest
-from django.db import connection
 
 from monitoring import timing
 from monitoring.models import Metric
@@ -70,7 +69,7 @@ def test_it_counts_a_view_that_raises_as_a_5xx_error(client, settings):
 def test_it_bounds_memory_per_key_with_a_reservoir():
     for i in range(5000):
         aggregator.record("GET", "r", 200, float(i % 100))
-    stats = aggregator.take()[("GET", "r", "2xx")]
+    stats = aggregator.take()[("GET", "r", 2)]
     assert stats.count == 5000 and len(stats.samples) == timing.RESERVOIR_SIZE
     assert stats.max_ms == 99.0
 
@@ -85,7 +84,7 @@ def test_it_aggregates_from_many_threads_without_losing_a_request():
         thread.start()
     for thread in threads:
         thread.join()
-    assert aggregator.take()[("GET", "r", "2xx")].count == 16000
+    assert aggregator.take()[("GET", "r", 2)].count == 16000
 
 
 def test_it_drops_an_interval_instead_of_failing_when_the_database_is_away(monkeypatch):
@@ -99,8 +98,6 @@ def test_it_drops_an_interval_instead_of_failing_when_the_database_is_away(monke
 
 @pytest.mark.django_db(transaction=True)
 def test_it_flushes_from_a_background_thread():
-    if connection.vendor != "postgresql":
-        pytest.skip("the flush thread's own connection must see the test database; shown on PostgreSQL")
     aggregator.record("GET", "bg", 200, 5.0)
     flusher = timing._Flusher()
     flusher.ensure_running(0.2)
