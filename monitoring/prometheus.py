@@ -24,6 +24,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from alerts.metrics import alert_metrics
 from healthchecks import checks
 from healthchecks.services import heartbeat_ages
 from monitoring.ingest import ingested_total
@@ -99,6 +100,7 @@ COLLECTORS: list[Callable[[], Iterable[Metric]]] = [
     queue_metrics,
     metric_store_metrics,
     health_metrics,
+    alert_metrics,
 ]
 
 

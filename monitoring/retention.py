@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from alerts.retention import purge_alerts
 from monitoring.models import HourRollup, Metric, MinuteRollup
 
 BATCH_SIZE = 10_000
@@ -54,6 +55,7 @@ PURGERS: list[Callable[[datetime], tuple[str, int]]] = [
     purge_raw_metrics,
     purge_minute_rollups,
     purge_hour_rollups,
+    purge_alerts,
 ]
 
 

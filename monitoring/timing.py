@@ -3,7 +3,8 @@
 The middleware only updates an in-memory aggregate under a lock: no database or cache write on
 the request path. A daemon thread in each web process flushes the aggregate every
 METRIC_COLLECTION_INTERVAL as one Metric row per key (value = mean ms; count, p95, max and
-errors in the row's tags). flush_request_timings() does the same on demand (tests, shutdown).
+errors in the row's tags), plus one http.server.error_rate row (% of 5xx over all routes).
+flush_request_timings() does the same on demand (tests, shutdown).
 
 The route is request.resolver_match.route (e.g. "api/status/incidents/<int:pk>"), never the
 raw path, whose cardinality is unbounded; URLs that match no route share UNMATCHED.
@@ -36,6 +37,7 @@ UNMATCHED = "<unmatched>"
 RESERVOIR_SIZE = 1000
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 METRIC_NAME = "http.server.duration"
+ERROR_RATE_METRIC = "http.server.error_rate"
 
 
 @dataclass
@@ -112,6 +114,23 @@ def timing_rows(taken: dict[tuple[str, str, int], _Stats], *, source: str, now=N
                     "p95_ms": round(percentile_cont(stats.samples, 0.95), 3),
                     "max_ms": round(stats.max_ms, 3),
                 },
+                timestamp=now,
+            )
+        )
+    requests = sum(stats.count for stats in taken.values())
+    if requests:
+        # The share of 5xx answers over all routes: what the default "High error rate" rule
+        # watches (per-route rows alone cannot give the overall rate).
+        errors = sum(stats.errors for stats in taken.values())
+        rows.append(
+            Metric(
+                metric_type=MetricType.PERFORMANCE,
+                category=MetricCategory.ERROR_RATE,
+                name=ERROR_RATE_METRIC,
+                value=round(100.0 * errors / requests, 3),
+                unit="%",
+                source=source,
+                tags={"requests": requests, "errors": errors},
                 timestamp=now,
             )
         )

@@ -90,3 +90,12 @@ def test_it_records_a_held_alert_without_notifying_it():
     alert = raise_alert(hold_reason="depends on database, which is down").alert
     assert alert.suppressed_reason == "depends on database, which is down"
     assert alert.events.filter(kind="suppressed").exists()
+
+
+def test_it_is_purged_by_the_purge_old_data_job(settings):
+    from monitoring.retention import old_data_purge
+
+    AlertFactory(status="resolved", resolved_at=timezone.now() - timedelta(days=400), fingerprint="ancient")
+    results = dict(old_data_purge())
+    assert results["resolved alerts (with their events)"] == 1
+    assert not Alert.objects.filter(fingerprint="ancient").exists()

@@ -89,3 +89,11 @@ def test_it_stops_at_start_up_on_a_bad_allowed_address():
     result = run_manage("check", env={"METRICS_ALLOWED_IPS": "10.0.0.0/8,not-an-ip"})
     assert result.returncode != 0
     assert "METRICS_ALLOWED_IPS" in result.stderr and "not-an-ip" in result.stderr
+
+
+def test_it_exposes_open_alert_counts(client, staff_token):
+    from alerts.services import alert_raise
+
+    alert_raise(fingerprint="x", title="Disk full", severity="critical")
+    body = client.get("/metrics", HTTP_AUTHORIZATION=f"Token {staff_token}").content.decode()
+    assert 'vigil_alerts_open{severity="critical",status="firing"} 1.0' in body

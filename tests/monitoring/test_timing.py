@@ -5,13 +5,16 @@ import pytest
 
 from monitoring import timing
 from monitoring.models import Metric
-from monitoring.timing import UNMATCHED, aggregator, flush_request_timings
+from monitoring.timing import ERROR_RATE_METRIC, METRIC_NAME, UNMATCHED, aggregator, flush_request_timings
 
 pytestmark = pytest.mark.django_db
 
 
 def _rows() -> dict:
-    return {(m.tags["method"], m.endpoint, m.tags["status_class"]): m for m in Metric.objects.all()}
+    return {
+        (m.tags["method"], m.endpoint, m.tags["status_class"]): m
+        for m in Metric.objects.filter(name=METRIC_NAME)
+    }
 
 
 def test_it_keys_requests_by_route_pattern_and_writes_nothing_on_the_request_path(
@@ -20,7 +23,7 @@ def test_it_keys_requests_by_route_pattern_and_writes_nothing_on_the_request_pat
     with django_assert_num_queries(0):
         for path in ("/health/live", "/health/live", "/nope/1", "/nope/2", "/health/live?x=1"):
             client.get(path)
-    assert flush_request_timings() == 2
+    assert flush_request_timings() == 3  # two keys, plus the overall error-rate row
     rows = _rows()
     assert set(rows) == {("GET", "health/live", "2xx"), ("GET", UNMATCHED, "4xx")}
     assert rows[("GET", "health/live", "2xx")].tags["count"] == 3
@@ -32,7 +35,7 @@ def test_it_uses_the_pattern_not_the_path_for_routes_with_parameters(client, sta
     client.get("/admin/auth/user/1/change/")
     client.get("/admin/auth/user/2/change/")
     flush_request_timings()
-    (row,) = Metric.objects.all()
+    (row,) = Metric.objects.filter(name=METRIC_NAME)
     assert row.endpoint == "admin/auth/user/<path:object_id>/change/"
     assert row.tags["count"] == 2
 
@@ -41,7 +44,7 @@ def test_it_flushes_count_mean_p95_max_and_errors_per_key():
     for ms in (10, 20, 30, 40, 100):
         aggregator.record("GET", "api/x", 200, ms)
     aggregator.record("POST", "api/x", 503, 7)
-    assert flush_request_timings() == 2
+    assert flush_request_timings() == 3
     ok, failed = _rows()[("GET", "api/x", "2xx")], _rows()[("POST", "api/x", "5xx")]
     assert ok.value == 40.0 and ok.unit == "ms" and ok.category == "response_time"
     # p95 of 10,20,30,40,100: rank 3.8 -> 40 + 0.8 * 60 = 88
@@ -62,7 +65,7 @@ def test_it_counts_a_view_that_raises_as_a_5xx_error(client, settings):
     settings.ROOT_URLCONF = "tests.monitoring.urls_boom"
     client.get("/boom")
     flush_request_timings()
-    (row,) = Metric.objects.all()
+    (row,) = Metric.objects.filter(name=METRIC_NAME)
     assert (row.endpoint, row.tags["status_class"], row.tags["errors"]) == ("boom", "5xx", 1)
 
 
@@ -110,3 +113,13 @@ def test_it_flushes_from_a_background_thread():
     finally:
         flusher.stop()
     assert not flusher.thread.is_alive()
+
+
+def test_it_writes_the_overall_error_rate_beside_the_route_rows():
+    for status in (200, 200, 200, 500):
+        aggregator.record("GET", "api/x", status, 5)
+    aggregator.record("POST", "api/y", 502, 5)
+    flush_request_timings()
+    row = Metric.objects.get(name=ERROR_RATE_METRIC)
+    assert (row.value, row.unit, row.category) == (40.0, "%", "error_rate")
+    assert row.tags == {"requests": 5, "errors": 2}
