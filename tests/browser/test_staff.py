@@ -1,5 +1,7 @@
 """A staff user runs an incident from the admin; after each step the public page shows it."""
 
+import time
+
 import pytest
 from playwright.sync_api import expect
 
@@ -31,8 +33,15 @@ def post_update(page, status_label: str, message: str) -> None:
 
 
 def public_page_says(page, text: str, path: str = "/") -> None:
+    """Like a visitor pressing reload: public pages may be cached for a second or two
+    (Cache-Control max-age, the per-process page cache), so look again until a deadline."""
     public = page.context.new_page()
-    public.goto(path)
+    deadline = time.monotonic() + 5
+    while True:
+        public.goto(path)
+        if text in public.get_by_role("main").inner_text() or time.monotonic() > deadline:
+            break
+        public.wait_for_timeout(500)
     expect(public.get_by_role("main")).to_contain_text(text)
     public.close()
 
