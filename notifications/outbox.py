@@ -91,8 +91,12 @@ def _deadline(started: float, budget: float | None) -> float:
     return started + max(1.0, limit)
 
 
-def claim(queryset, *, limit: int, now: datetime | None = None) -> tuple[uuid.UUID, list[int]]:
-    """Claim up to `limit` due rows of `queryset` for this worker; returns the token and ids."""
+def claim(
+    queryset, *, limit: int, now: datetime | None = None, order: str = "pk"
+) -> tuple[uuid.UUID, list[int]]:
+    """Claim up to `limit` due rows of `queryset` for this worker; returns the token and ids.
+    `order`: "pk" for an id range (the primary key bounds the scan), "next_attempt_at" for the
+    sweeper (the partial index over pending rows, so millions of sent rows are never walked)."""
     now = now or timezone.now()
     token = uuid.uuid4()
     with transaction.atomic():
@@ -101,7 +105,7 @@ def claim(queryset, *, limit: int, now: datetime | None = None) -> tuple[uuid.UU
         ids = list(
             queryset.claimable(now)
             .select_for_update(skip_locked=True)
-            .order_by("pk")
+            .order_by(order)
             .values_list("pk", flat=True)[:limit]
         )
         if ids:
@@ -334,14 +338,16 @@ def _send_one(delivery: Delivery, message: Message, email: EmailSender, session:
     return Outcome.failed(f"unknown delivery kind {kind!r}")
 
 
-def send_loop(queryset, *, budget: float | None = None, batch_size: int | None = None) -> SendReport:
+def send_loop(
+    queryset, *, budget: float | None = None, batch_size: int | None = None, order: str = "pk"
+) -> SendReport:
     """Claim and send batches from `queryset` until nothing is due or the time budget is spent."""
     batch_size = batch_size or settings.NOTIFICATIONS_BATCH_SIZE
     started = time.monotonic()
     deadline = _deadline(started, budget)
     report = SendReport()
     while time.monotonic() < deadline:
-        token, ids = claim(queryset, limit=batch_size)
+        token, ids = claim(queryset, limit=batch_size, order=order)
         if not ids:
             break
         report.add(send_claimed(token, ids, deadline=deadline))

@@ -320,7 +320,7 @@ def deliveries_send_range(*, first_id: int, last_id: int, budget: float | None =
 
 def deliveries_send_due(*, budget: float | None = None) -> outbox.SendReport:
     """The sweeper: claim and send every due delivery (new, retry due, or claim expired)."""
-    return outbox.send_loop(Delivery.objects.all(), budget=budget)
+    return outbox.send_loop(Delivery.objects.all(), budget=budget, order="next_attempt_at")
 
 
 # --- channels from the environment ------------------------------------------------------
