@@ -109,3 +109,12 @@ def test_it_rejects_a_webhook_channel_with_a_non_http_url(admin_client):
 def test_it_has_no_add_page_for_messages(admin_client):
     assert admin_client.get(reverse("admin:notifications_message_add")).status_code == 403
     assert Message.objects.count() == 0
+
+
+def test_it_lets_any_staff_member_read_the_inbox(client, staff_user):
+    DashboardChannelFactory()
+    message_enqueue(kind="alert.firing", subject="Replica lag", severity="medium", dedup_key="a:12")
+    deliveries_send_due()
+    client.force_login(staff_user)
+    response = client.get(reverse("admin:notifications_staffnotification_changelist"), {"unread": "1"})
+    assert response.status_code == 200 and b"Replica lag" in response.content

@@ -147,3 +147,15 @@ def test_it_keeps_email_channel_rows_tied_to_their_channel(smtp):
     message_enqueue(kind="alert.firing", subject="x", severity="low", dedup_key="a:2")
     deliveries_send_due()
     assert Delivery.objects.get().channel == channel and smtp.recipients() == ["oncall@example.com"]
+
+
+def test_it_schedules_the_sweeper_on_beat_as_a_task_and_a_command():
+    from celery import current_app
+    from django.core.management import get_commands
+
+    from config.celery import BEAT_JOBS
+
+    task, interval_setting = BEAT_JOBS["send_due_deliveries"]
+    assert interval_setting == "NOTIFICATIONS_SWEEP_INTERVAL"
+    assert task in current_app.tasks
+    assert get_commands()["send_due_deliveries"] == "notifications"
