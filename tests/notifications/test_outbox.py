@@ -159,3 +159,13 @@ def test_it_schedules_the_sweeper_on_beat_as_a_task_and_a_command():
     assert interval_setting == "NOTIFICATIONS_SWEEP_INTERVAL"
     assert task in current_app.tasks
     assert get_commands()["send_due_deliveries"] == "notifications"
+
+
+def test_it_leaves_a_row_alone_on_retry_now_while_a_live_worker_holds_it():
+    from notifications.services import deliveries_retry_now
+
+    fan_out(2)
+    token, [held] = outbox.claim(Delivery.objects.all(), limit=1)
+    Delivery.objects.exclude(pk=held).update(status="failed")
+    assert deliveries_retry_now(deliveries=Delivery.objects.all()) == 1
+    assert Delivery.objects.get(pk=held).claim_token == token
