@@ -118,16 +118,34 @@ def release(token: uuid.UUID, ids: list[int]) -> int:
     return Delivery.objects.filter(pk__in=ids, claim_token=token).update(claim_token=None, claimed_until=None)
 
 
-def _staff_notice_failed(delivery: Delivery, message: Message, outcome: Outcome, now: datetime) -> None:
-    """Permanent failures are shown to staff: one dashboard notice per message and channel,
-    counting the failures, marked unread again when the count grows."""
-    target = str(delivery.channel) if delivery.channel_id else "subscribers"
-    key = f"failed:{message.pk}:{delivery.channel_id or 'subscribers'}"
-    link = (
-        reverse("admin:notifications_delivery_changelist")
-        + f"?status__exact=failed&message__id__exact={message.pk}"
+def _failure_notice(delivery: Delivery, message: Message, now: datetime) -> tuple[str, str, str, str]:
+    """(dedup key, title, severity, admin link) of the staff notice a permanent failure feeds.
+
+    A channel's failure is staff's own alerting not arriving: one notice per message and
+    channel. Subscriber mail bounces are routine (a typo at sign-up, a closed mailbox): one
+    notice per message kind and day, so a hundred bad addresses do not bury the inbox."""
+    changelist = reverse("admin:notifications_delivery_changelist") + "?status__exact=failed"
+    if delivery.channel_id:
+        return (
+            f"failed:{message.pk}:{delivery.channel_id}",
+            f"Delivery failed: “{message.subject[:200]}” to {delivery.channel}",
+            Severity.HIGH,
+            f"{changelist}&message__id__exact={message.pk}&channel__id__exact={delivery.channel_id}",
+        )
+    day = now.date().isoformat()
+    return (
+        f"failed:subscribers:{message.kind}:{day}",
+        f"E-mail to subscribers failed ({message.kind}, {day})",
+        Severity.MEDIUM,
+        f"{changelist}&channel__isnull=True",
     )
-    body = f"Last error: {outcome.error}"
+
+
+def _staff_notice_failed(delivery: Delivery, message: Message, outcome: Outcome, now: datetime) -> None:
+    """Permanent failures are shown to staff as a dashboard notice that counts them and is
+    marked unread again whenever the count grows."""
+    key, title, severity, link = _failure_notice(delivery, message, now)
+    body = f"Last failure: {delivery.recipient_display()}: {outcome.error}"
     updated = StaffNotification.objects.filter(dedup_key=key).update(
         count=F("count") + 1, updated_at=now, body=body
     )
@@ -136,9 +154,9 @@ def _staff_notice_failed(delivery: Delivery, message: Message, outcome: Outcome,
             with transaction.atomic():
                 StaffNotification.objects.create(
                     dedup_key=key,
-                    title=f"Delivery failed: “{message.subject[:200]}” to {target}",
+                    title=title,
                     body=body,
-                    severity=Severity.HIGH,
+                    severity=severity,
                     link=link,
                     created_at=now,
                     updated_at=now,

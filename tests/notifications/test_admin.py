@@ -118,3 +118,19 @@ def test_it_lets_any_staff_member_read_the_inbox(client, staff_user):
     client.force_login(staff_user)
     response = client.get(reverse("admin:notifications_staffnotification_changelist"), {"unread": "1"})
     assert response.status_code == 200 and b"Replica lag" in response.content
+
+
+def test_it_links_a_failure_notice_to_the_failed_deliveries(admin_client, smtp):
+    ChannelFactory(recipients="reject@example.com")
+    message_enqueue(
+        kind="incident.update",
+        subject="Outage",
+        severity="high",
+        dedup_key="i:1",
+        emails=["reject-s@example.com"],
+    )
+    deliveries_send_due()
+    for notice in StaffNotification.objects.all():
+        response = admin_client.get(notice.link)
+        assert response.status_code == 200, notice.link
+        assert [d.status for d in response.context["cl"].result_list] == ["failed"]
