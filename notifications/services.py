@@ -220,23 +220,26 @@ def message_enqueue(
     _validate(
         kind=kind, subject=subject, severity=severity, dedup_key=dedup_key, template=template, context=context
     )
-    try:
-        with transaction.atomic():
-            message = Message.objects.create(
-                kind=kind,
-                subject=subject,
-                template=template,
-                context=context,
-                severity=severity,
-                dedup_key=dedup_key,
-            )
-    except IntegrityError:
-        # Unique dedup_key: a retry (or a concurrent twin, once it committed) gets the first one.
-        existing = Message.objects.get(dedup_key=dedup_key)
-        existing.created_now = False
-        return existing
-    _write_deliveries(message, channels_for(severity, channels), emails)
-    transaction.on_commit(partial(dispatch_after_commit, message.pk))
+    # All or nothing even when called outside a transaction (autocommit): a half-written
+    # fan-out could never be completed, since a retry with the same dedup_key writes nothing.
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                message = Message.objects.create(
+                    kind=kind,
+                    subject=subject,
+                    template=template,
+                    context=context,
+                    severity=severity,
+                    dedup_key=dedup_key,
+                )
+        except IntegrityError:
+            # Unique dedup_key: a retry (or a concurrent twin, once it committed) gets the first one.
+            existing = Message.objects.get(dedup_key=dedup_key)
+            existing.created_now = False
+            return existing
+        _write_deliveries(message, channels_for(severity, channels), emails)
+        transaction.on_commit(partial(dispatch_after_commit, message.pk))
     message.created_now = True
     return message
 

@@ -169,3 +169,19 @@ def test_it_leaves_a_row_alone_on_retry_now_while_a_live_worker_holds_it():
     Delivery.objects.exclude(pk=held).update(status="failed")
     assert deliveries_retry_now(deliveries=Delivery.objects.all()) == 1
     assert Delivery.objects.get(pk=held).claim_token == token
+
+
+def test_it_resends_once_when_a_worker_dies_between_smtp_acceptance_and_the_write(smtp, settings):
+    """The documented at-least-once window: never lost, at worst sent twice."""
+    from notifications.senders import EmailSender
+
+    fan_out(1)
+    token, [pk] = outbox.claim(Delivery.objects.all(), limit=1)
+    delivery = Delivery.objects.get(pk=pk)
+    sender = EmailSender()
+    assert sender.send(delivery.message, delivery).result == "sent"  # then the worker dies
+    sender.close()
+    with time_machine.travel(timezone.now() + timedelta(seconds=settings.NOTIFICATIONS_CLAIM_SECONDS + 1)):
+        deliveries_send_due()
+    assert smtp.recipients() == ["s0@example.com", "s0@example.com"]
+    assert Delivery.objects.get().status == "sent"
