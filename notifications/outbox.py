@@ -15,8 +15,11 @@ The one unavoidable window is between the provider accepting a send (SMTP 250, H
 our UPDATE committing: a crash exactly there resends those rows once their lease expires
 (at-least-once, never silently lost). Answers are written every 50 rows or 0.5 s (see
 MARK_EVERY_ROWS), so the window is at most that wide, never a whole batch.
+
+Leases compare the clocks of the hosts that run workers: keep them in sync (NTP).
 """
 
+import contextlib
 import logging
 import random
 import time
@@ -320,11 +323,13 @@ def send_claimed(token: uuid.UUID, ids: list[int], *, deadline: float) -> SendRe
         answered.clear()
         last_mark = time.monotonic()
 
+    in_flight = -1
     try:
         for index, delivery in enumerate(deliveries):
             if time.monotonic() >= deadline:
                 report.released += release(token, [d.pk for d in deliveries[index:]])
                 break
+            in_flight = index
             message = messages[delivery.message_id]
             started_at, started = timezone.now(), time.monotonic()
             outcome = _send_one(delivery, message, email, session)
@@ -333,10 +338,16 @@ def send_claimed(token: uuid.UUID, ids: list[int], *, deadline: float) -> SendRe
             )
             if len(answered) >= MARK_EVERY_ROWS or time.monotonic() - last_mark >= MARK_EVERY_SECONDS:
                 mark()
+    except BaseException:
+        # Stopped early (Celery's soft time limit, a lost database): rows never tried go back
+        # at once; the one in flight may have been accepted, so it waits for its lease.
+        with contextlib.suppress(Exception):
+            release(token, [d.pk for d in deliveries[in_flight + 1 :]])
+        raise
     finally:
         email.close()
         session.close()
-        # Also on an exception (a soft time limit): what the providers accepted gets written.
+        # Also after an exception: what the providers accepted gets written.
         mark()
     return report
 

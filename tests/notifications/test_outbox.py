@@ -185,3 +185,25 @@ def test_it_resends_once_when_a_worker_dies_between_smtp_acceptance_and_the_writ
         deliveries_send_due()
     assert smtp.recipients() == ["s0@example.com", "s0@example.com"]
     assert Delivery.objects.get().status == "sent"
+
+
+def test_it_writes_what_was_sent_and_releases_the_rest_when_stopped_by_the_time_limit(smtp, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    fan_out(3)
+    real_send, calls = outbox._send_one, []
+
+    def send_then_time_out(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise SoftTimeLimitExceeded()
+        return real_send(*args)
+
+    monkeypatch.setattr(outbox, "_send_one", send_then_time_out)
+    token, ids = outbox.claim(Delivery.objects.all(), limit=10)
+    with pytest.raises(SoftTimeLimitExceeded):
+        outbox.send_claimed(token, ids, deadline=float("inf"))
+    first, in_flight, untried = Delivery.objects.order_by("pk")
+    assert first.status == "sent"
+    assert in_flight.claim_token == token  # may have been accepted: waits for its lease
+    assert untried.claim_token is None and untried.status == "pending"
