@@ -266,11 +266,11 @@ def deliveries_retry_now(*, deliveries: QuerySet) -> int:
     """Make failed or pending deliveries due now, with a fresh attempt and age budget.
     Sent rows, and rows a live worker holds, are left alone. Returns how many were reset."""
     now = timezone.now()
-    reset = deliveries.exclude(status=Delivery.Status.SENT).filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    )
-    ids = list(reset.values_list("pk", flat=True))
-    count = Delivery.objects.filter(pk__in=ids).update(
+    free = ~Q(status=Delivery.Status.SENT) & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    ids = list(deliveries.filter(free).values_list("pk", flat=True))
+    # The condition is repeated in the UPDATE: a row a worker claimed (or sent) since the
+    # SELECT is re-checked under its row lock and left alone, so its claim is never stolen.
+    count = Delivery.objects.filter(free, pk__in=ids).update(
         status=Delivery.Status.PENDING,
         next_attempt_at=now,
         attempt_limit=F("attempts") + settings.NOTIFICATIONS_MAX_ATTEMPTS,
