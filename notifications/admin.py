@@ -241,6 +241,13 @@ class StaffNotificationAdmin(admin.ModelAdmin):
             staff_notifications_mark_read(user=request.user, notifications=[notification])
         return super().change_view(request, object_id, form_url, extra_context)
 
+    # The inbox is every staff member's, with or without model permissions.
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
     def has_add_permission(self, request):
         return False
 

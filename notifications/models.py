@@ -8,10 +8,11 @@ StaffNotification is the in-app ("dashboard") inbox that staff see in the admin.
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator, validate_email
+from django.core.validators import validate_email
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -26,8 +27,14 @@ class Severity(models.TextChoices):
 
 SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
 
-# http/https only: a webhook must never be pointed at file://, gopher:// and the like.
-http_url_validator = URLValidator(schemes=["http", "https"])
+
+def http_url_validator(value: str) -> None:
+    """http/https only: a webhook must never point at file://, gopher:// and the like. Not
+    Django's URLValidator: it refuses single-label hosts (http://receiver:8000/hook), which
+    are normal for webhooks inside a private network."""
+    parts = urlsplit(value or "")
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise ValidationError("Enter an http:// or https:// URL.")
 
 
 def new_signing_secret() -> str:
@@ -193,10 +200,10 @@ class Delivery(models.Model):
             return f"{scheme}://{rest.split('/', 1)[0]}/…"
         return self.recipient
 
-    def retry_at(self, *, now: datetime, delay: float) -> datetime | None:
-        """When to try again after a transient failure, or None when the attempt or age cap
-        says to give up."""
-        if self.attempts >= self.attempt_limit:
+    def retry_at(self, *, now: datetime, delay: float, attempts: int) -> datetime | None:
+        """When to try again after a transient failure (`attempts` made so far, this one
+        included), or None when the attempt or age cap says to give up."""
+        if attempts >= self.attempt_limit:
             return None
         when = now + timedelta(seconds=delay)
         return None if when > self.give_up_at else when

@@ -220,23 +220,26 @@ def message_enqueue(
     _validate(
         kind=kind, subject=subject, severity=severity, dedup_key=dedup_key, template=template, context=context
     )
-    try:
-        with transaction.atomic():
-            message = Message.objects.create(
-                kind=kind,
-                subject=subject,
-                template=template,
-                context=context,
-                severity=severity,
-                dedup_key=dedup_key,
-            )
-    except IntegrityError:
-        # Unique dedup_key: a retry (or a concurrent twin, once it committed) gets the first one.
-        existing = Message.objects.get(dedup_key=dedup_key)
-        existing.created_now = False
-        return existing
-    _write_deliveries(message, channels_for(severity, channels), emails)
-    transaction.on_commit(partial(dispatch_after_commit, message.pk))
+    # All or nothing even when called outside a transaction (autocommit): a half-written
+    # fan-out could never be completed, since a retry with the same dedup_key writes nothing.
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                message = Message.objects.create(
+                    kind=kind,
+                    subject=subject,
+                    template=template,
+                    context=context,
+                    severity=severity,
+                    dedup_key=dedup_key,
+                )
+        except IntegrityError:
+            # Unique dedup_key: a retry (or a concurrent twin, once it committed) gets the first one.
+            existing = Message.objects.get(dedup_key=dedup_key)
+            existing.created_now = False
+            return existing
+        _write_deliveries(message, channels_for(severity, channels), emails)
+        transaction.on_commit(partial(dispatch_after_commit, message.pk))
     message.created_now = True
     return message
 
@@ -263,11 +266,11 @@ def deliveries_retry_now(*, deliveries: QuerySet) -> int:
     """Make failed or pending deliveries due now, with a fresh attempt and age budget.
     Sent rows, and rows a live worker holds, are left alone. Returns how many were reset."""
     now = timezone.now()
-    reset = deliveries.exclude(status=Delivery.Status.SENT).filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    )
-    ids = list(reset.values_list("pk", flat=True))
-    count = Delivery.objects.filter(pk__in=ids).update(
+    free = ~Q(status=Delivery.Status.SENT) & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    ids = list(deliveries.filter(free).values_list("pk", flat=True))
+    # The condition is repeated in the UPDATE: a row a worker claimed (or sent) since the
+    # SELECT is re-checked under its row lock and left alone, so its claim is never stolen.
+    count = Delivery.objects.filter(free, pk__in=ids).update(
         status=Delivery.Status.PENDING,
         next_attempt_at=now,
         attempt_limit=F("attempts") + settings.NOTIFICATIONS_MAX_ATTEMPTS,
@@ -320,7 +323,7 @@ def deliveries_send_range(*, first_id: int, last_id: int, budget: float | None =
 
 def deliveries_send_due(*, budget: float | None = None) -> outbox.SendReport:
     """The sweeper: claim and send every due delivery (new, retry due, or claim expired)."""
-    return outbox.send_loop(Delivery.objects.all(), budget=budget)
+    return outbox.send_loop(Delivery.objects.all(), budget=budget, order="next_attempt_at")
 
 
 # --- channels from the environment ------------------------------------------------------

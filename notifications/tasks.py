@@ -35,6 +35,18 @@ def send_delivery_range(first_id: int, last_id: int) -> str:
     return f"deliveries {first_id}-{last_id}: {report}"
 
 
+_channels_synced = False
+
+
 @shared_task(ignore_result=True)
 def send_due_deliveries() -> str:
+    global _channels_synced
+    if not _channels_synced:
+        # Once per worker process: the environment's channels exist without a deploy step
+        # (sync is idempotent and never changes a channel staff edited).
+        try:
+            services.channels_sync_from_settings()
+        except Exception as exc:  # a bad channel must not stop deliveries
+            log.error("channels from the environment not synced: %s", exc)
+        _channels_synced = True
     return f"sweep: {services.deliveries_send_due()}"

@@ -109,3 +109,28 @@ def test_it_rejects_a_webhook_channel_with_a_non_http_url(admin_client):
 def test_it_has_no_add_page_for_messages(admin_client):
     assert admin_client.get(reverse("admin:notifications_message_add")).status_code == 403
     assert Message.objects.count() == 0
+
+
+def test_it_lets_any_staff_member_read_the_inbox(client, staff_user):
+    DashboardChannelFactory()
+    message_enqueue(kind="alert.firing", subject="Replica lag", severity="medium", dedup_key="a:12")
+    deliveries_send_due()
+    client.force_login(staff_user)
+    response = client.get(reverse("admin:notifications_staffnotification_changelist"), {"unread": "1"})
+    assert response.status_code == 200 and b"Replica lag" in response.content
+
+
+def test_it_links_a_failure_notice_to_the_failed_deliveries(admin_client, smtp):
+    ChannelFactory(recipients="reject@example.com")
+    message_enqueue(
+        kind="incident.update",
+        subject="Outage",
+        severity="high",
+        dedup_key="i:1",
+        emails=["reject-s@example.com"],
+    )
+    deliveries_send_due()
+    for notice in StaffNotification.objects.all():
+        response = admin_client.get(notice.link)
+        assert response.status_code == 200, notice.link
+        assert [d.status for d in response.context["cl"].result_list] == ["failed"]

@@ -86,3 +86,15 @@ def test_it_purges_old_attempts_and_finished_messages_but_keeps_pending(smtp):
     result = notifications_purge(days=7)
     assert result["messages"] == 1 and not Delivery.objects.exists()
     assert not DeliveryAttempt.objects.exists() and not StaffNotification.objects.exists()
+
+
+def test_it_accepts_a_single_label_webhook_host():
+    Channel(name="x", kind="webhook", url="http://receiver:8000/hook", secret="s").full_clean()
+
+
+def test_it_syncs_the_environments_channels_from_the_beat_sweeper(env_channels):
+    from notifications import tasks
+
+    tasks._channels_synced = False
+    assert tasks.send_due_deliveries().startswith("sweep: 0 sent")
+    assert Channel.objects.count() == 5

@@ -78,7 +78,28 @@ def test_it_fails_a_refused_recipient_permanently_and_tells_staff(smtp):
     assert refused.status == Delivery.Status.FAILED and refused.last_status_code == 550
     assert Delivery.objects.get(recipient="fine@example.com").status == Delivery.Status.SENT
     notice = StaffNotification.objects.get(dedup_key__startswith="failed:")
-    assert "Degraded API" in notice.title and notice.count == 1
+    assert notice.title.startswith("E-mail to subscribers failed (incident.update,") and notice.count == 1
+    assert "reject@example.com" in notice.body
+
+
+def test_it_counts_subscriber_bounces_in_one_daily_notice_marked_unread_again(smtp, admin_user):
+    from notifications.services import staff_notifications_mark_read, staff_notifications_unread_count
+
+    mail_to("reject1@example.com")
+    deliveries_send_due()
+    staff_notifications_mark_read(user=admin_user, notifications=StaffNotification.objects.all())
+    mail_to("reject2@example.com", "reject3@example.com", dedup_key="incident-update:2")
+    deliveries_send_due()
+    notice = StaffNotification.objects.get()
+    assert notice.count == 3 and staff_notifications_unread_count(user=admin_user) == 1
+
+
+def test_it_raises_one_notice_per_message_for_a_failing_staff_channel(smtp):
+    channel = ChannelFactory(recipients="reject-a@example.com\nreject-b@example.com")
+    mail_to(channels=None)
+    deliveries_send_due()
+    notice = StaffNotification.objects.get()
+    assert notice.count == 2 and str(channel) in notice.title and "Degraded API" in notice.title
 
 
 def test_it_retries_a_temporarily_refused_recipient(smtp):

@@ -107,3 +107,14 @@ def test_it_admits_by_minimum_severity():
     channel = Channel(kind=Channel.Kind.EMAIL, min_severity="high")
     assert channel.admits("critical") and channel.admits("high")
     assert not channel.admits("medium")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_writes_nothing_when_the_recipient_stream_breaks_outside_a_transaction():
+    def recipients():
+        yield "a@example.com"
+        raise RuntimeError("subscriber query failed")
+
+    with pytest.raises(RuntimeError):
+        enqueue(channels=[], emails=recipients())
+    assert not Message.objects.exists() and not Delivery.objects.exists()

@@ -158,3 +158,63 @@ def test_it_keeps_email_channel_rows_tied_to_their_channel(smtp):
     message_enqueue(kind="alert.firing", subject="x", severity="low", dedup_key="a:2")
     deliveries_send_due()
     assert Delivery.objects.get().channel == channel and smtp.recipients() == ["oncall@example.com"]
+
+
+def test_it_schedules_the_sweeper_on_beat_as_a_task_and_a_command():
+    from celery import current_app
+    from django.core.management import get_commands
+
+    from config.celery import BEAT_JOBS
+
+    task, interval_setting = BEAT_JOBS["send_due_deliveries"]
+    assert interval_setting == "NOTIFICATIONS_SWEEP_INTERVAL"
+    assert task in current_app.tasks
+    assert get_commands()["send_due_deliveries"] == "notifications"
+
+
+def test_it_leaves_a_row_alone_on_retry_now_while_a_live_worker_holds_it():
+    from notifications.services import deliveries_retry_now
+
+    fan_out(2)
+    token, [held] = outbox.claim(Delivery.objects.all(), limit=1)
+    Delivery.objects.exclude(pk=held).update(status="failed")
+    assert deliveries_retry_now(deliveries=Delivery.objects.all()) == 1
+    assert Delivery.objects.get(pk=held).claim_token == token
+
+
+def test_it_resends_once_when_a_worker_dies_between_smtp_acceptance_and_the_write(smtp, settings):
+    """The documented at-least-once window: never lost, at worst sent twice."""
+    from notifications.senders import EmailSender
+
+    fan_out(1)
+    token, [pk] = outbox.claim(Delivery.objects.all(), limit=1)
+    delivery = Delivery.objects.get(pk=pk)
+    sender = EmailSender()
+    assert sender.send(delivery.message, delivery).result == "sent"  # then the worker dies
+    sender.close()
+    with time_machine.travel(timezone.now() + timedelta(seconds=settings.NOTIFICATIONS_CLAIM_SECONDS + 1)):
+        deliveries_send_due()
+    assert smtp.recipients() == ["s0@example.com", "s0@example.com"]
+    assert Delivery.objects.get().status == "sent"
+
+
+def test_it_writes_what_was_sent_and_releases_the_rest_when_stopped_by_the_time_limit(smtp, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    fan_out(3)
+    real_send, calls = outbox._send_one, []
+
+    def send_then_time_out(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise SoftTimeLimitExceeded()
+        return real_send(*args)
+
+    monkeypatch.setattr(outbox, "_send_one", send_then_time_out)
+    token, ids = outbox.claim(Delivery.objects.all(), limit=10)
+    with pytest.raises(SoftTimeLimitExceeded):
+        outbox.send_claimed(token, ids, deadline=float("inf"))
+    first, in_flight, untried = Delivery.objects.order_by("pk")
+    assert first.status == "sent"
+    assert in_flight.claim_token == token  # may have been accepted: waits for its lease
+    assert untried.claim_token is None and untried.status == "pending"
