@@ -18,4 +18,4 @@ def purge_resolved_alerts(*, now: datetime | None = None, batch: int = 1000) -> 
 
 def purge_alerts(now: datetime) -> tuple[str, int]:
     """The purge_old_data entry (monitoring.retention.PURGERS)."""
-    return "resolved alerts (with their events)", purge_resolved_alerts(now=now)
+    return "resolved alerts", purge_resolved_alerts(now=now)

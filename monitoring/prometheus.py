@@ -30,6 +30,7 @@ from healthchecks.services import heartbeat_ages
 from monitoring.ingest import ingested_total
 from monitoring.models import HourRollup, MinuteRollup
 from monitoring.models import Metric as MetricRow
+from notifications.metrics import delivery_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ COLLECTORS: list[Callable[[], Iterable[Metric]]] = [
     metric_store_metrics,
     health_metrics,
     alert_metrics,
+    delivery_metrics,
 ]
 
 

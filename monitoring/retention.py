@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from alerts.retention import purge_alerts
 from monitoring.models import HourRollup, Metric, MinuteRollup
+from notifications.services import purge_notifications
 
 BATCH_SIZE = 10_000
 
@@ -22,15 +23,16 @@ BATCH_SIZE = 10_000
 def delete_in_batches(
     queryset: models.QuerySet, *, batch_size: int = BATCH_SIZE, max_batches: int = 10_000
 ) -> int:
-    """Delete the rows of `queryset` BATCH_SIZE primary keys at a time."""
+    """Delete the rows of `queryset` BATCH_SIZE primary keys at a time; returns how many rows
+    of the queryset's own model went (rows removed by cascade are not counted)."""
     deleted = 0
     for _ in range(max_batches):
         with transaction.atomic():
             ids = list(queryset.values_list("pk", flat=True)[:batch_size])
             if not ids:
                 break
-            count, _ = queryset.model.objects.filter(pk__in=ids).delete()
-        deleted += count
+            _, per_model = queryset.model.objects.filter(pk__in=ids).delete()
+        deleted += per_model.get(queryset.model._meta.label, 0)
         if len(ids) < batch_size:
             break
     return deleted
@@ -56,6 +58,7 @@ PURGERS: list[Callable[[datetime], tuple[str, int]]] = [
     purge_minute_rollups,
     purge_hour_rollups,
     purge_alerts,
+    purge_notifications,
 ]
 
 

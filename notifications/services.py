@@ -417,28 +417,28 @@ def staff_notifications_mark_read(*, user, notifications: Iterable[StaffNotifica
 # --- retention ----------------------------------------------------------------------------
 
 
-def _delete_in_chunks(queryset: QuerySet, chunk: int = 5000) -> int:
-    deleted = 0
-    while ids := list(queryset.values_list("pk", flat=True)[:chunk]):
-        deleted += queryset.model.objects.filter(pk__in=ids).delete()[1].get(queryset.model._meta.label, 0)
-    return deleted
-
-
 def notifications_purge(*, now: datetime | None = None, days: int | None = None) -> dict[str, int]:
     """Delete what is older than LOGS_RETENTION_DAYS: attempts, finished messages (with their
     deliveries) and dashboard notifications. A message with a pending delivery is kept, so
     purging never loses a send. For the purge_old_data command."""
+    from monitoring.retention import delete_in_batches
+
     cutoff = (now or timezone.now()) - timedelta(days=days or settings.LOGS_RETENTION_DAYS)
-    attempts = _delete_in_chunks(DeliveryAttempt.objects.filter(started_at__lt=cutoff))
-    notices = _delete_in_chunks(StaffNotification.objects.filter(updated_at__lt=cutoff))
+    attempts = delete_in_batches(DeliveryAttempt.objects.filter(started_at__lt=cutoff))
+    notices = delete_in_batches(StaffNotification.objects.filter(updated_at__lt=cutoff))
     finished = Message.objects.filter(created_at__lt=cutoff).exclude(
         deliveries__status=Delivery.Status.PENDING
     )
-    deliveries = _delete_in_chunks(Delivery.objects.filter(message__in=finished.values("pk")))
-    messages = _delete_in_chunks(finished)
+    deliveries = delete_in_batches(Delivery.objects.filter(message__in=finished.values("pk")))
+    messages = delete_in_batches(finished)
     return {
         "attempts": attempts,
         "staff_notifications": notices,
         "deliveries": deliveries,
         "messages": messages,
     }
+
+
+def purge_notifications(now: datetime) -> tuple[str, int]:
+    """The purge_old_data entry (monitoring.retention.PURGERS)."""
+    return "notification logs", sum(notifications_purge(now=now).values())

@@ -97,3 +97,13 @@ def test_it_exposes_open_alert_counts(client, staff_token):
     alert_raise(fingerprint="x", title="Disk full", severity="critical")
     body = client.get("/metrics", HTTP_AUTHORIZATION=f"Token {staff_token}").content.decode()
     assert 'vigil_alerts_open{severity="critical",status="firing"} 1.0' in body
+
+
+def test_it_exposes_delivery_counts(client, staff_token):
+    from notifications.services import message_enqueue
+
+    message_enqueue(
+        kind="test", subject="Hi", severity="low", dedup_key="k", channels=[], emails=["a@example.com"]
+    )
+    body = client.get("/metrics", HTTP_AUTHORIZATION=f"Token {staff_token}").content.decode()
+    assert 'vigil_deliveries{kind="email",status="pending"} 1.0' in body
