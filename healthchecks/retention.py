@@ -1,0 +1,13 @@
+"""Retention of probe results, for monitoring's purge_old_data job (its PURGERS list)."""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from healthchecks.models import ProbeResult
+from monitoring.retention import delete_in_batches
+
+
+def purge_probe_results(now: datetime) -> tuple[str, int]:
+    cutoff = now - timedelta(days=settings.PROBE_RESULTS_RETENTION_DAYS)
+    return "probe results", delete_in_batches(ProbeResult.objects.filter(checked_at__lt=cutoff))
