@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -438,8 +438,26 @@ def probe_outcomes_apply(*, probes: dict[int, Probe], outcomes: list[Outcome], n
                 summary.errors.append(f"component {probe.component_id}: {exc}")
         if summary.alerts_raised or summary.alerts_resolved:
             notify_alerts_after_commit()
-    Probe.objects.bulk_update(list(probes.values()), STATE_FIELDS, batch_size=500)
+    probe_states_save(list(probes.values()))
     return summary
+
+
+def probe_states_save(probes: list[Probe]) -> None:
+    """Write the round's debounce state of every probe: one prepared UPDATE run with executemany.
+
+    Django's bulk_update builds a CASE per field per row, which costs seconds of Python for
+    1,000 probes; executemany is a pipeline on PostgreSQL and a tight loop in SQLite."""
+    if not probes:
+        return
+    fields = [Probe._meta.get_field(name) for name in STATE_FIELDS]
+    table = connection.ops.quote_name(Probe._meta.db_table)
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    rows = [
+        [f.get_db_prep_save(getattr(probe, f.attname), connection) for f in fields] + [probe.pk]
+        for probe in probes
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", rows)
 
 
 def probes_run_due(*, now: datetime | None = None, limit: int | None = None) -> RoundSummary:
