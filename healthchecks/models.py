@@ -74,8 +74,8 @@ class Probe(models.Model):
     )
     timeout_seconds = models.FloatField(
         default=5.0,
-        validators=[MinValueValidator(0.1), MaxValueValidator(60)],
-        help_text="Deadline.",
+        validators=[MinValueValidator(0.1), MaxValueValidator(30)],
+        help_text="Seconds; the whole request's deadline (at most 30: a round stays in its task time limit).",
     )
     degraded_latency_ms = models.PositiveIntegerField(
         default=2000,

@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('keyword', models.CharField(blank=True, help_text='Text the response body must contain.', max_length=200)),
                 ('json_path', models.CharField(blank=True, help_text='Dotted path that must exist in a JSON body (status, data.0.ok).', max_length=200)),
                 ('json_value', models.CharField(blank=True, help_text='If set, the value at json_path must equal this (as text).', max_length=200)),
-                ('timeout_seconds', models.FloatField(default=5.0, help_text='Deadline.', validators=[django.core.validators.MinValueValidator(0.1), django.core.validators.MaxValueValidator(60)])),
+                ('timeout_seconds', models.FloatField(default=5.0, help_text="Seconds; the whole request's deadline (at most 30: a round stays in its task time limit).", validators=[django.core.validators.MinValueValidator(0.1), django.core.validators.MaxValueValidator(30)])),
                 ('degraded_latency_ms', models.PositiveIntegerField(default=2000, help_text='A response slower than this counts as degraded performance.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(600000)])),
                 ('interval_seconds', models.PositiveIntegerField(default=healthchecks.models._default_interval, validators=[django.core.validators.MinValueValidator(5), django.core.validators.MaxValueValidator(86400)])),
                 ('failures_before_down', models.PositiveSmallIntegerField(default=3, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100)])),

@@ -11,6 +11,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -141,6 +142,14 @@ def _spec(probe: Probe, now: datetime) -> ProbeSpec:
 # --- recording ----------------------------------------------------------------------------
 
 
+def _without_credentials(url: str) -> str:
+    """A URL may carry user:password@; metrics are readable by more people than probe settings."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
 def metric_source(component: Component) -> str:
     return (slugify(component.name) or f"component-{component.pk}")[:100]
 
@@ -172,7 +181,7 @@ def _record(probes: dict[int, Probe], outcomes: list[Outcome]) -> None:
         component = probes[o.probe_id].component
         common = {
             "source": metric_source(component),
-            "endpoint": component.health_check_url[:200],
+            "endpoint": _without_credentials(component.health_check_url)[:200],
             "tags": {"component_id": component.pk, "probe_id": o.probe_id},
             "timestamp": o.checked_at,
         }

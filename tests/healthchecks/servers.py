@@ -60,7 +60,10 @@ class ProbeTarget:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 return self.do_GET()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # A deep accept backlog: the default (5) drops SYNs under a burst of concurrent probes and
+        # the client retries only after a second, which reads as a timeout on a loaded machine.
+        server_class = type("Server", (ThreadingHTTPServer,), {"request_queue_size": 128})
+        self.server = server_class(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.scheme = "http"
         if tls_cert:

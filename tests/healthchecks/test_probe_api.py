@@ -47,6 +47,7 @@ def test_it_creates_a_probe_and_sets_the_components_url(api):
         ({"url": "not a url"}, "url"),
         ({"timeout_seconds": 0}, "timeout_seconds"),
         ({"timeout_seconds": "soon"}, "timeout_seconds"),
+        ({"timeout_seconds": 31}, "timeout_seconds"),
         ({"interval_seconds": 1}, "interval_seconds"),
         ({"failures_before_down": 0}, "failures_before_down"),
         ({"successes_before_up": 1000}, "successes_before_up"),

@@ -93,7 +93,7 @@ def test_it_refuses_urls_that_are_not_http():
 
 def test_it_lets_no_hung_endpoint_delay_the_others(target):
     sock, port = silent_port()
-    specs = [ProbeSpec(probe_id=i, url=target.url("/ok"), timeout=1.0) for i in range(40)]
+    specs = [ProbeSpec(probe_id=i, url=target.url("/ok"), timeout=2.0) for i in range(40)]
     specs.append(ProbeSpec(probe_id=99, url=f"http://127.0.0.1:{port}/", timeout=1.0))
     try:
         started = time.monotonic()
@@ -101,7 +101,7 @@ def test_it_lets_no_hung_endpoint_delay_the_others(target):
         elapsed = time.monotonic() - started
     finally:
         sock.close()
-    assert elapsed < 3
+    assert elapsed < 3.5  # the hung one costs its 1 s timeout, not the round
     assert sum(o.ok for o in outcomes) == 40
     assert [o.error for o in outcomes if o.probe_id == 99] == ["timed out after 1 s"]
 

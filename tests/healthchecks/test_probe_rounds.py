@@ -229,3 +229,10 @@ def test_it_runs_from_the_management_command(target, capsys):
     call_command("run_probes")
     assert "1 probes in" in capsys.readouterr().out
     assert ProbeResult.objects.count() == 1
+
+
+def test_it_keeps_url_credentials_out_of_the_metrics(target):
+    ProbeFactory(component__health_check_url=target.url("/ok").replace("://", "://probe:s3cret@"))
+    tick()
+    endpoints = set(Metric.objects.values_list("endpoint", flat=True))
+    assert endpoints == {target.url("/ok")}
