@@ -432,14 +432,16 @@ def probe_outcomes_apply(*, probes: dict[int, Probe], outcomes: list[Outcome], n
             try:
                 if target and _set_status(probe, target, outcome, now):
                     summary.status_changes += 1
+                # The verdict flips only once its alert is written: if raising fails, the next
+                # round tries again (a repeat only counts on the open alert).
                 if goes_down:
-                    probe.is_down = True
                     down_now.add(probe.component_id)
                     _alert_down(probe, outcome, graph, down_now - {probe.component_id}, now)
+                    probe.is_down = True
                     summary.alerts_raised += 1
                 elif comes_up:
-                    probe.is_down = False
                     summary.alerts_resolved += _alert_recovered(probe, now)
+                    probe.is_down = False
                 if outcome.cert_checked:
                     _certificate(probe, outcome, now, summary)
             except Exception as exc:  # one component's failure must not stop the others
