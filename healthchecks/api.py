@@ -3,8 +3,9 @@
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from rest_framework import viewsets
-from rest_framework.decorators import action, api_view
+from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
 from healthchecks.models import Probe
@@ -16,6 +17,7 @@ from healthchecks.serializers import HistoryQuerySerializer, HoldSerializer, Pro
 class ProbeViewSet(viewsets.ModelViewSet):
     queryset = Probe.objects.select_related("component").order_by("pk")
     serializer_class = ProbeSerializer
+    permission_classes = [IsAdminUser]
     filterset_fields = ["enabled", "is_down", "component"]
 
     @action(detail=True, methods=["post"])
@@ -33,11 +35,13 @@ class ProbeViewSet(viewsets.ModelViewSet):
 
 
 @api_view(["GET"])
+@permission_classes([IsAdminUser])
 def system_status(request):
     return Response(history.system_status())
 
 
 @api_view(["GET"])
+@permission_classes([IsAdminUser])
 def service_health(request, service: str):
     query = HistoryQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)

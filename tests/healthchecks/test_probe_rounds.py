@@ -236,3 +236,12 @@ def test_it_keeps_url_credentials_out_of_the_metrics(target):
     tick()
     endpoints = set(Metric.objects.values_list("endpoint", flat=True))
     assert endpoints == {target.url("/ok")}
+
+
+def test_it_is_a_beat_job_every_health_check_interval(target):
+    from config.celery import BEAT_JOBS
+    from healthchecks.tasks import run_probes
+
+    assert BEAT_JOBS["run_probes"] == ("healthchecks.tasks.run_probes", "HEALTH_CHECK_INTERVAL")
+    ProbeFactory(component__health_check_url=target.url("/ok"))
+    assert run_probes().startswith("1 probes in")
