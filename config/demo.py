@@ -9,6 +9,7 @@ from collections.abc import Callable
 from django.contrib.auth import get_user_model
 
 from alerts.demo import seed_alerts
+from healthchecks.demo import seed_probes
 from monitoring.demo import seed_metrics
 from notifications.demo import seed_notifications
 from statuspage.demo import seed_statuspage
@@ -31,4 +32,11 @@ def seed_staff() -> str:
     return f"staff: operator user {'created' if created else 'already there'}"
 
 
-SEEDS: list[Callable[[], str]] = [seed_staff, seed_notifications, seed_statuspage, seed_metrics, seed_alerts]
+SEEDS: list[Callable[[], str]] = [
+    seed_staff,
+    seed_notifications,
+    seed_statuspage,
+    seed_probes,
+    seed_metrics,
+    seed_alerts,
+]

@@ -358,6 +358,14 @@ ALERT_FLAP_WINDOW_MINUTES = env_int("ALERT_FLAP_WINDOW_MINUTES", 30, minimum=1)
 ALERT_FLAP_THRESHOLD = env_int("ALERT_FLAP_THRESHOLD", 6, minimum=3)
 ESCALATION_CHECK_INTERVAL = env_int("ESCALATION_CHECK_INTERVAL", 30, minimum=5)
 
+# --- healthchecks (component probes) ---
+# run_probes: how many probes run at once per worker, the most one run claims, how often a
+# certificate is read, and how long probe results are kept. See README "Component probes".
+PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 64, minimum=1, maximum=512)
+PROBE_BATCH_SIZE = env_int("PROBE_BATCH_SIZE", 2000, minimum=1, maximum=20000)
+PROBE_CERT_CHECK_HOURS = env_int("PROBE_CERT_CHECK_HOURS", 24, minimum=1)
+PROBE_RESULTS_RETENTION_DAYS = env_int("PROBE_RESULTS_RETENTION_DAYS", LOGS_RETENTION_DAYS, minimum=1)
+
 # One place for the beat schedule (config/celery.py); it reads the intervals above.
 from config.celery import beat_schedule  # noqa: E402
 

@@ -1,6 +1,10 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.utils import timezone
 
-from healthchecks.models import Heartbeat
+from healthchecks.models import Heartbeat, Probe, ProbeResult, validate_probe_url
+from healthchecks.probes.services import probe_configure
+from healthchecks.serializers import SETTINGS_FIELDS
 
 
 @admin.register(Heartbeat)
@@ -11,4 +15,87 @@ class HeartbeatAdmin(admin.ModelAdmin):
     readonly_fields = ["kind", "name", "last_seen"]
 
     def has_add_permission(self, request):
+        return False
+
+
+class ProbeForm(forms.ModelForm):
+    url = forms.CharField(
+        max_length=200,
+        validators=[validate_probe_url],
+        help_text="The component's health_check_url (http or https).",
+    )
+
+    class Meta:
+        model = Probe
+        fields = ["component", "url", *SETTINGS_FIELDS]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["url"].initial = self.instance.component.health_check_url
+
+
+@admin.register(Probe)
+class ProbeAdmin(admin.ModelAdmin):
+    form = ProbeForm
+    list_display = [
+        "component",
+        "enabled",
+        "is_down",
+        "last_ok",
+        "last_status_code",
+        "last_latency_ms",
+        "last_checked_at",
+        "consecutive_failures",
+        "cert_days_left",
+    ]
+    list_filter = ["enabled", "is_down", "last_ok", "method"]
+    list_select_related = ["component"]
+    search_fields = ["component__name", "component__health_check_url", "last_error"]
+    readonly_fields = [
+        "consecutive_failures",
+        "consecutive_successes",
+        "is_down",
+        "last_checked_at",
+        "last_ok",
+        "last_status_code",
+        "last_latency_ms",
+        "last_error",
+        "next_due_at",
+        "cert_expires_at",
+        "cert_days_left",
+        "cert_checked_at",
+        "cert_error",
+    ]
+    actions = ["probe_now"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A probe stays with its component once created.
+        return [*self.readonly_fields, "component"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in SETTINGS_FIELDS}
+        component = obj.component if change else form.cleaned_data["component"]
+        saved = probe_configure(component=component, url=form.cleaned_data["url"], **fields)
+        obj.pk, obj.component = saved.pk, saved.component
+
+    @admin.action(description="Probe at the next run")
+    def probe_now(self, request, queryset):
+        count = queryset.update(next_due_at=timezone.now())
+        self.message_user(request, f"{count} probes will run at the next round.", messages.SUCCESS)
+
+
+@admin.register(ProbeResult)
+class ProbeResultAdmin(admin.ModelAdmin):
+    list_display = ["probe", "checked_at", "ok", "slow", "status_code", "latency_ms", "error"]
+    list_filter = ["ok", "slow"]
+    list_select_related = ["probe__component"]
+    date_hierarchy = None
+    show_full_result_count = False  # a big table: no COUNT(*) of all rows per page
+    readonly_fields = ["probe", "checked_at", "ok", "slow", "status_code", "latency_ms", "error"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -1,5 +1,14 @@
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+
+from statuspage.models import ComponentStatus
+
+OUTAGE_STATUSES = (ComponentStatus.MAJOR_OUTAGE, ComponentStatus.PARTIAL_OUTAGE)
 
 
 class Heartbeat(models.Model):
@@ -22,3 +31,190 @@ class Heartbeat(models.Model):
 
     def age_seconds(self, now=None) -> float:
         return ((now or timezone.now()) - self.last_seen).total_seconds()
+
+
+def _default_interval() -> int:
+    return settings.HEALTH_CHECK_INTERVAL
+
+
+def _default_codes() -> list[int]:
+    return [200]
+
+
+def validate_status_codes(value) -> None:
+    if not isinstance(value, list) or not value:
+        raise ValidationError("Give a non-empty list of HTTP status codes, e.g. [200, 204].")
+    for code in value:
+        if isinstance(code, bool) or not isinstance(code, int) or not 100 <= code <= 599:
+            raise ValidationError(f"{code!r} is not an HTTP status code (100–599).")
+
+
+class Probe(models.Model):
+    """How one component's health_check_url is probed, and the debounce state of its results.
+
+    The counters are written only by the run that claimed the probe (claims are exclusive), so
+    they need no lock; the component's status is changed through statuspage's service."""
+
+    class Method(models.TextChoices):
+        GET = "GET", "GET"
+        HEAD = "HEAD", "HEAD"
+        POST = "POST", "POST"
+
+    component = models.OneToOneField("statuspage.Component", on_delete=models.CASCADE, related_name="probe")
+    method = models.CharField(max_length=8, choices=Method.choices, default=Method.GET)
+    expected_status_codes = models.JSONField(default=_default_codes, validators=[validate_status_codes])
+    keyword = models.CharField(max_length=200, blank=True, help_text="Text the response body must contain.")
+    json_path = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Dotted path that must exist in a JSON body (status, data.0.ok).",
+    )
+    json_value = models.CharField(
+        max_length=200, blank=True, help_text="If set, the value at json_path must equal this (as text)."
+    )
+    timeout_seconds = models.FloatField(
+        default=5.0,
+        validators=[MinValueValidator(0.1), MaxValueValidator(30)],
+        help_text="Seconds; the whole request's deadline (at most 30: a round stays in its task time limit).",
+    )
+    degraded_latency_ms = models.PositiveIntegerField(
+        default=2000,
+        validators=[MinValueValidator(1), MaxValueValidator(600_000)],
+        help_text="A response slower than this counts as degraded performance.",
+    )
+    interval_seconds = models.PositiveIntegerField(
+        default=_default_interval, validators=[MinValueValidator(5), MaxValueValidator(86_400)]
+    )
+    failures_before_down = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    successes_before_up = models.PositiveSmallIntegerField(
+        default=2, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    enabled = models.BooleanField(default=True)
+    manual_hold_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Probes leave the status alone until then; afterwards a manual status is released to them.",
+    )
+
+    # Debounce state.
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    consecutive_successes = models.PositiveIntegerField(default=0)
+    consecutive_slow = models.PositiveIntegerField(default=0)
+    consecutive_fast = models.PositiveIntegerField(default=0)
+    is_down = models.BooleanField(default=False, help_text="The debounced verdict that raised the alert.")
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_ok = models.BooleanField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_latency_ms = models.FloatField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    next_due_at = models.DateTimeField(default=timezone.now)
+
+    # TLS certificate (https only), read at most once per PROBE_CERT_CHECK_HOURS.
+    cert_expires_at = models.DateTimeField(null=True, blank=True)
+    cert_days_left = models.IntegerField(null=True, blank=True)
+    cert_checked_at = models.DateTimeField(null=True, blank=True)
+    cert_error = models.CharField(max_length=300, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["component__position", "component__name"]
+        # Serves the claim query: enabled probes due now, oldest first.
+        indexes = [models.Index(fields=["enabled", "next_due_at"], name="probe_enabled_due")]
+
+    def __str__(self) -> str:
+        return f"probe of {self.component}"
+
+    def clean(self) -> None:
+        if self.json_value and not self.json_path:
+            raise ValidationError({"json_value": "Set json_path too: the value is compared at that path."})
+
+    @property
+    def fingerprint(self) -> str:
+        return f"probe:{self.component_id}"
+
+    def cert_check_due(self, now: datetime) -> bool:
+        if self.cert_checked_at is None:
+            return True
+        return now - self.cert_checked_at >= timedelta(hours=settings.PROBE_CERT_CHECK_HOURS)
+
+    def hold_active(self, now: datetime) -> bool:
+        return self.manual_hold_until is not None and self.manual_hold_until > now
+
+    def count(self, *, ok: bool, slow: bool) -> None:
+        """Fold one result into the streaks (a slow answer is still a success)."""
+        if not ok:
+            self.consecutive_failures += 1
+            self.consecutive_successes = self.consecutive_slow = self.consecutive_fast = 0
+            return
+        self.consecutive_failures = 0
+        self.consecutive_successes += 1
+        if slow:
+            self.consecutive_slow += 1
+            self.consecutive_fast = 0
+        else:
+            self.consecutive_fast += 1
+            self.consecutive_slow = 0
+
+    def desired_status(self, current: str) -> str | None:
+        """The status the streaks call for, or None to leave it as it is (still debouncing).
+
+        Worse needs `failures_before_down` bad results in a row (failures for an outage, slow
+        answers for degraded); better needs `successes_before_up` good ones. So a flapping
+        endpoint never reaches either count and the status stays put."""
+        down, up = self.failures_before_down, self.successes_before_up
+        if self.consecutive_failures:
+            target = ComponentStatus.MAJOR_OUTAGE if self.consecutive_failures >= down else None
+        elif current in OUTAGE_STATUSES:
+            if self.consecutive_successes < up:
+                target = None
+            elif self.consecutive_slow:
+                target = ComponentStatus.DEGRADED_PERFORMANCE
+            else:
+                target = ComponentStatus.OPERATIONAL
+        elif self.consecutive_slow:
+            target = ComponentStatus.DEGRADED_PERFORMANCE if self.consecutive_slow >= down else None
+        elif current == ComponentStatus.DEGRADED_PERFORMANCE:
+            target = ComponentStatus.OPERATIONAL if self.consecutive_fast >= up else None
+        else:
+            target = ComponentStatus.OPERATIONAL
+        return None if target == current else target
+
+    def verdict_down(self) -> bool:
+        return self.consecutive_failures >= self.failures_before_down
+
+    def verdict_up(self) -> bool:
+        return self.consecutive_successes >= self.successes_before_up
+
+
+class ProbeResult(models.Model):
+    """One probe run. Kept LOGS_RETENTION_DAYS (healthchecks.retention purges the rest)."""
+
+    probe = models.ForeignKey(Probe, on_delete=models.CASCADE, related_name="results")
+    checked_at = models.DateTimeField(default=timezone.now)
+    ok = models.BooleanField()
+    slow = models.BooleanField(default=False)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.FloatField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-checked_at", "-id"]
+        indexes = [
+            # The history API: one probe's results over a window; also the retention purge by time.
+            models.Index(fields=["probe", "checked_at"], name="proberesult_probe_time"),
+            models.Index(fields=["checked_at"], name="proberesult_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.probe_id} {'ok' if self.ok else 'fail'} @ {self.checked_at:%Y-%m-%d %H:%M:%S}"
+
+
+def validate_probe_url(value: str) -> None:
+    """Probes speak HTTP only: http and https URLs with a host."""
+    from django.core.validators import URLValidator
+
+    URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// URL.")(value)

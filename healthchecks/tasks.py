@@ -11,3 +11,10 @@ def heartbeat(self) -> str:
     name = self.request.hostname or socket.gethostname()
     heartbeat_record(kind=Heartbeat.Kind.WORKER, name=name)
     return f"worker heartbeat recorded for {name}"
+
+
+@shared_task(ignore_result=True)
+def run_probes() -> str:
+    from healthchecks.probes.services import probes_run_due
+
+    return str(probes_run_due())

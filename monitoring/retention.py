@@ -14,6 +14,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from alerts.retention import purge_alerts
+from healthchecks.retention import purge_probe_results
 from monitoring.models import HourRollup, Metric, MinuteRollup
 from notifications.services import purge_notifications
 
@@ -59,6 +60,7 @@ PURGERS: list[Callable[[datetime], tuple[str, int]]] = [
     purge_hour_rollups,
     purge_alerts,
     purge_notifications,
+    purge_probe_results,
 ]
 
 

@@ -69,3 +69,20 @@ def test_it_records_a_heartbeat_from_the_management_command():
     call_command("heartbeat", stdout=out)
     assert "worker heartbeat recorded for manual@" in out.getvalue()
     assert Heartbeat.objects.filter(name__startswith="manual@").exists()
+
+
+def test_it_purges_old_probe_results_with_the_purge_old_data_job(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from healthchecks.models import ProbeResult
+    from monitoring.retention import old_data_purge
+    from tests.healthchecks.factories import ProbeFactory
+
+    probe = ProbeFactory()
+    old = timezone.now() - timedelta(days=settings.PROBE_RESULTS_RETENTION_DAYS + 1)
+    ProbeResult.objects.create(probe=probe, ok=True, checked_at=old)
+    ProbeResult.objects.create(probe=probe, ok=True)
+    assert dict(old_data_purge())["probe results"] == 1
+    assert ProbeResult.objects.count() == 1

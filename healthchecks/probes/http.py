@@ -1,0 +1,196 @@
+"""Run probes: plain data in, plain data out, no database (worker threads never touch the ORM).
+
+One pooled requests.Session serves a whole round; every probe has strict connect and read
+timeouts and a total deadline on reading the body, and the round waits for no probe longer
+than its own deadline, so one hung endpoint delays nothing else.
+"""
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import requests
+from django.utils import timezone
+from requests.adapters import HTTPAdapter
+
+from healthchecks.probes import tls
+
+MAX_BODY_BYTES = 1024 * 1024  # enough for any health document; a huge body is not read further
+USER_AGENT = "Vigil-probe/1.0"
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    probe_id: int
+    url: str
+    method: str = "GET"
+    expected_status_codes: tuple[int, ...] = (200,)
+    keyword: str = ""
+    json_path: str = ""
+    json_value: str = ""
+    timeout: float = 5.0
+    degraded_latency_ms: float = 2000
+    check_certificate: bool = False
+
+
+@dataclass
+class Outcome:
+    probe_id: int
+    checked_at: datetime
+    ok: bool
+    slow: bool = False
+    status_code: int | None = None
+    latency_ms: float | None = None
+    error: str = ""
+    cert_checked: bool = False
+    cert_expires_at: datetime | None = None
+    cert_error: str = ""
+
+
+def make_session(pool_size: int) -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    session.max_redirects = 3
+    return session
+
+
+def json_lookup(document, path: str):
+    """The value at a dotted path ("data.items.0.status"); _MISSING if any step is absent."""
+    value = document
+    for step in path.split("."):
+        if isinstance(value, dict) and step in value:
+            value = value[step]
+        elif isinstance(value, list) and step.lstrip("-").isdigit() and -len(value) <= int(step) < len(value):
+            value = value[int(step)]
+        else:
+            return _MISSING
+    return value
+
+
+def _as_text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _content_problem(spec: ProbeSpec, body: bytes) -> str:
+    if spec.keyword and spec.keyword.encode() not in body:
+        return f"keyword {spec.keyword!r} not found in the response"
+    if spec.json_path:
+        try:
+            document = json.loads(body)
+        except ValueError:
+            return "response is not JSON"
+        value = json_lookup(document, spec.json_path)
+        if value is _MISSING:
+            return f"JSON field {spec.json_path!r} missing"
+        if spec.json_value and _as_text(value) != spec.json_value:
+            return f"JSON field {spec.json_path!r} is {_as_text(value)[:80]!r}, expected {spec.json_value!r}"
+    return ""
+
+
+def _error_text(exc: Exception, timeout: float) -> str:
+    if isinstance(exc, requests.ConnectTimeout):
+        return f"connect timed out after {timeout:g} s"
+    if isinstance(exc, requests.Timeout):
+        return f"timed out after {timeout:g} s"
+    if isinstance(exc, requests.ConnectionError):
+        reason = str(exc)
+        if "refused" in reason.lower():
+            return "connection refused"
+        return f"connection failed: {reason[:300]}"
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def _http(spec: ProbeSpec, session: requests.Session, outcome: Outcome) -> None:
+    started = time.perf_counter()
+    deadline = started + spec.timeout
+    if urlsplit(spec.url).scheme not in ("http", "https"):
+        outcome.error = "only http and https URLs are probed"
+        return
+    try:
+        with session.request(
+            spec.method, spec.url, timeout=(spec.timeout, spec.timeout), stream=True, allow_redirects=True
+        ) as response:
+            outcome.status_code = response.status_code
+            body = bytearray()
+            if spec.method != "HEAD":
+                for chunk in response.iter_content(16384):
+                    body += chunk
+                    if time.perf_counter() > deadline:
+                        raise requests.Timeout()
+                    if len(body) >= MAX_BODY_BYTES:
+                        break
+    except Exception as exc:  # any failure of the request is the probe's result, never a crash
+        outcome.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+        outcome.error = _error_text(exc, spec.timeout)
+        return
+    outcome.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+    if outcome.status_code not in spec.expected_status_codes:
+        expected = ", ".join(str(code) for code in spec.expected_status_codes)
+        outcome.error = f"HTTP {outcome.status_code}, expected {expected}"
+        return
+    problem = _content_problem(spec, bytes(body))
+    if problem:
+        outcome.error = problem
+        return
+    outcome.ok = True
+    outcome.slow = outcome.latency_ms > spec.degraded_latency_ms
+
+
+def _certificate(spec: ProbeSpec, outcome: Outcome) -> None:
+    parts = urlsplit(spec.url)
+    outcome.cert_checked = True
+    try:
+        outcome.cert_expires_at = tls.certificate_expiry(
+            parts.hostname or "", parts.port or 443, timeout=min(spec.timeout, 5.0)
+        )
+    except Exception as exc:  # CertificateError, or an odd host name: recorded, never a crash
+        outcome.cert_error = str(exc)[:300]
+
+
+def execute(spec: ProbeSpec, session: requests.Session) -> Outcome:
+    outcome = Outcome(probe_id=spec.probe_id, checked_at=timezone.now(), ok=False)
+    _http(spec, session, outcome)
+    if spec.check_certificate and urlsplit(spec.url).scheme == "https":
+        _certificate(spec, outcome)
+    return outcome
+
+
+def execute_all(specs: list[ProbeSpec], *, concurrency: int, round_deadline: float) -> list[Outcome]:
+    """Run every spec on a bounded pool. A probe still running at the round deadline (its
+    thread stuck past its own timeouts) is reported as failed and left behind, not waited for."""
+    if not specs:
+        return []
+    session = make_session(min(concurrency, len(specs)))
+    pool = ThreadPoolExecutor(max_workers=min(concurrency, len(specs)), thread_name_prefix="probe")
+    started = timezone.now()
+    futures = {pool.submit(execute, spec, session): spec for spec in specs}
+    wait(futures, timeout=round_deadline)
+    pool.shutdown(wait=False, cancel_futures=True)
+    outcomes = []
+    for future, spec in futures.items():
+        if future.done() and not future.cancelled():
+            outcomes.append(future.result())
+        else:
+            outcomes.append(
+                Outcome(
+                    probe_id=spec.probe_id,
+                    checked_at=started,
+                    ok=False,
+                    latency_ms=round(round_deadline * 1000, 2),
+                    error=f"not finished within the round deadline of {round_deadline:g} s",
+                )
+            )
+    if all(future.done() for future in futures):
+        session.close()
+    return outcomes

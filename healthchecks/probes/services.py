@@ -1,0 +1,495 @@
+"""Probe services: configure, hold, claim due probes, run a round, apply its results.
+
+A round: claim the due probes (exclusive, so two workers never run one twice), run them on a
+thread pool with no database access, write every result and its metrics in two bulk INSERTs,
+save the debounce counters in one bulk UPDATE, and only then take short per-component
+transactions for the few probes whose status, alert or certificate warning changes.
+"""
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from alerts.models import Alert, AlertEvent, Severity
+from alerts.services import alert_raise, alert_resolve
+from alerts.tasks import notify_alerts_after_commit
+from healthchecks.models import OUTAGE_STATUSES, Probe, ProbeResult
+from healthchecks.probes.http import Outcome, ProbeSpec, execute_all
+from monitoring.models import Metric, MetricType
+from statuspage.models import (
+    OPEN_INCIDENT_STATUSES,
+    Component,
+    ComponentStatus,
+    IncidentComponent,
+    StatusSource,
+)
+from statuspage.services import component_set_status
+
+logger = logging.getLogger(__name__)
+
+# A probe due within this many seconds is claimed now: beat's ticks jitter, and a probe due
+# 0.2 s after the tick would otherwise wait a whole extra interval.
+DUE_GRACE_SECONDS = 2
+CERT_THRESHOLDS = (7, 14, 21)  # tightest first
+CERT_SEVERITY = {7: Severity.HIGH, 14: Severity.MEDIUM, 21: Severity.LOW}
+STATE_FIELDS = [
+    "consecutive_failures",
+    "consecutive_successes",
+    "consecutive_slow",
+    "consecutive_fast",
+    "is_down",
+    "last_checked_at",
+    "last_ok",
+    "last_status_code",
+    "last_latency_ms",
+    "last_error",
+    "cert_expires_at",
+    "cert_days_left",
+    "cert_checked_at",
+    "cert_error",
+]
+
+
+class ProbeError(Exception):
+    """A request the current state does not allow (the API answers 400/409)."""
+
+
+# --- configuration ------------------------------------------------------------------------
+
+
+def probe_configure(*, component: Component, url: str | None = None, **settings_fields) -> Probe:
+    """Create or update a component's probe; `url` (already validated) becomes its health_check_url.
+
+    A changed setting takes effect at the next round: the probe is made due now."""
+    with transaction.atomic():
+        if url is not None and url != component.health_check_url:
+            Component.objects.filter(pk=component.pk).update(health_check_url=url)
+            component.health_check_url = url
+        probe, _ = Probe.objects.update_or_create(
+            component=component, defaults={**settings_fields, "next_due_at": timezone.now()}
+        )
+    return probe
+
+
+def probe_hold(*, probe: Probe, status: str, until: datetime | None, actor=None, note: str = "") -> Probe:
+    """Staff set the component's status by hand; probes leave it alone until `until` (None: until
+    staff change it again)."""
+    if status not in ComponentStatus.values:
+        raise ProbeError(f"unknown component status {status!r}")
+    if until is not None and until <= timezone.now():
+        raise ProbeError("The hold must end in the future.")
+    with transaction.atomic():
+        component_set_status(
+            component=probe.component, status=status, source=StatusSource.MANUAL, actor=actor, note=note
+        )
+        Probe.objects.filter(pk=probe.pk).update(manual_hold_until=until)
+        probe.manual_hold_until = until
+    return probe
+
+
+# --- claiming -----------------------------------------------------------------------------
+
+
+def probes_claim_due(*, now: datetime | None = None, limit: int | None = None) -> list[Probe]:
+    """Claim enabled probes that are due, pushing each one's next_due_at one interval ahead.
+
+    PostgreSQL: rows another worker is claiming are skipped (skip_locked), so two run_probes at
+    once split the due probes and none runs twice. SQLite: transactions are IMMEDIATE, so the
+    second claimant waits and then finds nothing due."""
+    now = now or timezone.now()
+    limit = limit or settings.PROBE_BATCH_SIZE
+    with transaction.atomic():
+        probes = list(
+            Probe.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("component")
+            .filter(enabled=True, next_due_at__lte=now + timedelta(seconds=DUE_GRACE_SECONDS))
+            .exclude(component__health_check_url="")
+            .order_by("next_due_at")[:limit]
+        )
+        by_interval: dict[int, list[int]] = defaultdict(list)
+        for probe in probes:
+            by_interval[probe.interval_seconds].append(probe.pk)
+            probe.next_due_at = now + timedelta(seconds=probe.interval_seconds)
+        for interval, ids in by_interval.items():
+            Probe.objects.filter(pk__in=ids).update(next_due_at=now + timedelta(seconds=interval))
+    return probes
+
+
+def _spec(probe: Probe, now: datetime) -> ProbeSpec:
+    url = probe.component.health_check_url
+    return ProbeSpec(
+        probe_id=probe.pk,
+        url=url,
+        method=probe.method,
+        expected_status_codes=tuple(probe.expected_status_codes or [200]),
+        keyword=probe.keyword,
+        json_path=probe.json_path,
+        json_value=probe.json_value,
+        timeout=probe.timeout_seconds,
+        degraded_latency_ms=probe.degraded_latency_ms,
+        check_certificate=url.startswith("https://") and probe.cert_check_due(now),
+    )
+
+
+# --- recording ----------------------------------------------------------------------------
+
+
+def _without_credentials(url: str) -> str:
+    """A URL may carry user:password@; metrics are readable by more people than probe settings."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def metric_source(component: Component) -> str:
+    return (slugify(component.name) or f"component-{component.pk}")[:100]
+
+
+def probe_results_record(*, probes: dict[int, Probe], outcomes: list[Outcome]) -> None:
+    """Store every result and its two metrics: two bulk INSERTs for the whole round."""
+    with transaction.atomic():
+        _record(probes, outcomes)
+
+
+def _record(probes: dict[int, Probe], outcomes: list[Outcome]) -> None:
+    ProbeResult.objects.bulk_create(
+        [
+            ProbeResult(
+                probe_id=o.probe_id,
+                checked_at=o.checked_at,
+                ok=o.ok,
+                slow=o.slow,
+                status_code=o.status_code,
+                latency_ms=o.latency_ms,
+                error=o.error[:500],
+            )
+            for o in outcomes
+        ],
+        batch_size=500,
+    )
+    metrics = []
+    for o in outcomes:
+        component = probes[o.probe_id].component
+        common = {
+            "source": metric_source(component),
+            "endpoint": _without_credentials(component.health_check_url)[:200],
+            "tags": {"component_id": component.pk, "probe_id": o.probe_id},
+            "timestamp": o.checked_at,
+        }
+        metrics.append(
+            Metric(
+                metric_type=MetricType.APPLICATION,
+                category="availability",
+                name="probe.up",
+                value=1.0 if o.ok else 0.0,
+                unit="bool",
+                **common,
+            )
+        )
+        if o.latency_ms is not None:
+            metrics.append(
+                Metric(
+                    metric_type=MetricType.PERFORMANCE,
+                    category="response_time",
+                    name="probe.response_time",
+                    value=o.latency_ms,
+                    unit="ms",
+                    **common,
+                )
+            )
+    Metric.objects.bulk_create(metrics, batch_size=500)
+
+
+# --- applying -----------------------------------------------------------------------------
+
+
+@dataclass
+class RoundSummary:
+    claimed: int = 0
+    ok: int = 0
+    slow: int = 0
+    failed: int = 0
+    status_changes: int = 0
+    alerts_raised: int = 0
+    alerts_resolved: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.claimed} probes in {self.seconds:.2f} s: {self.ok} ok, {self.slow} slow, "
+            f"{self.failed} failed; {self.status_changes} status changes, "
+            f"{self.alerts_raised} alerts raised, {self.alerts_resolved} resolved"
+        )
+
+
+class _Graph:
+    """The depends_on edges, read once per round."""
+
+    def __init__(self) -> None:
+        self.parents: dict[int, set[int]] = defaultdict(set)
+        through = Component.depends_on.through
+        for child, parent in through.objects.values_list("from_component_id", "to_component_id"):
+            self.parents[child].add(parent)
+
+    def ancestors(self, component_id: int) -> set[int]:
+        seen: set[int] = set()
+        todo = list(self.parents.get(component_id, ()))
+        while todo:
+            current = todo.pop()
+            if current not in seen and current != component_id:
+                seen.add(current)
+                todo.extend(self.parents.get(current, ()))
+        return seen
+
+    def depth(self, component_id: int) -> int:
+        return len(self.ancestors(component_id))
+
+
+def _down_ancestor(graph: _Graph, component_id: int, down_now: set[int]) -> Component | None:
+    """The root cause among the components this one depends on (transitively) that are down."""
+    ancestors = graph.ancestors(component_id)
+    if not ancestors:
+        return None
+    down = (
+        (ancestors & down_now)
+        | set(
+            Component.objects.filter(pk__in=ancestors, status__in=OUTAGE_STATUSES).values_list(
+                "pk", flat=True
+            )
+        )
+        | set(
+            Probe.objects.filter(component__in=ancestors, is_down=True).values_list("component_id", flat=True)
+        )
+    )
+    if not down:
+        return None
+    # Name the root cause: a down component that depends on nothing else that is down.
+    roots = {pk for pk in down if not graph.ancestors(pk) & down} or down
+    return Component.objects.filter(pk__in=roots).order_by("name").first()
+
+
+def _held_by_incident_or_maintenance(component: Component) -> bool:
+    declared = IncidentComponent.objects.filter(
+        component=component, incident__status__in=OPEN_INCIDENT_STATUSES
+    ).exclude(status=ComponentStatus.OPERATIONAL)
+    return declared.exists() or component.maintenances.active().exists()
+
+
+def _set_status(probe: Probe, target: str, outcome: Outcome, now: datetime) -> bool:
+    component = probe.component
+    note = (f"probe: {outcome.error}" if outcome.error else f"probe: {outcome.latency_ms:g} ms")[:200]
+    if probe.hold_active(now):
+        return False
+    if probe.manual_hold_until is not None:
+        # The hold has expired. component_set_status refuses probe results while a manual
+        # non-operational status stands, and offers no "release" call, so the release is done
+        # here: under the component's lock, unless an incident or maintenance holds it, the
+        # probe's status is applied (recorded with source `system`, the note says why).
+        # Cleared only if staff did not set a new hold meanwhile.
+        Probe.objects.filter(pk=probe.pk, manual_hold_until=probe.manual_hold_until).update(
+            manual_hold_until=None
+        )
+        probe.manual_hold_until = None
+        with transaction.atomic():
+            locked = Component.objects.select_for_update().get(pk=component.pk)
+            if locked.status_source == StatusSource.MANUAL and locked.status != ComponentStatus.OPERATIONAL:
+                if _held_by_incident_or_maintenance(locked):
+                    return False
+                return component_set_status(
+                    component=locked,
+                    status=target,
+                    source=StatusSource.SYSTEM,
+                    note=f"manual hold expired; {note}"[:200],
+                    at=outcome.checked_at,
+                )
+    return component_set_status(
+        component=component, status=target, source=StatusSource.PROBE, note=note, at=outcome.checked_at
+    )
+
+
+def _alert_down(probe: Probe, outcome: Outcome, graph: _Graph, down_now: set[int], now: datetime) -> None:
+    component = probe.component
+    root = _down_ancestor(graph, component.pk, down_now)
+    hold_reason = f"depends on {root.name}, which is down" if root else ""
+    alert_raise(
+        fingerprint=probe.fingerprint,
+        title=f"{component.name} is down",
+        severity=Severity.CRITICAL,
+        alert_type=Alert.Type.PROBE,
+        message=(
+            f"{probe.consecutive_failures} probes in a row failed for {component.health_check_url}: "
+            f"{outcome.error}"
+        ),
+        metric="probe.up",
+        value=0.0,
+        threshold=float(probe.failures_before_down),
+        labels={"component": metric_source(component), "component_id": component.pk},
+        component=component,
+        actor_type=AlertEvent.Actor.SYSTEM,
+        hold_reason=hold_reason[:200],
+        now=now,
+    )
+
+
+def _alert_recovered(probe: Probe, now: datetime) -> bool:
+    alert = Alert.objects.open().filter(fingerprint=probe.fingerprint).first()
+    if alert is None:
+        return False
+    alert_resolve(
+        alert=alert,
+        note=f"{probe.consecutive_successes} probes in a row succeeded",
+        actor_type=AlertEvent.Actor.SYSTEM,
+        now=now,
+    )
+    return True
+
+
+def cert_fingerprint(probe: Probe, days: int) -> str:
+    return f"probe-cert:{probe.pk}:{days}"
+
+
+def _certificate(probe: Probe, outcome: Outcome, now: datetime, summary: RoundSummary) -> None:
+    """Record what the certificate check found; warn at the tightest threshold crossed and
+    resolve the looser warnings it supersedes (or all of them once the certificate is renewed)."""
+    probe.cert_checked_at = now
+    probe.cert_error = outcome.cert_error
+    if outcome.cert_expires_at is None:
+        return
+    probe.cert_expires_at = outcome.cert_expires_at
+    probe.cert_days_left = int((outcome.cert_expires_at - now).total_seconds() // 86400)
+    crossed = next((days for days in CERT_THRESHOLDS if probe.cert_days_left <= days), None)
+    for days in CERT_THRESHOLDS:
+        open_alert = Alert.objects.open().filter(fingerprint=cert_fingerprint(probe, days)).first()
+        if days == crossed:
+            if open_alert is None:
+                alert_raise(
+                    fingerprint=cert_fingerprint(probe, days),
+                    title=f"TLS certificate of {probe.component.name} expires in {probe.cert_days_left} days",
+                    severity=CERT_SEVERITY[days],
+                    alert_type=Alert.Type.PROBE,
+                    message=f"{probe.component.health_check_url}: certificate valid until "
+                    f"{outcome.cert_expires_at:%Y-%m-%d %H:%M} UTC ({days}-day warning).",
+                    metric="probe.cert_days_left",
+                    value=float(probe.cert_days_left),
+                    threshold=float(days),
+                    labels={"component": metric_source(probe.component), "certificate": f"{days}d"},
+                    component=probe.component,
+                    actor_type=AlertEvent.Actor.SYSTEM,
+                    now=now,
+                )
+                summary.alerts_raised += 1
+        elif open_alert is not None:
+            alert_resolve(
+                alert=open_alert,
+                note="certificate renewed" if crossed is None else f"superseded by the {crossed}-day warning",
+                actor_type=AlertEvent.Actor.SYSTEM,
+                now=now,
+            )
+            summary.alerts_resolved += 1
+
+
+def probe_outcomes_apply(*, probes: dict[int, Probe], outcomes: list[Outcome], now: datetime) -> RoundSummary:
+    summary = RoundSummary(claimed=len(outcomes))
+    current = dict(
+        Component.objects.filter(pk__in=[p.component_id for p in probes.values()]).values_list("pk", "status")
+    )
+    actions = []
+    for outcome in outcomes:
+        probe = probes[outcome.probe_id]
+        probe.component.status = current.get(probe.component_id, probe.component.status)
+        probe.count(ok=outcome.ok, slow=outcome.slow)
+        summary.ok += outcome.ok and not outcome.slow
+        summary.slow += outcome.ok and outcome.slow
+        summary.failed += not outcome.ok
+        probe.last_checked_at = outcome.checked_at
+        probe.last_ok = outcome.ok
+        probe.last_status_code = outcome.status_code
+        probe.last_latency_ms = outcome.latency_ms
+        probe.last_error = outcome.error[:500]
+        target = probe.desired_status(probe.component.status)
+        goes_down = probe.verdict_down() and not probe.is_down
+        comes_up = probe.is_down and probe.verdict_up()
+        if target or goes_down or comes_up or outcome.cert_checked:
+            actions.append((probe, outcome, target, goes_down, comes_up))
+    if actions:
+        graph = _Graph()
+        down_now: set[int] = set()
+        # Parents before dependents, so a dependent failing in the same round as the component
+        # it depends on already sees it down and holds its alert back.
+        for probe, outcome, target, goes_down, comes_up in sorted(
+            actions, key=lambda a: graph.depth(a[0].component_id)
+        ):
+            try:
+                if target and _set_status(probe, target, outcome, now):
+                    summary.status_changes += 1
+                # The verdict flips only once its alert is written: if raising fails, the next
+                # round tries again (a repeat only counts on the open alert).
+                if goes_down:
+                    down_now.add(probe.component_id)
+                    _alert_down(probe, outcome, graph, down_now - {probe.component_id}, now)
+                    probe.is_down = True
+                    summary.alerts_raised += 1
+                elif comes_up:
+                    summary.alerts_resolved += _alert_recovered(probe, now)
+                    probe.is_down = False
+                if outcome.cert_checked:
+                    _certificate(probe, outcome, now, summary)
+            except Exception as exc:  # one component's failure must not stop the others
+                logger.exception("applying the probe result of component %s failed", probe.component_id)
+                summary.errors.append(f"component {probe.component_id}: {exc}")
+        if summary.alerts_raised or summary.alerts_resolved:
+            notify_alerts_after_commit()
+    probe_states_save(list(probes.values()))
+    return summary
+
+
+def probe_states_save(probes: list[Probe]) -> None:
+    """Write the round's debounce state of every probe: one prepared UPDATE run with executemany.
+
+    Django's bulk_update builds a CASE per field per row, which costs seconds of Python for
+    1,000 probes; executemany is a pipeline on PostgreSQL and a tight loop in SQLite."""
+    if not probes:
+        return
+    fields = [Probe._meta.get_field(name) for name in STATE_FIELDS]
+    table = connection.ops.quote_name(Probe._meta.db_table)
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    rows = [
+        [f.get_db_prep_save(getattr(probe, f.attname), connection) for f in fields] + [probe.pk]
+        for probe in probes
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", rows)
+
+
+def probes_run_due(*, now: datetime | None = None, limit: int | None = None) -> RoundSummary:
+    """One round: claim what is due, run it, record and apply the results."""
+    started = time.perf_counter()
+    now = now or timezone.now()
+    claimed = probes_claim_due(now=now, limit=limit)
+    if not claimed:
+        return RoundSummary(seconds=time.perf_counter() - started)
+    specs = [_spec(probe, now) for probe in claimed]
+    longest = max(spec.timeout for spec in specs)
+    outcomes = execute_all(
+        specs,
+        concurrency=settings.PROBE_CONCURRENCY,
+        round_deadline=max(float(settings.HEALTH_CHECK_INTERVAL), 2 * longest + 1),
+    )
+    # A probe deleted by staff while it ran has nowhere to store its result.
+    alive = set(Probe.objects.filter(pk__in=[p.pk for p in claimed]).values_list("pk", flat=True))
+    probes = {probe.pk: probe for probe in claimed if probe.pk in alive}
+    outcomes = [o for o in outcomes if o.probe_id in alive]
+    probe_results_record(probes=probes, outcomes=outcomes)
+    summary = probe_outcomes_apply(probes=probes, outcomes=outcomes, now=timezone.now())
+    summary.seconds = time.perf_counter() - started
+    return summary

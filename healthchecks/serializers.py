@@ -1,0 +1,104 @@
+from rest_framework import serializers
+
+from healthchecks.models import Probe, validate_probe_url
+from healthchecks.probes.services import probe_configure
+from statuspage.models import ComponentStatus
+
+SETTINGS_FIELDS = [
+    "method",
+    "expected_status_codes",
+    "keyword",
+    "json_path",
+    "json_value",
+    "timeout_seconds",
+    "degraded_latency_ms",
+    "interval_seconds",
+    "failures_before_down",
+    "successes_before_up",
+    "enabled",
+    "manual_hold_until",
+]
+STATE_FIELDS = [
+    "consecutive_failures",
+    "consecutive_successes",
+    "is_down",
+    "last_checked_at",
+    "last_ok",
+    "last_status_code",
+    "last_latency_ms",
+    "last_error",
+    "next_due_at",
+    "cert_expires_at",
+    "cert_days_left",
+    "cert_checked_at",
+    "cert_error",
+]
+
+
+class ProbeSerializer(serializers.ModelSerializer):
+    # Written to the component's health_check_url (the probe has no URL of its own).
+    url = serializers.CharField(
+        required=False, write_only=True, max_length=200, validators=[validate_probe_url]
+    )
+    component_name = serializers.CharField(source="component.name", read_only=True)
+    component_status = serializers.CharField(source="component.status", read_only=True)
+    expected_status_codes = serializers.ListField(
+        child=serializers.IntegerField(min_value=100, max_value=599), allow_empty=False, required=False
+    )
+
+    class Meta:
+        model = Probe
+        fields = [
+            "id",
+            "component",
+            "component_name",
+            "component_status",
+            "url",
+            *SETTINGS_FIELDS,
+            *STATE_FIELDS,
+        ]
+        read_only_fields = STATE_FIELDS
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if isinstance(self.instance, Probe):
+            fields["component"].read_only = True  # a probe stays with its component
+        return fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["url"] = instance.component.health_check_url
+        return data
+
+    def validate(self, attrs):
+        component = attrs.get("component") or getattr(self.instance, "component", None)
+        json_path = attrs.get("json_path", getattr(self.instance, "json_path", ""))
+        json_value = attrs.get("json_value", getattr(self.instance, "json_value", ""))
+        if json_value and not json_path:
+            raise serializers.ValidationError(
+                {"json_value": ["Set json_path too: the value is compared at that path."]}
+            )
+        if component is not None and not (attrs.get("url") or component.health_check_url):
+            raise serializers.ValidationError({"url": ["The component has no health_check_url; give one."]})
+        return attrs
+
+    def create(self, validated_data):
+        component = validated_data.pop("component")
+        return probe_configure(component=component, url=validated_data.pop("url", None), **validated_data)
+
+    def update(self, instance, validated_data):
+        url = validated_data.pop("url", None)
+        fields = {name: getattr(instance, name) for name in SETTINGS_FIELDS}
+        fields.update(validated_data)
+        return probe_configure(component=instance.component, url=url, **fields)
+
+
+class HoldSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ComponentStatus.choices)
+    until = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+
+
+class HistoryQuerySerializer(serializers.Serializer):
+    hours = serializers.IntegerField(min_value=1, max_value=720, default=24)
+    limit = serializers.IntegerField(min_value=0, max_value=5000, default=500)
