@@ -106,3 +106,15 @@ def test_it_uses_postgres_and_redis_in_service_mode(tmp_path):
         "config.cache.ResilientRedisCache",
         "redis://127.0.0.1:6379/14",
     ]
+
+
+def test_it_has_a_task_and_a_management_command_for_every_beat_job():
+    from django.core.management import get_commands
+
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    commands = get_commands()
+    for job, (task, _) in BEAT_JOBS.items():
+        assert task in app.tasks, f"{job}: task {task} is not registered"
+        assert job in commands, f"{job}: no management command of that name"
