@@ -12,6 +12,7 @@ from alerts.demo import seed_alerts
 from monitoring.demo import seed_metrics
 from notifications.demo import seed_notifications
 from statuspage.demo import seed_statuspage
+from statuspage.subscriber_demo import seed_subscribers
 
 
 def seed_staff() -> str:
@@ -32,3 +33,4 @@ def seed_staff() -> str:
 
 
 SEEDS: list[Callable[[], str]] = [seed_staff, seed_notifications, seed_statuspage, seed_metrics, seed_alerts]
+SEEDS.insert(SEEDS.index(seed_statuspage) + 1, seed_subscribers)

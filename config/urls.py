@@ -11,4 +11,5 @@ urlpatterns = [
     path("api/operations/", include("alerts.urls")),
     path("admin/", admin.site.urls),
     path("", include("statuspage.urls")),
+    path("", include("statuspage.subscriber_urls")),
 ]

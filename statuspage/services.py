@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from statuspage import cache as page_cache
 from statuspage import uptime
+from statuspage.announce import announce
 from statuspage.models import (
     ACTIVE_MAINTENANCE_STATUSES,
     IMPACT_OF_STATUS,
@@ -70,6 +71,8 @@ def _after_commit(kind: str, obj) -> None:
     Notification fan-out for published incident/maintenance updates hooks in here."""
     transaction.on_commit(page_cache.invalidate)
     page_cache.schedule_publish()
+    # Subscriber mail (issue 7): written in this transaction, sent after it commits.
+    announce(kind, obj)
 
 
 # --- components -------------------------------------------------------------------------
