@@ -24,6 +24,10 @@ from statuspage.models import Component, SubscriberStatus
 MAX_BODY = 16 * 1024
 
 
+class BadBody(service.SubscriberError):
+    field = "non_field_errors"
+
+
 def wants_json(request: HttpRequest) -> bool:
     if request.content_type == "application/json":
         return True
@@ -82,7 +86,6 @@ def _token_error(request: HttpRequest, exc: service.TokenError):
         field="token",
         title=titles.get(exc.reason, "This link is not valid"),
         reason=exc.reason,
-        show_subscribe=True,
     )
 
 
@@ -90,13 +93,13 @@ def _read_input(request: HttpRequest) -> tuple[object, object]:
     """(email, components) from a JSON body or a form post."""
     if request.content_type == "application/json":
         if len(request.body) > MAX_BODY:
-            raise service.SubscriberError("The request body is too large.")
+            raise BadBody("The request body is too large.")
         try:
             data = json.loads(request.body or b"{}")
         except (ValueError, UnicodeDecodeError):
-            raise service.SubscriberError("The request body is not valid JSON.") from None
+            raise BadBody("The request body is not valid JSON.") from None
         if not isinstance(data, dict):
-            raise service.SubscriberError('Send a JSON object such as {"email": "name@example.com"}.')
+            raise BadBody('Send a JSON object such as {"email": "name@example.com"}.')
         return data.get("email"), data.get("components")
     return request.POST.get("email"), request.POST.getlist("components") or None
 
@@ -117,8 +120,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         response["Retry-After"] = str(exc.retry_after)
         return response
     except service.SubscriberError as exc:
-        field = "components" if "omponent" in str(exc) else "email"
-        return _error(request, str(exc), field=field, title="Check the address", show_subscribe=True)
+        return _error(request, str(exc), field=exc.field, title="Check the address")
     service.subscriber_subscribe(email=address, components=components)
     # The same answer whether the address was new, pending, unsubscribed or confirmed.
     message = (
@@ -178,7 +180,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     message = f"{subscriber.email} will get no more mail from {settings.SITE_NAME} status updates."
     if wants_json(request):
         return JsonResponse({"status": subscriber.status, "detail": message})
-    return _page(request, "message.html", title="You are unsubscribed", message=message, show_subscribe=True)
+    return _page(request, "message.html", title="You are unsubscribed", message=message)
 
 
 @csrf_exempt
@@ -196,7 +198,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
             components = service.components_from_ids(component_ids)
             subscriber = service.subscriber_update_components(subscriber=subscriber, components=components)
         except service.SubscriberError as exc:
-            return _error(request, str(exc), field="components", title="Could not save")
+            return _error(request, str(exc), field=exc.field, title="Could not save")
         saved = True
     chosen = set(subscriber.components.values_list("pk", flat=True))
     if wants_json(request):

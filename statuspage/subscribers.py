@@ -26,7 +26,14 @@ MAX_ADDRESS_LENGTH = 254
 
 
 class SubscriberError(ValueError):
-    """Input the subscriber services refuse (the views answer 400 with the message)."""
+    """Input the subscriber services refuse (the views answer 400 with the message).
+    `field` names the input it is about."""
+
+    field = "email"
+
+
+class ComponentChoiceError(SubscriberError):
+    field = "components"
 
 
 class TokenError(SubscriberError):
@@ -83,17 +90,17 @@ def components_from_ids(ids: Iterable[object] | None) -> list[Component]:
     if ids is None:
         return []
     if isinstance(ids, str | bytes | dict) or not isinstance(ids, Iterable):
-        raise SubscriberError("components must be a list of component ids.")
+        raise ComponentChoiceError("components must be a list of component ids.")
     wanted: set[int] = set()
     for value in ids:
         try:
             wanted.add(int(value))
         except (TypeError, ValueError):
-            raise SubscriberError(f"Unknown component {value!r}.") from None
+            raise ComponentChoiceError(f"Unknown component {value!r}.") from None
     found = list(Component.objects.filter(pk__in=wanted))
     if len(found) != len(wanted):
         missing = sorted(wanted - {c.pk for c in found})
-        raise SubscriberError(f"Unknown component(s): {', '.join(map(str, missing))}.")
+        raise ComponentChoiceError(f"Unknown component(s): {', '.join(map(str, missing))}.")
     return found
 
 
@@ -267,7 +274,9 @@ def subscriber_update_components(*, subscriber: Subscriber, components: Iterable
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
         if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
-            raise SubscriberError("This address is unsubscribed; subscribe again on the status page first.")
+            raise ComponentChoiceError(
+                "This address is unsubscribed; subscribe again on the status page first."
+            )
         subscriber.components.set(list(components))
         subscriber.save(update_fields=["updated_at"])
     return subscriber
