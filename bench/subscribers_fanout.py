@@ -139,6 +139,12 @@ def main() -> int:
         "--timeout", type=float, default=900, help="give up after this many seconds of sending"
     )
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--async-commit",
+        action="store_true",
+        help="ALTER DATABASE ... SET synchronous_commit = off, to show how much of the per-mail cost is "
+        "the outbox's one WAL flush per delivery (a durability trade-off, not Vigil's default)",
+    )
     args = parser.parse_args()
 
     # Not "vigil-bench-*": other benchmarks clean up after themselves with that pattern.
@@ -162,6 +168,8 @@ def main() -> int:
     }
     admin_sql(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
     admin_sql(f'CREATE DATABASE "{BENCH_DB}"')
+    if args.async_commit:
+        admin_sql(f'ALTER DATABASE "{BENCH_DB}" SET synchronous_commit = off')
     subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), "migrate", "-v", "0"], env=env, cwd=ROOT, check=True
     )
