@@ -166,3 +166,22 @@ def test_it_answers_429_as_a_page_to_a_browser(client, settings):
 def test_it_rejects_a_normalised_address_in_the_service_too():
     with pytest.raises(SubscriberError):
         normalise_email("x@example.com\nBcc: y@example.com")
+
+
+def test_it_serves_the_path_the_status_page_form_posts_to(client):
+    page = client.get("/")
+    assert b'action="/api/status/subscribe"' in page.content and b'name="email"' in page.content
+    response = client.post("/api/status/subscribe", {"email": "reader@example.com"})
+    assert response.status_code == 202 and Subscriber.objects.filter(email="reader@example.com").exists()
+
+
+def test_it_mails_a_confirmed_address_its_manage_link_instead_of_a_new_confirmation(client, smtp):
+    from notifications.services import deliveries_send_due
+
+    subscriber = SubscriberFactory(email="known@example.com")
+    subscribe(client, {"email": "known@example.com"})
+    deliveries_send_due()
+    [mail] = smtp.messages
+    text = mail.get_body(("plain",)).get_content()
+    assert "already subscribed" in text and f"/api/status/manage/{subscriber.manage_token}" in text
+    assert "/api/status/confirm/" not in text
