@@ -13,6 +13,7 @@ from healthchecks.demo import seed_probes
 from monitoring.demo import seed_metrics
 from notifications.demo import seed_notifications
 from statuspage.demo import seed_statuspage
+from statuspage.subscriber_demo import seed_subscribers
 
 
 def seed_staff() -> str:
@@ -36,6 +37,7 @@ SEEDS: list[Callable[[], str]] = [
     seed_staff,
     seed_notifications,
     seed_statuspage,
+    seed_subscribers,
     seed_probes,
     seed_metrics,
     seed_alerts,

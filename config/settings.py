@@ -365,6 +365,21 @@ PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 64, minimum=1, maximum=512)
 PROBE_BATCH_SIZE = env_int("PROBE_BATCH_SIZE", 2000, minimum=1, maximum=20000)
 PROBE_CERT_CHECK_HOURS = env_int("PROBE_CERT_CHECK_HOURS", 24, minimum=1)
 PROBE_RESULTS_RETENTION_DAYS = env_int("PROBE_RESULTS_RETENTION_DAYS", LOGS_RETENTION_DAYS, minimum=1)
+# --- subscribers ---
+# E-mail subscribers of the status page (statuspage/subscribers.py). See README "Subscribers".
+SUBSCRIBERS_CONFIRM_HOURS = env_int("SUBSCRIBERS_CONFIRM_HOURS", 48, minimum=1)
+# Subscribe requests per fixed window, per client IP and per address (429 + Retry-After beyond).
+SUBSCRIBERS_RATE_WINDOW = env_int("SUBSCRIBERS_RATE_WINDOW", 3600, minimum=1)
+SUBSCRIBERS_RATE_PER_IP = env_int("SUBSCRIBERS_RATE_PER_IP", 20, minimum=1)
+SUBSCRIBERS_RATE_PER_ADDRESS = env_int("SUBSCRIBERS_RATE_PER_ADDRESS", 3, minimum=1)
+# Behind a proxy: the META key holding the client address (e.g. HTTP_X_FORWARDED_FOR; its last
+# entry, the one our proxy added, is used). Empty: REMOTE_ADDR.
+SUBSCRIBERS_CLIENT_IP_HEADER = env_str("SUBSCRIBERS_CLIENT_IP_HEADER", "")
+# Minutes before a maintenance starts that subscribers get a reminder (0: no reminders).
+SUBSCRIBERS_REMINDER_MINUTES = env_int("SUBSCRIBERS_REMINDER_MINUTES", 60, minimum=0)
+SUBSCRIBERS_REMINDER_CHECK_INTERVAL = env_int("SUBSCRIBERS_REMINDER_CHECK_INTERVAL", 60, minimum=5)
+# Also send incident and maintenance mail to the enabled staff channels (by their minimum severity).
+SUBSCRIBERS_ANNOUNCE_TO_CHANNELS = env_bool("SUBSCRIBERS_ANNOUNCE_TO_CHANNELS", False)
 
 # One place for the beat schedule (config/celery.py); it reads the intervals above.
 from config.celery import beat_schedule  # noqa: E402

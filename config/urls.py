@@ -12,4 +12,5 @@ urlpatterns = [
     path("api/operations/", include("healthchecks.api_urls")),
     path("admin/", admin.site.urls),
     path("", include("statuspage.urls")),
+    path("", include("statuspage.subscriber_urls")),
 ]

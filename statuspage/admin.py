@@ -331,3 +331,6 @@ class MaintenanceAdmin(admin.ModelAdmin):
     @admin.action(description="Complete selected maintenance (restores components)")
     def complete(self, request, queryset):
         self._run(request, queryset, services.maintenance_complete, "completed")
+
+
+from statuspage import subscriber_admin  # noqa: E402, F401  (registers the Subscriber admin, issue 7)

@@ -325,3 +325,6 @@ class MaintenanceUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_status_display()}: {self.body[:60]}"
+
+
+from statuspage.subscriber_models import Subscriber, SubscriberStatus  # noqa: E402, F401  (issue 7)

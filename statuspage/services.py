@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from statuspage import cache as page_cache
 from statuspage import uptime
+from statuspage.announce import announce
 from statuspage.models import (
     ACTIVE_MAINTENANCE_STATUSES,
     IMPACT_OF_STATUS,
@@ -73,6 +74,8 @@ def _after_commit(kind: str, obj) -> None:
     This is the one place where the notification fan-out is attached (an on_commit call here)."""
     transaction.on_commit(page_cache.invalidate)
     page_cache.schedule_publish()
+    # Subscriber mail (issue 7): written in this transaction, sent after it commits.
+    announce(kind, obj)
 
 
 # --- components -------------------------------------------------------------------------

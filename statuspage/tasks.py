@@ -19,3 +19,6 @@ def publish_status() -> str:
     if not settings.STATUSPAGE_PUBLISH_DIR:
         return "publish_status: STATUSPAGE_PUBLISH_DIR is not set, nothing to do"
     return publish.publish_static(settings.STATUSPAGE_PUBLISH_DIR)
+
+
+from statuspage.subscriber_tasks import send_maintenance_reminders  # noqa: E402, F401  (registers it)

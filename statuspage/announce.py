@@ -1,0 +1,207 @@
+"""Incident and maintenance mail to subscribers (issue 7): the fan-out.
+
+statuspage.services calls `announce(kind, obj)` from `_after_commit`, which runs INSIDE the
+service's transaction: message_enqueue writes the message and one delivery per confirmed
+subscriber of the affected components there, and dispatches after commit itself. So a rolled
+back update mails nobody, and the dedup key (one per incident update, one per maintenance event)
+makes a retried call, or a second beat run, mail nobody twice.
+
+Who gets it: confirmed subscribers who chose none of the components (= all) or at least one of
+the affected ones. An incident or maintenance naming no component concerns the whole service, so
+it goes to every confirmed subscriber. Staff channels (Slack, staff e-mail, dashboard) get it only
+when SUBSCRIBERS_ANNOUNCE_TO_CHANNELS is on: staff wrote the update, and the channels are for alerts.
+"""
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from notifications.models import Message
+from notifications.services import EmailRecipient, message_enqueue
+from statuspage.models import (
+    ComponentStatus,
+    Incident,
+    IncidentStatus,
+    IncidentUpdate,
+    Maintenance,
+    MaintenanceStatus,
+    MaintenanceUpdate,
+)
+from statuspage.subscriber_models import Subscriber, SubscriberStatus, subscriber_links
+
+TIMELINE_LENGTH = 20
+IMPACT_SEVERITY = {"none": "low", "minor": "medium", "major": "high", "critical": "critical"}
+MAINTENANCE_EVENTS = {
+    # event: (subject prefix, headline)
+    "scheduled": ("Scheduled maintenance", "Maintenance has been scheduled"),
+    "reminder": ("Maintenance reminder", "Scheduled maintenance starts soon"),
+    "started": ("Maintenance in progress", "Scheduled maintenance is in progress"),
+    "completed": ("Maintenance completed", "Scheduled maintenance is completed"),
+}
+
+
+def _when(value: datetime) -> str:
+    return timezone.localtime(value, timezone.get_fixed_timezone(0)).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def subscriber_recipients(component_ids: list[int]) -> Iterator[EmailRecipient]:
+    """Confirmed subscribers for these components, streamed (a server-side cursor on
+    PostgreSQL), each with their own unsubscribe and manage links."""
+    rows = Subscriber.objects.filter(status=SubscriberStatus.CONFIRMED)
+    if component_ids:
+        chosen = Subscriber.components.through.objects.filter(subscriber_id=OuterRef("pk"))
+        rows = rows.filter(~Exists(chosen) | Exists(chosen.filter(component_id__in=component_ids)))
+    # Build the links from one template instead of reversing two URLs per subscriber.
+    marker = "TOKEN-MARKER"
+    templates = subscriber_links(marker)
+    for address, token in rows.order_by("pk").values_list("email", "manage_token").iterator(chunk_size=2000):
+        yield EmailRecipient(address, {key: url.replace(marker, token) for key, url in templates.items()})
+
+
+def _channels() -> list | None:
+    return None if settings.SUBSCRIBERS_ANNOUNCE_TO_CHANNELS else []
+
+
+def _incident_context(incident: Incident, update: IncidentUpdate, event: str) -> dict:
+    affected = incident.affected.select_related("component").order_by(
+        "component__position", "component__name"
+    )
+    timeline = incident.updates.order_by("-display_at", "-id")[:TIMELINE_LENGTH]
+    return {
+        "event": event,
+        "headline": {
+            "created": "New incident",
+            "updated": "Incident update",
+            "resolved": "Incident resolved",
+        }[event],
+        "title": incident.title,
+        "status": update.get_status_display(),
+        "impact": incident.effective_impact,
+        "body": update.body,
+        "url": settings.PUBLIC_URL + incident.get_absolute_url(),
+        "components": [
+            {"name": row.component.name, "status": ComponentStatus(row.status).label} for row in affected
+        ],
+        "timeline": [
+            {"status": u.get_status_display(), "at": _when(u.display_at), "body": u.body} for u in timeline
+        ],
+    }
+
+
+def incident_update_announce(*, update: IncidentUpdate) -> Message | None:
+    """Mail an incident update: created (its first update), updated, or resolved."""
+    if not update.notify:
+        return None
+    incident = update.incident
+    if not incident.updates.filter(pk__lt=update.pk).exists():
+        event = "created"  # incident_create writes the first update in the same transaction
+    elif update.status == IncidentStatus.RESOLVED:
+        event = "resolved"
+    else:
+        event = "updated"
+    component_ids = list(incident.affected.values_list("component_id", flat=True))
+    return message_enqueue(
+        kind=f"incident.{event}",
+        subject=f"[{update.get_status_display()}] {incident.title}"[:300],
+        template="statuspage_incident",
+        context=_incident_context(incident, update, event),
+        severity=IMPACT_SEVERITY.get(incident.effective_impact, "medium"),
+        dedup_key=f"incident-update:{update.pk}",
+        channels=_channels(),
+        emails=subscriber_recipients(component_ids),
+    )
+
+
+def maintenance_announce(*, maintenance: Maintenance, event: str, body: str = "") -> Message:
+    prefix, headline = MAINTENANCE_EVENTS[event]
+    timeline = maintenance.updates.order_by("-display_at", "-id")[:TIMELINE_LENGTH]
+    context = {
+        "event": event,
+        "headline": headline,
+        "title": maintenance.title,
+        "status": maintenance.get_status_display(),
+        "body": body or maintenance.description,
+        "url": settings.PUBLIC_URL + maintenance.get_absolute_url(),
+        "scheduled_for": _when(maintenance.scheduled_for),
+        "scheduled_until": _when(maintenance.scheduled_until),
+        "components": [{"name": c.name} for c in maintenance.components.order_by("position", "name")],
+        "timeline": [
+            {"status": u.get_status_display(), "at": _when(u.display_at), "body": u.body} for u in timeline
+        ],
+    }
+    return message_enqueue(
+        kind=f"maintenance.{event}",
+        subject=f"[{prefix}] {maintenance.title}"[:300],
+        template="statuspage_maintenance",
+        context=context,
+        severity="low",
+        dedup_key=f"maintenance:{maintenance.pk}:{event}",
+        channels=_channels(),
+        emails=subscriber_recipients(list(maintenance.components.values_list("pk", flat=True))),
+    )
+
+
+def _scheduled_update(maintenance: Maintenance) -> MaintenanceUpdate | None:
+    return maintenance.updates.filter(status=MaintenanceStatus.SCHEDULED).order_by("created_at", "id").first()
+
+
+def announce(kind: str, obj) -> Message | None:
+    """The hook statuspage.services._after_commit calls (inside the service's transaction)."""
+    if kind == "incident_update" and isinstance(obj, IncidentUpdate):
+        return incident_update_announce(update=obj)
+    if kind != "maintenance_update":
+        return None
+    if isinstance(obj, Maintenance):  # maintenance_schedule passes the new row itself
+        update = _scheduled_update(obj)
+        if update is None or not update.notify:
+            return None
+        return maintenance_announce(maintenance=obj, event="scheduled", body=update.body)
+    if isinstance(obj, MaintenanceUpdate) and obj.notify:
+        # Verifying is an internal step; subscribers hear of the start and the end. The dedup
+        # key is per event, so going back from verifying to in progress does not mail again.
+        event = {MaintenanceStatus.IN_PROGRESS: "started", MaintenanceStatus.COMPLETED: "completed"}.get(
+            obj.status
+        )
+        if event:
+            return maintenance_announce(maintenance=obj.maintenance, event=event, body=obj.body)
+    return None
+
+
+def maintenance_reminders_send(*, now: datetime | None = None) -> str:
+    """The beat job send_maintenance_reminders: remind subscribers SUBSCRIBERS_REMINDER_MINUTES
+    before a scheduled maintenance starts. Safe to run twice at once: rows are claimed with
+    SKIP LOCKED and the dedup key lets one reminder per maintenance exist. Maintenance
+    scheduled less than the lead time ahead gets none (its "scheduled" mail just went out)."""
+    minutes = settings.SUBSCRIBERS_REMINDER_MINUTES
+    if not minutes:
+        return "maintenance reminders: off (SUBSCRIBERS_REMINDER_MINUTES=0)"
+    now = now or timezone.now()
+    lead = timedelta(minutes=minutes)
+    due = Maintenance.objects.filter(
+        status=MaintenanceStatus.SCHEDULED, scheduled_for__gt=now, scheduled_for__lte=now + lead
+    )
+    sent = 0
+    for maintenance in due:
+        key = f"maintenance:{maintenance.pk}:reminder"
+        if maintenance.scheduled_for - maintenance.created_at <= lead:
+            continue
+        if Message.objects.filter(dedup_key=key).exists():
+            continue
+        update = _scheduled_update(maintenance)
+        if update is not None and not update.notify:
+            continue
+        with transaction.atomic():
+            row = (
+                Maintenance.objects.select_for_update(skip_locked=True)
+                .filter(pk=maintenance.pk, status=MaintenanceStatus.SCHEDULED)
+                .first()
+            )
+            if row is None:
+                continue
+            message = maintenance_announce(maintenance=row, event="reminder", body=row.description)
+            sent += int(message.created_now)
+    return f"maintenance reminders: {sent} sent"

@@ -1,0 +1,95 @@
+"""E-mail subscribers of the status page (issue 7).
+
+One row per normalised address. Two kinds of secret link:
+- the confirmation token is random (256 bits), stored only as its SHA-256 digest, and expires
+  SUBSCRIBERS_CONFIRM_HOURS after it was issued; subscribing again issues a new one and the old
+  one stops working;
+- the manage token (unsubscribe and component choice) is random (256 bits) and per row, so a
+  leaked or changed link tells nothing about any other subscriber. It is stored in clear because
+  every incident mail carries it, and it never expires (an unsubscribe link must keep working).
+"""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SubscriberStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CONFIRMED = "confirmed", "Confirmed"
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+
+
+class Subscriber(models.Model):
+    email = models.CharField(max_length=254, help_text="Normalised: trimmed, domain in lower case.")
+    status = models.CharField(
+        max_length=16, choices=SubscriberStatus.choices, default=SubscriberStatus.PENDING
+    )
+    components = models.ManyToManyField(
+        "statuspage.Component",
+        blank=True,
+        related_name="subscribers",
+        help_text="None chosen: every component.",
+    )
+    manage_token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    confirm_token_digest = models.CharField(max_length=64, blank=True, editable=False)
+    confirm_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        app_label = "statuspage"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One row per address whatever the case of its local part, so one person never
+            # gets two copies of a mail and one unsubscribe always covers them.
+            models.UniqueConstraint(Lower("email"), name="sp_subscriber_email_once"),
+        ]
+        indexes = [
+            # The fan-out reads confirmed rows in id order.
+            models.Index(fields=["status", "id"], name="sp_subscriber_status"),
+            models.Index(fields=["confirm_token_digest"], name="sp_subscriber_confirm"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def confirm_expires_at(self) -> datetime | None:
+        if self.confirm_sent_at is None:
+            return None
+        return self.confirm_sent_at + timedelta(hours=settings.SUBSCRIBERS_CONFIRM_HOURS)
+
+    def confirm_expired(self, now: datetime | None = None) -> bool:
+        expires = self.confirm_expires_at()
+        return expires is None or (now or timezone.now()) >= expires
+
+    def links(self) -> dict[str, str]:
+        """The per-recipient context every mail to this subscriber carries."""
+        return subscriber_links(self.manage_token)
+
+
+def subscriber_links(manage_token: str) -> dict[str, str]:
+    base = settings.PUBLIC_URL
+    unsubscribe = base + reverse("subscribers:unsubscribe", args=[manage_token])
+    return {
+        "unsubscribe_url": unsubscribe,
+        # The same URL unsubscribes on POST without a page (RFC 8058 one-click).
+        "unsubscribe_one_click_url": unsubscribe,
+        "manage_url": base + reverse("subscribers:manage", args=[manage_token]),
+    }

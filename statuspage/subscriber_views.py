@@ -1,0 +1,218 @@
+"""Public subscriber endpoints: subscribe, confirm, unsubscribe (one-click), manage.
+
+Each answers JSON to a JSON client (a JSON body or `Accept: application/json`) and an HTML page
+to a browser. They are thin: parse, call statuspage.subscribers, render.
+
+CSRF: exempt on purpose. The status page form is served from the public page cache (no per-
+visitor token), mail clients' one-click POSTs carry no cookie, and the secret in the confirm /
+unsubscribe / manage URL is what authorises those requests. The worst a cross-site subscribe
+can do is send one rate-limited confirmation mail.
+"""
+
+import json
+from functools import wraps
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from statuspage import subscribers as service
+from statuspage.models import Component, SubscriberStatus
+
+MAX_BODY = 16 * 1024
+
+
+class BadBody(service.SubscriberError):
+    field = "non_field_errors"
+
+
+def wants_json(request: HttpRequest) -> bool:
+    if request.content_type == "application/json":
+        return True
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def client_ip(request: HttpRequest) -> str:
+    header = settings.SUBSCRIBERS_CLIENT_IP_HEADER
+    if header and request.META.get(header):
+        # The last entry is the one our own proxy appended; earlier ones the client can forge.
+        return request.META[header].split(",")[-1].strip()
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def _private(view):
+    """Pages with a secret in their URL: never cached, never indexed."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
+
+    return wrapper
+
+
+def _page(request: HttpRequest, template: str, status: int = 200, **context) -> HttpResponse:
+    context.setdefault("site_name", settings.SITE_NAME)
+    context.setdefault("public_url", settings.PUBLIC_URL)
+    return render(request, f"statuspage/subscribers/{template}", context, status=status)
+
+
+def _error(request: HttpRequest, message: str, *, status: int = 400, field: str | None = None, **page):
+    if wants_json(request):
+        body = {"detail": message}
+        if field:
+            body["errors"] = {field: [message]}
+        return JsonResponse(body, status=status)
+    return _page(
+        request,
+        "message.html",
+        status=status,
+        title=page.pop("title", "Something is wrong"),
+        message=message,
+        **page,
+    )
+
+
+def _token_error(request: HttpRequest, exc: service.TokenError):
+    titles = {"expired": "This link has expired", "used": "This link was already used"}
+    return _error(
+        request,
+        str(exc),
+        field="token",
+        title=titles.get(exc.reason, "This link is not valid"),
+        reason=exc.reason,
+    )
+
+
+def _read_input(request: HttpRequest) -> tuple[object, object]:
+    """(email, components) from a JSON body or a form post."""
+    if request.content_type == "application/json":
+        if len(request.body) > MAX_BODY:
+            raise BadBody("The request body is too large.")
+        try:
+            data = json.loads(request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise BadBody("The request body is not valid JSON.") from None
+        if not isinstance(data, dict):
+            raise BadBody('Send a JSON object such as {"email": "name@example.com"}.')
+        return data.get("email"), data.get("components")
+    return request.POST.get("email"), request.POST.getlist("components") or None
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+@_private
+def subscribe(request: HttpRequest) -> HttpResponse:
+    ip = client_ip(request)
+    try:
+        service.rate_check_ip(client_ip=ip)
+        email, component_ids = _read_input(request)
+        address = service.normalise_email(email)
+        components = service.components_from_ids(component_ids)
+        service.rate_check_address(address=address)
+    except service.RateLimited as exc:
+        response = _error(request, str(exc), status=429, title="Too many requests")
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+    except service.SubscriberError as exc:
+        return _error(request, str(exc), field=exc.field, title="Check the address")
+    service.subscriber_subscribe(email=address, components=components)
+    # The same answer whether the address was new, pending, unsubscribed or confirmed.
+    message = (
+        "Thanks. If this address can receive mail, a message with a confirmation link is on its way. "
+        f"The link works for {settings.SUBSCRIBERS_CONFIRM_HOURS} hours."
+    )
+    if wants_json(request):
+        return JsonResponse({"detail": message, "email": address}, status=202)
+    return _page(request, "message.html", status=202, title="Check your inbox", message=message)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+@_private
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method == "GET":
+        # A page with one button: mail scanners that prefetch links do not confirm on their own.
+        try:
+            subscriber = service.subscriber_for_confirm_token(token)
+        except service.TokenError as exc:
+            return _token_error(request, exc)
+        already = subscriber.status == SubscriberStatus.CONFIRMED
+        if wants_json(request):
+            return JsonResponse({"status": subscriber.status, "detail": "POST to this URL to confirm."})
+        return _page(request, "confirm.html", subscriber=subscriber, already=already)
+    try:
+        subscriber = service.subscriber_confirm(token=token)
+    except service.TokenError as exc:
+        return _token_error(request, exc)
+    message = "Your subscription is confirmed. You will get an e-mail when something happens."
+    if wants_json(request):
+        return JsonResponse({"status": subscriber.status, "detail": message})
+    return _page(
+        request,
+        "message.html",
+        title="Subscription confirmed",
+        message=message,
+        manage_url=subscriber.links()["manage_url"],
+    )
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+@_private
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: a page with one button. POST: unsubscribe at once, which is also what a mail
+    client's RFC 8058 one-click request (body "List-Unsubscribe=One-Click") does."""
+    try:
+        subscriber = service.subscriber_for_manage_token(token)
+    except service.TokenError as exc:
+        return _token_error(request, exc)
+    if request.method == "GET":
+        if wants_json(request):
+            return JsonResponse({"status": subscriber.status, "detail": "POST to this URL to unsubscribe."})
+        return _page(request, "unsubscribe.html", subscriber=subscriber)
+    service.subscriber_unsubscribe(subscriber=subscriber)
+    message = f"{subscriber.email} will get no more mail from {settings.SITE_NAME} status updates."
+    if wants_json(request):
+        return JsonResponse({"status": subscriber.status, "detail": message})
+    return _page(request, "message.html", title="You are unsubscribed", message=message)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+@_private
+def manage(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber = service.subscriber_for_manage_token(token)
+    except service.TokenError as exc:
+        return _token_error(request, exc)
+    saved = False
+    if request.method == "POST":
+        try:
+            _, component_ids = _read_input(request)
+            components = service.components_from_ids(component_ids)
+            subscriber = service.subscriber_update_components(subscriber=subscriber, components=components)
+        except service.SubscriberError as exc:
+            return _error(request, str(exc), field=exc.field, title="Could not save")
+        saved = True
+    chosen = set(subscriber.components.values_list("pk", flat=True))
+    if wants_json(request):
+        return JsonResponse(
+            {"email": subscriber.email, "status": subscriber.status, "components": sorted(chosen)}
+        )
+    components = Component.objects.select_related("group").order_by("group__position", "position", "name")
+    return _page(
+        request,
+        "manage.html",
+        subscriber=subscriber,
+        components=components,
+        chosen=chosen,
+        saved=saved,
+        unsubscribe_url=subscriber.links()["unsubscribe_url"],
+        unsubscribed=subscriber.status == SubscriberStatus.UNSUBSCRIBED,
+    )

@@ -1,0 +1,282 @@
+"""Subscriber services: subscribe, confirm, unsubscribe, change components (issue 7).
+
+The views and the admin call these; every one is idempotent. Mail goes through the outbox
+(notifications.services.message_enqueue) inside the caller's transaction, so a rolled-back
+subscribe sends nothing and a committed one is sent even if the broker is down at that moment.
+"""
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from notifications.services import EmailRecipient, message_enqueue
+from statuspage.models import Component
+from statuspage.subscriber_models import Subscriber, SubscriberStatus, new_token, token_digest
+
+MAX_ADDRESS_LENGTH = 254
+
+
+class SubscriberError(ValueError):
+    """Input the subscriber services refuse (the views answer 400 with the message).
+    `field` names the input it is about."""
+
+    field = "email"
+
+
+class ComponentChoiceError(SubscriberError):
+    field = "components"
+
+
+class TokenError(SubscriberError):
+    """A link that does not (or no longer) work. `reason` is invalid / expired / used."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int, what: str) -> None:
+        super().__init__(f"Too many subscribe requests from this {what}; try again in {retry_after} s.")
+        self.retry_after = retry_after
+
+
+# --- addresses ----------------------------------------------------------------------------
+
+
+def normalise_email(raw: object) -> str:
+    """Trim, lower-case and IDNA-encode the domain, and refuse anything that is not one plain
+    address: control characters (header injection), display names, lists, over-long input."""
+    if not isinstance(raw, str):
+        raise SubscriberError("Enter an e-mail address.")
+    address = raw.strip()
+    if not address:
+        raise SubscriberError("Enter an e-mail address.")
+    if len(address) > MAX_ADDRESS_LENGTH:
+        raise SubscriberError(f"An e-mail address has at most {MAX_ADDRESS_LENGTH} characters.")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in address):
+        raise SubscriberError("An e-mail address cannot contain line breaks or control characters.")
+    if any(ch in address for ch in ' ,;<>()[]\\"'):
+        raise SubscriberError("Enter one plain e-mail address, such as name@example.com.")
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        raise SubscriberError("Enter a valid e-mail address, such as name@example.com.")
+    try:
+        domain = domain.lower().encode("idna").decode("ascii")
+    except UnicodeError:
+        raise SubscriberError("The domain of this e-mail address is not valid.") from None
+    address = f"{local}@{domain}"
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise SubscriberError("Enter a valid e-mail address, such as name@example.com.") from None
+    if "." not in domain:
+        # validate_email allows "localhost"-style domains; nobody on the public internet has one.
+        raise SubscriberError("Enter a valid e-mail address, such as name@example.com.")
+    return address
+
+
+def components_from_ids(ids: Iterable[object] | None) -> list[Component]:
+    """Components by id; unknown or malformed ids are a 400, not silently dropped."""
+    if ids is None:
+        return []
+    if isinstance(ids, str | bytes | dict) or not isinstance(ids, Iterable):
+        raise ComponentChoiceError("components must be a list of component ids.")
+    wanted: set[int] = set()
+    for value in ids:
+        try:
+            wanted.add(int(value))
+        except (TypeError, ValueError):
+            raise ComponentChoiceError(f"Unknown component {value!r}.") from None
+    found = list(Component.objects.filter(pk__in=wanted))
+    if len(found) != len(wanted):
+        missing = sorted(wanted - {c.pk for c in found})
+        raise ComponentChoiceError(f"Unknown component(s): {', '.join(map(str, missing))}.")
+    return found
+
+
+# --- rate limits --------------------------------------------------------------------------
+
+
+def _hit(key: str, limit: int, window: int, now: float) -> int | None:
+    """Count one request in a fixed window; returns seconds to wait when over the limit.
+    A cache outage counts as zero (ResilientRedisCache): subscribing must not break with it."""
+    slot = int(now // window)
+    full_key = f"subscribers:rate:{key}:{slot}"
+    cache.add(full_key, 0, timeout=window + 5)
+    try:
+        count = cache.incr(full_key)
+    except ValueError:  # expired between add and incr, or the cache is unavailable
+        cache.set(full_key, 1, timeout=window + 5)
+        count = 1
+    if count > limit:
+        return max(1, int((slot + 1) * window - now))
+    return None
+
+
+def rate_check_ip(*, client_ip: str, now: float | None = None) -> None:
+    """Raise RateLimited when this client asked too often (counted before the address is even
+    read, so malformed floods are limited too)."""
+    now = time.time() if now is None else now
+    wait = _hit(f"ip:{client_ip}", settings.SUBSCRIBERS_RATE_PER_IP, settings.SUBSCRIBERS_RATE_WINDOW, now)
+    if wait:
+        raise RateLimited(wait, "network address")
+
+
+def rate_check_address(*, address: str, now: float | None = None) -> None:
+    """Raise RateLimited when this address was asked for too often. It counts whether or not
+    the address is subscribed, so the limit cannot be used to probe for subscribers."""
+    now = time.time() if now is None else now
+    key = f"addr:{token_digest(address.lower())}"
+    wait = _hit(key, settings.SUBSCRIBERS_RATE_PER_ADDRESS, settings.SUBSCRIBERS_RATE_WINDOW, now)
+    if wait:
+        raise RateLimited(wait, "e-mail address")
+
+
+# --- services -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubscribeResult:
+    subscriber: Subscriber
+    mailed: str  # "confirm" or "already_subscribed": what the address was sent (never shown)
+
+
+def _send_confirmation(subscriber: Subscriber, token: str) -> None:
+    confirm_url = settings.PUBLIC_URL + reverse("subscribers:confirm", args=[token])
+    message_enqueue(
+        kind="subscriber.confirm",
+        subject=f"Confirm your subscription to {settings.SITE_NAME} status updates",
+        template="subscriber_confirm",
+        context={"hours": settings.SUBSCRIBERS_CONFIRM_HOURS},
+        severity="low",
+        dedup_key=f"subscriber-confirm:{subscriber.pk}:{token_digest(token)[:32]}",
+        channels=[],
+        emails=[EmailRecipient(subscriber.email, {"confirm_url": confirm_url})],
+    )
+
+
+def _send_already_subscribed(subscriber: Subscriber, now: datetime) -> None:
+    # One per rate window at most (the dedup key holds the window), on top of the rate limit.
+    slot = int(now.timestamp() // settings.SUBSCRIBERS_RATE_WINDOW)
+    message_enqueue(
+        kind="subscriber.already",
+        subject=f"You are subscribed to {settings.SITE_NAME} status updates",
+        template="subscriber_already",
+        context={},
+        severity="low",
+        dedup_key=f"subscriber-already:{subscriber.pk}:{slot}",
+        channels=[],
+        emails=[EmailRecipient(subscriber.email, subscriber.links())],
+    )
+
+
+def subscriber_subscribe(*, email: str, components: Iterable[Component] = ()) -> SubscribeResult:
+    """Create or re-use the row for this address and mail it.
+
+    New, pending or unsubscribed: (back to) pending with a fresh confirmation token, which
+    replaces any earlier one, and the chosen components. Already confirmed: nothing changes
+    (the caller does not hold the manage link, so it may not change the choice) and the address
+    gets a note with its manage link. The caller answers the same in every case."""
+    address = normalise_email(email)
+    components = list(components)
+    now = timezone.now()
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().filter(email__iexact=address).first()
+        if subscriber is None:
+            try:
+                with transaction.atomic():
+                    subscriber = Subscriber.objects.create(email=address, created_at=now)
+            except IntegrityError:  # a concurrent subscribe of the same address won
+                subscriber = Subscriber.objects.select_for_update().get(email__iexact=address)
+        if subscriber.status == SubscriberStatus.CONFIRMED:
+            _send_already_subscribed(subscriber, now)
+            return SubscribeResult(subscriber, "already_subscribed")
+        token = new_token()
+        subscriber.status = SubscriberStatus.PENDING
+        subscriber.confirm_token_digest = token_digest(token)
+        subscriber.confirm_sent_at = now
+        subscriber.save(update_fields=["status", "confirm_token_digest", "confirm_sent_at", "updated_at"])
+        subscriber.components.set(components)
+        _send_confirmation(subscriber, token)
+    return SubscribeResult(subscriber, "confirm")
+
+
+def subscriber_for_confirm_token(
+    token: str, *, now: datetime | None = None, lock: bool = False
+) -> Subscriber:
+    """The subscriber a confirmation link stands for, or TokenError saying why not."""
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        raise TokenError("invalid", "This confirmation link is not valid.")
+    rows = Subscriber.objects.select_for_update() if lock else Subscriber.objects
+    subscriber = rows.filter(confirm_token_digest=token_digest(token)).first()
+    if subscriber is None:
+        raise TokenError(
+            "invalid", "This confirmation link is not valid. It may have been replaced by a newer one."
+        )
+    if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
+        raise TokenError("used", "This confirmation link was already used, and you have unsubscribed since.")
+    if subscriber.status == SubscriberStatus.PENDING and subscriber.confirm_expired(now):
+        hours = settings.SUBSCRIBERS_CONFIRM_HOURS
+        raise TokenError("expired", f"This confirmation link has expired (links work for {hours} hours).")
+    return subscriber
+
+
+def subscriber_confirm(*, token: str, now: datetime | None = None) -> Subscriber:
+    """Confirm the subscription the token was issued for. Confirming twice is a no-op."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Locked, so a concurrent unsubscribe or a newer token is seen, not overwritten.
+        subscriber = subscriber_for_confirm_token(token, now=now, lock=True)
+        if subscriber.status == SubscriberStatus.PENDING:
+            subscriber.status = SubscriberStatus.CONFIRMED
+            subscriber.confirmed_at = now
+            subscriber.save(update_fields=["status", "confirmed_at", "updated_at"])
+    return subscriber
+
+
+def subscriber_for_manage_token(token: str) -> Subscriber:
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        raise TokenError("invalid", "This link is not valid.")
+    subscriber = Subscriber.objects.filter(manage_token=token).first()
+    if subscriber is None:
+        raise TokenError("invalid", "This link is not valid. Check that it was copied in full.")
+    return subscriber
+
+
+def subscriber_unsubscribe(*, subscriber: Subscriber, now: datetime | None = None) -> bool:
+    """Stop all mail to this subscriber. Returns False when it already was unsubscribed."""
+    now = now or timezone.now()
+    updated = Subscriber.objects.filter(pk=subscriber.pk).exclude(status=SubscriberStatus.UNSUBSCRIBED)
+    # A conditional UPDATE: two clicks (or a mail client's one-click POST and the button)
+    # racing each other unsubscribe once and record the first time.
+    changed = updated.update(status=SubscriberStatus.UNSUBSCRIBED, unsubscribed_at=now, updated_at=now)
+    subscriber.refresh_from_db()
+    return bool(changed)
+
+
+def subscriber_unsubscribe_by_token(*, token: str) -> tuple[Subscriber, bool]:
+    subscriber = subscriber_for_manage_token(token)
+    return subscriber, subscriber_unsubscribe(subscriber=subscriber)
+
+
+def subscriber_update_components(*, subscriber: Subscriber, components: Iterable[Component]) -> Subscriber:
+    """Replace the chosen components (none = every component)."""
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+        if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
+            raise ComponentChoiceError(
+                "This address is unsubscribed; subscribe again on the status page first."
+            )
+        subscriber.components.set(list(components))
+        subscriber.save(update_fields=["updated_at"])
+    return subscriber
