@@ -155,17 +155,14 @@ def announce(kind: str, obj) -> Message | None:
         return incident_update_announce(update=obj)
     if kind != "maintenance_update":
         return None
-    if isinstance(obj, Maintenance):  # maintenance_schedule passes the new row itself
-        update = _scheduled_update(obj)
-        if update is None or not update.notify:
-            return None
-        return maintenance_announce(maintenance=obj, event="scheduled", body=update.body)
     if isinstance(obj, MaintenanceUpdate) and obj.notify:
-        # Verifying is an internal step; subscribers hear of the start and the end. The dedup
-        # key is per event, so going back from verifying to in progress does not mail again.
-        event = {MaintenanceStatus.IN_PROGRESS: "started", MaintenanceStatus.COMPLETED: "completed"}.get(
-            obj.status
-        )
+        # Verifying is an internal step; subscribers hear of the schedule, the start and the end.
+        # The dedup key is per event, so going back from verifying to in progress does not mail again.
+        event = {
+            MaintenanceStatus.SCHEDULED: "scheduled",
+            MaintenanceStatus.IN_PROGRESS: "started",
+            MaintenanceStatus.COMPLETED: "completed",
+        }.get(obj.status)
         if event:
             return maintenance_announce(maintenance=obj.maintenance, event=event, body=obj.body)
     return None
