@@ -52,21 +52,7 @@ class ProbeAdmin(admin.ModelAdmin):
     list_filter = ["enabled", "is_down", "last_ok", "method"]
     list_select_related = ["component"]
     search_fields = ["component__name", "component__health_check_url", "last_error"]
-    readonly_fields = [
-        "consecutive_failures",
-        "consecutive_successes",
-        "is_down",
-        "last_checked_at",
-        "last_ok",
-        "last_status_code",
-        "last_latency_ms",
-        "last_error",
-        "next_due_at",
-        "cert_expires_at",
-        "cert_days_left",
-        "cert_checked_at",
-        "cert_error",
-    ]
+    readonly_fields = [*Probe.STATE_FIELDS, "next_due_at"]
     actions = ["probe_now"]
 
     def get_readonly_fields(self, request, obj=None):

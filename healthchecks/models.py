@@ -60,6 +60,24 @@ class Probe(models.Model):
         HEAD = "HEAD", "HEAD"
         POST = "POST", "POST"
 
+    # What a probe run writes back (one executemany per round); read-only in the admin and the API.
+    STATE_FIELDS = [
+        "consecutive_failures",
+        "consecutive_successes",
+        "consecutive_slow",
+        "consecutive_fast",
+        "is_down",
+        "last_checked_at",
+        "last_ok",
+        "last_status_code",
+        "last_latency_ms",
+        "last_error",
+        "cert_expires_at",
+        "cert_days_left",
+        "cert_checked_at",
+        "cert_error",
+    ]
+
     component = models.OneToOneField("statuspage.Component", on_delete=models.CASCADE, related_name="probe")
     method = models.CharField(max_length=8, choices=Method.choices, default=Method.GET)
     expected_status_codes = models.JSONField(default=_default_codes, validators=[validate_status_codes])

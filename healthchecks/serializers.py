@@ -18,21 +18,7 @@ SETTINGS_FIELDS = [
     "enabled",
     "manual_hold_until",
 ]
-STATE_FIELDS = [
-    "consecutive_failures",
-    "consecutive_successes",
-    "is_down",
-    "last_checked_at",
-    "last_ok",
-    "last_status_code",
-    "last_latency_ms",
-    "last_error",
-    "next_due_at",
-    "cert_expires_at",
-    "cert_days_left",
-    "cert_checked_at",
-    "cert_error",
-]
+STATE_FIELDS = [*Probe.STATE_FIELDS, "next_due_at"]
 
 
 class ProbeSerializer(serializers.ModelSerializer):

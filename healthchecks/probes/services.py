@@ -40,22 +40,6 @@ logger = logging.getLogger(__name__)
 DUE_GRACE_SECONDS = 2
 CERT_THRESHOLDS = (7, 14, 21)  # tightest first
 CERT_SEVERITY = {7: Severity.HIGH, 14: Severity.MEDIUM, 21: Severity.LOW}
-STATE_FIELDS = [
-    "consecutive_failures",
-    "consecutive_successes",
-    "consecutive_slow",
-    "consecutive_fast",
-    "is_down",
-    "last_checked_at",
-    "last_ok",
-    "last_status_code",
-    "last_latency_ms",
-    "last_error",
-    "cert_expires_at",
-    "cert_days_left",
-    "cert_checked_at",
-    "cert_error",
-]
 
 
 class ProbeError(Exception):
@@ -460,7 +444,7 @@ def probe_states_save(probes: list[Probe]) -> None:
     1,000 probes; executemany is a pipeline on PostgreSQL and a tight loop in SQLite."""
     if not probes:
         return
-    fields = [Probe._meta.get_field(name) for name in STATE_FIELDS]
+    fields = [Probe._meta.get_field(name) for name in Probe.STATE_FIELDS]
     table = connection.ops.quote_name(Probe._meta.db_table)
     assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
     rows = [
