@@ -358,6 +358,57 @@ ALERT_FLAP_WINDOW_MINUTES = env_int("ALERT_FLAP_WINDOW_MINUTES", 30, minimum=1)
 ALERT_FLAP_THRESHOLD = env_int("ALERT_FLAP_THRESHOLD", 6, minimum=3)
 ESCALATION_CHECK_INTERVAL = env_int("ESCALATION_CHECK_INTERVAL", 30, minimum=5)
 
+# --- console (config app: dashboard, roles, audit, run-time config, API schema) ---
+# Requests per minute per client address on public endpoints (0: no limit). See README.
+PUBLIC_THROTTLE_RATES = {
+    "public": env_int("PUBLIC_API_THROTTLE_PER_MINUTE", 600, minimum=0),
+    "subscribe": env_int("SUBSCRIBE_THROTTLE_PER_MINUTE", 5, minimum=0),
+}
+PUBLIC_THROTTLE_PATHS = [
+    ("/api/status/subscribe", "subscribe"),
+    ("/api/status/confirm/", "subscribe"),
+    ("/api/status/unsubscribe/", "subscribe"),
+    ("/api/status", "public"),
+    ("/api/v2/", "public"),
+]
+# Behind a proxy, count by the first X-Forwarded-For address (set only if the proxy sets it).
+THROTTLE_TRUST_X_FORWARDED_FOR = env_bool("THROTTLE_TRUST_X_FORWARDED_FOR", False)
+SYSTEM_THRESHOLDS_FUNCTION = "config.runtime_config.system_thresholds"
+DASHBOARD_REFRESH_SECONDS = env_int("DASHBOARD_REFRESH_SECONDS", 30, minimum=0)
+MIDDLEWARE.insert(1, "config.throttling.PublicThrottleMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "config.audit.AuditMiddleware",
+)
+INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
+REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] = ["config.permissions.ModelPermissions"]
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["rest_framework.throttling.AnonRateThrottle"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "anon": f"{env_int('ANON_API_THROTTLE_PER_MINUTE', 60, minimum=1)}/min",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Vigil API",
+    "DESCRIPTION": "Operations (token or staff session) and public status page API. See README.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.add_plain_views",
+    ],
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status` with its own choices; name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "ComponentStatusEnum": "statuspage.models.ComponentStatus",
+        "IncidentStatusEnum": "statuspage.models.IncidentStatus",
+        "MaintenanceStatusEnum": "statuspage.models.MaintenanceStatus",
+        "AlertStatusEnum": "alerts.models.Alert.Status",
+    },
+}
+
 # One place for the beat schedule (config/celery.py); it reads the intervals above.
 from config.celery import beat_schedule  # noqa: E402
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("healthchecks.urls")),
     path("", include("monitoring.urls")),
     path("api/operations/", include("alerts.urls")),
+    path("", include("config.console_urls")),
     path("admin/", admin.site.urls),
     path("", include("statuspage.urls")),
 ]

@@ -195,6 +195,14 @@ class IncidentAdmin(admin.ModelAdmin):
     inlines = [IncidentUpdateInline]
     actions = ["resolve"]
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            # View-only (the Viewers role): the post-update fields belong to the form, not the
+            # row, and shown read-only they would be looked up on the incident (a crash).
+            return [f for f in fields if f not in IncidentForm.declared_fields]
+        return fields
+
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         components = {
