@@ -15,6 +15,7 @@ that matter save rows one by one, and status changes also have their own history
 import contextvars
 import datetime
 import decimal
+import hashlib
 import uuid
 from collections.abc import Callable
 
@@ -47,6 +48,8 @@ AUDITED_MODELS = (
 # Never copied into the log: secrets stay where they are.
 REDACTED_FIELDS = frozenset({"password", "secret", "token", "signing_secret", "key"})
 REDACTED = "(redacted)"
+# Bookkeeping, not a change anyone made (a login sets last_login on the user row).
+IGNORED_FIELDS = frozenset({"last_login"})
 
 _request: contextvars.ContextVar[HttpRequest | None] = contextvars.ContextVar("audit_request", default=None)
 
@@ -88,7 +91,11 @@ def snapshot(instance: Model) -> dict:
     values = {}
     for field in instance._meta.concrete_fields:
         value = getattr(instance, field.attname)
-        values[field.attname] = REDACTED if field.name in REDACTED_FIELDS and value else _plain(value)
+        if field.name in REDACTED_FIELDS and value:
+            # A digest, not the value: enough to show that it changed, nothing to reuse.
+            values[field.attname] = f"{REDACTED} {hashlib.sha256(str(value).encode()).hexdigest()[:10]}"
+        else:
+            values[field.attname] = _plain(value)
     return values
 
 
@@ -100,7 +107,9 @@ def _write(instance: Model, action: str, before: dict | None, after: dict | None
         return
     changes = {}
     if before is not None and after is not None:
-        changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+        changes = {
+            k: [before.get(k), v] for k, v in after.items() if before.get(k) != v and k not in IGNORED_FIELDS
+        }
         if not changes:
             return  # a save that changed nothing is not a change
     elif after is not None:

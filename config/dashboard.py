@@ -22,7 +22,7 @@ from alerts.models import Alert
 from monitoring.aggregates import EpochBucket
 from monitoring.models import Metric
 from monitoring.queries import SeriesFilter, floor_time, metric_buckets
-from notifications.models import Delivery
+from notifications.models import SEVERITY_RANK, Delivery
 from notifications.models import Severity as DeliverySeverity
 from statuspage import queries as status_queries
 
@@ -30,7 +30,8 @@ PANEL_LIMIT = 20
 CHART_HOURS = 24
 CHART_INTERVAL = "1h"
 CHART_SECONDS = 3600
-SEVERITY_ORDER = [value for value, _ in DeliverySeverity.choices]  # critical, high, medium, low
+# Most severe first.
+SEVERITY_ORDER = sorted(DeliverySeverity.values, key=lambda s: -SEVERITY_RANK[s])
 
 
 @dataclass

@@ -2,6 +2,8 @@
 endpoints are plain Django views (served from caches, no DRF on the hot path), so they are
 described here by hand and added to the schema by a postprocessing hook."""
 
+import re
+
 PUBLIC = []  # no security: anyone may call these
 JSON_OK = {
     "200": {"description": "JSON document", "content": {"application/json": {"schema": {"type": "object"}}}}
@@ -111,9 +113,9 @@ def add_plain_views(result: dict, generator, request, public) -> dict:
     so the schema never lists a path that is not served) and the error shape."""
     from config.url_inventory import served_paths
 
-    served = served_paths()
+    served = {_placeholders(path) for path in served_paths()}
     for path, item in PLAIN_VIEWS.items():
-        if path in served:
+        if _placeholders(path) in served:
             operation_id = (
                 path.strip("/").replace("/", "_").replace(".json", "").replace("{", "").replace("}", "")
             )
@@ -134,4 +136,24 @@ def add_plain_views(result: dict, generator, request, public) -> dict:
                     if response.get("description") in (None, "", "No response body"):
                         response["description"] = {"404": "No such object"}.get(code, "Error")
     result["paths"] = dict(sorted(result["paths"].items()))
+    _drop_impossible_defaults(result["components"]["schemas"])
     return result
+
+
+def _drop_impossible_defaults(node) -> None:
+    """A field with default "" that refuses "" when sent (a DRF CharField without allow_blank,
+    a choice field): keep the rule, drop the default that breaks it in the spec."""
+    if isinstance(node, dict):
+        if node.get("default") == "" and (
+            node.get("minLength", 0) >= 1 or any(k in node for k in ("enum", "allOf", "oneOf", "$ref"))
+        ):
+            del node["default"]
+        for value in node.values():
+            _drop_impossible_defaults(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_impossible_defaults(value)
+
+
+def _placeholders(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", path)

@@ -375,6 +375,8 @@ PUBLIC_THROTTLE_PATHS = [
 THROTTLE_TRUST_X_FORWARDED_FOR = env_bool("THROTTLE_TRUST_X_FORWARDED_FOR", False)
 SYSTEM_THRESHOLDS_FUNCTION = "config.runtime_config.system_thresholds"
 DASHBOARD_REFRESH_SECONDS = env_int("DASHBOARD_REFRESH_SECONDS", 30, minimum=0)
+# Beat also follows the intervals staff change at run time (config/beat.py).
+CELERY_BEAT_SCHEDULER = "config.beat:RuntimeIntervalScheduler"
 MIDDLEWARE.insert(1, "config.throttling.PublicThrottleMiddleware")
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
