@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 from django import template
 from django.conf import settings
 
@@ -18,6 +20,18 @@ def chart_thresholds() -> dict[str, float]:
         "response_time_p95": row.response_time_threshold_ms,
         "error_rate": row.error_rate_threshold_percent,
     }
+
+
+@register.filter
+def when(value: str | None) -> str:
+    """An ISO timestamp from the dashboard data, short and in UTC: 2026-11-24 04:25 UTC."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @register.simple_tag(takes_context=True)
