@@ -56,6 +56,19 @@ def _set_status_action(status: str):
     return action
 
 
+class NotOperationalFilter(admin.SimpleListFilter):
+    title = "needs attention"
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Not operational")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(status=ComponentStatus.OPERATIONAL)
+        return queryset
+
+
 @admin.register(Component)
 class ComponentAdmin(admin.ModelAdmin):
     list_display = [
@@ -67,7 +80,7 @@ class ComponentAdmin(admin.ModelAdmin):
         "show_uptime",
         "position",
     ]
-    list_filter = ["status", "status_source", "group", "type"]
+    list_filter = [NotOperationalFilter, "status", "status_source", "group", "type"]
     list_select_related = ["group"]
     search_fields = ["name", "description", "health_check_url"]
     filter_horizontal = ["depends_on"]

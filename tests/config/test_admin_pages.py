@@ -64,3 +64,24 @@ def test_it_lets_an_administrator_add_rules_and_users(client):
     client.force_login(role_user("administrator"))
     assert client.get(reverse("admin:alerts_alertrule_add")).status_code == 200
     assert client.get(reverse("admin:auth_user_add")).status_code == 200
+
+
+def test_it_filters_components_that_need_attention(client):
+    from tests.statuspage.factories import ComponentFactory
+
+    ComponentFactory(name="Fine")
+    ComponentFactory(name="Broken", status="major_outage")
+    client.force_login(role_user("viewer"))
+    page = client.get(reverse("admin:statuspage_component_changelist") + "?attention=yes").content.decode()
+    assert "Broken" in page and ">Fine<" not in page
+
+
+def test_it_pages_metrics_without_counting_the_whole_table(client):
+    from monitoring.models import Metric
+    from tests.monitoring.factories import MetricFactory
+
+    MetricFactory()
+    model_admin = admin.site._registry[Metric]
+    assert model_admin.paginator.__name__ == "CheapPaginator" and model_admin.show_full_result_count is False
+    client.force_login(role_user("viewer"))
+    assert client.get(reverse("admin:monitoring_metric_changelist")).status_code == 200
