@@ -359,18 +359,13 @@ ALERT_FLAP_THRESHOLD = env_int("ALERT_FLAP_THRESHOLD", 6, minimum=3)
 ESCALATION_CHECK_INTERVAL = env_int("ESCALATION_CHECK_INTERVAL", 30, minimum=5)
 
 # --- console (config app: dashboard, roles, audit, run-time config, API schema) ---
-# Requests per minute per client address on public endpoints (0: no limit). See README.
-PUBLIC_THROTTLE_RATES = {
-    "public": env_int("PUBLIC_API_THROTTLE_PER_MINUTE", 600, minimum=0),
-    "subscribe": env_int("SUBSCRIBE_THROTTLE_PER_MINUTE", 5, minimum=0),
-}
-PUBLIC_THROTTLE_PATHS = [
-    ("/api/status/subscribe", "subscribe"),
-    ("/api/status/confirm/", "subscribe"),
-    ("/api/status/unsubscribe/", "subscribe"),
-    ("/api/status", "public"),
-    ("/api/v2/", "public"),
-]
+# Requests per minute per client address on the public JSON (0: no limit). See README. The
+# subscribe endpoints have their own per-address limits (statuspage).
+PUBLIC_THROTTLE_RATES = {"public": env_int("PUBLIC_API_THROTTLE_PER_MINUTE", 600, minimum=0)}
+PUBLIC_THROTTLE_PATHS = [("/api/status/admin", ""), ("/api/status", "public"), ("/api/v2/", "public")]
+# Never throttled: by default loopback, i.e. a proxy on the same machine that does not pass
+# X-Forwarded-For (counting it would throttle every visitor as one), local tools and benchmarks.
+THROTTLE_EXEMPT_IPS = env_list("THROTTLE_EXEMPT_IPS", ["127.0.0.1", "::1"])
 # Behind a proxy, count by the first X-Forwarded-For address (set only if the proxy sets it).
 THROTTLE_TRUST_X_FORWARDED_FOR = env_bool("THROTTLE_TRUST_X_FORWARDED_FOR", False)
 SYSTEM_THRESHOLDS_FUNCTION = "config.runtime_config.system_thresholds"

@@ -1,5 +1,8 @@
 """Throttling of the public endpoints, per client address, counted in the shared cache.
 
+Loopback addresses are exempt by default (THROTTLE_EXEMPT_IPS): behind a proxy on the same
+machine that does not pass X-Forwarded-For, every visitor would otherwise share one counter.
+
 The public status JSON is plain Django (served from the page cache, no DRF on the hot path),
 so DRF's throttles do not reach it: this middleware counts requests to the paths in
 PUBLIC_THROTTLE_PATHS in fixed one-minute windows with one cache increment per request
@@ -28,9 +31,10 @@ def _client(request: HttpRequest) -> str:
 
 
 def _scope(path: str) -> tuple[str, int] | None:
+    """The first matching prefix decides; an empty scope means "not throttled"."""
     for prefix, scope in settings.PUBLIC_THROTTLE_PATHS:
         if path.startswith(prefix):
-            limit = settings.PUBLIC_THROTTLE_RATES.get(scope, 0)
+            limit = settings.PUBLIC_THROTTLE_RATES.get(scope, 0) if scope else 0
             return (scope, limit) if limit else None
     return None
 
@@ -41,11 +45,12 @@ class PublicThrottleMiddleware:
 
     def __call__(self, request: HttpRequest):
         found = _scope(request.path)
-        if found is not None:
+        client = _client(request) if found is not None else ""
+        if found is not None and client not in settings.THROTTLE_EXEMPT_IPS:
             scope, limit = found
             now = int(time.time())
             window = now - now % WINDOW_SECONDS
-            key = f"throttle:{scope}:{_client(request)}:{window}"
+            key = f"throttle:{scope}:{client}:{window}"
             # add() then incr(): the first request of a window creates the counter with a
             # timeout, later ones increment it atomically.
             if cache.add(key, 1, timeout=WINDOW_SECONDS + 5):

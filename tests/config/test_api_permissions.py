@@ -22,7 +22,9 @@ PUBLIC = re.compile(
 # Endpoints with their own access rule: /metrics (METRICS_TOKEN, METRICS_ALLOWED_IPS).
 OWN_ACCESS_RULES = {"/metrics"}
 # Writes the Operators role may make (incidents, maintenance, alerts, silences, components).
-OPERATOR_WRITES = re.compile(r"^/api/(status/admin/|operations/(alerts|silences|integrations/alertmanager))")
+OPERATOR_WRITES = re.compile(
+    r"^/api/(status/admin/|operations/(alerts|silences|probes|integrations/alertmanager))"
+)
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
 
