@@ -22,7 +22,7 @@ from collections.abc import Callable
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.http import HttpRequest
 
 # "app_label.ModelName" of what is audited; a model not installed (an app merged later) is
@@ -162,6 +162,33 @@ def _after_delete(sender, instance: Model, **kwargs) -> None:
     _write(instance, "delete", snapshot(instance), None)
 
 
+def _m2m_field(instance: Model, through) -> str | None:
+    for field in instance._meta.many_to_many:
+        if field.remote_field.through is through:
+            return field.name
+    return None
+
+
+def _m2m_changed(sender, instance: Model, action: str, reverse: bool, **kwargs) -> None:
+    """A many-to-many change (the components of a maintenance, the channels of a rule) as one
+    entry per add/remove/clear, with the related ids before and after."""
+    if reverse or _staff_request() is None:
+        return
+    name = _m2m_field(instance, sender)
+    if name is None:
+        return
+    if action.startswith("pre_"):
+        instance.__dict__.setdefault("_audit_m2m", {})[name] = sorted(
+            getattr(instance, name).values_list("pk", flat=True)
+        )
+        return
+    before = instance.__dict__.get("_audit_m2m", {}).pop(name, None)
+    after = sorted(getattr(instance, name).values_list("pk", flat=True))
+    if before is None or before == after:
+        return
+    _write(instance, "update", {name: before}, {name: after})
+
+
 def audited_models() -> list[type[Model]]:
     found = []
     for label in AUDITED_MODELS:
@@ -178,3 +205,7 @@ def connect_audit_hooks() -> None:
         pre_save.connect(_before_save, sender=model, dispatch_uid=uid)
         post_save.connect(_after_save, sender=model, dispatch_uid=uid)
         post_delete.connect(_after_delete, sender=model, dispatch_uid=uid)
+        for field in model._meta.local_many_to_many:
+            m2m_changed.connect(
+                _m2m_changed, sender=field.remote_field.through, dispatch_uid=f"{uid}-{field.name}"
+            )

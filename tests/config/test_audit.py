@@ -111,3 +111,27 @@ def test_it_does_not_log_a_login(client):
     user.refresh_from_db()
     assert user.last_login is not None
     assert not AuditEntry.objects.exists()
+
+
+def test_it_records_many_to_many_changes(client):
+    from statuspage.models import Maintenance
+
+    world = ops_world()
+    client = APIClient()
+    client.force_authenticate(role_user("operator"))
+    response = client.post(
+        "/api/status/admin/maintenance",
+        {
+            "title": "Failover drill",
+            "scheduled_for": "2030-01-01T00:00:00Z",
+            "scheduled_until": "2030-01-01T01:00:00Z",
+            "components": [world["component"].pk],
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    maintenance = Maintenance.objects.get(title="Failover drill")
+    entry = AuditEntry.objects.get(
+        content_type__model="maintenance", object_id=str(maintenance.pk), after__has_key="components"
+    )
+    assert entry.before == {"components": []} and entry.after == {"components": [world["component"].pk]}

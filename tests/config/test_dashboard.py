@@ -176,3 +176,9 @@ def test_it_accepts_only_post_for_quick_actions(client):
     world = ops_world()
     client.force_login(role_user("operator"))
     assert client.get(reverse("console-alert-resolve", args=[world["alert"].pk])).status_code == 405
+
+
+def test_it_tells_staff_without_a_role_what_to_ask_for(client):
+    client.force_login(role_user("staff"))
+    page = client.get(reverse("admin:index")).content.decode()
+    assert 'id="vigil-no-role"' in page and 'id="vigil-dashboard"' not in page
