@@ -122,8 +122,10 @@ def add_plain_views(result: dict, generator, request, public) -> dict:
             result["paths"].setdefault(path, {"get": {**item["get"], "operationId": operation_id + "_read"}})
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    for item in result["paths"].values():
+    for path, item in result["paths"].items():
         for operation in item.values():
+            if operation.get("tags") in (None, ["api"], ["health"]):
+                operation["tags"] = [_tag(path)]
             responses = operation.setdefault("responses", {})
             if operation.get("security") != []:
                 responses.setdefault("401", {"description": "No or bad credentials"})
@@ -153,6 +155,33 @@ def _drop_impossible_defaults(node) -> None:
     elif isinstance(node, list):
         for value in node:
             _drop_impossible_defaults(value)
+
+
+OPERATIONS_TAGS = {
+    "alerts": "alerts",
+    "alert-rules": "alerts",
+    "silences": "alerts",
+    "integrations": "alerts",
+    "metrics": "metrics",
+    "infrastructure": "metrics",
+    "performance": "metrics",
+    "dashboard": "console",
+    "config": "console",
+    "system": "probes",
+    "probes": "probes",
+}
+
+
+def _tag(path: str) -> str:
+    """Group the docs by what an operator looks for, not by URL prefix."""
+    if path.startswith("/api/status/admin/"):
+        return "status page (staff)"
+    if path.startswith("/health"):
+        return "health"
+    parts = path.strip("/").split("/")
+    if parts[:2] == ["api", "operations"] and len(parts) > 2:
+        return OPERATIONS_TAGS.get(parts[2], parts[2])
+    return parts[1] if len(parts) > 1 else parts[0]
 
 
 def _placeholders(path: str) -> str:

@@ -30,6 +30,7 @@ def run_manage(*args: str, env: dict | None = None, embedded: bool = False, time
     """Run manage.py in a fresh process: settings are read at start-up, so that is where
     environment-dependent behaviour shows."""
     base = {k: v for k, v in os.environ.items() if not (embedded and k in SERVICE_VARIABLES)}
+    base.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # a subprocess runs as a deployment would
     return subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), *args],
         env={**base, **(env or {})},

@@ -103,3 +103,10 @@ def test_it_serves_the_schema_and_docs_with_local_assets():
     page = client.get("/api/docs/").content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
     assert "cdn" not in page.lower()
+
+
+def test_it_groups_operations_by_topic():
+    paths = _schema()["paths"]
+    assert paths["/api/operations/alert-rules"]["get"]["tags"] == ["alerts"]
+    assert paths["/api/status/admin/incidents"]["post"]["tags"] == ["status page (staff)"]
+    assert paths["/api/operations/config"]["get"]["tags"] == ["console"]
