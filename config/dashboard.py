@@ -8,7 +8,7 @@ number of queries with prefetches).
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
@@ -36,8 +36,9 @@ SEVERITY_ORDER = sorted(DeliverySeverity.values, key=lambda s: -SEVERITY_RANK[s]
 
 @dataclass
 class Context:
+    """What the panels share for one build: the time, and the status page's state read once."""
+
     now: datetime
-    cache: dict = field(default_factory=dict)
 
     @cached_property
     def page_state(self) -> status_queries.PageState:
