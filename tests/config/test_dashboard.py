@@ -182,3 +182,19 @@ def test_it_tells_staff_without_a_role_what_to_ask_for(client):
     client.force_login(role_user("staff"))
     page = client.get(reverse("admin:index")).content.decode()
     assert 'id="vigil-no-role"' in page and 'id="vigil-dashboard"' not in page
+
+
+@pytest.mark.django_db(transaction=True)  # on_commit callbacks run for real
+def test_it_acknowledges_even_when_the_broker_is_down(client, monkeypatch):
+    from alerts import tasks
+
+    def broker_down(*args, **kwargs):
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(tasks.notify_alerts, "delay", broker_down)
+    world = ops_world()
+    client.force_login(role_user("operator"))
+    response = client.post(reverse("console-alert-acknowledge", args=[world["alert"].pk]))
+    assert response.status_code == 302
+    world["alert"].refresh_from_db()
+    assert world["alert"].status == Alert.Status.ACKNOWLEDGED
