@@ -39,15 +39,45 @@ def _id(name: str) -> list[dict]:
     return [{"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}]
 
 
-def _get(
-    summary: str, tag: str, responses: dict, parameters: list | None = None, public: bool = True
-) -> dict:
+def _op(summary: str, tag: str, responses: dict, parameters: list | None = None, public: bool = True) -> dict:
     operation = {"operationId": "", "summary": summary, "tags": [tag], "responses": responses}
     if parameters:
         operation["parameters"] = parameters
     if public:
         operation["security"] = PUBLIC
-    return {"get": operation}
+    return operation
+
+
+def _get(
+    summary: str, tag: str, responses: dict, parameters: list | None = None, public: bool = True
+) -> dict:
+    return {"get": _op(summary, tag, responses, parameters, public)}
+
+
+def _token(name: str = "token") -> list[dict]:
+    return [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}]
+
+
+SUBSCRIBERS = "subscribers (public)"
+SUBSCRIBE_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "email": {"type": "string", "format": "email"},
+                    "components": {"type": "array", "items": {"type": "integer"}},
+                },
+                "required": ["email"],
+            }
+        },
+        "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+    },
+}
+ACCEPTED = {"202": {"description": "Confirmation mail sent (JSON to a JSON client, a page to a browser)"}}
+BAD_INPUT = {"400": {"description": "Invalid input"}}
+TOKEN_PAGE = {**JSON_OK, **NOT_FOUND, **BAD_INPUT}
 
 
 STATUS_PAGE = "status page (public)"
@@ -90,6 +120,28 @@ PLAIN_VIEWS: dict[str, dict] = {
     "/api/v2/scheduled-maintenances/active.json": _get(
         "Statuspage v2: active maintenance", "statuspage v2 (public)", {**JSON_OK, **THROTTLED}
     ),
+    "/api/status/subscribe": {
+        "post": {
+            **_op(
+                "Subscribe an e-mail address (double opt-in)",
+                SUBSCRIBERS,
+                {**ACCEPTED, **BAD_INPUT, **THROTTLED},
+            ),
+            "requestBody": SUBSCRIBE_BODY,
+        }
+    },
+    "/api/status/confirm/{token}": {
+        "get": _op("A pending subscription's state", SUBSCRIBERS, TOKEN_PAGE, _token()),
+        "post": _op("Confirm a subscription", SUBSCRIBERS, TOKEN_PAGE, _token()),
+    },
+    "/api/status/unsubscribe/{token}": {
+        "get": _op("Unsubscribe page", SUBSCRIBERS, TOKEN_PAGE, _token()),
+        "post": _op("Unsubscribe (one click)", SUBSCRIBERS, TOKEN_PAGE, _token()),
+    },
+    "/api/status/manage/{token}": {
+        "get": _op("A subscription's components", SUBSCRIBERS, TOKEN_PAGE, _token()),
+        "post": _op("Change a subscription's components", SUBSCRIBERS, TOKEN_PAGE, _token()),
+    },
     "/health": _get("Overall health (load balancers)", "health", HEALTH),
     "/health/live": _get("Liveness: the process answers", "health", HEALTH),
     "/health/ready": _get("Readiness: database, cache, broker", "health", HEALTH),

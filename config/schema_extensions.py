@@ -4,9 +4,18 @@ matched by dotted path, so those apps need not import the console; imported by
 config.apps.VigilConfig.ready(). A view renamed or moved simply stops being annotated (the
 schema test then reports its missing request/response)."""
 
+import re
+
+from django.utils.module_loading import import_string
 from drf_spectacular.extensions import OpenApiViewExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers
 
 from alerts.serializers import (
@@ -29,17 +38,33 @@ MAINTENANCE = inline_serializer("MaintenanceEnvelope", {"scheduled_maintenance":
 CONFLICT = OpenApiResponse(description="The transition is not allowed from the current state (error shape).")
 
 
-def _annotate(target: str, **methods: dict) -> type[OpenApiViewExtension]:
-    """An extension that applies extend_schema(**kwargs) to each named method of `target`."""
+DOTTED_CLASS = re.compile(r"^[a-z_][\w.]*\.[A-Z]\w*$")
+
+
+def _resolve(value):
+    """Serializers of apps that may not be installed yet are named by dotted path."""
+    if isinstance(value, str) and DOTTED_CLASS.match(value):
+        return import_string(value)
+    if isinstance(value, dict):
+        return {key: _resolve(item) for key, item in value.items()}
+    return value
+
+
+def _annotate(target: str, *, optional: bool = False, **methods: dict) -> type[OpenApiViewExtension]:
+    """An extension that applies extend_schema(**kwargs) to each named method of `target`.
+    optional: the view belongs to an app merged later; until then the extension is inert."""
 
     class Extension(OpenApiViewExtension):
         target_class = target
 
         def view_replacement(self):
-            return extend_schema_view(**{name: extend_schema(**kw) for name, kw in methods.items()})(
-                type(self.target.__name__, (self.target,), {})
-            )
+            schemas = {
+                name: extend_schema(**{key: _resolve(value) for key, value in kw.items()})
+                for name, kw in methods.items()
+            }
+            return extend_schema_view(**schemas)(type(self.target.__name__, (self.target,), {}))
 
+    Extension.optional = optional
     Extension.__name__ = f"Annotate{target.rsplit('.', 1)[-1]}"
     return Extension
 
@@ -100,5 +125,30 @@ EXTENSIONS = [
         acknowledge=dict(request=AcknowledgeSerializer, responses={200: AlertSerializer, 409: CONFLICT}),
         resolve=dict(request=ResolveSerializer, responses={200: AlertSerializer, 409: CONFLICT}),
         reopen=dict(request=AcknowledgeSerializer, responses={200: AlertSerializer, 409: CONFLICT}),
+    ),
+    # Component probes (healthchecks.api, from the probes branch).
+    _annotate(
+        "healthchecks.api.ProbeViewSet",
+        optional=True,
+        hold=dict(
+            request="healthchecks.serializers.HoldSerializer",
+            responses={200: "healthchecks.serializers.ProbeSerializer"},
+        ),
+    ),
+    _annotate(
+        "healthchecks.api.system_status",
+        optional=True,
+        get=dict(
+            responses={200: OpenApiTypes.OBJECT}, description="Every component's status and probe verdict."
+        ),
+    ),
+    _annotate(
+        "healthchecks.api.service_health",
+        optional=True,
+        get=dict(
+            parameters=[OpenApiParameter("service", str, OpenApiParameter.PATH)],
+            responses={200: OpenApiTypes.OBJECT, 404: None},
+            description="One service's probe history (query: see HistoryQuerySerializer).",
+        ),
     ),
 ]
