@@ -168,10 +168,14 @@ def add_plain_views(result: dict, generator, request, public) -> dict:
     served = {_placeholders(path) for path in served_paths()}
     for path, item in PLAIN_VIEWS.items():
         if _placeholders(path) in served:
-            operation_id = (
-                path.strip("/").replace("/", "_").replace(".json", "").replace("{", "").replace("}", "")
+            base = path.strip("/").replace("/", "_").replace(".json", "").replace("{", "").replace("}", "")
+            result["paths"].setdefault(
+                path,
+                {
+                    method: {**operation, "operationId": f"{base}_{method}"}
+                    for method, operation in item.items()
+                },
             )
-            result["paths"].setdefault(path, {"get": {**item["get"], "operationId": operation_id + "_read"}})
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for path, item in result["paths"].items():
