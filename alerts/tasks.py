@@ -28,5 +28,7 @@ def notify_alerts() -> str:
 
 
 def notify_alerts_after_commit() -> None:
-    """Announce new alerts and resolutions once the caller's transaction has committed."""
-    transaction.on_commit(notify_alerts.delay)
+    """Announce new alerts and resolutions once the caller's transaction has committed. With
+    the broker down this only logs (robust): the change is saved, and the escalate_alerts sweep
+    announces what is pending."""
+    transaction.on_commit(notify_alerts.delay, robust=True)

@@ -33,6 +33,34 @@ def seed_staff() -> str:
     return f"staff: operator user {'created' if created else 'already there'}"
 
 
+def seed_roles() -> str:
+    """The role groups, and one demo user per role (no password: an administrator sets one in
+    the admin, or logs in as them with `manage.py changepassword <name>`). The `operator` user
+    made above joins Operators."""
+    from django.contrib.auth.models import Group
+
+    from config.roles import ADMINISTRATORS, OPERATORS, VIEWERS, sync_roles
+
+    sync_roles()
+    User = get_user_model()
+    made = []
+    for username, role, first in (
+        ("viewer", VIEWERS, "Vera"),
+        ("operator", OPERATORS, "Olive"),
+        ("administrator", ADMINISTRATORS, "Ada"),
+    ):
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={"email": f"{username}@example.com", "is_staff": True, "first_name": first},
+        )
+        if created:
+            user.set_unusable_password()
+            user.save()
+            made.append(username)
+        user.groups.add(Group.objects.get(name=role))
+    return f"roles: Viewers, Operators, Administrators synced; users {', '.join(made) or 'already there'}"
+
+
 SEEDS: list[Callable[[], str]] = [
     seed_staff,
     seed_notifications,
@@ -41,4 +69,5 @@ SEEDS: list[Callable[[], str]] = [
     seed_probes,
     seed_metrics,
     seed_alerts,
+    seed_roles,
 ]

@@ -380,6 +380,53 @@ SUBSCRIBERS_REMINDER_MINUTES = env_int("SUBSCRIBERS_REMINDER_MINUTES", 60, minim
 SUBSCRIBERS_REMINDER_CHECK_INTERVAL = env_int("SUBSCRIBERS_REMINDER_CHECK_INTERVAL", 60, minimum=5)
 # Also send incident and maintenance mail to the enabled staff channels (by their minimum severity).
 SUBSCRIBERS_ANNOUNCE_TO_CHANNELS = env_bool("SUBSCRIBERS_ANNOUNCE_TO_CHANNELS", False)
+# --- console (config app: dashboard, roles, audit, run-time config, API schema) ---
+# Requests per minute per client address on the public JSON (0: no limit). See README. The
+# subscribe endpoints have their own per-address limits (statuspage).
+PUBLIC_THROTTLE_RATES = {"public": env_int("PUBLIC_API_THROTTLE_PER_MINUTE", 600, minimum=0)}
+PUBLIC_THROTTLE_PATHS = [("/api/status/admin", ""), ("/api/status", "public"), ("/api/v2/", "public")]
+# Never throttled: by default loopback, i.e. a proxy on the same machine that does not pass
+# X-Forwarded-For (counting it would throttle every visitor as one), local tools and benchmarks.
+THROTTLE_EXEMPT_IPS = env_list("THROTTLE_EXEMPT_IPS", ["127.0.0.1", "::1"])
+# Behind a proxy, count by the first X-Forwarded-For address (set only if the proxy sets it).
+THROTTLE_TRUST_X_FORWARDED_FOR = env_bool("THROTTLE_TRUST_X_FORWARDED_FOR", False)
+SYSTEM_THRESHOLDS_FUNCTION = "config.runtime_config.system_thresholds"
+DASHBOARD_REFRESH_SECONDS = env_int("DASHBOARD_REFRESH_SECONDS", 30, minimum=0)
+# Beat also follows the intervals staff change at run time (config/beat.py).
+CELERY_BEAT_SCHEDULER = "config.beat:RuntimeIntervalScheduler"
+MIDDLEWARE.insert(1, "config.throttling.PublicThrottleMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "config.audit.AuditMiddleware",
+)
+INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
+REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] = ["config.permissions.ModelPermissions"]
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["rest_framework.throttling.AnonRateThrottle"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "anon": f"{env_int('ANON_API_THROTTLE_PER_MINUTE', 60, minimum=1)}/min",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Vigil API",
+    "DESCRIPTION": "Operations (token or staff session) and public status page API. See README.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.add_plain_views",
+    ],
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status` with its own choices; name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "ComponentStatusEnum": "statuspage.models.ComponentStatus",
+        "IncidentStatusEnum": "statuspage.models.IncidentStatus",
+        "MaintenanceStatusEnum": "statuspage.models.MaintenanceStatus",
+        "AlertStatusEnum": "alerts.models.Alert.Status",
+    },
+}
 
 # One place for the beat schedule (config/celery.py); it reads the intervals above.
 from config.celery import beat_schedule  # noqa: E402

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("monitoring.urls")),
     path("api/operations/", include("alerts.urls")),
     path("api/operations/", include("healthchecks.api_urls")),
+    path("", include("config.console_urls")),
     path("admin/", admin.site.urls),
     path("", include("statuspage.urls")),
     path("", include("statuspage.subscriber_urls")),

@@ -5,6 +5,7 @@ from django.utils import timezone
 from healthchecks.models import Heartbeat, Probe, ProbeResult, validate_probe_url
 from healthchecks.probes.services import probe_configure
 from healthchecks.serializers import SETTINGS_FIELDS
+from notifications.admin import CheapPaginator
 
 
 @admin.register(Heartbeat)
@@ -76,8 +77,10 @@ class ProbeResultAdmin(admin.ModelAdmin):
     list_display = ["probe", "checked_at", "ok", "slow", "status_code", "latency_ms", "error"]
     list_filter = ["ok", "slow"]
     list_select_related = ["probe__component"]
+    search_fields = ["probe__component__name", "error"]
     date_hierarchy = None
-    show_full_result_count = False  # a big table: no COUNT(*) of all rows per page
+    paginator = CheapPaginator  # a big table: no exact COUNT(*) of every row per page
+    show_full_result_count = False
     readonly_fields = ["probe", "checked_at", "ok", "slow", "status_code", "latency_ms", "error"]
 
     def has_add_permission(self, request):

@@ -17,7 +17,6 @@ from healthchecks.serializers import HistoryQuerySerializer, HoldSerializer, Pro
 class ProbeViewSet(viewsets.ModelViewSet):
     queryset = Probe.objects.select_related("component").order_by("pk")
     serializer_class = ProbeSerializer
-    permission_classes = [IsAdminUser]
     filterset_fields = ["enabled", "is_down", "component"]
 
     @action(detail=True, methods=["post"])

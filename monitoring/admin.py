@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from monitoring.models import HourRollup, Metric, MinuteRollup, RollupCursor
+from notifications.admin import CheapPaginator
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -18,6 +19,7 @@ class MetricAdmin(ReadOnlyAdmin):
     search_fields = ["=name", "=source"]
     # No second COUNT(*) of the whole table per page view: it holds millions of rows.
     show_full_result_count = False
+    paginator = CheapPaginator  # and no full COUNT(*) for the page links either
     ordering = ["-timestamp"]
 
 
@@ -27,6 +29,7 @@ class RollupAdmin(ReadOnlyAdmin):
     list_filter = ["metric_type"]
     search_fields = ["=name"]
     show_full_result_count = False
+    paginator = CheapPaginator
     ordering = ["-bucket_start"]
 
 

@@ -56,6 +56,19 @@ def _set_status_action(status: str):
     return action
 
 
+class NotOperationalFilter(admin.SimpleListFilter):
+    title = "needs attention"
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Not operational")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(status=ComponentStatus.OPERATIONAL)
+        return queryset
+
+
 @admin.register(Component)
 class ComponentAdmin(admin.ModelAdmin):
     list_display = [
@@ -67,7 +80,7 @@ class ComponentAdmin(admin.ModelAdmin):
         "show_uptime",
         "position",
     ]
-    list_filter = ["status", "status_source", "group", "type"]
+    list_filter = [NotOperationalFilter, "status", "status_source", "group", "type"]
     list_select_related = ["group"]
     search_fields = ["name", "description", "health_check_url"]
     filter_horizontal = ["depends_on"]
@@ -194,6 +207,14 @@ class IncidentAdmin(admin.ModelAdmin):
     ]
     inlines = [IncidentUpdateInline]
     actions = ["resolve"]
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            # View-only (the Viewers role): the post-update fields belong to the form, not the
+            # row, and shown read-only they would be looked up on the incident (a crash).
+            return [f for f in fields if f not in IncidentForm.declared_fields]
+        return fields
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

@@ -152,22 +152,22 @@ class MaintenanceCreate(APIView):
 class _MaintenanceAction(APIView):
     permission_classes = STAFF_CHANGE
     queryset = Maintenance.objects.all()
-    action = staticmethod(services.maintenance_start)
+    service = staticmethod(services.maintenance_start)
 
     def post(self, request, pk: int):
         maintenance = get_object_or_404(Maintenance, pk=pk)
         data = MessageInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            self.action(maintenance=maintenance, message=data.validated_data["message"], author=request.user)
+            self.service(maintenance=maintenance, message=data.validated_data["message"], author=request.user)
         except services.StatusPageError as exc:
             return _refused(exc)
         return Response({"scheduled_maintenance": _maintenance_out(maintenance.pk)})
 
 
 class MaintenanceStart(_MaintenanceAction):
-    action = staticmethod(services.maintenance_start)
+    service = staticmethod(services.maintenance_start)
 
 
 class MaintenanceComplete(_MaintenanceAction):
-    action = staticmethod(services.maintenance_complete)
+    service = staticmethod(services.maintenance_complete)

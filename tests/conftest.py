@@ -48,7 +48,12 @@ def run_manage(*args: str, env: dict | None = None, embedded: bool = False, time
 
 @pytest.fixture
 def staff_user(django_user_model):
-    return django_user_model.objects.create_user("staff", "staff@example.com", "pw-staff-123", is_staff=True)
+    """A staff member in the Administrators role: the API checks model permissions (roles)."""
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user("staff", "staff@example.com", "pw-staff-123", is_staff=True)
+    user.groups.add(Group.objects.get(name="Administrators"))
+    return user
 
 
 @pytest.fixture

@@ -32,8 +32,8 @@ def test_it_keys_requests_by_route_pattern_and_writes_nothing_on_the_request_pat
 
 def test_it_uses_the_pattern_not_the_path_for_routes_with_parameters(client, staff_user):
     client.force_login(staff_user)
-    client.get("/admin/auth/user/1/change/")
-    client.get("/admin/auth/user/2/change/")
+    client.get(f"/admin/auth/user/{staff_user.pk}/change/")
+    client.get(f"/admin/auth/user/{staff_user.pk}/change/")
     flush_request_timings()
     (row,) = Metric.objects.filter(name=METRIC_NAME)
     assert row.endpoint == "admin/auth/user/<path:object_id>/change/"

@@ -150,8 +150,11 @@ def test_it_refuses_anonymous_staff_writes(client, world):
     assert response.status_code in (401, 403)
 
 
-def test_it_refuses_staff_without_the_model_permission(staff_token, world):
-    client = APIClient(HTTP_AUTHORIZATION=f"Token {staff_token}")
+def test_it_refuses_staff_without_the_model_permission(django_user_model, world):
+    from rest_framework.authtoken.models import Token
+
+    plain = django_user_model.objects.create_user("plain", "plain@example.com", "pw-plain-123", is_staff=True)
+    client = APIClient(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=plain).key}")
     response = client.put(f"/api/status/admin/components/{world['api'].pk}/status", {"status": "operational"})
     assert response.status_code == 403
 

@@ -25,6 +25,8 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         self.step("Collecting static files")
         call_command("collectstatic", interactive=False, verbosity=0)
+        self.step("Setting up roles (Viewers, Operators, Administrators)")
+        call_command("sync_roles", stdout=self.stdout)
         self.step("Loading demo data")
         call_command("seed_demo", stdout=self.stdout)
         password = self.ensure_admin()

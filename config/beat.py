@@ -1,0 +1,61 @@
+"""Beat that follows the intervals staff set at run time (operations config), without a restart.
+
+Every REFRESH_SECONDS it reads the intervals from the database and re-times the beat jobs whose
+interval setting the operations config covers (BEAT_JOBS names each job's setting). The database
+being down leaves the current intervals in place."""
+
+import logging
+import time
+from datetime import timedelta
+
+from celery.schedules import schedule
+
+from config.celery import BEAT_JOBS
+from healthchecks.beat import HeartbeatScheduler
+
+logger = logging.getLogger(__name__)
+
+
+def runtime_intervals() -> dict[str, int]:
+    """{interval setting name: seconds} from the operations config row (none yet: {})."""
+    from config.models import OperationsConfig
+    from config.runtime_config import INTERVAL_FIELDS, SEEDED_FROM
+
+    row = OperationsConfig.objects.filter(pk=OperationsConfig.SINGLETON_PK).values(*INTERVAL_FIELDS).first()
+    return {SEEDED_FROM[name]: seconds for name, seconds in (row or {}).items()}
+
+
+class RuntimeIntervalScheduler(HeartbeatScheduler):
+    refresh_seconds = 30.0
+    _last_refresh = float("-inf")
+
+    def tick(self, *args, **kwargs):
+        if time.monotonic() - self._last_refresh >= self.refresh_seconds:
+            self.apply_runtime_intervals()
+        return super().tick(*args, **kwargs)
+
+    def apply_runtime_intervals(self) -> list[str]:
+        """Re-time the jobs whose interval changed; returns their names."""
+        from django.db import close_old_connections
+
+        self._last_refresh = time.monotonic()
+        try:
+            close_old_connections()
+            intervals = runtime_intervals()
+        except Exception as exc:
+            logger.warning("run-time intervals not read, keeping the current ones: %s", exc)
+            return []
+        changed = []
+        for job, (_task, setting) in BEAT_JOBS.items():
+            seconds = intervals.get(setting)
+            entry = self.schedule.get(job)
+            if not seconds or entry is None:
+                continue
+            if getattr(entry.schedule, "run_every", None) == timedelta(seconds=seconds):
+                continue
+            entry.schedule = schedule(run_every=timedelta(seconds=seconds), app=self.app)
+            entry.options["expires"] = seconds
+            changed.append(job)
+        if changed:
+            logger.info("beat intervals changed at run time: %s", ", ".join(changed))
+        return changed

@@ -1,0 +1,43 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+
+from config import console, ops_api
+
+urlpatterns = [
+    path("api/operations/dashboard", ops_api.DashboardView.as_view(), name="operations-dashboard"),
+    path("api/operations/config", ops_api.OperationsConfigView.as_view(), name="operations-config"),
+    # The schema and its docs are public: they describe the API, they give no access to it.
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[AllowAny]),
+        name="api-docs",
+    ),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="api-schema", permission_classes=[AllowAny]),
+        name="api-redoc",
+    ),
+    path(
+        "admin/console/alerts/<int:pk>/acknowledge",
+        console.alert_acknowledge_view,
+        name="console-alert-acknowledge",
+    ),
+    path("admin/console/alerts/<int:pk>/resolve", console.alert_resolve_view, name="console-alert-resolve"),
+    path(
+        "admin/console/incidents/<int:pk>/update",
+        console.incident_update_view,
+        name="console-incident-update",
+    ),
+    path(
+        "admin/console/maintenance/<int:pk>/start",
+        console.maintenance_start_view,
+        name="console-maintenance-start",
+    ),
+    path(
+        "admin/console/maintenance/<int:pk>/complete",
+        console.maintenance_complete_view,
+        name="console-maintenance-complete",
+    ),
+]

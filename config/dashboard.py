@@ -1,0 +1,270 @@
+"""The dashboard's data: one function builds it for the admin index and for
+GET /api/operations/dashboard.
+
+Each panel is a function in PANELS, so a panel is added (or replaced) in one place. Every
+panel costs a fixed number of queries whatever the row counts: lists are cut to PANEL_LIMIT
+rows and counted with one aggregate; the status panel reads statuspage's page state (a fixed
+number of queries with prefetches).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+
+from django.db.models import Case, Count, FloatField, Sum, Value, When
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
+from django.urls import reverse
+from django.utils import timezone
+
+from alerts.models import Alert
+from monitoring.aggregates import EpochBucket
+from monitoring.models import Metric
+from monitoring.queries import SeriesFilter, floor_time, metric_buckets
+from notifications.models import SEVERITY_RANK, Delivery
+from notifications.models import Severity as DeliverySeverity
+from statuspage import queries as status_queries
+
+PANEL_LIMIT = 20
+CHART_HOURS = 24
+CHART_INTERVAL = "1h"
+CHART_SECONDS = 3600
+# Most severe first.
+SEVERITY_ORDER = sorted(DeliverySeverity.values, key=lambda s: -SEVERITY_RANK[s])
+
+
+@dataclass
+class Context:
+    """What the panels share for one build: the time, and the status page's state read once."""
+
+    now: datetime
+
+    @cached_property
+    def page_state(self) -> status_queries.PageState:
+        return status_queries.page_state(now=self.now, with_uptime=False)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def _admin(name: str, *args) -> str:
+    return reverse(f"admin:{name}", args=args)
+
+
+# --- panels -----------------------------------------------------------------------------------
+
+
+def status_panel(ctx: Context) -> dict:
+    state = ctx.page_state
+    return {
+        "indicator": state.overall.indicator,
+        "description": state.overall.description,
+        "components_not_operational": [
+            {
+                "id": c.pk,
+                "name": c.name,
+                "status": c.status,
+                "status_display": c.get_status_display(),
+                "admin_url": _admin("statuspage_component_change", c.pk),
+            }
+            for c in state.components
+            if c.status != "operational"
+        ],
+        "components_total": len(state.components),
+    }
+
+
+def alerts_panel(ctx: Context) -> dict:
+    open_alerts = Alert.objects.open()
+    counts = {severity: {"firing": 0, "acknowledged": 0} for severity in SEVERITY_ORDER}
+    for row in open_alerts.values("severity", "status").annotate(n=Count("id")).order_by():
+        counts.setdefault(row["severity"], {"firing": 0, "acknowledged": 0})[row["status"]] = row["n"]
+    # Most urgent first: firing before acknowledged, then by severity, newest first.
+    rank = Case(
+        *[When(severity=severity, then=Value(i)) for i, severity in enumerate(SEVERITY_ORDER)],
+        default=Value(len(SEVERITY_ORDER)),
+    )
+    rows = (
+        open_alerts.select_related("acknowledged_by")
+        .annotate(acknowledged=Case(When(status="firing", then=Value(0)), default=Value(1)), rank=rank)
+        .order_by("acknowledged", "rank", "-last_fired_at")[:PANEL_LIMIT]
+    )
+    return {
+        "by_severity": counts,
+        "open_total": sum(c["firing"] + c["acknowledged"] for c in counts.values()),
+        "items": [
+            {
+                "id": a.pk,
+                "title": a.title,
+                "severity": a.severity,
+                "status": a.status,
+                "occurrences": a.occurrence_count,
+                "fired_at": _iso(a.fired_at),
+                "last_fired_at": _iso(a.last_fired_at),
+                "acknowledged_by": a.acknowledged_by.get_username() if a.acknowledged_by else None,
+                "admin_url": _admin("alerts_alert_change", a.pk),
+            }
+            for a in rows
+        ],
+    }
+
+
+def incidents_panel(ctx: Context) -> dict:
+    incidents = ctx.page_state.open_incidents
+    return {
+        "open_total": len(incidents),
+        "items": [
+            {
+                "id": i.pk,
+                "title": i.title,
+                "status": i.status,
+                "impact": i.effective_impact,
+                "started_at": _iso(i.started_at),
+                "last_update": (i.updates.all()[0].body[:200] if i.updates.all() else ""),
+                "admin_url": _admin("statuspage_incident_change", i.pk),
+            }
+            for i in incidents[:PANEL_LIMIT]
+        ],
+    }
+
+
+def _maintenance_item(m) -> dict:
+    return {
+        "id": m.pk,
+        "title": m.title,
+        "status": m.status,
+        "scheduled_for": _iso(m.scheduled_for),
+        "scheduled_until": _iso(m.scheduled_until),
+        "components": [c.name for c in m.components.all()],
+        "admin_url": _admin("statuspage_maintenance_change", m.pk),
+    }
+
+
+def maintenance_panel(ctx: Context) -> dict:
+    state = ctx.page_state
+    return {
+        "in_progress": [_maintenance_item(m) for m in state.active_maintenance[:PANEL_LIMIT]],
+        "upcoming": [_maintenance_item(m) for m in state.upcoming_maintenance[:PANEL_LIMIT]],
+    }
+
+
+def deliveries_panel(ctx: Context) -> dict:
+    failed = Delivery.objects.filter(status=Delivery.Status.FAILED)
+    since = ctx.now - timedelta(hours=24)
+    rows = failed.select_related("message", "channel").order_by("-id")[:PANEL_LIMIT]
+    return {
+        "failed_last_24h": failed.filter(updated_at__gte=since).count(),
+        "changelist_url": _admin("notifications_delivery_changelist") + "?status__exact=failed",
+        "items": [
+            {
+                "id": d.pk,
+                "kind": d.kind,
+                "recipient": d.recipient_display(),
+                "subject": d.message.subject,
+                "attempts": d.attempts,
+                "last_error": d.last_error[:200],
+                "updated_at": _iso(d.updated_at),
+                "admin_url": _admin("notifications_delivery_change", d.pk),
+            }
+            for d in rows
+        ],
+    }
+
+
+def probes_panel(ctx: Context) -> dict:
+    """Enabled probes whose last run failed, most recent first."""
+    from healthchecks.models import Probe
+
+    failing = Probe.objects.filter(enabled=True, last_ok=False).select_related("component")
+    return {
+        "failing": [
+            {
+                "id": probe.pk,
+                "name": probe.component.name,
+                "error": probe.last_error or f"HTTP {probe.last_status_code}",
+                "admin_url": _admin("healthchecks_probe_change", probe.pk),
+            }
+            for probe in failing.order_by("-last_checked_at")[:PANEL_LIMIT]
+        ],
+    }
+
+
+def _series(buckets, value: Callable, since: datetime) -> list[dict]:
+    by_start = {b.start: b for b in buckets}
+    points = []
+    for i in range(CHART_HOURS):
+        start = since + timedelta(seconds=CHART_SECONDS * i)
+        bucket = by_start.get(start)
+        points.append({"start": _iso(start), "value": value(bucket) if bucket else None})
+    return points
+
+
+def error_rate_series(since: datetime, until: datetime) -> list:
+    """Errors / requests per hour, from request timing rows (their tags carry the counts)."""
+    rows = (
+        Metric.objects.filter(name="http.server.duration", timestamp__gte=since, timestamp__lt=until)
+        .values(bucket=EpochBucket("timestamp", CHART_SECONDS))
+        .annotate(
+            requests=Sum(Cast(KeyTextTransform("count", "tags"), FloatField())),
+            errors=Sum(Cast(KeyTextTransform("errors", "tags"), FloatField())),
+        )
+        .order_by("bucket")
+    )
+    return [
+        (
+            datetime.fromtimestamp(r["bucket"], tz=UTC),
+            100.0 * (r["errors"] or 0) / r["requests"] if r["requests"] else None,
+        )
+        for r in rows
+    ]
+
+
+CHARTS = [
+    # key, title, unit, metric name, which bucket figure
+    ("cpu", "CPU", "%", "system.cpu_percent", lambda b: b.avg),
+    ("memory", "Memory", "%", "system.memory_percent", lambda b: b.avg),
+    ("response_time_p95", "Response time p95", "ms", "http.server.duration", lambda b: b.p95),
+]
+
+
+def charts_panel(ctx: Context) -> dict:
+    until = floor_time(ctx.now, CHART_SECONDS) + timedelta(seconds=CHART_SECONDS)
+    since = until - timedelta(hours=CHART_HOURS)
+    charts = {}
+    for key, title, unit, name, figure in CHARTS:
+        result = metric_buckets(
+            SeriesFilter(name=name), since=since, until=until - timedelta(seconds=1), interval=CHART_INTERVAL
+        )
+        charts[key] = {"title": title, "unit": unit, "points": _series(result.buckets, figure, since)}
+    by_start = dict(error_rate_series(since, until))
+    charts["error_rate"] = {
+        "title": "Error rate",
+        "unit": "%",
+        "points": [
+            {"start": _iso(start), "value": by_start.get(start)}
+            for start in (since + timedelta(seconds=CHART_SECONDS * i) for i in range(CHART_HOURS))
+        ],
+    }
+    return {"since": _iso(since), "until": _iso(until), "interval": CHART_INTERVAL, "charts": charts}
+
+
+# The dashboard, in display order. Add a panel here.
+PANELS: list[tuple[str, Callable[[Context], dict]]] = [
+    ("status", status_panel),
+    ("alerts", alerts_panel),
+    ("incidents", incidents_panel),
+    ("maintenance", maintenance_panel),
+    ("probes", probes_panel),
+    ("deliveries", deliveries_panel),
+    ("charts", charts_panel),
+]
+
+
+def dashboard_data(*, now: datetime | None = None) -> dict:
+    ctx = Context(now=now or timezone.now())
+    data: dict = {"generated_at": _iso(ctx.now)}
+    for name, panel in PANELS:
+        data[name] = panel(ctx)
+    return data

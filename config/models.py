@@ -1,0 +1,82 @@
+"""The console's own rows: the run-time operations config (one row) and the audit log."""
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+PERCENT = [MinValueValidator(0), MaxValueValidator(100)]
+
+
+class OperationsConfig(models.Model):
+    """Thresholds and intervals staff change at run time. One row (pk=1), seeded from the
+    environment the first time it is read (config/runtime_config.py)."""
+
+    SINGLETON_PK = 1
+
+    response_time_threshold_ms = models.FloatField(validators=[MinValueValidator(0)])
+    error_rate_threshold_percent = models.FloatField(validators=PERCENT)
+    memory_usage_threshold_percent = models.FloatField(validators=PERCENT)
+    cpu_usage_threshold_percent = models.FloatField(validators=PERCENT)
+    disk_usage_threshold_percent = models.FloatField(validators=PERCENT)
+    health_check_interval_seconds = models.PositiveIntegerField(
+        validators=[MinValueValidator(5), MaxValueValidator(86400)]
+    )
+    metric_collection_interval_seconds = models.PositiveIntegerField(
+        validators=[MinValueValidator(5), MaxValueValidator(86400)]
+    )
+    alert_check_interval_seconds = models.PositiveIntegerField(
+        validators=[MinValueValidator(5), MaxValueValidator(86400)]
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "operations config"
+        verbose_name_plural = "operations config"
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="operations_config_singleton")]
+
+    def __str__(self) -> str:
+        return "Operations config"
+
+
+class AuditEntry(models.Model):
+    class Action(models.TextChoices):
+        CREATE = "create", "Created"
+        UPDATE = "update", "Changed"
+        DELETE = "delete", "Deleted"
+
+    class Via(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        API = "api", "API"
+        OTHER = "other", "Other"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Kept as text too: the entry must still say who after the user is deleted.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150)
+    via = models.CharField(max_length=8, choices=Via.choices)
+    method = models.CharField(max_length=8, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+    action = models.CharField(max_length=8, choices=Action.choices)
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=300)
+    # {field: value} before and after (None for a create / a delete); `changes` lists only the
+    # fields that differ, as {field: [before, after]}, which is what the admin shows first.
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name_plural = "audit entries"
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["content_type", "object_id", "-at"], name="audit_object_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name} {self.get_action_display().lower()} {self.object_repr}"

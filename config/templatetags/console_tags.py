@@ -1,0 +1,62 @@
+from datetime import UTC, datetime
+
+from django import template
+from django.conf import settings
+
+from config.charts import svg_chart
+from config.console import DASHBOARD_PERMISSIONS
+from config.dashboard import dashboard_data
+from config.runtime_config import config_get
+from statuspage.models import IncidentStatus
+
+register = template.Library()
+
+
+def chart_thresholds() -> dict[str, float]:
+    row = config_get()
+    return {
+        "cpu": row.cpu_usage_threshold_percent,
+        "memory": row.memory_usage_threshold_percent,
+        "response_time_p95": row.response_time_threshold_ms,
+        "error_rate": row.error_rate_threshold_percent,
+    }
+
+
+@register.filter
+def when(value: str | None) -> str:
+    """An ISO timestamp from the dashboard data, short and in UTC: 2026-11-24 04:25 UTC."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@register.simple_tag(takes_context=True)
+def vigil_dashboard(context) -> dict | None:
+    """The dashboard's data plus its charts as SVG; None for staff without the view permissions."""
+    user = context["request"].user
+    if not user.has_perms(DASHBOARD_PERMISSIONS):
+        return None
+    data = dashboard_data()
+    thresholds = chart_thresholds()
+    data["svg"] = [
+        {
+            "title": chart["title"],
+            "unit": chart["unit"],
+            "svg": svg_chart(
+                chart["points"], title=chart["title"], unit=chart["unit"], threshold=thresholds.get(key)
+            ),
+        }
+        for key, chart in data["charts"]["charts"].items()
+    ]
+    data["incident_statuses"] = [c for c in IncidentStatus.choices if c[0] != IncidentStatus.POSTMORTEM]
+    data["refresh_seconds"] = settings.DASHBOARD_REFRESH_SECONDS
+    data["can"] = {
+        "alerts": user.has_perm("alerts.change_alert"),
+        "incidents": user.has_perm("statuspage.change_incident"),
+        "maintenance": user.has_perm("statuspage.change_maintenance"),
+    }
+    return data

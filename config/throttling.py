@@ -1,0 +1,71 @@
+"""Throttling of the public endpoints, per client address, counted in the shared cache.
+
+Loopback addresses are exempt by default (THROTTLE_EXEMPT_IPS): behind a proxy on the same
+machine that does not pass X-Forwarded-For, every visitor would otherwise share one counter.
+
+The public status JSON is plain Django (served from the page cache, no DRF on the hot path),
+so DRF's throttles do not reach it: this middleware counts requests to the paths in
+PUBLIC_THROTTLE_PATHS in fixed one-minute windows with one cache increment per request
+(atomic on Redis). Over the limit: 429 in the API's error shape, with Retry-After. A cache
+that is down counts nothing (ResilientRedisCache reads errors as misses): better to serve a
+surge than to refuse it. DRF views that allow anonymous access are throttled by DRF's
+AnonRateThrottle (REST_FRAMEWORK settings) as well.
+"""
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, JsonResponse
+
+WINDOW_SECONDS = 60
+
+
+def _client(request: HttpRequest) -> str:
+    if settings.THROTTLE_TRUST_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()[:64]
+    return request.META.get("REMOTE_ADDR", "")[:64]
+
+
+def _scope(path: str) -> tuple[str, int] | None:
+    """The first matching prefix decides; an empty scope means "not throttled"."""
+    for prefix, scope in settings.PUBLIC_THROTTLE_PATHS:
+        if path.startswith(prefix):
+            limit = settings.PUBLIC_THROTTLE_RATES.get(scope, 0) if scope else 0
+            return (scope, limit) if limit else None
+    return None
+
+
+class PublicThrottleMiddleware:
+    def __init__(self, get_response: Callable):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        found = _scope(request.path)
+        client = _client(request) if found is not None else ""
+        if found is not None and client not in settings.THROTTLE_EXEMPT_IPS:
+            scope, limit = found
+            now = int(time.time())
+            window = now - now % WINDOW_SECONDS
+            key = f"throttle:{scope}:{client}:{window}"
+            # add() then incr(): the first request of a window creates the counter with a
+            # timeout, later ones increment it atomically.
+            if cache.add(key, 1, timeout=WINDOW_SECONDS + 5):
+                count = 1
+            else:
+                try:
+                    count = cache.incr(key)
+                except ValueError:  # expired between add and incr
+                    count = 1
+            if count and count > limit:
+                retry_after = window + WINDOW_SECONDS - now
+                response = JsonResponse(
+                    {"detail": f"Request was throttled. Expected available in {retry_after} seconds."},
+                    status=429,
+                )
+                response["Retry-After"] = str(retry_after)
+                return response
+        return self.get_response(request)
