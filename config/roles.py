@@ -13,6 +13,10 @@ permissions to exactly the computed set: hand edits to these three groups are un
 another group for a custom role.
 """
 
+import site
+import sys
+from pathlib import Path
+
 from django.apps import apps as global_apps
 from django.conf import settings
 
@@ -44,9 +48,16 @@ OPERATOR_MODELS = frozenset(
 
 def vigil_app_labels() -> list[str]:
     """Vigil's own apps: those whose code lives in the project folder, so a new app joins the
-    roles without a list to update."""
-    base = str(settings.BASE_DIR)
-    return [config.label for config in global_apps.get_app_configs() if str(config.path).startswith(base)]
+    roles without a list to update. Installed packages are never ours, even when the virtualenv
+    sits inside the project folder (the README's `.venv`)."""
+    base = Path(settings.BASE_DIR).resolve()
+    installed = {Path(p).resolve() for p in (sys.prefix, *site.getsitepackages())}
+    labels = []
+    for config in global_apps.get_app_configs():
+        path = Path(config.path).resolve()
+        if path.is_relative_to(base) and not any(path.is_relative_to(root) for root in installed):
+            labels.append(config.label)
+    return labels
 
 
 def role_permissions(Permission) -> dict[str, set[int]]:

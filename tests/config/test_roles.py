@@ -67,3 +67,11 @@ def test_it_reports_counts_from_the_command():
     out = io.StringIO()
     call_command("sync_roles", stdout=out)
     assert "Viewers:" in out.getvalue() and "Administrators:" in out.getvalue()
+
+
+def test_it_counts_only_vigils_own_apps_even_with_the_virtualenv_inside_the_project():
+    from config.roles import vigil_app_labels
+
+    labels = vigil_app_labels()
+    assert {"alerts", "statuspage", "monitoring", "notifications", "healthchecks", "config"} <= set(labels)
+    assert not {"auth", "admin", "rest_framework", "django_filters"} & set(labels)
