@@ -170,6 +170,7 @@ def evaluate_rules(*, now: datetime | None = None) -> TickSummary:
     summary.rules = len(rules)
     values, failures = rule_values(rules, now)
     quiet: list[AlertRule] = []
+    moved: list[tuple[AlertRule, str]] = []
     refresh: dict[int, float] = {}
     for rule in rules:
         if rule.pk in failures:
@@ -177,13 +178,19 @@ def evaluate_rules(*, now: datetime | None = None) -> TickSummary:
             _record_failure(rule, failures[rule.pk], now)
             continue
         value = values.get(rule.pk)
-        before = _state_of(rule)
+        before, was_flapping = _state_of(rule), rule.flapping
         action = next_state(rule, value, now)
-        if _state_of(rule) == before and action in (NOTHING, REFRESH):
+        if action in (NOTHING, REFRESH) and _state_of(rule) == before:
             rule.last_evaluated_at, rule.last_value, rule.last_error = now, value, ""
             quiet.append(rule)
             if action == REFRESH and value is not None:
                 refresh[rule.pk] = value
+            continue
+        if action == NOTHING and (was_flapping or not rule.flapping):
+            # Only the rule's own state moved (ok ↔ pending, a firing rule's clear timer): no
+            # alert to raise or resolve and nothing to announce, so it is written in the batch.
+            rule.last_evaluated_at, rule.last_value, rule.last_error = now, value, ""
+            moved.append((rule, before[0]))
             continue
         try:
             _evaluate_locked(rule.pk, value, now, summary)
@@ -192,6 +199,7 @@ def evaluate_rules(*, now: datetime | None = None) -> TickSummary:
             summary.errors += 1
             _record_failure(rule, exc, now)
     _record_quiet_rules(quiet, now)
+    _record_state_moves(moved, now)
     if refresh:
         _refresh_open_alerts(refresh, now, summary)
     summary.notified = notify_pending_alerts(now=now)
@@ -209,6 +217,27 @@ def _record_quiet_rules(rules: list[AlertRule], now: datetime) -> None:
         cursor.executemany(
             f"UPDATE {table} SET last_value = %s, last_evaluated_at = %s, last_error = '' WHERE id = %s",
             [(rule.last_value, now, rule.pk) for rule in rules],
+        )
+
+
+def _record_state_moves(moves: list[tuple[AlertRule, str]], now: datetime) -> None:
+    """Write the rules whose state moved without touching an alert, in one batched statement.
+    Each row is written only if its state is still the one this tick read (compare and set):
+    a concurrent evaluator that moved it first wins, and this tick's write to it is dropped,
+    which is what the row lock and skip of the one-by-one path would have done."""
+    if not moves:
+        return
+    table = connection.ops.quote_name(AlertRule._meta.db_table)
+    columns = (*STATE_FIELDS, "last_value", "last_evaluated_at")
+    fields = [AlertRule._meta.get_field(name) for name in columns]
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    rows = [
+        (*(f.get_db_prep_save(getattr(rule, f.attname), connection) for f in fields), rule.pk, old_state)
+        for rule, old_state in moves
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET {assignments}, last_error = '' WHERE id = %s AND state = %s", rows
         )
 
 

@@ -166,3 +166,38 @@ def test_it_reads_each_metric_once_whatever_the_number_of_rules(scenario):
         return len(queries)
 
     assert tick_queries(5) == tick_queries(60)
+
+
+def test_it_writes_rules_going_pending_in_one_batch_whatever_their_number(scenario):
+    def first_tick_queries(rules: int) -> int:
+        AlertRule.objects.all().delete()
+        for i in range(rules):
+            AlertRuleFactory(threshold=10 + i, duration_minutes=5)
+        with CaptureQueriesContext(connection) as queries:
+            scenario.at(0, 99)
+        assert set(AlertRule.objects.values_list("state", flat=True)) == {"pending"}
+        assert AlertRule.objects.filter(pending_since=scenario.now, last_value=99).count() == rules
+        return len(queries)
+
+    assert first_tick_queries(3) == first_tick_queries(40)
+    scenario.at(3, 5)  # and back to ok in a batch too (the 99 is out of the window)
+    assert set(AlertRule.objects.values_list("state", flat=True)) == {"ok"}
+    assert not AlertRule.objects.filter(pending_since__isnull=False).exists()
+
+
+def test_a_state_another_evaluator_moved_first_is_not_overwritten(scenario, monkeypatch):
+    """The batched write is a compare-and-set on the state this tick read."""
+    import alerts.sources
+
+    rule = AlertRuleFactory(threshold=10, duration_minutes=5)
+    read_values = alerts.sources.rule_values
+
+    def values_then_a_rival_fires_the_rule(rules, now):
+        values = read_values(rules, now)
+        AlertRule.objects.filter(pk=rule.pk).update(state="firing", firing_since=now)
+        return values
+
+    monkeypatch.setattr(alerts.sources, "rule_values", values_then_a_rival_fires_the_rule)
+    scenario.at(0, 99)
+    rule.refresh_from_db()
+    assert rule.state == "firing" and rule.pending_since is None
