@@ -36,7 +36,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from itertools import islice
 from typing import Any
 
 from django.conf import settings
@@ -47,6 +46,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from notifications import outbox
+from notifications.delivery_writer import write_deliveries
 from notifications.models import (
     Channel,
     Delivery,
@@ -60,8 +60,6 @@ from notifications.models import (
 )
 
 log = logging.getLogger(__name__)
-
-WRITE_BATCH = 2000
 
 
 class NotificationError(ValueError):
@@ -82,12 +80,6 @@ class EmailRecipient:
 
 
 RecipientLike = EmailRecipient | tuple[str, dict] | str
-
-
-def _batched(items: Iterable, size: int) -> Iterator[list]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
 
 
 def _as_recipient(item: RecipientLike) -> EmailRecipient:
@@ -132,45 +124,24 @@ def channels_for(severity: str, channels: Iterable[Channel | int] | None) -> lis
 
 def _delivery_rows(
     message: Message, channels: list[Channel], emails: Iterable[RecipientLike] | None, now: datetime
-) -> Iterator[Delivery]:
-    common = {
-        "message": message,
-        "attempt_limit": settings.NOTIFICATIONS_MAX_ATTEMPTS,
-        "give_up_at": default_give_up_at(now),
-        "next_attempt_at": now,
-        "created_at": now,
-    }
+) -> Iterator[tuple]:
+    """Rows in delivery_writer.COLUMNS order: each channel's recipients, then the e-mails."""
+    limit, give_up_at = settings.NOTIFICATIONS_MAX_ATTEMPTS, default_give_up_at(now)
     for channel in channels:
         for recipient in channel.recipient_list():
-            yield Delivery(
-                channel=channel,
-                kind=channel.kind,
-                recipient=recipient,
-                idempotency_key=Delivery.make_key(message.pk, channel.kind, recipient),
-                **common,
-            )
+            key = Delivery.make_key(message.pk, channel.kind, recipient)
+            yield (message.pk, channel.pk, channel.kind, recipient, {}, key, limit, now, give_up_at, now)
+    email = Channel.Kind.EMAIL
     for item in emails or ():
         recipient = _as_recipient(item)
         address = recipient.address.strip()
-        yield Delivery(
-            kind=Channel.Kind.EMAIL,
-            recipient=address[:1000],
-            context=recipient.context,
-            idempotency_key=Delivery.make_key(message.pk, Channel.Kind.EMAIL, address),
-            **common,
-        )
+        key = Delivery.make_key(message.pk, email, address)
+        yield (message.pk, None, email, address[:1000], recipient.context, key, limit, now, give_up_at, now)
 
 
-def _write_deliveries(
-    message: Message, channels: list[Channel], emails: Iterable[RecipientLike] | None
-) -> int:
-    """Batches of WRITE_BATCH rows, so memory stays flat for any number of recipients;
-    ignore_conflicts makes a repeated recipient a no-op instead of an error."""
-    written = 0
-    for batch in _batched(_delivery_rows(message, channels, emails, timezone.now()), WRITE_BATCH):
-        Delivery.objects.bulk_create(batch, ignore_conflicts=True)
-        written += len(batch)
-    return written
+def _write_deliveries(message: Message, channels: list[Channel], emails: Iterable[RecipientLike] | None):
+    now = timezone.now()
+    write_deliveries(_delivery_rows(message, channels, emails, now), now)
 
 
 def dispatch_after_commit(message_id: int) -> None:

@@ -207,3 +207,19 @@ def test_it_gives_each_of_many_subscribers_their_own_links(api):
     open_incident(api)
     assert Delivery.objects.count() == 5000
     assert len({c["unsubscribe_url"] for c in Delivery.objects.values_list("context", flat=True)}) == 5000
+
+
+def test_it_writes_a_fan_out_larger_than_one_read_of_the_subscriber_cursor(api):
+    """Subscribers are read in chunks of 2,000 (a server-side cursor on PostgreSQL) while the
+    deliveries are written on the same connection: more than one chunk must get through."""
+    from statuspage.subscriber_models import Subscriber
+
+    Subscriber.objects.bulk_create(
+        Subscriber(email=f"reader{i}@example.com", status=SubscriberStatus.CONFIRMED, manage_token=f"t{i:05d}")
+        for i in range(4500)
+    )
+    incident = open_incident(api)
+    message = Message.objects.get(dedup_key=f"incident-update:{incident.updates.get().pk}")
+    assert message.deliveries.count() == 4500
+    assert message.deliveries.filter(recipient="reader4499@example.com", status="pending").exists()
+    assert message.deliveries.get(recipient="reader7@example.com").context["unsubscribe_url"].endswith("t00007")
