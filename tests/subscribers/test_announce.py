@@ -215,11 +215,11 @@ def test_it_writes_a_fan_out_larger_than_one_read_of_the_subscriber_cursor(api):
     from statuspage.subscriber_models import Subscriber
 
     Subscriber.objects.bulk_create(
-        Subscriber(email=f"reader{i}@example.com", status=SubscriberStatus.CONFIRMED, manage_token=f"t{i:05d}")
+        Subscriber(email=f"r{i}@example.com", status=SubscriberStatus.CONFIRMED, manage_token=f"t{i:05d}")
         for i in range(4500)
     )
     incident = open_incident(api)
     message = Message.objects.get(dedup_key=f"incident-update:{incident.updates.get().pk}")
     assert message.deliveries.count() == 4500
-    assert message.deliveries.filter(recipient="reader4499@example.com", status="pending").exists()
-    assert message.deliveries.get(recipient="reader7@example.com").context["unsubscribe_url"].endswith("t00007")
+    assert message.deliveries.filter(recipient="r4499@example.com", status="pending").exists()
+    assert message.deliveries.get(recipient="r7@example.com").context["unsubscribe_url"].endswith("t00007")
