@@ -41,7 +41,7 @@ class ChannelAdmin(admin.ModelAdmin):
             return "all staff (in-app)"
         return channel.url.partition("://")[2].split("/", 1)[0]
 
-    @admin.action(description="Send test notification")
+    @admin.action(description="Send test notification", permissions=["change"])
     def send_test_notification(self, request, queryset):
         for channel in queryset:
             message = channel_send_test(channel=channel)
@@ -184,7 +184,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     def last_error_short(self, delivery: Delivery) -> str:
         return delivery.last_error[:80]
 
-    @admin.action(description="Retry now")
+    @admin.action(description="Retry now", permissions=["retry"])
     def retry_now(self, request, queryset):
         count = deliveries_retry_now(deliveries=queryset)
         skipped = queryset.count() - count
@@ -198,6 +198,10 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_retry_permission(self, request) -> bool:
+        # Deliveries are never edited, but resending them is a change only some roles may make.
+        return request.user.has_perm("notifications.change_delivery")
 
 
 class UnreadFilter(admin.SimpleListFilter):
