@@ -55,6 +55,9 @@ def _private(view):
         response = view(request, *args, **kwargs)
         response["Cache-Control"] = "no-store"
         response["X-Robots-Tag"] = "noindex, nofollow"
+        # The URL holds the secret: the page's own requests (its stylesheet, a link followed)
+        # must not send it on in a Referer header (SecurityMiddleware keeps this one).
+        response["Referrer-Policy"] = "no-referrer"
         return response
 
     return wrapper
