@@ -15,6 +15,7 @@ from config.env import (
     env_database,
     env_email,
     env_float,
+    env_header_value,
     env_int,
     env_list,
     env_required,
@@ -79,6 +80,8 @@ MIDDLEWARE = [
     # First, so the time it records covers every other middleware too.
     "monitoring.timing.RequestTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response, static files included (config/csp.py).
+    "config.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -255,6 +258,22 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Content-Security-Policy (config/csp.py): Vigil's pages load scripts and styles only from
+# their own files, so no inline code runs even if some text ever escaped its escaping.
+CONTENT_SECURITY_POLICY = env_header_value(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+)
+# Staff tools that need inline styles (never inline scripts): the API docs (Redoc, Swagger UI)
+# and DRF's browsable API. Redoc also runs its search in a worker made from a blob.
+CONTENT_SECURITY_POLICY_API_DOCS = env_header_value(
+    "CONTENT_SECURITY_POLICY_API_DOCS",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
+CONTENT_SECURITY_POLICY_API_DOCS_PATHS = ["/api/docs/", "/api/redoc/"]
 # HSTS preload and subdomains are a site-wide, hard-to-undo commitment: the operator's call.
 SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 

@@ -6,9 +6,6 @@ no cookie or session, the status page form is served from the shared page cache,
 clients' one-click unsubscribe has no cookie); what a cross-site browser POST could do there is
 refused by its Origin instead."""
 
-from html.parser import HTMLParser
-from urllib.parse import urljoin
-
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -19,7 +16,7 @@ from statuspage import subscribers as subscriber_service
 from statuspage.models import Subscriber
 from statuspage.subscriber_models import SubscriberStatus
 from tests.config.factories import role_user
-from tests.security.inventory import admin_models
+from tests.security.pages import post_forms, staff_pages
 
 pytestmark = pytest.mark.django_db
 PUBLIC_FORM_ACTIONS = (
@@ -28,47 +25,6 @@ PUBLIC_FORM_ACTIONS = (
     "/api/status/unsubscribe/",
     "/api/status/manage/",
 )
-
-
-class _Forms(HTMLParser):
-    """The POST forms of a page: (action, names of their inputs)."""
-
-    def __init__(self):
-        super().__init__()
-        self.forms: list[tuple[str, set[str]]] = []
-        self._current: tuple[str, set[str]] | None = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form" and (attrs.get("method") or "get").lower() == "post":
-            self._current = (attrs.get("action") or "", set())
-        elif self._current is not None and tag in ("input", "button", "select", "textarea"):
-            self._current[1].add(attrs.get("name") or "")
-
-    def handle_endtag(self, tag):
-        if tag == "form" and self._current is not None:
-            self.forms.append(self._current)
-            self._current = None
-
-
-def post_forms(page_url: str, html: str) -> list[tuple[str, set[str]]]:
-    parser = _Forms()
-    parser.feed(html)
-    return [(urljoin(page_url, action or page_url), names) for action, names in parser.forms]
-
-
-def _staff_pages(world) -> list[str]:
-    pages = ["/admin/", reverse("admin:password_change")]
-    for model, _ in admin_models():
-        prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}"
-        pk = model._base_manager.first().pk
-        pages += [
-            reverse(f"{prefix}_changelist"),
-            reverse(f"{prefix}_add"),
-            reverse(f"{prefix}_change", args=[pk]),
-            reverse(f"{prefix}_delete", args=[pk]),
-        ]
-    return pages
 
 
 def _csrf_client(user=None) -> Client:
@@ -81,7 +37,7 @@ def _csrf_client(user=None) -> Client:
 def test_it_puts_a_token_in_every_staff_form_and_refuses_posts_without_it(world):
     client = _csrf_client(role_user("superuser"))
     forms = {}
-    for page in _staff_pages(world):
+    for page in staff_pages():
         response = client.get(page)
         if response.status_code != 200:
             continue  # a one-row table's changelist redirects, a read-only add page is refused
