@@ -277,6 +277,15 @@ CONTENT_SECURITY_POLICY_API_DOCS_PATHS = ["/api/docs/", "/api/redoc/"]
 # HSTS preload and subdomains are a site-wide, hard-to-undo commitment: the operator's call.
 SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 
+# Failed logins and failed API tokens per window (config/login_throttle.py, authentication.py):
+# beyond a limit, 429 with Retry-After until the window ends. Addresses in THROTTLE_EXEMPT_IPS
+# are counted per username only.
+AUTH_FAILURE_WINDOW = env_int("AUTH_FAILURE_WINDOW", 900, minimum=1)
+LOGIN_FAILURE_WINDOW = API_TOKEN_FAILURE_WINDOW = AUTH_FAILURE_WINDOW
+LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 20, minimum=1)
+LOGIN_FAILURES_PER_USERNAME = env_int("LOGIN_FAILURES_PER_USERNAME", 10, minimum=1)
+API_TOKEN_FAILURES_PER_IP = env_int("API_TOKEN_FAILURES_PER_IP", 20, minimum=1)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -306,7 +315,8 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's, counting failed tokens per client address (config/authentication.py).
+        "config.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
@@ -407,7 +417,7 @@ PUBLIC_THROTTLE_PATHS = [("/api/status/admin", ""), ("/api/status", "public"), (
 # Never throttled: by default loopback, i.e. a proxy on the same machine that does not pass
 # X-Forwarded-For (counting it would throttle every visitor as one), local tools and benchmarks.
 THROTTLE_EXEMPT_IPS = env_list("THROTTLE_EXEMPT_IPS", ["127.0.0.1", "::1"])
-# Behind a proxy, count by the first X-Forwarded-For address (set only if the proxy sets it).
+# Behind a proxy, count by the X-Forwarded-For address the proxy wrote (its last entry).
 THROTTLE_TRUST_X_FORWARDED_FOR = env_bool("THROTTLE_TRUST_X_FORWARDED_FOR", False)
 SYSTEM_THRESHOLDS_FUNCTION = "config.runtime_config.system_thresholds"
 DASHBOARD_REFRESH_SECONDS = env_int("DASHBOARD_REFRESH_SECONDS", 30, minimum=0)
@@ -422,6 +432,9 @@ INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
 REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] = ["config.permissions.ModelPermissions"]
 REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["rest_framework.throttling.AnonRateThrottle"]
+# DRF's throttles count by address too: without NUM_PROXIES it believes any X-Forwarded-For a
+# client sends (a new one per request gets around the limit). 1 = the entry our proxy appended.
+REST_FRAMEWORK["NUM_PROXIES"] = 1 if THROTTLE_TRUST_X_FORWARDED_FOR else 0
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "anon": f"{env_int('ANON_API_THROTTLE_PER_MINUTE', 60, minimum=1)}/min",
 }

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from config.login_throttle import admin_login
+
 admin.site.site_header = "Vigil operations"
 admin.site.site_title = "Vigil"
 admin.site.index_title = "Operations console"
@@ -11,6 +13,8 @@ urlpatterns = [
     path("api/operations/", include("alerts.urls")),
     path("api/operations/", include("healthchecks.api_urls")),
     path("", include("config.console_urls")),
+    # Before the admin's own URLs: its login, with failed attempts counted and limited.
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("", include("statuspage.urls")),
     path("", include("statuspage.subscriber_urls")),
