@@ -93,6 +93,21 @@ def env_header_value(name: str, default: str) -> str:
     return value
 
 
+def env_networks(name: str) -> list[str]:
+    """Comma-separated IP addresses or networks (10.0.0.0/8, ::1)."""
+    import ipaddress
+
+    networks = env_list(name)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must list IP addresses or networks (a.b.c.d/n); got {network!r}"
+            ) from None
+    return networks
+
+
 def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
     value = raw(name) or default
     scheme, sep, rest = value.partition("://")

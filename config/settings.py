@@ -18,6 +18,7 @@ from config.env import (
     env_header_value,
     env_int,
     env_list,
+    env_networks,
     env_required,
     env_str,
     env_url,
@@ -369,6 +370,10 @@ NOTIFICATIONS_RETRY_BASE_SECONDS = env_float("NOTIFICATIONS_RETRY_BASE_SECONDS",
 NOTIFICATIONS_RETRY_MAX_SECONDS = env_float("NOTIFICATIONS_RETRY_MAX_SECONDS", 3600, minimum=1)
 NOTIFICATIONS_HTTP_TIMEOUT = env_float("NOTIFICATIONS_HTTP_TIMEOUT", 10, minimum=0.1, maximum=60)
 WEBHOOK_SECRET = env_str("WEBHOOK_SECRET")
+# Outbound requests (notifications/outbound.py): webhooks and Slack reach public addresses only,
+# probes anything but link-local (cloud metadata); these list networks to allow anyway.
+WEBHOOK_ALLOWED_NETWORKS = env_networks("WEBHOOK_ALLOWED_NETWORKS")
+PROBE_ALLOWED_NETWORKS = env_networks("PROBE_ALLOWED_NETWORKS")
 # --- statuspage ---
 # Public pages and JSON are served from a cache that each change turns over (statuspage/cache.py).
 # Each process re-reads the shared generation key at most this often: the delay before a visitor
