@@ -3,6 +3,12 @@ from django.urls import include, path
 
 from config.login_throttle import admin_login
 
+# With DEBUG=0: the API's error shape for API paths, the site's own pages elsewhere.
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"
+
 admin.site.site_header = "Vigil operations"
 admin.site.site_title = "Vigil"
 admin.site.index_title = "Operations console"
