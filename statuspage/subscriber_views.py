@@ -55,9 +55,10 @@ def _private(view):
         response = view(request, *args, **kwargs)
         response["Cache-Control"] = "no-store"
         response["X-Robots-Tag"] = "noindex, nofollow"
-        # The URL holds the secret: the page's own requests (its stylesheet, a link followed)
-        # must not send it on in a Referer header (SecurityMiddleware keeps this one).
-        response["Referrer-Policy"] = "no-referrer"
+        # The URL holds the secret: a link followed to another site must not carry it in a
+        # Referer header (SecurityMiddleware keeps this one). Not "no-referrer": with that, the
+        # page's own form posts say "Origin: null" and look cross-site (_same_site_posts).
+        response["Referrer-Policy"] = "same-origin"
         return response
 
     return wrapper

@@ -40,7 +40,7 @@ def check_page(response, path: str) -> list[str]:
     expected = {
         "X-Frame-Options": "DENY",
         "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": ("strict-origin-when-cross-origin", "no-referrer"),
+        "Referrer-Policy": ("strict-origin-when-cross-origin", "same-origin"),
     }
     for header, values in expected.items():
         if response.get(header) not in ((values,) if isinstance(values, str) else values):

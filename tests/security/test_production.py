@@ -124,7 +124,7 @@ def test_it_sends_the_other_headers_in_production(production):
         headers = responses[name].headers
         assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], name
         assert (headers["X-Frame-Options"], headers["X-Content-Type-Options"]) == ("DENY", "nosniff"), name
-        assert headers["Referrer-Policy"] in ("strict-origin-when-cross-origin", "no-referrer"), name
+        assert headers["Referrer-Policy"] in ("strict-origin-when-cross-origin", "same-origin"), name
 
 
 def test_it_serves_its_own_error_pages_with_their_stylesheet(production):
