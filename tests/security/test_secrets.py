@@ -175,3 +175,22 @@ def test_it_shows_viewers_no_channel_secret_or_subscriber_link(world):
         body = client.get(page).content.decode()
         for secret in ("SLACKPATHSECRET", "SIGNINGSECRET", subscriber.manage_token):
             assert secret not in body, (page, secret)
+
+
+def test_it_gives_celery_s_log_handlers_the_same_filter():
+    from celery import signals
+
+    import config.celery  # noqa: F401  (connects the handler)
+
+    logger = logging.getLogger("vigil.test.worker")
+    logger.propagate = False
+    buffer = io.StringIO()
+    logger.addHandler(logging.StreamHandler(buffer))
+    try:
+        # What Celery sends once it has set up a worker's (or a task's) logger.
+        signals.after_setup_task_logger.send(sender=None, logger=logger, loglevel=logging.INFO)
+        logger.error("POST https://hooks.slack.com/services/T0/B0/SLACKPATHSECRET failed: Token %s", "a" * 40)
+    finally:
+        logger.handlers.clear()
+    assert "failed" in buffer.getvalue() and "SLACKPATHSECRET" not in buffer.getvalue()
+    assert "a" * 40 not in buffer.getvalue()
