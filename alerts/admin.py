@@ -139,11 +139,11 @@ class AlertAdmin(admin.ModelAdmin):
         if refused:
             self.message_user(request, "Not changed: " + "; ".join(refused), messages.WARNING)
 
-    @admin.action(description="Acknowledge selected alerts")
+    @admin.action(description="Acknowledge selected alerts", permissions=["change"])
     def acknowledge(self, request, queryset):
         self._apply(request, queryset, alert_acknowledge, "acknowledged")
 
-    @admin.action(description="Resolve selected alerts")
+    @admin.action(description="Resolve selected alerts", permissions=["change"])
     def resolve(self, request, queryset):
         self._apply(request, queryset, alert_resolve, "resolved")
 

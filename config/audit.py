@@ -25,6 +25,8 @@ from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.http import HttpRequest
 
+from notifications import outbound
+
 # "app_label.ModelName" of what is audited; a model not installed (an app merged later) is
 # skipped, so the list may name it already.
 AUDITED_MODELS = (
@@ -45,8 +47,13 @@ AUDITED_MODELS = (
     "auth.User",
     "auth.Group",
 )
-# Never copied into the log: secrets stay where they are.
+# Never copied into the log: secrets stay where they are. Any field with one of these names or
+# name endings (a subscriber's manage_token, its confirm_token_digest)...
 REDACTED_FIELDS = frozenset({"password", "secret", "token", "signing_secret", "key"})
+REDACTED_SUFFIXES = ("_token", "_secret", "_password", "_digest")
+# ...and URLs that are secrets themselves (a Slack webhook's path is its credential), shown as
+# scheme and host only.
+REDACTED_URLS = frozenset({"notifications.channel.url"})
 REDACTED = "(redacted)"
 # Bookkeeping, not a change anyone made (a login sets last_login on the user row).
 IGNORED_FIELDS = frozenset({"last_login"})
@@ -91,9 +98,13 @@ def snapshot(instance: Model) -> dict:
     values = {}
     for field in instance._meta.concrete_fields:
         value = getattr(instance, field.attname)
-        if field.name in REDACTED_FIELDS and value:
-            # A digest, not the value: enough to show that it changed, nothing to reuse.
-            values[field.attname] = f"{REDACTED} {hashlib.sha256(str(value).encode()).hexdigest()[:10]}"
+        secret = field.name in REDACTED_FIELDS or field.name.endswith(REDACTED_SUFFIXES)
+        # A digest, not the value: enough to show that it changed, nothing to reuse.
+        digest = hashlib.sha256(str(value).encode()).hexdigest()[:10]
+        if secret and value:
+            values[field.attname] = f"{REDACTED} {digest}"
+        elif f"{instance._meta.label_lower}.{field.name}" in REDACTED_URLS and value:
+            values[field.attname] = f"{outbound.redact_url(str(value))} {REDACTED} {digest}"
         else:
             values[field.attname] = _plain(value)
     return values

@@ -7,13 +7,25 @@ also a management command of the same name, so ops can run it by hand or from cr
 import os
 from datetime import timedelta
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("vigil")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.after_setup_logger.connect
+@signals.after_setup_task_logger.connect
+def _redact_worker_logs(logger, **kwargs) -> None:
+    """Celery replaces the root logger's handlers with its own: give them the same filter as
+    Django's (config/redact.py), so a task's traceback cannot print a token or password."""
+    from config.redact import RedactSecrets
+
+    for handler in logger.handlers:
+        handler.addFilter(RedactSecrets())
+
 
 # job name -> (task, the setting that gives its interval in seconds). A message older than
 # its interval is dropped (expires), so a backlog after an outage does not replay stale ticks.

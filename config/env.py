@@ -85,6 +85,29 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_header_value(name: str, default: str) -> str:
+    """A value sent as an HTTP header (a policy): one line of printable ASCII."""
+    value = raw(name) or default
+    if any(not 32 <= ord(ch) < 127 for ch in value):
+        raise ImproperlyConfigured(f"{name} must be one line of printable ASCII; got {value!r}")
+    return value
+
+
+def env_networks(name: str) -> list[str]:
+    """Comma-separated IP addresses or networks (10.0.0.0/8, ::1)."""
+    import ipaddress
+
+    networks = env_list(name)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must list IP addresses or networks (a.b.c.d/n); got {network!r}"
+            ) from None
+    return networks
+
+
 def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
     value = raw(name) or default
     scheme, sep, rest = value.partition("://")

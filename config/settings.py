@@ -15,8 +15,10 @@ from config.env import (
     env_database,
     env_email,
     env_float,
+    env_header_value,
     env_int,
     env_list,
+    env_networks,
     env_required,
     env_str,
     env_url,
@@ -79,6 +81,8 @@ MIDDLEWARE = [
     # First, so the time it records covers every other middleware too.
     "monitoring.timing.RequestTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response, static files included (config/csp.py).
+    "config.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -255,8 +259,33 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Content-Security-Policy (config/csp.py): Vigil's pages load scripts and styles only from
+# their own files, so no inline code runs even if some text ever escaped its escaping.
+CONTENT_SECURITY_POLICY = env_header_value(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+)
+# Staff tools that need inline styles (never inline scripts): the API docs (Redoc, Swagger UI)
+# and DRF's browsable API. Redoc also runs its search in a worker made from a blob.
+CONTENT_SECURITY_POLICY_API_DOCS = env_header_value(
+    "CONTENT_SECURITY_POLICY_API_DOCS",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
+CONTENT_SECURITY_POLICY_API_DOCS_PATHS = ["/api/docs/", "/api/redoc/"]
 # HSTS preload and subdomains are a site-wide, hard-to-undo commitment: the operator's call.
 SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+
+# Failed logins and failed API tokens per window (config/login_throttle.py, authentication.py):
+# beyond a limit, 429 with Retry-After until the window ends. Addresses in THROTTLE_EXEMPT_IPS
+# are counted per username only.
+AUTH_FAILURE_WINDOW = env_int("AUTH_FAILURE_WINDOW", 900, minimum=1)
+LOGIN_FAILURE_WINDOW = API_TOKEN_FAILURE_WINDOW = AUTH_FAILURE_WINDOW
+LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 20, minimum=1)
+LOGIN_FAILURES_PER_USERNAME = env_int("LOGIN_FAILURES_PER_USERNAME", 10, minimum=1)
+API_TOKEN_FAILURES_PER_IP = env_int("API_TOKEN_FAILURES_PER_IP", 20, minimum=1)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -278,16 +307,20 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "config.storage.ForgivingManifestStaticFilesStorage"
             if not DEBUG
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
+# Without `collectstatic` (no manifest), production pages name their files unhashed and
+# WhiteNoise serves them from the apps' folders instead of failing (config/storage.py).
+WHITENOISE_USE_FINDERS = DEBUG or not (STATIC_ROOT / "staticfiles.json").exists()
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's, counting failed tokens per client address (config/authentication.py).
+        "config.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
@@ -306,9 +339,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Tokens in paths, Authorization values, passwords in URLs and the settings' secrets are
+    # taken out of every record (config/redact.py).
+    "filters": {"redact": {"()": "config.redact.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Django's own handlers (a DEBUG-only console, mail to ADMINS, runserver's request log)
+        # would print records without the filter: everything goes through the root's instead.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
 
 # --- monitoring ---
@@ -340,6 +382,10 @@ NOTIFICATIONS_RETRY_BASE_SECONDS = env_float("NOTIFICATIONS_RETRY_BASE_SECONDS",
 NOTIFICATIONS_RETRY_MAX_SECONDS = env_float("NOTIFICATIONS_RETRY_MAX_SECONDS", 3600, minimum=1)
 NOTIFICATIONS_HTTP_TIMEOUT = env_float("NOTIFICATIONS_HTTP_TIMEOUT", 10, minimum=0.1, maximum=60)
 WEBHOOK_SECRET = env_str("WEBHOOK_SECRET")
+# Outbound requests (notifications/outbound.py): webhooks and Slack reach public addresses only,
+# probes anything but link-local (cloud metadata); these list networks to allow anyway.
+WEBHOOK_ALLOWED_NETWORKS = env_networks("WEBHOOK_ALLOWED_NETWORKS")
+PROBE_ALLOWED_NETWORKS = env_networks("PROBE_ALLOWED_NETWORKS")
 # --- statuspage ---
 # Public pages and JSON are served from a cache that each change turns over (statuspage/cache.py).
 # Each process re-reads the shared generation key at most this often: the delay before a visitor
@@ -388,7 +434,7 @@ PUBLIC_THROTTLE_PATHS = [("/api/status/admin", ""), ("/api/status", "public"), (
 # Never throttled: by default loopback, i.e. a proxy on the same machine that does not pass
 # X-Forwarded-For (counting it would throttle every visitor as one), local tools and benchmarks.
 THROTTLE_EXEMPT_IPS = env_list("THROTTLE_EXEMPT_IPS", ["127.0.0.1", "::1"])
-# Behind a proxy, count by the first X-Forwarded-For address (set only if the proxy sets it).
+# Behind a proxy, count by the X-Forwarded-For address the proxy wrote (its last entry).
 THROTTLE_TRUST_X_FORWARDED_FOR = env_bool("THROTTLE_TRUST_X_FORWARDED_FOR", False)
 SYSTEM_THRESHOLDS_FUNCTION = "config.runtime_config.system_thresholds"
 DASHBOARD_REFRESH_SECONDS = env_int("DASHBOARD_REFRESH_SECONDS", 30, minimum=0)
@@ -403,6 +449,9 @@ INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
 REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] = ["config.permissions.ModelPermissions"]
 REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["rest_framework.throttling.AnonRateThrottle"]
+# DRF's throttles count by address too: without NUM_PROXIES it believes any X-Forwarded-For a
+# client sends (a new one per request gets around the limit). 1 = the entry our proxy appended.
+REST_FRAMEWORK["NUM_PROXIES"] = 1 if THROTTLE_TRUST_X_FORWARDED_FOR else 0
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "anon": f"{env_int('ANON_API_THROTTLE_PER_MINUTE', 60, minimum=1)}/min",
 }

@@ -9,25 +9,17 @@ PUBLIC_THROTTLE_PATHS in fixed one-minute windows with one cache increment per r
 (atomic on Redis). Over the limit: 429 in the API's error shape, with Retry-After. A cache
 that is down counts nothing (ResilientRedisCache reads errors as misses): better to serve a
 surge than to refuse it. DRF views that allow anonymous access are throttled by DRF's
-AnonRateThrottle (REST_FRAMEWORK settings) as well.
+AnonRateThrottle (REST_FRAMEWORK settings) as well. The counters are config/ratelimit.py's.
 """
 
-import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
 
+from config import ratelimit
+
 WINDOW_SECONDS = 60
-
-
-def _client(request: HttpRequest) -> str:
-    if settings.THROTTLE_TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:64]
-    return request.META.get("REMOTE_ADDR", "")[:64]
 
 
 def _scope(path: str) -> tuple[str, int] | None:
@@ -45,27 +37,18 @@ class PublicThrottleMiddleware:
 
     def __call__(self, request: HttpRequest):
         found = _scope(request.path)
-        client = _client(request) if found is not None else ""
-        if found is not None and client not in settings.THROTTLE_EXEMPT_IPS:
+        if found is not None:
+            client = ratelimit.client_address(request)
             scope, limit = found
-            now = int(time.time())
-            window = now - now % WINDOW_SECONDS
-            key = f"throttle:{scope}:{client}:{window}"
-            # add() then incr(): the first request of a window creates the counter with a
-            # timeout, later ones increment it atomically.
-            if cache.add(key, 1, timeout=WINDOW_SECONDS + 5):
-                count = 1
-            else:
-                try:
-                    count = cache.incr(key)
-                except ValueError:  # expired between add and incr
-                    count = 1
-            if count and count > limit:
-                retry_after = window + WINDOW_SECONDS - now
+            over = (
+                not ratelimit.exempt(client)
+                and ratelimit.hit(f"{scope}:{client}", window=WINDOW_SECONDS) > limit
+            )
+            if over:
+                wait = ratelimit.retry_after(window=WINDOW_SECONDS)
                 response = JsonResponse(
-                    {"detail": f"Request was throttled. Expected available in {retry_after} seconds."},
-                    status=429,
+                    {"detail": f"Request was throttled. Expected available in {wait} seconds."}, status=429
                 )
-                response["Retry-After"] = str(retry_after)
+                response["Retry-After"] = str(wait)
                 return response
         return self.get_response(request)

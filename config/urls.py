@@ -1,6 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from config.login_throttle import admin_login
+
+# With DEBUG=0: the API's error shape for API paths, the site's own pages elsewhere.
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"
+
 admin.site.site_header = "Vigil operations"
 admin.site.site_title = "Vigil"
 admin.site.index_title = "Operations console"
@@ -11,6 +19,8 @@ urlpatterns = [
     path("api/operations/", include("alerts.urls")),
     path("api/operations/", include("healthchecks.api_urls")),
     path("", include("config.console_urls")),
+    # Before the admin's own URLs: its login, with failed attempts counted and limited.
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("", include("statuspage.urls")),
     path("", include("statuspage.subscriber_urls")),

@@ -66,7 +66,7 @@ class ProbeAdmin(admin.ModelAdmin):
         saved = probe_configure(component=component, url=form.cleaned_data["url"], **fields)
         obj.pk, obj.component = saved.pk, saved.component
 
-    @admin.action(description="Probe at the next run")
+    @admin.action(description="Probe at the next run", permissions=["change"])
     def probe_now(self, request, queryset):
         count = queryset.update(next_due_at=timezone.now())
         self.message_user(request, f"{count} probes will run at the next round.", messages.SUCCESS)

@@ -232,7 +232,8 @@ class ProbeResult(models.Model):
 
 
 def validate_probe_url(value: str) -> None:
-    """Probes speak HTTP only: http and https URLs with a host."""
-    from django.core.validators import URLValidator
+    """Probes speak HTTP only, and never to the cloud metadata service: the one rule for every
+    URL Vigil sends requests to (notifications/outbound.py)."""
+    from notifications.outbound import validate_probe_url as validate
 
-    URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// URL.")(value)
+    validate(value)

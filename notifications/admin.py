@@ -1,10 +1,14 @@
+import json
+
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
+from notifications import outbound
 from notifications.models import Channel, Delivery, DeliveryAttempt, Message, StaffNotification
 from notifications.services import (
     channel_send_test,
@@ -31,6 +35,32 @@ class ChannelAdmin(admin.ModelAdmin):
     search_fields = ["name", "recipients", "url"]
     readonly_fields = ["env_key", "created_at", "updated_at"]
     actions = ["send_test_notification"]
+    # A Slack URL's path and a webhook's signing secret are credentials: whoever may change a
+    # channel sets them anyway; everyone else (Viewers, Operators) sees the host only.
+    SECRET_FIELDS = ("url", "secret")
+
+    def _shows_secrets(self, request, obj=None) -> bool:
+        return self.has_change_permission(request, obj) or (obj is None and self.has_add_permission(request))
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if self._shows_secrets(request, obj):
+            return [f for f in fields if f != "url_shown"]
+        return [f for f in fields if f not in self.SECRET_FIELDS]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields if self._shows_secrets(request, obj) else [*fields, "url_shown"]
+
+    def get_search_fields(self, request):
+        # Searching the URL would let someone who cannot read it guess it a character at a time.
+        if self._shows_secrets(request):
+            return self.search_fields
+        return [f for f in self.search_fields if f not in self.SECRET_FIELDS]
+
+    @admin.display(description="URL")
+    def url_shown(self, channel: Channel) -> str:
+        return outbound.redact_url(channel.url) if channel.url else ""
 
     @admin.display(description="sends to")
     def target(self, channel: Channel) -> str:
@@ -39,9 +69,9 @@ class ChannelAdmin(admin.ModelAdmin):
             return ", ".join(recipients[:3]) + (f" (+{len(recipients) - 3})" if len(recipients) > 3 else "")
         if channel.kind == Channel.Kind.DASHBOARD:
             return "all staff (in-app)"
-        return channel.url.partition("://")[2].split("/", 1)[0]
+        return outbound.redact_url(channel.url)
 
-    @admin.action(description="Send test notification")
+    @admin.action(description="Send test notification", permissions=["change"])
     def send_test_notification(self, request, queryset):
         for channel in queryset:
             message = channel_send_test(channel=channel)
@@ -150,13 +180,16 @@ class DeliveryAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "kind", "channel", RecentMessageFilter]
     list_select_related = ["message", "channel"]
-    search_fields = ["recipient", "idempotency_key"]
-    readonly_fields = [
+    # Exact only: a substring search on webhook URLs would let anyone guess their secret parts.
+    search_fields = ["=recipient", "idempotency_key"]
+    # The recipient and the per-recipient context as anyone may read them: a Slack or webhook URL
+    # as its host, subscriber links (which act for the subscriber) without their token.
+    fields = readonly_fields = [
         "message",
         "channel",
         "kind",
-        "recipient",
-        "context",
+        "recipient_shown",
+        "context_shown",
         "idempotency_key",
         "status",
         "attempts",
@@ -180,11 +213,22 @@ class DeliveryAdmin(admin.ModelAdmin):
     def recipient_shown(self, delivery: Delivery) -> str:
         return delivery.recipient_display()
 
+    @admin.display(description="context")
+    def context_shown(self, delivery: Delivery) -> str:
+        return json.dumps(
+            {
+                key: outbound.redact_url(value) if isinstance(value, str) and "://" in value else value
+                for key, value in delivery.context.items()
+            },
+            indent=1,
+            cls=DjangoJSONEncoder,
+        )
+
     @admin.display(description="last error")
     def last_error_short(self, delivery: Delivery) -> str:
         return delivery.last_error[:80]
 
-    @admin.action(description="Retry now")
+    @admin.action(description="Retry now", permissions=["retry"])
     def retry_now(self, request, queryset):
         count = deliveries_retry_now(deliveries=queryset)
         skipped = queryset.count() - count
@@ -198,6 +242,10 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_retry_permission(self, request) -> bool:
+        # Deliveries are never edited, but resending them is a change only some roles may make.
+        return request.user.has_perm("notifications.change_delivery")
 
 
 class UnreadFilter(admin.SimpleListFilter):

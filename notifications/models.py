@@ -8,7 +8,6 @@ StaffNotification is the in-app ("dashboard") inbox that staff see in the admin.
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,6 +15,8 @@ from django.core.validators import validate_email
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from notifications import outbound
 
 
 class Severity(models.TextChoices):
@@ -26,15 +27,6 @@ class Severity(models.TextChoices):
 
 
 SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
-
-
-def http_url_validator(value: str) -> None:
-    """http/https only: a webhook must never point at file://, gopher:// and the like. Not
-    Django's URLValidator: it refuses single-label hosts (http://receiver:8000/hook), which
-    are normal for webhooks inside a private network."""
-    parts = urlsplit(value or "")
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
-        raise ValidationError("Enter an http:// or https:// URL.")
 
 
 def new_signing_secret() -> str:
@@ -103,10 +95,9 @@ class Channel(models.Model):
                 except ValidationError:
                     raise ValidationError({"recipients": f"{address!r} is not a valid address."}) from None
         if self.kind in (self.Kind.SLACK, self.Kind.WEBHOOK):
-            try:
-                http_url_validator(self.url)
-            except ValidationError:
-                raise ValidationError({"url": "Enter an http:// or https:// URL."}) from None
+            problem = outbound.check_url(self.url, outbound.WEBHOOK)
+            if problem:
+                raise ValidationError({"url": problem})
         if self.kind == self.Kind.WEBHOOK and not self.secret:
             raise ValidationError({"secret": "A webhook channel needs a signing secret."})
 
@@ -196,8 +187,7 @@ class Delivery(models.Model):
     def recipient_display(self) -> str:
         # Webhook URLs may carry tokens (Slack's always do): show only scheme and host.
         if self.kind in (Channel.Kind.SLACK, Channel.Kind.WEBHOOK):
-            scheme, _, rest = self.recipient.partition("://")
-            return f"{scheme}://{rest.split('/', 1)[0]}/…"
+            return outbound.redact_url(self.recipient)
         return self.recipient
 
     def retry_at(self, *, now: datetime, delay: float, attempts: int) -> datetime | None:

@@ -19,7 +19,7 @@ import hmac
 import json
 import smtplib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import requests
@@ -30,6 +30,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import validate_email
 from django.template.loader import select_template
 
+from notifications import outbound
 from notifications.models import Delivery, DeliveryAttempt, Message
 
 USER_AGENT = "Vigil-Notifications/1"
@@ -203,6 +204,17 @@ def classify_response(response: requests.Response) -> Outcome:
 
 
 def post_json(session: requests.Session, url: str, body: bytes, headers: dict) -> Outcome:
+    # Checked again here, not only when the channel was saved: a name may resolve elsewhere
+    # now, and rows saved before the rule existed are not trusted either.
+    refused = outbound.check_destination(url, outbound.WEBHOOK)
+    if refused:
+        return Outcome.failed(refused)
+    outcome = _post(session, url, body, headers)
+    # requests quotes the URL in its errors; Slack's path and webhook query strings are secrets.
+    return replace(outcome, error=outbound.scrub(outcome.error, url)) if outcome.error else outcome
+
+
+def _post(session: requests.Session, url: str, body: bytes, headers: dict) -> Outcome:
     timeout = settings.NOTIFICATIONS_HTTP_TIMEOUT
     try:
         response = session.post(

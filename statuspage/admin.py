@@ -52,6 +52,8 @@ def _set_status_action(status: str):
         )
 
     action.__name__ = f"set_{status}"
+    # An action without permissions is offered to everyone who can see the list (Viewers too).
+    action.allowed_permissions = ("change",)
     action.short_description = f"Set status: {ComponentStatus(status).label.lower()}"
     return action
 
@@ -255,7 +257,9 @@ class IncidentAdmin(admin.ModelAdmin):
         except (services.StatusPageError, ValueError) as exc:
             self.message_user(request, str(exc), messages.ERROR)
 
-    @admin.action(description="Resolve selected incidents (restores their components)")
+    @admin.action(
+        description="Resolve selected incidents (restores their components)", permissions=["change"]
+    )
     def resolve(self, request, queryset):
         done = 0
         for incident in queryset.filter(status__in=OPEN_INCIDENT_STATUSES):
@@ -340,7 +344,7 @@ class MaintenanceAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{maintenance}: {exc}", messages.WARNING)
         self.message_user(request, f"{done} maintenance window(s) {verb}.")
 
-    @admin.action(description="Start selected maintenance now")
+    @admin.action(description="Start selected maintenance now", permissions=["change"])
     def start(self, request, queryset):
         self._run(
             request,
@@ -349,7 +353,7 @@ class MaintenanceAdmin(admin.ModelAdmin):
             "started",
         )
 
-    @admin.action(description="Complete selected maintenance (restores components)")
+    @admin.action(description="Complete selected maintenance (restores components)", permissions=["change"])
     def complete(self, request, queryset):
         self._run(request, queryset, services.maintenance_complete, "completed")
 

@@ -20,7 +20,7 @@ from functools import wraps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 
 GENERATION_KEY = "statuspage:generation"
 
@@ -126,7 +126,9 @@ def cached_public(*, vary_on: tuple[str, ...] = (), cors: bool = False):
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs):
             if request.method not in ("GET", "HEAD"):
-                return view(request, *args, **kwargs)
+                # Read-only pages: any other method is refused here, before the view, so it
+                # can neither write nor make the view render past the cache.
+                return HttpResponseNotAllowed(["GET", "HEAD"])
             generation = current_generation()
             key = _key(request, vary_on)
             hit = _local.pages.get(key)

@@ -5,9 +5,12 @@ an incident update and its components) is a service in statuspage/services.py.
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+
+from notifications import outbound
 
 
 class ComponentStatus(models.TextChoices):
@@ -89,6 +92,14 @@ class Component(models.Model):
 
     def get_status_display_text(self) -> str:
         return ComponentStatus(self.status).label
+
+    def clean(self) -> None:
+        # The rule for every URL Vigil requests (http/https, never cloud metadata), as the
+        # probe form and API apply it: the component form is another way to set this URL.
+        if self.health_check_url:
+            problem = outbound.check_url(self.health_check_url, outbound.PROBE)
+            if problem:
+                raise ValidationError({"health_check_url": problem})
 
 
 class ComponentStatusChange(models.Model):

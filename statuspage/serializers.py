@@ -2,10 +2,15 @@
 
 from rest_framework import serializers
 
+from notifications.outbound import validate_probe_url
 from statuspage.models import Component, ComponentStatus, Impact, IncidentStatus
 
 
 class ComponentSerializer(serializers.ModelSerializer):
+    health_check_url = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, validators=[validate_probe_url]
+    )
+
     class Meta:
         model = Component
         fields = [

@@ -95,14 +95,14 @@ class SubscriberAdmin(admin.ModelAdmin):
         }
         return super().changelist_view(request, extra_context=extra_context)
 
-    @admin.action(description="Export the selected subscribers as CSV")
+    @admin.action(description="Export the selected subscribers as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
         response = StreamingHttpResponse(subscriber_csv_rows(queryset), content_type="text/csv")
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="subscribers-{stamp}.csv"'
         return response
 
-    @admin.action(description="Unsubscribe the selected subscribers")
+    @admin.action(description="Unsubscribe the selected subscribers", permissions=["change"])
     def unsubscribe_selected(self, request, queryset):
         selected = list(queryset)
         changed = sum(service.subscriber_unsubscribe(subscriber=subscriber) for subscriber in selected)

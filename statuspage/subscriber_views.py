@@ -3,10 +3,14 @@
 Each answers JSON to a JSON client (a JSON body or `Accept: application/json`) and an HTML page
 to a browser. They are thin: parse, call statuspage.subscribers, render.
 
-CSRF: exempt on purpose. The status page form is served from the public page cache (no per-
-visitor token), mail clients' one-click POSTs carry no cookie, and the secret in the confirm /
-unsubscribe / manage URL is what authorises those requests. The worst a cross-site subscribe
-can do is send one rate-limited confirmation mail.
+CSRF: no token, on purpose. The status page form is served from the public page cache (no per-
+visitor token), mail clients' one-click POSTs carry no cookie, JSON clients have no session, and
+the secret in the confirm / unsubscribe / manage URL is what authorises those requests: these
+views read no cookie and no session, so a forged request carries nothing an attacker lacks.
+What a browser's cross-site POST could still do (make visitors' browsers subscribe addresses, or
+act on a link the attacker holds) is refused by `_same_site_posts`: a POST whose Origin (or
+Sec-Fetch-Site) says it comes from another site gets 403. Requests without those headers (mail
+servers, API clients) and the RFC 8058 one-click body are let through.
 """
 
 import json
@@ -51,9 +55,49 @@ def _private(view):
         response = view(request, *args, **kwargs)
         response["Cache-Control"] = "no-store"
         response["X-Robots-Tag"] = "noindex, nofollow"
+        # The URL holds the secret: a link followed to another site must not carry it in a
+        # Referer header (SecurityMiddleware keeps this one). Not "no-referrer": with that, the
+        # page's own form posts say "Origin: null" and look cross-site (_same_site_posts).
+        response["Referrer-Policy"] = "same-origin"
         return response
 
     return wrapper
+
+
+def cross_site(request: HttpRequest) -> bool:
+    """True when a browser says this request comes from a page of another site."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return request.headers.get("Sec-Fetch-Site") == "cross-site"
+    own = f"{request.scheme}://{request.get_host()}"
+    # CSRF_TRUSTED_ORIGINS holds PUBLIC_URL: the address visitors use behind a TLS proxy.
+    return origin not in (own, *settings.CSRF_TRUSTED_ORIGINS)
+
+
+def _one_click(request: HttpRequest) -> bool:
+    return request.content_type != "application/json" and request.POST.get("List-Unsubscribe") == "One-Click"
+
+
+def _same_site_posts(*, one_click: bool = False):
+    """Refuse POSTs a browser made from another site's page. `one_click`: except RFC 8058's
+    one-click unsubscribe, which a webmail page of another site may send; unsubscribing is the
+    safe direction, and it still needs the link's secret."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method == "POST" and cross_site(request) and not (one_click and _one_click(request)):
+                return _error(
+                    request,
+                    "Requests from other sites are refused. Use the form on the status page.",
+                    status=403,
+                    title="Not from this site",
+                )
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
 
 
 def _page(request: HttpRequest, template: str, status: int = 200, **context) -> HttpResponse:
@@ -107,6 +151,7 @@ def _read_input(request: HttpRequest) -> tuple[object, object]:
 @csrf_exempt
 @require_http_methods(["POST"])
 @_private
+@_same_site_posts()
 def subscribe(request: HttpRequest) -> HttpResponse:
     ip = client_ip(request)
     try:
@@ -135,6 +180,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 @_private
+@_same_site_posts()
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         # A page with one button: mail scanners that prefetch links do not confirm on their own.
@@ -165,6 +211,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 @_private
+@_same_site_posts(one_click=True)
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET: a page with one button. POST: unsubscribe at once, which is also what a mail
     client's RFC 8058 one-click request (body "List-Unsubscribe=One-Click") does."""
@@ -186,6 +233,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 @_private
+@_same_site_posts()
 def manage(request: HttpRequest, token: str) -> HttpResponse:
     try:
         subscriber = service.subscriber_for_manage_token(token)

@@ -10,13 +10,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.utils import timezone
 from requests.adapters import HTTPAdapter
 
 from healthchecks.probes import tls
+from notifications import outbound
 
 MAX_BODY_BYTES = 1024 * 1024  # enough for any health document; a huge body is not read further
 USER_AGENT = "Vigil-probe/1.0"
@@ -51,8 +52,21 @@ class Outcome:
     cert_error: str = ""
 
 
+class _Session(requests.Session):
+    """A session that follows a redirect only to where a probe may go (a redirect to the cloud
+    metadata service would otherwise get around the URL's own check)."""
+
+    def get_redirect_target(self, resp):
+        target = super().get_redirect_target(resp)
+        if target:
+            refused = outbound.check_destination(urljoin(resp.url, target), outbound.PROBE)
+            if refused:
+                raise requests.exceptions.InvalidURL(f"redirect refused: {refused}")
+        return target
+
+
 def make_session(pool_size: int) -> requests.Session:
-    session = requests.Session()
+    session = _Session()
     adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -117,6 +131,10 @@ def _http(spec: ProbeSpec, session: requests.Session, outcome: Outcome) -> None:
     if urlsplit(spec.url).scheme not in ("http", "https"):
         outcome.error = "only http and https URLs are probed"
         return
+    refused = outbound.check_destination(spec.url, outbound.PROBE)
+    if refused:
+        outcome.error = refused
+        return
     try:
         with session.request(
             spec.method, spec.url, timeout=(spec.timeout, spec.timeout), stream=True, allow_redirects=True
@@ -132,7 +150,8 @@ def _http(spec: ProbeSpec, session: requests.Session, outcome: Outcome) -> None:
                         break
     except Exception as exc:  # any failure of the request is the probe's result, never a crash
         outcome.latency_ms = round((time.perf_counter() - started) * 1000, 2)
-        outcome.error = _error_text(exc, spec.timeout)
+        # requests quotes the URL, with its query string and password, in its errors.
+        outcome.error = outbound.scrub(_error_text(exc, spec.timeout), spec.url)
         return
     outcome.latency_ms = round((time.perf_counter() - started) * 1000, 2)
     if outcome.status_code not in spec.expected_status_codes:

@@ -11,7 +11,6 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -24,6 +23,7 @@ from alerts.tasks import notify_alerts_after_commit
 from healthchecks.models import OUTAGE_STATUSES, Probe, ProbeResult
 from healthchecks.probes.http import Outcome, ProbeSpec, execute_all
 from monitoring.models import Metric, MetricType
+from notifications.outbound import without_credentials
 from statuspage.models import (
     OPEN_INCIDENT_STATUSES,
     Component,
@@ -126,14 +126,6 @@ def _spec(probe: Probe, now: datetime) -> ProbeSpec:
 # --- recording ----------------------------------------------------------------------------
 
 
-def _without_credentials(url: str) -> str:
-    """A URL may carry user:password@; metrics are readable by more people than probe settings."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-
-
 def metric_source(component: Component) -> str:
     return (slugify(component.name) or f"component-{component.pk}")[:100]
 
@@ -165,7 +157,7 @@ def _record(probes: dict[int, Probe], outcomes: list[Outcome]) -> None:
         component = probes[o.probe_id].component
         common = {
             "source": metric_source(component),
-            "endpoint": _without_credentials(component.health_check_url)[:200],
+            "endpoint": without_credentials(component.health_check_url)[:200],
             "tags": {"component_id": component.pk, "probe_id": o.probe_id},
             "timestamp": o.checked_at,
         }
@@ -311,8 +303,8 @@ def _alert_down(probe: Probe, outcome: Outcome, graph: _Graph, down_now: set[int
         severity=Severity.CRITICAL,
         alert_type=Alert.Type.PROBE,
         message=(
-            f"{probe.consecutive_failures} probes in a row failed for {component.health_check_url}: "
-            f"{outcome.error}"
+            f"{probe.consecutive_failures} probes in a row failed for "
+            f"{without_credentials(component.health_check_url)}: {outcome.error}"
         ),
         metric="probe.up",
         value=0.0,
@@ -361,8 +353,8 @@ def _certificate(probe: Probe, outcome: Outcome, now: datetime, summary: RoundSu
                     title=f"TLS certificate of {probe.component.name} expires in {probe.cert_days_left} days",
                     severity=CERT_SEVERITY[days],
                     alert_type=Alert.Type.PROBE,
-                    message=f"{probe.component.health_check_url}: certificate valid until "
-                    f"{outcome.cert_expires_at:%Y-%m-%d %H:%M} UTC ({days}-day warning).",
+                    message=f"{without_credentials(probe.component.health_check_url)}: certificate "
+                    f"valid until {outcome.cert_expires_at:%Y-%m-%d %H:%M} UTC ({days}-day warning).",
                     metric="probe.cert_days_left",
                     value=float(probe.cert_days_left),
                     threshold=float(days),

@@ -1,0 +1,56 @@
+"""Brute-force protection of the admin login: failed logins are counted per client address and
+per username in fixed windows (config/ratelimit.py). Past either limit, a login POST is refused
+with 429 and Retry-After before the password is even checked, so guessing cannot go on, and a
+correct password does not open the door during the lock-out either.
+
+Per username as well as per address: an attacker spreading guesses over many addresses still
+hits the per-username limit. The price is that someone who knows a username can keep that user
+locked out for a window at a time (LOGIN_FAILURE_WINDOW); the per-username limit is higher than
+a person mistyping would reach. A successful login clears its username's counter.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from config import ratelimit
+
+
+def _keys(request: HttpRequest) -> list[tuple[str, int]]:
+    """(counter key, limit) that this login attempt counts against."""
+    keys = []
+    address = ratelimit.client_address(request)
+    if not ratelimit.exempt(address):
+        keys.append((f"login:ip:{address}", settings.LOGIN_FAILURES_PER_IP))
+    username = str(request.POST.get("username", "")).strip().lower()
+    if username:
+        # Hashed: the cache need not hold what people typed as a username (sometimes a password).
+        digest = hashlib.sha256(username.encode()).hexdigest()[:32]
+        keys.append((f"login:user:{digest}", settings.LOGIN_FAILURES_PER_USERNAME))
+    return keys
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """admin.site.login, counting failures and refusing attempts past the limits."""
+    if request.method != "POST":
+        return admin.site.login(request)
+    window = settings.LOGIN_FAILURE_WINDOW
+    keys = _keys(request)
+    if any(ratelimit.count(key, window=window) >= limit for key, limit in keys):
+        wait = ratelimit.retry_after(window=window)
+        context = {**admin.site.each_context(request), "title": "Too many failed logins", "wait": wait}
+        response = TemplateResponse(request, "admin/login_throttled.html", context, status=429)
+        response["Retry-After"] = str(wait)
+        return response
+    response = admin.site.login(request)
+    if request.user.is_authenticated:
+        for key, _ in keys:
+            if key.startswith("login:user:"):
+                ratelimit.clear(key, window=window)
+    else:
+        for key, _ in keys:
+            ratelimit.hit(key, window=window)
+    return response

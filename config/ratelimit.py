@@ -1,0 +1,65 @@
+"""Fixed-window counters in the shared cache, for the throttles of config/: the public JSON
+(throttling.py), failed admin logins (login_throttle.py) and failed API tokens
+(authentication.py).
+
+One counter per key and window (the window's number is part of the cache key, so a new window
+starts from zero without anything deleting the old one). cache.add() then cache.incr() is one
+atomic increment on Redis. A cache that is down counts nothing (ResilientRedisCache reads errors
+as misses): better to let requests through than to refuse everyone."""
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address: when told to trust X-Forwarded-For (behind a proxy), its last
+    entry, the one the proxy wrote; earlier entries come from the client and are forged at will
+    (one per request would get around every limit). Else REMOTE_ADDR."""
+    if settings.THROTTLE_TRUST_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded.strip():
+            return forwarded.split(",")[-1].strip()[:64]
+    return request.META.get("REMOTE_ADDR", "")[:64]
+
+
+def exempt(address: str) -> bool:
+    """THROTTLE_EXEMPT_IPS (loopback by default): behind a local proxy that does not pass the
+    client's address, every visitor would share one counter, and one could lock out all."""
+    return address in settings.THROTTLE_EXEMPT_IPS
+
+
+def _slot(key: str, window: int, now: float) -> tuple[str, int]:
+    start = int(now // window) * window
+    return f"ratelimit:{key}:{start}", start
+
+
+def hit(key: str, *, window: int, now: float | None = None) -> int:
+    """Count one event in the current window of `key`; returns the count so far."""
+    now = time.time() if now is None else now
+    full_key, _ = _slot(key, window, now)
+    if cache.add(full_key, 1, timeout=window + 5):
+        return 1
+    try:
+        return cache.incr(full_key)
+    except ValueError:  # expired between add and incr, or the cache is down
+        return 1
+
+
+def count(key: str, *, window: int, now: float | None = None) -> int:
+    now = time.time() if now is None else now
+    full_key, _ = _slot(key, window, now)
+    return cache.get(full_key) or 0
+
+
+def retry_after(*, window: int, now: float | None = None) -> int:
+    """Seconds until the current window ends (at least 1)."""
+    now = time.time() if now is None else now
+    return max(1, int(int(now // window) * window + window - now))
+
+
+def clear(key: str, *, window: int, now: float | None = None) -> None:
+    now = time.time() if now is None else now
+    cache.delete(_slot(key, window, now)[0])

@@ -1,0 +1,88 @@
+"""Secrets never reach the logs: a logging filter on every handler Vigil configures (Django's,
+gunicorn's access log, Celery's), rewriting each record's message and traceback.
+
+It takes out what the code cannot keep from being quoted: subscriber tokens in request paths
+("Bad Request: /api/status/manage/<token>"), API tokens and Authorization values, passwords in
+URLs (user:password@), token-like query parameters, Slack webhook paths, and the literal values
+of the secrets in the settings (SECRET_KEY, the e-mail and database passwords, METRICS_TOKEN,
+WEBHOOK_SECRET, SLACK_WEBHOOK_URL).
+"""
+
+import contextlib
+import logging
+import re
+from urllib.parse import urlsplit
+
+HIDDEN = "…"
+PATTERNS = [
+    # The secret in a subscriber link is the last path segment.
+    (re.compile(r"(/api/status/(?:confirm|unsubscribe|manage)/)[^/\s?#\"']+"), rf"\g<1>{HIDDEN}"),
+    # Authorization values (the schemes as HTTP writes them, so ordinary words are left alone).
+    (re.compile(r"\b((?:Token|Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]{16,}"), rf"\g<1>{HIDDEN}"),
+    (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/\s:@\"']*:[^/\s@\"']*@"), rf"\g<1>{HIDDEN}@"),
+    (
+        re.compile(
+            r"(?i)([?&;](?:token|key|api_?key|secret|password|passwd|pwd|sig|signature|auth|access_token|code)=)"
+            r"[^&;\s\"'#]+"
+        ),
+        rf"\g<1>{HIDDEN}",
+    ),
+    (re.compile(r"(hooks\.slack\.com/services/)[^\s\"'?#]+"), rf"\g<1>{HIDDEN}"),
+]
+
+
+_literal: tuple[str, ...] | None = None
+
+
+def _literal_secrets() -> tuple[str, ...]:
+    """The secrets in the settings, longest first. Read once settings can be read (gunicorn's
+    master logs before it loads Django; it tries again on the next record)."""
+    global _literal
+    if _literal is None:
+        try:
+            _literal = _read_literal_secrets()
+        except Exception:  # settings not configured yet
+            return ()
+    return _literal
+
+
+def _read_literal_secrets() -> tuple[str, ...]:
+    from django.conf import settings
+
+    values = [
+        settings.SECRET_KEY,
+        getattr(settings, "EMAIL_HOST_PASSWORD", ""),
+        getattr(settings, "METRICS_TOKEN", ""),
+        getattr(settings, "WEBHOOK_SECRET", ""),
+        getattr(settings, "SLACK_WEBHOOK_URL", ""),
+        settings.DATABASES.get("default", {}).get("PASSWORD", ""),
+    ]
+    for url in (getattr(settings, "REDIS_URL", ""), getattr(settings, "CELERY_BROKER_URL", "")):
+        with contextlib.suppress(ValueError):
+            values.append(urlsplit(url).password or "")
+    # Short values would blank out ordinary words; real secrets are long.
+    return tuple(sorted({v for v in values if v and len(v) >= 8}, key=len, reverse=True))
+
+
+def redact(text: str) -> str:
+    for secret in _literal_secrets():
+        text = text.replace(secret, HIDDEN)
+    for pattern, replacement in PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactSecrets(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: leave the record to the handler's own error
+            return True
+        record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True

@@ -1,0 +1,97 @@
+"""Shared pieces of the security checks: a world with a row in every table the admin and the API
+write to, and a snapshot of the database to prove that a refused request changed nothing."""
+
+from datetime import timedelta
+
+import pytest
+from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from config.models import AuditEntry
+from config.runtime_config import config_get
+from healthchecks.models import ProbeResult
+from monitoring.models import HourRollup, MinuteRollup, RollupCursor
+from notifications.models import StaffNotification
+from statuspage.models import Component
+from tests.config.factories import ops_world, role_user
+from tests.healthchecks.factories import HeartbeatFactory, ProbeFactory
+from tests.monitoring.factories import MetricFactory
+from tests.subscribers.factories import SubscriberFactory
+
+# What every request may touch without it being a write anyone made: the login session.
+NOT_COMPARED = {"sessions.session"}
+
+
+def full_world() -> dict:
+    """ops_world() plus one row of every other model the admin lists, so every change and
+    delete URL has a real object behind it."""
+    world = ops_world()
+    probe = ProbeFactory(component=world["component"])
+    now = timezone.now()
+    rollup = {
+        "bucket_start": now.replace(second=0, microsecond=0),
+        "name": "cpu.percent",
+        "metric_type": "system",
+        "category": "cpu",
+        "count": 1,
+        "total": 1.0,
+        "minimum": 1.0,
+        "maximum": 1.0,
+        "p95": 1.0,
+    }
+    world.update(
+        probe=probe,
+        probe_result=ProbeResult.objects.create(probe=probe, ok=True, status_code=200, latency_ms=3),
+        heartbeat=HeartbeatFactory(),
+        subscriber=SubscriberFactory(components=[world["component"]]),
+        metric=MetricFactory(),
+        minute_rollup=MinuteRollup.objects.create(**rollup),
+        hour_rollup=HourRollup.objects.create(**rollup),
+        cursor=RollupCursor.objects.create(resolution="minute", rolled_up_until=now - timedelta(minutes=1)),
+        notice=StaffNotification.objects.create(title="Something failed", dedup_key="security-notice"),
+        config=config_get(),
+    )
+    admin_user = role_user("administrator")
+    world.update(
+        token=Token.objects.create(user=admin_user),
+        audit=AuditEntry.objects.create(
+            actor=admin_user,
+            actor_name=admin_user.username,
+            via=AuditEntry.Via.ADMIN,
+            method="POST",
+            path="/admin/",
+            action="update",
+            content_type=ContentType.objects.get_for_model(Component),
+            object_id=str(world["component"].pk),
+            object_repr=str(world["component"]),
+        ),
+    )
+    return world
+
+
+def db_snapshot() -> dict[str, list[dict]]:
+    """Every row of every table (many-to-many tables too), by model label."""
+    snapshot = {}
+    for model in apps.get_models(include_auto_created=True):
+        label = model._meta.label_lower
+        if label in NOT_COMPARED or model._meta.proxy:
+            continue
+        snapshot[label] = list(model._base_manager.order_by("pk").values())
+    return snapshot
+
+
+def db_changes(before: dict, after: dict) -> list[str]:
+    return [label for label in before if before[label] != after.get(label)]
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # Users are made in every test; the default hasher costs a quarter second each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def world(db) -> dict:
+    return full_world()

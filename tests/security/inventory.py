@@ -1,0 +1,65 @@
+"""Every write the project serves, read from the URL resolver (and the admin registry), so a new
+endpoint, admin page or action is covered by the security checks without a list to update."""
+
+import re
+
+from django.contrib import admin
+
+from config.url_inventory import url_patterns
+
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+# Public writes by design (subscribers act through the secret in their link); the CSRF checks
+# cover them instead.
+PUBLIC_WRITES = re.compile(
+    r"^/api/status/(subscribe|confirm/\{token\}|unsubscribe/\{token\}|manage/\{token\})$"
+)
+
+
+def view_methods(pattern) -> list[str] | None:
+    """The unsafe methods a DRF view answers; None for a plain Django view (try them all)."""
+    cls = getattr(pattern.callback, "cls", None)
+    if cls is None:
+        return None
+    actions = getattr(pattern.callback, "actions", None)
+    if actions:
+        return sorted(m.upper() for m in actions if m.upper() in UNSAFE)
+    return sorted(m.upper() for m in cls.http_method_names if m.upper() in UNSAFE and hasattr(cls, m))
+
+
+def api_writes() -> list[tuple[str, str, bool]]:
+    """(path, method, declared) for every route outside the admin: a DRF view's declared unsafe
+    methods, and every unsafe method for plain views (declared=False: they should answer 405)."""
+    found = []
+    for path, pattern in url_patterns():
+        if path.startswith("/admin/") or PUBLIC_WRITES.match(path):
+            continue
+        methods = view_methods(pattern)
+        for method in UNSAFE if methods is None else methods:
+            found.append((path, method, methods is not None))
+    return found
+
+
+def admin_url_names() -> set[str]:
+    """Names of every admin route, as the resolver lists them."""
+    return {pattern.name for path, pattern in url_patterns() if path.startswith("/admin/") and pattern.name}
+
+
+def admin_models() -> list[tuple[type, admin.ModelAdmin]]:
+    return sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
+
+
+def fill(path: str, world: dict) -> str:
+    """A concrete URL for an OpenAPI-style path, with the id of a row of the right kind."""
+    ids = [
+        ("/alerts/", world["alert"].pk),
+        ("/alert-rules/", world["rule"].pk),
+        ("/silences/", world["silence"].pk),
+        ("/probes/", world["probe"].pk),
+        ("/components/", world["component"].pk),
+        ("/incidents/", world["incident"].pk),
+        ("/maintenance/", world["maintenance"].pk),
+    ]
+    for marker, pk in ids:
+        if marker in path:
+            return re.sub(r"\{[^}]+\}", str(pk), path, count=1)
+    return re.sub(r"\{[^}]+\}", "1", path)
