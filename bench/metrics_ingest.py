@@ -17,6 +17,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from _metrics_common import ROOT, bench_env, create_database, drop_database, setup_django
+from _report import emit
 
 
 def free_port() -> int:
@@ -177,6 +178,16 @@ def main() -> None:
     print(f"HTTP API ingest : {api_rate:>10,.0f} points/s ({api_seconds:.2f} s)")
     print(f"raw psycopg COPY: {copy_rate:>10,.0f} points/s ({copy_seconds:.2f} s)")
     print(f"API / COPY      : {api_rate / copy_rate:>10.1%}   (target: >= 50,000 points/s and >= 25 %)")
+    emit(
+        "metrics_ingest",
+        f"metrics ingest, HTTP API, batches of {args.batch_size:,}",
+        api_rate,
+        "points/s",
+        target=(">=", 50_000),
+        baseline=(copy_rate, "raw psycopg COPY"),
+        ratio_target=(">=", 0.25),
+        note=f"{total:,} points, {args.workers} gunicorn workers, {args.clients} client threads",
+    )
     connection.close()
     if not args.keep:
         drop_database()
