@@ -5,10 +5,10 @@ machine that does not pass X-Forwarded-For, every visitor would otherwise share 
 
 The public status JSON is plain Django (served from the page cache, no DRF on the hot path),
 so DRF's throttles do not reach it: this middleware counts requests to the paths in
-PUBLIC_THROTTLE_PATHS in fixed one-minute windows with one cache increment per request
-(atomic on Redis). Over the limit: 429 in the API's error shape, with Retry-After. A cache
-that is down counts nothing (ResilientRedisCache reads errors as misses): better to serve a
-surge than to refuse it. DRF views that allow anonymous access are throttled by DRF's
+PUBLIC_THROTTLE_PATHS in fixed one-minute windows with one cache increment per request (one
+atomic round trip on Redis: config.cache.count_in_window). Over the limit: 429 in the API's
+error shape, with Retry-After. A cache that is down counts nothing: better to serve a surge
+than to refuse it. DRF views that allow anonymous access are throttled by DRF's
 AnonRateThrottle (REST_FRAMEWORK settings) as well.
 """
 
@@ -16,8 +16,9 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
+
+from config.cache import count_in_window
 
 WINDOW_SECONDS = 60
 
@@ -50,16 +51,7 @@ class PublicThrottleMiddleware:
             scope, limit = found
             now = int(time.time())
             window = now - now % WINDOW_SECONDS
-            key = f"throttle:{scope}:{client}:{window}"
-            # add() then incr(): the first request of a window creates the counter with a
-            # timeout, later ones increment it atomically.
-            if cache.add(key, 1, timeout=WINDOW_SECONDS + 5):
-                count = 1
-            else:
-                try:
-                    count = cache.incr(key)
-                except ValueError:  # expired between add and incr
-                    count = 1
+            count = count_in_window(f"throttle:{scope}:{client}:{window}", WINDOW_SECONDS + 5)
             if count and count > limit:
                 retry_after = window + WINDOW_SECONDS - now
                 response = JsonResponse(
