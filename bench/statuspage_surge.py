@@ -288,12 +288,13 @@ def main() -> int:
     parser.add_argument(
         "--middleware-costs", action="store_true", help="print what each middleware adds per cached request"
     )
+    parser.add_argument("--cpu-only", action="store_true", help="only the in-process CPU figures (no wrk)")
     parser.add_argument("--cpu-child", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.cpu_child:
         wsgi_loop(options.cpu_child, os.environ.get("BENCH_PROFILE_PATH"))
         return 0
-    investigating = options.profile or options.middleware_costs
+    investigating = options.profile or options.middleware_costs or options.cpu_only
     if not shutil.which("wrk") and not investigating:
         print("wrk is not installed: apt-get install -y wrk")
         return 1
@@ -328,6 +329,14 @@ def main() -> int:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    if options.cpu_only:
+        try:
+            cpu = cpu_per_request(env, options.cpu_requests)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        for name, micros in cpu.items():
+            print(f"  {name:<32}{micros:>8.0f} µs CPU per request")
+        return 0
     if investigating:
         extra = {
             "BENCH_PROFILE_PATH": options.profile or "",
