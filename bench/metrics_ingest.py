@@ -131,7 +131,8 @@ def main() -> None:
     from django.db import connection
     from rest_framework.authtoken.models import Token
 
-    user = get_user_model().objects.create_user("bench", is_staff=True)
+    # A superuser: the API checks model permissions (roles), which a bare staff account lacks.
+    user = get_user_model().objects.create_user("bench", is_staff=True, is_superuser=True)
     token = Token.objects.create(user=user).key
     batches = make_batches(args.batches, args.batch_size)
     bodies = [json.dumps(batch).encode() for batch in batches]
