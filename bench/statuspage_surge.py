@@ -84,20 +84,47 @@ def recreate_database() -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def wrk(url: str, seconds: int, connections: int) -> tuple[float, float]:
+def tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and its children (gunicorn's master and workers)."""
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+        total = 0.0
+        for proc in [parent, *parent.children(recursive=True)]:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        return total
+    except psutil.NoSuchProcess:
+        return 0.0
+
+
+def wrk(url: str, seconds: int, connections: int, server_pid: int) -> dict:
+    """One wrk run: req/s, p99 (ms), and the CPU the server and wrk itself spent per request."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_before = tree_cpu(server_pid)
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s", *HEADERS, url],
         capture_output=True,
         text=True,
         timeout=seconds + 30,
     ).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     factor = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         print(f"  warning: {errors.group(1)} non-2xx responses from {url}")
-    return rps, float(p99.group(1)) * factor
+    return {
+        "rps": rps,
+        "p99": float(p99.group(1)) * factor,
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "server_cpu": tree_cpu(server_pid) - server_before,
+        "client_cpu": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+    }
 
 
 def redis_call_cost(env: dict) -> str:
@@ -362,6 +389,7 @@ def main() -> int:
         env=env,
     )  # fmt: skip
     results = {}
+    cpu_split: dict[str, tuple[float, float]] = {}
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):
@@ -376,16 +404,22 @@ def main() -> int:
             "summary.json": "/api/v2/summary.json",
         }
         for path in urls.values():
-            wrk(base + path, 2, options.connections)  # warm every worker's cache and connections
+            wrk(base + path, 2, options.connections, gunicorn.pid)  # warm caches and connections
         # Interleaved rounds, so a neighbour's load on a shared machine hits all three alike.
-        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in urls}
+        runs: dict[str, list[dict]] = {name: [] for name in urls}
         for _ in range(ROUNDS):
             for name, path in urls.items():
-                runs[name].append(wrk(base + path, max(1, options.seconds // ROUNDS), options.connections))
+                seconds = max(1, options.seconds // ROUNDS)
+                runs[name].append(wrk(base + path, seconds, options.connections, gunicorn.pid))
         for name, figures in runs.items():
-            rates = [rps for rps, _ in figures]
-            tails = sorted(p99 for _, p99 in figures)
+            rates = [run["rps"] for run in figures]
+            tails = sorted(run["p99"] for run in figures)
             results[name] = (sum(rates) / len(rates), tails[len(tails) // 2])
+            requests = sum(run["requests"] for run in figures)
+            cpu_split[name] = (
+                sum(run["server_cpu"] for run in figures) / requests * 1e6,
+                sum(run["client_cpu"] for run in figures) / requests * 1e6,
+            )
         home_size = len(urllib.request.urlopen(f"{base}/").read())
         cache_cost = redis_call_cost(env)
     finally:
@@ -406,9 +440,16 @@ def main() -> int:
         f"{options.connections} connections, {options.seconds} s each in {ROUNDS} interleaved rounds "
         f"(mean req/s, median p99), on {os.cpu_count()} cores"
     )
-    print(f"{'endpoint':<24}{'req/s':>10}{'p99 ms':>10}{'vs bare':>10}")
+    columns = f"{'req/s':>10}{'p99 ms':>10}{'vs bare':>10}{'server µs/req':>15}{'wrk µs/req':>12}"
+    print(f"{'endpoint':<24}{columns}")
     for name, (rps, p99) in results.items():
-        print(f"{name:<24}{rps:>10.0f}{p99:>10.1f}{rps / bare_rps:>10.0%}")
+        server, client = cpu_split[name]
+        print(f"{name:<24}{rps:>10.0f}{p99:>10.1f}{rps / bare_rps:>10.0%}{server:>15.0f}{client:>12.0f}")
+    print(
+        "(server = CPU of gunicorn's processes per request, Django included; wrk = wrk's own. Two cores "
+        "carry at most 2 s / (server + wrk) requests a second; by Little's law 50 connections then wait "
+        "at least 50 / that rate on average.)"
+    )
     print(f"home page size: {home_size / 1024:.0f} KiB")
     print("shared cache cost:", cache_cost)
     ok = all(
