@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _report import emit
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BENCH_DB = os.environ.get("BENCH_DB", "vigil_bench_subs")
@@ -281,6 +283,26 @@ def main() -> int:
     )
     within = count >= args.subscribers and last - t0 <= 300
     print(f"target (all within 5 minutes): {'met' if within else 'NOT met'}")
+    if count:
+        emit(
+            "subscribers_fanout",
+            f"{args.subscribers:,} subscribers, one incident update: time to the last mail",
+            last - t0 if count >= args.subscribers else time.time() - t0,
+            "s",
+            target=("<=", 300),
+            note=f"{count:,} of {args.subscribers:,} mails; {count / max(0.001, last - t0):.0f} mails/s; "
+            f"producer {committed - t0:.1f} s; worker concurrency {args.concurrency}",
+        )
+    if 10 in at_progress and 90 in at_progress:
+        emit(
+            "subscribers_fanout",
+            "worker RSS at 90 % sent",
+            at_progress[90] / mib,
+            "MiB",
+            baseline=(at_progress[10] / mib, "at 10 % sent"),
+            ratio_target=("<=", 1.10),  # flat
+            note=f"{len(baseline)} worker processes; {base_total / mib:.0f} MiB before",
+        )
     return 0 if count >= args.subscribers else 1
 
 

@@ -3,8 +3,8 @@
 (authentication.py).
 
 One counter per key and window (the window's number is part of the cache key, so a new window
-starts from zero without anything deleting the old one). cache.add() then cache.incr() is one
-atomic increment on Redis. A cache that is down counts nothing (ResilientRedisCache reads errors
+starts from zero without anything deleting the old one). config.cache.count_in_window is one
+atomic round trip on Redis. A cache that is down counts nothing (ResilientRedisCache reads errors
 as misses): better to let requests through than to refuse everyone."""
 
 import time
@@ -12,6 +12,8 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+
+from config.cache import count_in_window
 
 
 def client_address(request: HttpRequest) -> str:
@@ -37,15 +39,11 @@ def _slot(key: str, window: int, now: float) -> tuple[str, int]:
 
 
 def hit(key: str, *, window: int, now: float | None = None) -> int:
-    """Count one event in the current window of `key`; returns the count so far."""
+    """Count one event in the current window of `key`; returns the count so far (0 when the
+    cache is down: nothing is limited then)."""
     now = time.time() if now is None else now
     full_key, _ = _slot(key, window, now)
-    if cache.add(full_key, 1, timeout=window + 5):
-        return 1
-    try:
-        return cache.incr(full_key)
-    except ValueError:  # expired between add and incr, or the cache is down
-        return 1
+    return count_in_window(full_key, window + 5) or 0
 
 
 def count(key: str, *, window: int, now: float | None = None) -> int:

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from config.cache import count_in_window
 from notifications.services import EmailRecipient, message_enqueue
 from statuspage.models import Component
 from statuspage.subscriber_models import Subscriber, SubscriberStatus, new_token, token_digest
@@ -111,14 +111,8 @@ def _hit(key: str, limit: int, window: int, now: float) -> int | None:
     """Count one request in a fixed window; returns seconds to wait when over the limit.
     A cache outage counts as zero (ResilientRedisCache): subscribing must not break with it."""
     slot = int(now // window)
-    full_key = f"subscribers:rate:{key}:{slot}"
-    cache.add(full_key, 0, timeout=window + 5)
-    try:
-        count = cache.incr(full_key)
-    except ValueError:  # expired between add and incr, or the cache is unavailable
-        cache.set(full_key, 1, timeout=window + 5)
-        count = 1
-    if count > limit:
+    count = count_in_window(f"subscribers:rate:{key}:{slot}", window + 5)
+    if count is not None and count > limit:
         return max(1, int((slot + 1) * window - now))
     return None
 

@@ -185,3 +185,15 @@ def test_it_mails_a_confirmed_address_its_manage_link_instead_of_a_new_confirmat
     text = mail.get_body(("plain",)).get_content()
     assert "already subscribed" in text and f"/api/status/manage/{subscriber.manage_token}" in text
     assert "/api/status/confirm/" not in text
+
+
+def test_it_still_subscribes_when_the_shared_cache_is_down(client, settings, closed_port):
+    # The rate limits then count nothing rather than refuse everyone (or fail).
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "config.cache.ResilientRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    assert subscribe(client, {"email": "ann@example.com"}).status_code == 202
