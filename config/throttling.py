@@ -7,9 +7,10 @@ The public status JSON is plain Django (served from the page cache, no DRF on th
 so DRF's throttles do not reach it: this middleware counts requests to the paths in
 PUBLIC_THROTTLE_PATHS in fixed one-minute windows with one cache increment per request
 (one atomic round trip on Redis: config.cache.count_in_window). Over the limit: 429 in the
-API's error shape, with Retry-After. A cache that is down counts nothing (ResilientRedisCache reads errors as misses): better to serve a
-surge than to refuse it. DRF views that allow anonymous access are throttled by DRF's
-AnonRateThrottle (REST_FRAMEWORK settings) as well. The counters are config/ratelimit.py's.
+API's error shape, with Retry-After. A cache that is down counts nothing (ResilientRedisCache
+reads errors as misses): better to serve a surge than to refuse it. DRF views that allow
+anonymous access are throttled by DRF's AnonRateThrottle (REST_FRAMEWORK settings) as well.
+The counters are config/ratelimit.py's.
 """
 
 from collections.abc import Callable
