@@ -12,6 +12,7 @@ own layer at once.
 
 import gzip
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
 GENERATION_KEY = "statuspage:generation"
+logger = logging.getLogger(__name__)
 
 
 def _build_fingerprint() -> str:
@@ -84,12 +86,21 @@ def invalidate() -> None:
     _local.pages = {}
 
 
+def _queue_publish() -> None:
+    from statuspage.tasks import publish_status
+
+    try:
+        publish_status.delay()
+    except Exception as exc:
+        # The change is committed: a broker outage must not turn the staff request into a 500.
+        # The publish_status beat job rewrites the copy within STATUSPAGE_PUBLISH_INTERVAL.
+        logger.warning("static status page not queued for a rewrite (broker unavailable: %s)", exc)
+
+
 def schedule_publish() -> None:
     """After commit, rewrite the static copy of the page when one is configured."""
     if settings.STATUSPAGE_PUBLISH_DIR:
-        from statuspage.tasks import publish_status
-
-        transaction.on_commit(lambda: publish_status.delay())
+        transaction.on_commit(_queue_publish)
 
 
 def _key(request: HttpRequest, vary_on: tuple[str, ...]) -> str:
