@@ -180,6 +180,18 @@ class Processes:
     def django(self, name: str, *args: str, env: dict | None = None) -> Process:
         return self.start(name, [sys.executable, str(ROOT / "manage.py"), *args], env=env)
 
+    def run_python(self, name: str, code: str, *, env: dict | None = None, timeout: float = 120) -> str:
+        """Run `code` in a fresh Django process (manage.py shell) and wait for it; returns its output."""
+        process = self.django(name, "shell", "--no-imports", "-c", code, env=env)
+        try:
+            code_ = process.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.stop()
+            raise AssertionError(f"{name} did not finish in {timeout:g} s:\n{process.tail()}") from None
+        if code_ != 0:
+            raise AssertionError(f"{name} failed ({code_}):\n{process.tail()}")
+        return process.output()
+
     def worker(self, name: str = "worker", *, concurrency: int = 2, env: dict | None = None) -> Process:
         process = self.start(
             name,

@@ -17,7 +17,7 @@ from tests.faults.processes import wait_until
 from tests.statuspage.factories import ComponentFactory
 from tests.subscribers.factories import SubscriberFactory
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 SUBSCRIBERS = 20
 SWEEP_SECONDS = 5
