@@ -166,3 +166,21 @@ def test_it_reads_each_metric_once_whatever_the_number_of_rules(scenario):
         return len(queries)
 
     assert tick_queries(5) == tick_queries(60)
+
+
+def test_it_tells_a_lost_database_from_a_failing_rule():
+    import psycopg
+    from django.db import OperationalError, ProgrammingError
+
+    from alerts.evaluation import database_unavailable
+
+    def django_error(kind, cause):
+        error = kind(str(cause))
+        error.__cause__ = cause
+        return error
+
+    assert database_unavailable(django_error(OperationalError, psycopg.errors.AdminShutdown()))
+    assert database_unavailable(django_error(OperationalError, psycopg.OperationalError("server closed")))
+    assert not database_unavailable(django_error(OperationalError, psycopg.errors.QueryCanceled()))
+    assert not database_unavailable(django_error(ProgrammingError, psycopg.errors.UndefinedColumn()))
+    assert not database_unavailable(RuntimeError("query exploded"))

@@ -62,8 +62,10 @@ def port_open(port: int) -> bool:
 class Process:
     """One started process: its pid, its log file, and ways to stop it by that pid."""
 
-    def __init__(self, name: str, popen: subprocess.Popen, log: Path):
+    def __init__(self, name: str, popen: subprocess.Popen, log: Path, stop_signal: int = signal.SIGTERM):
         self.name, self.popen, self.log = name, popen, log
+        # What a test's teardown sends: the quick shutdown of each program, not its graceful one.
+        self.stop_signal = stop_signal
 
     @property
     def pid(self) -> int:
@@ -92,9 +94,10 @@ class Process:
                 psutil.Process(pid).wait(10)
         return pids
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+    def stop(self, sig: int | None = None, timeout: float = 10) -> None:
         if not self.alive():
             return
+        sig = sig or self.stop_signal
         children = self.tree()[1:]
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, sig)
@@ -140,7 +143,14 @@ class Processes:
         self.cleanups: list[Callable[[], None]] = []
 
     def start(
-        self, name: str, argv: list[str], *, env: dict | None = None, user: str | None = None, cwd=ROOT
+        self,
+        name: str,
+        argv: list[str],
+        *,
+        env: dict | None = None,
+        user: str | None = None,
+        cwd=ROOT,
+        stop_signal: int = signal.SIGTERM,
     ) -> Process:
         log = self.workdir / f"{name}.log"
         handle = open(log, "ab")  # noqa: SIM115 (the child writes to it for its whole life)
@@ -155,7 +165,7 @@ class Processes:
             **extra,
         )
         handle.close()
-        process = Process(name, popen, log)
+        process = Process(name, popen, log, stop_signal)
         self.started.append(process)
         return process
 
@@ -215,6 +225,7 @@ class Processes:
                 "INFO",
             ],
             env=env,
+            stop_signal=signal.SIGQUIT,
         )
         process.wait_for_output("ready.", timeout=60)
         return process
@@ -236,6 +247,7 @@ class Processes:
                 str(schedule),
             ],
             env=env,
+            stop_signal=signal.SIGQUIT,
         )
         process.wait_for_output("beat: Starting", timeout=60)
         return process
@@ -259,6 +271,7 @@ class Processes:
                 "30",
             ],
             env=env,
+            stop_signal=signal.SIGINT,
         )
         web = Web(process, port)
         wait_until(web.live, timeout=60, what=f"{name} to answer /health/live")
@@ -348,7 +361,10 @@ class Postgres:
             "-c",
             "fsync=off",  # a throw-away cluster; the tests are about restarts, not disk crashes
         ]
-        self.process = self.processes.start(self.name, argv, user=self.user, cwd=self.folder)
+        # SIGINT: fast shutdown (SIGTERM's smart shutdown would wait for every client to leave).
+        self.process = self.processes.start(
+            self.name, argv, user=self.user, cwd=self.folder, stop_signal=signal.SIGINT
+        )
         start = len(self.process.output())
         self.process.wait_for_output("ready to accept connections", timeout=60, start=start)
 
@@ -357,7 +373,7 @@ class Postgres:
         and its transaction rolled back), wait for it to exit, start again. Returns the seconds
         the server was unreachable."""
         started = time.monotonic()
-        self.process.stop(signal.SIGINT, timeout=30)
+        self.process.stop(timeout=30)
         self.start()
         return time.monotonic() - started
 
