@@ -230,8 +230,8 @@ class Processes:
         process.wait_for_output("ready.", timeout=60)
         return process
 
-    def beat(self, name: str = "beat", *, env: dict | None = None) -> Process:
-        schedule = self.workdir / f"{name}-schedule"
+    def beat(self, name: str = "beat", *, env: dict | None = None, schedule: Path | None = None) -> Process:
+        schedule = schedule or self.workdir / f"{name}-schedule"
         process = self.start(
             name,
             [
