@@ -50,7 +50,7 @@ def test_it_mails_every_subscriber_exactly_once_when_the_worker_is_killed_mid_fa
         "CELERY_BROKER_URL": redis.url(0),
         "REDIS_URL": redis.url(1),
         "EMAIL_URL": smtp_sink.url,
-        "EMAIL_TIMEOUT": "5",
+        "EMAIL_TIMEOUT": "10",  # the stalled server is waited for this long: longer than the test waits
         "NOTIFICATIONS_CLAIM_SECONDS": str(CLAIM_SECONDS),
         "NOTIFICATIONS_SWEEP_INTERVAL": str(SWEEP_SECONDS),
         "LOG_LEVEL": "WARNING",
@@ -69,7 +69,7 @@ def test_it_mails_every_subscriber_exactly_once_when_the_worker_is_killed_mid_fa
     # not send any of it again.
     wait_until(
         lambda: Delivery.objects.filter(status=Delivery.Status.SENT).count() == smtp_sink.total(),
-        timeout=5,
+        timeout=3,
         what="every accepted mail to be recorded as sent while the worker waits on the server",
     )
     killed = worker.kill_tree()
