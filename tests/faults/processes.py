@@ -124,10 +124,15 @@ class Process:
         return "\n".join(self.output().splitlines()[-lines:])
 
     def wait_for_output(self, text: str, *, timeout: float, start: int = 0) -> None:
+        """Wait until the log shows `text` after byte offset `start`."""
+
         def seen() -> bool:
             if not self.alive():
                 raise AssertionError(f"{self.name} exited ({self.popen.returncode}):\n{self.tail()}")
-            return text in self.output()[start:]
+            try:
+                return text.encode() in self.log.read_bytes()[start:]
+            except OSError:
+                return False
 
         wait_until(seen, timeout=timeout, what=f"{self.name} to print {text!r}")
 
@@ -177,7 +182,8 @@ class Processes:
                 cleanup()
 
     def report(self) -> list[tuple[str, str]]:
-        return [(f"log of {p.name} (pid {p.pid})", p.tail()) for p in self.started]
+        latest = {p.log: p for p in self.started}  # a restarted service appends to one log
+        return [(f"log of {p.name} (pid {p.pid})", p.tail()) for p in latest.values()]
 
     # --- the services ---------------------------------------------------------------------
 
@@ -194,12 +200,12 @@ class Processes:
         """Run `code` in a fresh Django process (manage.py shell) and wait for it; returns its output."""
         process = self.django(name, "shell", "--no-imports", "-c", code, env=env)
         try:
-            code_ = process.popen.wait(timeout)
+            status = process.popen.wait(timeout)
         except subprocess.TimeoutExpired:
             process.stop()
             raise AssertionError(f"{name} did not finish in {timeout:g} s:\n{process.tail()}") from None
-        if code_ != 0:
-            raise AssertionError(f"{name} failed ({code_}):\n{process.tail()}")
+        if status != 0:
+            raise AssertionError(f"{name} failed ({status}):\n{process.tail()}")
         return process.output()
 
     def worker(self, name: str = "worker", *, concurrency: int = 2, env: dict | None = None) -> Process:
@@ -301,8 +307,10 @@ class Redis:
             "--appendonly",
             "no",
         ]
+        log = self.processes.workdir / f"{self.name}.log"
+        start = log.stat().st_size if log.exists() else 0  # a restart appends to the same log
         self.process = self.processes.start(self.name, argv)
-        self.process.wait_for_output("Ready to accept connections", timeout=20)
+        self.process.wait_for_output("Ready to accept connections", timeout=20, start=start)
 
     def kill(self) -> None:
         """SIGKILL by pid: the server is gone at once, its port refuses connections."""
@@ -362,10 +370,11 @@ class Postgres:
             "fsync=off",  # a throw-away cluster; the tests are about restarts, not disk crashes
         ]
         # SIGINT: fast shutdown (SIGTERM's smart shutdown would wait for every client to leave).
+        log = self.processes.workdir / f"{self.name}.log"
+        start = log.stat().st_size if log.exists() else 0  # a restart appends to the same log
         self.process = self.processes.start(
             self.name, argv, user=self.user, cwd=self.folder, stop_signal=signal.SIGINT
         )
-        start = len(self.process.output())
         self.process.wait_for_output("ready to accept connections", timeout=60, start=start)
 
     def fast_restart(self) -> float:
