@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, AlertRule
@@ -144,6 +144,17 @@ def _evaluate_locked(rule_id: int, value: float | None, now: datetime, summary: 
         evaluate_rule(rule, value, now, summary)
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """A lost, refused or exhausted database connection (PostgreSQL restarting, a failover, a
+    proxy dropping connections): not the rule's fault. SQLSTATE classes 08 (connection), 53
+    (insufficient resources) and 57P (server shutting down); no SQLSTATE at all means the client
+    lost the server (or SQLite's file is locked)."""
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith(("08", "53", "57P"))
+
+
 def _record_failure(rule: AlertRule, exc: Exception, now: datetime) -> None:
     message = f"{type(exc).__name__}: {exc}"[:1000]
     AlertRule.objects.filter(pk=rule.pk).update(last_error=message, last_evaluated_at=now)
@@ -174,6 +185,10 @@ def evaluate_rules(*, now: datetime | None = None) -> TickSummary:
     refresh: dict[int, float] = {}
     for rule in rules:
         if rule.pk in failures:
+            if database_unavailable(failures[rule.pk]):
+                # Blaming every rule (one meta-alert each, never resolved by itself) for a database
+                # restart would page staff about rules that are fine: stop; the next tick retries.
+                raise failures[rule.pk]
             summary.errors += 1
             _record_failure(rule, failures[rule.pk], now)
             continue
@@ -195,6 +210,8 @@ def evaluate_rules(*, now: datetime | None = None) -> TickSummary:
         try:
             _evaluate_locked(rule.pk, value, now, summary)
         except Exception as exc:
+            if database_unavailable(exc):
+                raise  # as above: the rule is fine; its state change rolled back, the next tick redoes it
             logger.exception("alert rule %s failed", rule.pk)
             summary.errors += 1
             _record_failure(rule, exc, now)

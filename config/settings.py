@@ -179,10 +179,18 @@ else:
     # A task unacknowledged this long (worker died mid-task, acks_late) is delivered again.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
-        "socket_connect_timeout": 2,
+        "socket_connect_timeout": 1,
         "socket_timeout": 5,
+        # Publishing makes one connection attempt, no retries: a request that enqueues work must
+        # not hang on a dead broker (kombu's default retried for ~6 s). The work is in the
+        # database and the beat sweepers pick it up. Workers and beat reconnect with their own
+        # retry settings (broker_connection_max_retries), which this does not change.
+        "max_retries": 0,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# One publish attempt (see max_retries above): with Redis down, `.delay()` inside a request failed
+# only after ~0.6 s of retries. Every caller logs the failure and a beat sweeper does the work.
+CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -13,8 +13,8 @@ may mark a row sent or failed (every write says WHERE claim_token = <mine>). So:
 
 The one unavoidable window is between the provider accepting a send (SMTP 250, HTTP 2xx) and
 our UPDATE committing: a crash exactly there resends those rows once their lease expires
-(at-least-once, never silently lost). Answers are written every 50 rows or 0.5 s (see
-MARK_EVERY_ROWS), so the window is at most that wide, never a whole batch.
+(at-least-once, never silently lost). Answers are written as they arrive, by a thread of their
+own (AnswerWriter), so the window is the milliseconds of one write, not a batch.
 
 Leases compare the clocks of the hosts that run workers: keep them in sync (NTP).
 """
@@ -22,6 +22,7 @@ Leases compare the clocks of the hosts that run workers: keep them in sync (NTP)
 import contextlib
 import logging
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from datetime import datetime, timedelta
 
 import requests
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -292,13 +293,88 @@ def record(
     return record_many(token, [Sent(delivery, message, outcome, started_at, duration_ms)])[0]
 
 
-# Provider answers are written every MARK_EVERY_ROWS rows or MARK_EVERY_SECONDS, whichever
-# comes first (and always at the end of a batch): one transaction per 50 e-mails instead of
-# one per e-mail is what makes 400+ e-mails/s possible. The price is the width of the
-# at-least-once window: a worker killed between the provider's acceptance and this write
-# resends at most those last rows (<= 50, <= 0.5 s of sending) once their claim expires.
-MARK_EVERY_ROWS = 50
-MARK_EVERY_SECONDS = 0.5
+WRITE_EVERY_SECONDS = 0.05
+
+
+class AnswerWriter:
+    """Records provider answers while the sender goes on sending.
+
+    A thread of its own (with its own database connection) writes the answers as they arrive,
+    at most one transaction per WRITE_EVERY_SECONDS: the sender never waits for the database,
+    and a mail the server accepted stays unrecorded for at most that and one write, also while
+    the sender is stuck waiting on a slow server. So a worker killed while it waits resends
+    nothing; only a kill in those few milliseconds after the server's acceptance resends those
+    mails, once their claim expires. (Answers used to be written by the sender every 50 rows or
+    0.5 s, so a worker killed while waiting resent up to 50 mails.)
+
+    Inside a caller's transaction the claimed rows are visible only to the caller's connection,
+    so the answers are then written at once, in that transaction.
+    """
+
+    def __init__(self, token: uuid.UUID, report: SendReport):
+        self.token, self.report = token, report
+        self.error: BaseException | None = None
+        self._pending: list[Sent] = []
+        self._closing = False
+        self._wake = threading.Condition()
+        self._thread = None
+        if not transaction.get_connection().in_atomic_block:
+            self._thread = threading.Thread(target=self._run, name="outbox-answers", daemon=True)
+            self._thread.start()
+
+    def add(self, item: Sent) -> None:
+        if self._thread is None:
+            self._write([item])
+            return
+        with self._wake:
+            self._pending.append(item)
+            if len(self._pending) == 1:
+                self._wake.notify()
+
+    def check(self) -> None:
+        """Stop sending when answers cannot be written (the database is gone)."""
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        """Write what is still pending and stop; raises the writer's error, if any."""
+        if self._thread is not None:
+            with self._wake:
+                self._closing = True
+                self._wake.notify()
+            self._thread.join()
+        self.check()
+
+    def _run(self) -> None:
+        last_write = float("-inf")
+        try:
+            while True:
+                with self._wake:
+                    while not self._pending and not self._closing:
+                        self._wake.wait()
+                    # Let answers gather for a moment after the previous write: one transaction
+                    # per WRITE_EVERY_SECONDS at most, whatever the sending rate.
+                    while (
+                        not self._closing
+                        and (pause := last_write + WRITE_EVERY_SECONDS - time.monotonic()) > 0
+                    ):
+                        self._wake.wait(pause)
+                    items, self._pending = self._pending, []
+                last_write = time.monotonic()
+                if not items:
+                    return
+                self._write(items)
+        except BaseException as exc:  # reported to the sender by check() and close()
+            self.error = exc
+        finally:
+            connection.close()  # this thread's own connection
+
+    def _write(self, items: list[Sent]) -> None:
+        for result in record_many(self.token, items):
+            if result == "lost":
+                self.report.lost_claims += 1
+            else:
+                setattr(self.report, result, getattr(self.report, result) + 1)
 
 
 def send_claimed(token: uuid.UUID, ids: list[int], *, deadline: float) -> SendReport:
@@ -310,34 +386,20 @@ def send_claimed(token: uuid.UUID, ids: list[int], *, deadline: float) -> SendRe
     messages = Message.objects.in_bulk({d.message_id for d in deliveries})
     email = EmailSender()
     session = requests.Session()
-    answered: list[Sent] = []
-    last_mark = time.monotonic()
-
-    def mark() -> None:
-        nonlocal last_mark
-        for result in record_many(token, answered):
-            if result == "lost":
-                report.lost_claims += 1
-            else:
-                setattr(report, result, getattr(report, result) + 1)
-        answered.clear()
-        last_mark = time.monotonic()
-
+    answers = AnswerWriter(token, report)
     in_flight = -1
     try:
         for index, delivery in enumerate(deliveries):
             if time.monotonic() >= deadline:
                 report.released += release(token, [d.pk for d in deliveries[index:]])
                 break
+            answers.check()
             in_flight = index
             message = messages[delivery.message_id]
             started_at, started = timezone.now(), time.monotonic()
             outcome = _send_one(delivery, message, email, session)
-            answered.append(
-                Sent(delivery, message, outcome, started_at, int((time.monotonic() - started) * 1000))
-            )
-            if len(answered) >= MARK_EVERY_ROWS or time.monotonic() - last_mark >= MARK_EVERY_SECONDS:
-                mark()
+            took_ms = int((time.monotonic() - started) * 1000)
+            answers.add(Sent(delivery, message, outcome, started_at, took_ms))
     except BaseException:
         # Stopped early (Celery's soft time limit, a lost database): rows never tried go back
         # at once; the one in flight may have been accepted, so it waits for its lease.
@@ -348,7 +410,7 @@ def send_claimed(token: uuid.UUID, ids: list[int], *, deadline: float) -> SendRe
         email.close()
         session.close()
         # Also after an exception: what the providers accepted gets written.
-        mark()
+        answers.close()
     return report
 
 

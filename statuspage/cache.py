@@ -18,6 +18,7 @@ there); everything else goes down the whole stack as before.
 
 import gzip
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import ResolverMatch
 
 GENERATION_KEY = "statuspage:generation"
+logger = logging.getLogger(__name__)
 
 
 def _build_fingerprint() -> str:
@@ -93,12 +95,21 @@ def invalidate() -> None:
     _local.pages = {}
 
 
+def _queue_publish() -> None:
+    from statuspage.tasks import publish_status
+
+    try:
+        publish_status.delay()
+    except Exception as exc:
+        # The change is committed: a broker outage must not turn the staff request into a 500.
+        # The publish_status beat job rewrites the copy within STATUSPAGE_PUBLISH_INTERVAL.
+        logger.warning("static status page not queued for a rewrite (broker unavailable: %s)", exc)
+
+
 def schedule_publish() -> None:
     """After commit, rewrite the static copy of the page when one is configured."""
     if settings.STATUSPAGE_PUBLISH_DIR:
-        from statuspage.tasks import publish_status
-
-        transaction.on_commit(lambda: publish_status.delay())
+        transaction.on_commit(_queue_publish)
 
 
 def _key(request: HttpRequest, vary_on: tuple[str, ...]) -> str:

@@ -201,3 +201,21 @@ def test_a_state_another_evaluator_moved_first_is_not_overwritten(scenario, monk
     scenario.at(0, 99)
     rule.refresh_from_db()
     assert rule.state == "firing" and rule.pending_since is None
+
+
+def test_it_tells_a_lost_database_from_a_failing_rule():
+    import psycopg
+    from django.db import OperationalError, ProgrammingError
+
+    from alerts.evaluation import database_unavailable
+
+    def django_error(kind, cause):
+        error = kind(str(cause))
+        error.__cause__ = cause
+        return error
+
+    assert database_unavailable(django_error(OperationalError, psycopg.errors.AdminShutdown()))
+    assert database_unavailable(django_error(OperationalError, psycopg.OperationalError("server closed")))
+    assert not database_unavailable(django_error(OperationalError, psycopg.errors.QueryCanceled()))
+    assert not database_unavailable(django_error(ProgrammingError, psycopg.errors.UndefinedColumn()))
+    assert not database_unavailable(RuntimeError("query exploded"))
