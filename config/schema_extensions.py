@@ -47,6 +47,8 @@ def _resolve(value):
         return import_string(value)
     if isinstance(value, dict):
         return {key: _resolve(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_resolve(item) for item in value]
     return value
 
 
@@ -146,7 +148,10 @@ EXTENSIONS = [
         "healthchecks.api.service_health",
         optional=True,
         get=dict(
-            parameters=[OpenApiParameter("service", str, OpenApiParameter.PATH)],
+            parameters=[
+                OpenApiParameter("service", str, OpenApiParameter.PATH),
+                "healthchecks.serializers.HistoryQuerySerializer",
+            ],
             responses={200: OpenApiTypes.OBJECT, 404: None},
             description="One service's probe history (query: see HistoryQuerySerializer).",
         ),

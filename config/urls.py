@@ -15,3 +15,8 @@ urlpatterns = [
     path("", include("statuspage.urls")),
     path("", include("statuspage.subscriber_urls")),
 ]
+
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.not_found"
+handler500 = "config.errors.server_error"

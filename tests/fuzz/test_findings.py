@@ -1,0 +1,111 @@
+"""What the API fuzz found, one short test each, so a fix cannot quietly come undone even when a
+later fuzz run happens not to draw the same input."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from config.api import flatten_errors
+from tests.alerts.factories import AlertRuleFactory, ChannelFactory
+from tests.healthchecks.factories import ProbeFactory
+from tests.statuspage.factories import ComponentFactory
+
+pytestmark = pytest.mark.django_db
+TOO_BIG = 2**64  # a JSON integer no 64-bit id column can hold
+
+
+@pytest.fixture
+def api(staff_token):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {staff_token}")
+    return client
+
+
+def test_it_refuses_a_channel_switch_without_an_id(api):
+    response = api.put("/api/operations/config", {"channels": [{"enabled": False}]}, format="json")
+    assert response.status_code == 400 and "channels" in response.json()["errors"]
+
+
+def test_it_refuses_a_channel_id_beyond_the_id_range(api):
+    ChannelFactory()
+    body = {"channels": [{"id": TOO_BIG, "enabled": False}]}
+    response = api.put("/api/operations/config", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"]["channels"] == [
+        "[0].id: Ensure this value is less than or equal to 9223372036854775807."
+    ]
+
+
+def test_it_answers_404_in_json_for_an_id_that_is_not_a_number(api):
+    ProbeFactory()
+    response = api.post("/api/operations/probes/abc/hold", {"status": "operational"}, format="json")
+    assert response.status_code == 404 and response.json() == {"detail": "Not found."}
+
+
+def test_it_keeps_django_s_html_404_outside_the_api(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
+
+
+def test_it_refuses_to_subscribe_to_a_component_id_beyond_the_id_range(client):
+    body = {"email": "ann@example.com", "components": [TOO_BIG]}
+    response = client.post("/api/status/subscribe", body, "application/json")
+    assert response.status_code == 400 and "components" in response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "spell",
+    [lambda pk: pk + 0.5, lambda pk: "".join(chr(0x660 + int(d)) for d in str(pk))],  # 2.5, "٢"
+    ids=["float", "arabic-indic digits"],
+)
+def test_it_refuses_component_ids_that_only_look_like_numbers(client, spell):
+    component = ComponentFactory()  # int() would turn either spelling into its id
+    body = {"email": "ann@example.com", "components": [spell(component.pk)]}
+    response = client.post("/api/status/subscribe", body, "application/json")
+    assert response.status_code == 400
+
+
+def test_it_answers_400_to_multipart_form_data_without_a_boundary(client):
+    response = client.generic(
+        "POST",
+        "/api/status/subscribe",
+        b"email=a",
+        content_type="multipart/form-data",
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 400 and response.json()["errors"]
+
+
+def test_it_refuses_a_patched_escalation_step_without_its_level(api):
+    rule = AlertRuleFactory()
+    body = {"escalation_steps": [{"escalate_after_minutes": 5, "channels": []}]}
+    response = api.patch(f"/api/operations/alert-rules/{rule.pk}", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"escalation_steps": ["[0].level: This field is required."]}
+
+
+@pytest.mark.parametrize("key", ["²", str(TOO_BIG)])
+def test_it_refuses_incident_component_keys_that_are_not_ids(api, key):
+    body = {"title": "Down", "message": "Looking", "components": {key: "major_outage"}}
+    response = api.post("/api/status/admin/incidents", body, format="json")
+    assert response.status_code == 400 and "components" in response.json()["errors"]
+
+
+def test_it_folds_nested_errors_into_their_field():
+    nested = {"steps": {0: {"level": ["Required."], "non_field_errors": ["Bad."]}}, "tags": {"a": ["No."]}}
+    assert flatten_errors(nested) == {"steps": ["[0].level: Required.", "[0]: Bad."], "tags": ["a: No."]}
+
+
+def test_it_takes_a_since_with_an_offset_postgresql_cannot_store(api):
+    response = api.get("/api/operations/alerts", {"since": "2026-01-01T00:00:00-18:53"})
+    assert response.status_code == 200
+
+
+def test_it_refuses_a_since_that_leaves_the_calendar_in_utc(api):
+    response = api.get("/api/operations/performance/metrics", {"since": "0001-01-01T00:00:00+05:00"})
+    assert response.status_code == 400 and "since" in response.json()["errors"]
+
+
+def test_it_answers_415_to_a_body_in_an_unlisted_media_type(api):
+    url = "/api/operations/integrations/alertmanager"
+    response = api.generic("POST", url, b"x", content_type="text/plain")
+    assert response.status_code == 415 and response.json()["detail"]
