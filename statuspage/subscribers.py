@@ -215,6 +215,9 @@ def subscriber_subscribe(*, email: str, components: Iterable[Component] = ()) ->
     return SubscribeResult(subscriber, "confirm")
 
 
+TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")
+
+
 def subscriber_for_confirm_token(
     token: str, *, now: datetime | None = None, lock: bool = False
 ) -> Subscriber:
@@ -249,7 +252,9 @@ def subscriber_confirm(*, token: str, now: datetime | None = None) -> Subscriber
 
 
 def subscriber_for_manage_token(token: str) -> Subscriber:
-    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+    # The alphabet of new_token(): anything else (a NUL byte, which PostgreSQL would refuse to
+    # compare) cannot be a token.
+    if not isinstance(token, str) or not TOKEN.fullmatch(token):
         raise TokenError("invalid", "This link is not valid.")
     subscriber = Subscriber.objects.filter(manage_token=token).first()
     if subscriber is None:

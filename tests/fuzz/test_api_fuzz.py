@@ -30,7 +30,11 @@ from hypothesis import HealthCheck, settings
 
 SERVICE = os.environ.get("VIGIL_TEST_MODE") == "service"
 EXAMPLES = int(os.environ.get("VIGIL_FUZZ_EXAMPLES", "12" if SERVICE else "4"))
-PHASES = ("examples", "coverage", "fuzzing") if SERVICE else ("examples", "fuzzing")
+PHASES = tuple(
+    os.environ.get("VIGIL_FUZZ_PHASES", "examples,coverage,fuzzing" if SERVICE else "examples,fuzzing").split(
+        ","
+    )
+)
 CHECKS = (
     "not_a_server_error",
     "status_code_conformance",

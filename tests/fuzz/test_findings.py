@@ -1,10 +1,15 @@
 """What the API fuzz found, one short test each, so a fix cannot quietly come undone even when a
 later fuzz run happens not to draw the same input."""
 
+from datetime import timedelta
+from datetime import timezone as dt_timezone
+
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from config.api import flatten_errors
+from monitoring.models import Metric
 from tests.alerts.factories import AlertRuleFactory, ChannelFactory
 from tests.healthchecks.factories import ProbeFactory
 from tests.statuspage.factories import ComponentFactory
@@ -109,3 +114,37 @@ def test_it_answers_415_to_a_body_in_an_unlisted_media_type(api):
     url = "/api/operations/integrations/alertmanager"
     response = api.generic("POST", url, b"x", content_type="text/plain")
     assert response.status_code == 415 and response.json()["detail"]
+
+
+def test_it_ingests_a_point_stamped_with_an_offset_postgresql_cannot_store(api):
+    stamp = (timezone.now() - timedelta(minutes=5)).astimezone(dt_timezone(timedelta(hours=-18, minutes=-53)))
+    point = {
+        "name": "cpu",
+        "value": 1,
+        "metric_type": "system",
+        "category": "cpu",
+        "timestamp": stamp.isoformat(),
+    }
+    response = api.post("/api/operations/metrics", point, format="json")
+    assert response.status_code == 201 and Metric.objects.get().timestamp == stamp
+
+
+@pytest.mark.parametrize(
+    "url, body",
+    [
+        ("/api/operations/alerts", {"title": "Disk", "severity": "low", "labels": {"team\x00": "ops"}}),
+        (
+            "/api/operations/integrations/alertmanager",
+            {"version": "4", "alerts": [{"status": "firing", "labels": {"alertname": "Disk\x00"}}]},
+        ),
+    ],
+    ids=["label key", "alertname"],
+)
+def test_it_refuses_json_with_nul_characters(api, url, body):
+    response = api.post(url, body, format="json")  # PostgreSQL: "cannot contain NUL" (was a 500)
+    assert response.status_code == 400 and "NUL" in response.json()["detail"]
+
+
+def test_it_answers_400_to_a_manage_link_with_a_nul_byte(client):
+    response = client.get("/api/status/manage/" + "a" * 30 + "%00", HTTP_ACCEPT="application/json")
+    assert response.status_code == 400 and response.json()["errors"]["token"]
