@@ -148,3 +148,32 @@ def test_it_refuses_json_with_nul_characters(api, url, body):
 def test_it_answers_400_to_a_manage_link_with_a_nul_byte(client):
     response = client.get("/api/status/manage/" + "a" * 30 + "%00", HTTP_ACCEPT="application/json")
     assert response.status_code == 400 and response.json()["errors"]["token"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/operations/system/health/%C2%B2",
+        "/api/status/components/{pk}/uptime?days=%C2%B2",
+        "/history?page=%C2%B2",
+    ],
+    ids=["service", "uptime days", "history page"],
+)
+def test_it_does_not_take_a_superscript_digit_for_a_number(api, url):
+    response = api.get(url.format(pk=ComponentFactory().pk))  # "²".isdigit() is true; int("²") raises
+    assert response.status_code in (400, 404)
+
+
+def test_it_does_not_take_a_superscript_digit_for_a_list_index():
+    from healthchecks.probes.http import _MISSING, json_lookup
+
+    assert (
+        json_lookup({"items": ["ok"]}, "items.²") is _MISSING
+        and json_lookup({"items": ["ok"]}, "items.0") == "ok"
+    )
+
+
+def test_it_ignores_a_retry_after_of_superscript_digits():
+    from notifications.senders import parse_retry_after
+
+    assert parse_retry_after("²") is None and parse_retry_after("30") == 30.0
