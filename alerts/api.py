@@ -19,11 +19,12 @@ from alerts.serializers import (
 from alerts.services import AlertTransitionError, alert_acknowledge, alert_raise, alert_reopen, alert_resolve
 from alerts.tasks import notify_alerts_after_commit
 from config.api import error_response
+from config.filters import UTCDateTimeFilter
 
 
 class AlertFilter(django_filters.FilterSet):
-    since = django_filters.IsoDateTimeFilter(field_name="fired_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="fired_at", lookup_expr="lt")
+    since = UTCDateTimeFilter(field_name="fired_at", lookup_expr="gte")
+    until = UTCDateTimeFilter(field_name="fired_at", lookup_expr="lt")
     open = django_filters.BooleanFilter(method="filter_open")
 
     class Meta:
@@ -34,7 +35,12 @@ class AlertFilter(django_filters.FilterSet):
         return queryset.open() if value else queryset.filter(status=Alert.Status.RESOLVED)
 
 
+# Ids are numbers: anything else is not a route (404), never a query that fails on the cast.
+ID = "[0-9]+"
+
+
 class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    lookup_value_regex = ID
     queryset = Alert.objects.select_related("acknowledged_by", "resolved_by").order_by("-fired_at", "-pk")
     filterset_class = AlertFilter
 
@@ -90,6 +96,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 
 class AlertRuleViewSet(viewsets.ModelViewSet):
+    lookup_value_regex = ID
     queryset = AlertRule.objects.prefetch_related("channels", "escalation_steps__channels").order_by("name")
     serializer_class = AlertRuleSerializer
     filterset_fields = ["enabled", "severity", "state", "metric_name", "category"]
@@ -102,6 +109,7 @@ class SilenceViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
+    lookup_value_regex = ID
     queryset = Silence.objects.select_related("author").order_by("-starts_at", "-pk")
     serializer_class = SilenceSerializer
 

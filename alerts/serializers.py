@@ -21,6 +21,12 @@ class EscalationStepSerializer(serializers.ModelSerializer):
 class AlertRuleSerializer(serializers.ModelSerializer):
     channels = serializers.PrimaryKeyRelatedField(many=True, queryset=Channel.objects.all(), required=False)
     escalation_steps = EscalationStepSerializer(many=True, required=False)
+    # Declared (not the model's JSONField) so the schema says what is accepted: names to values.
+    tags = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=200),
+        required=False,
+        help_text="Points must carry all these tag values.",
+    )
     window_minutes = serializers.IntegerField(min_value=1, max_value=24 * 60, default=5)
     duration_minutes = serializers.IntegerField(min_value=0, max_value=24 * 60, default=0)
     keep_firing_for_minutes = serializers.IntegerField(min_value=0, max_value=24 * 60, default=0)
@@ -74,6 +80,15 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         return {str(k): str(v) for k, v in tags.items()}
 
     def validate_escalation_steps(self, steps):
+        # A PATCH is partial, and DRF then skips the required fields of nested items too; but
+        # the steps given replace the rule's steps whole, so each needs all of them.
+        required = [name for name, field in EscalationStepSerializer().fields.items() if field.required]
+        missing = {
+            index: {name: ["This field is required."] for name in required if name not in step}
+            for index, step in enumerate(steps)
+        }
+        if any(missing.values()):
+            raise serializers.ValidationError({index: errors for index, errors in missing.items() if errors})
         levels = [step["level"] for step in steps]
         if len(levels) != len(set(levels)):
             raise serializers.ValidationError("Each escalation step needs its own level.")
@@ -110,7 +125,7 @@ def _replace_steps(rule: AlertRule, steps: list[dict]) -> None:
 
 
 class AlertEventSerializer(serializers.ModelSerializer):
-    actor = serializers.StringRelatedField()
+    actor = serializers.StringRelatedField(allow_null=True)  # null: the system acted
 
     class Meta:
         model = AlertEvent
@@ -118,8 +133,8 @@ class AlertEventSerializer(serializers.ModelSerializer):
 
 
 class AlertSerializer(serializers.ModelSerializer):
-    acknowledged_by = serializers.StringRelatedField()
-    resolved_by = serializers.StringRelatedField()
+    acknowledged_by = serializers.StringRelatedField(allow_null=True)
+    resolved_by = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = Alert
@@ -200,7 +215,7 @@ class MatcherSerializer(serializers.Serializer):
 
 class SilenceSerializer(serializers.ModelSerializer):
     matchers = MatcherSerializer(many=True)
-    author = serializers.StringRelatedField(read_only=True)
+    author = serializers.StringRelatedField(allow_null=True)
     active = serializers.SerializerMethodField()
 
     class Meta:

@@ -1,10 +1,14 @@
 """Error pages: the API answers in its error shape ({"detail": ...}), everything else gets the
 site's own page (templates/404.html and friends). Never a traceback, settings or the exception's
-text: with DEBUG=0 these are what a visitor sees, and an exception's text may hold a secret."""
+text: with DEBUG=0 these are what a visitor sees, and an exception's text may hold a secret.
+
+A request the URL resolver cannot route (an id that is not a number, a typo in the path) never
+reaches a view, so DRF's exception handler never sees it: API clients still get JSON here."""
 
 from django.http import HttpRequest, JsonResponse
 from django.views import defaults
 
+# The same paths config.url_inventory.api_paths counts as API.
 API_PREFIXES = ("/api/", "/health", "/metrics")
 PAGES_UNDER_API = ("/api/docs/", "/api/redoc/")
 

@@ -41,7 +41,9 @@ class DashboardView(APIView):
 
 
 class ChannelSwitchSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    # Bounded like the BigAutoField it names: a larger number cannot be an id, and the database
+    # would refuse it in the IN (...) lookup below with an error rather than an empty result.
+    id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     name = serializers.CharField(read_only=True)
     kind = serializers.CharField(read_only=True)
     enabled = serializers.BooleanField()
@@ -49,7 +51,7 @@ class ChannelSwitchSerializer(serializers.Serializer):
 
 class OperationsConfigSerializer(serializers.ModelSerializer):
     channels = ChannelSwitchSerializer(many=True, required=False)
-    updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = OperationsConfig
@@ -57,6 +59,11 @@ class OperationsConfigSerializer(serializers.ModelSerializer):
         read_only_fields = ["updated_at", "updated_by"]
 
     def validate_channels(self, value: list[dict]) -> list[dict]:
+        # PUT is partial, and DRF's partial mode skips required fields of nested items too.
+        if any("id" not in item or "enabled" not in item for item in value):
+            raise serializers.ValidationError(
+                'Each channel is {"id": <channel id>, "enabled": true or false}.'
+            )
         ids = [item["id"] for item in value]
         if len(ids) != len(set(ids)):
             raise serializers.ValidationError("Each channel may appear once.")
@@ -85,7 +92,8 @@ class OperationsConfigView(APIView):
     def get(self, request):
         return Response(OperationsConfigSerializer(config_get()).data)
 
-    @extend_schema(request=OperationsConfigSerializer, responses=OperationsConfigSerializer)
+    # Any subset of the fields: the request schema is the partial one (nothing required).
+    @extend_schema(request=OperationsConfigSerializer(partial=True), responses=OperationsConfigSerializer)
     def put(self, request):
         data = OperationsConfigSerializer(config_get(), data=request.data, partial=True)
         data.is_valid(raise_exception=True)

@@ -2,6 +2,7 @@
 endpoints are plain Django views (served from caches, no DRF on the hot path), so they are
 described here by hand and added to the schema by a postprocessing hook."""
 
+import copy
 import re
 
 PUBLIC = []  # no security: anyone may call these
@@ -20,9 +21,23 @@ NOT_FOUND = {
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
 }
+BAD_PAGE = {
+    "400": {
+        "description": "The page is not a number",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+}
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds until the next request is accepted",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
 THROTTLED = {
     "429": {
         "description": "Too many requests from this address",
+        "headers": RETRY_AFTER,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
 }
@@ -75,9 +90,34 @@ SUBSCRIBE_BODY = {
         "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
     },
 }
-ACCEPTED = {"202": {"description": "Confirmation mail sent (JSON to a JSON client, a page to a browser)"}}
-BAD_INPUT = {"400": {"description": "Invalid input"}}
-TOKEN_PAGE = {**JSON_OK, **NOT_FOUND, **BAD_INPUT}
+# The subscriber endpoints answer JSON to a JSON client and a page to a browser.
+PAGE = {"text/html": {"schema": {"type": "string"}}}
+JSON_OR_PAGE = {"application/json": {"schema": {"type": "object"}}, **PAGE}
+ERROR_OR_PAGE = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}, **PAGE}
+ACCEPTED = {
+    "202": {
+        "description": "Confirmation mail sent (JSON to a JSON client, a page to a browser)",
+        "content": JSON_OR_PAGE,
+    }
+}
+BAD_INPUT = {"400": {"description": "Invalid input", "content": ERROR_OR_PAGE}}
+TOKEN_PAGE = {
+    "200": {"description": "The subscription (JSON), or a page", "content": JSON_OR_PAGE},
+    "400": {"description": "The link is not valid, has expired or was used", "content": ERROR_OR_PAGE},
+}
+SUBSCRIBE_THROTTLED = {
+    "429": {
+        "description": "Too many subscribe requests from this address or for this e-mail address",
+        "headers": RETRY_AFTER,
+        "content": ERROR_OR_PAGE,
+    }
+}
+METRICS_FORBIDDEN = {
+    "403": {
+        "description": "Neither METRICS_TOKEN, a staff token nor an address in METRICS_ALLOWED_IPS",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+}
 
 
 STATUS_PAGE = "status page (public)"
@@ -89,14 +129,25 @@ PLAIN_VIEWS: dict[str, dict] = {
     "/api/status/incidents": _get(
         "Incidents, newest first (?page=)",
         STATUS_PAGE,
-        {**JSON_OK, **THROTTLED},
+        {**JSON_OK, **BAD_PAGE, **THROTTLED},
         [{"name": "page", "in": "query", "required": False, "schema": {"type": "integer"}}],
     ),
     "/api/status/incidents/{id}": _get(
         "One incident with its updates", STATUS_PAGE, {**JSON_OK, **NOT_FOUND, **THROTTLED}, _id("id")
     ),
     "/api/status/components/{id}/uptime": _get(
-        "A component's daily uptime", STATUS_PAGE, {**JSON_OK, **NOT_FOUND, **THROTTLED}, _id("id")
+        "A component's daily uptime (?days=1..90, default 90)",
+        STATUS_PAGE,
+        {**JSON_OK, **NOT_FOUND, **THROTTLED},
+        [
+            *_id("id"),
+            {
+                "name": "days",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": 90},
+            },
+        ],
     ),
     "/api/v2/summary.json": _get(
         "Statuspage v2: summary", "statuspage v2 (public)", {**JSON_OK, **THROTTLED}
@@ -125,7 +176,7 @@ PLAIN_VIEWS: dict[str, dict] = {
             **_op(
                 "Subscribe an e-mail address (double opt-in)",
                 SUBSCRIBERS,
-                {**ACCEPTED, **BAD_INPUT, **THROTTLED},
+                {**ACCEPTED, **BAD_INPUT, **SUBSCRIBE_THROTTLED},
             ),
             "requestBody": SUBSCRIBE_BODY,
         }
@@ -147,7 +198,11 @@ PLAIN_VIEWS: dict[str, dict] = {
     "/health/ready": _get("Readiness: database, cache, broker", "health", HEALTH),
     "/health/database": _get("Database round trip", "health", HEALTH),
     "/health/system": _get("CPU, memory and disk against the configured thresholds", "health", HEALTH),
-    "/metrics": _get("Prometheus metrics (METRICS_TOKEN / METRICS_ALLOWED_IPS)", "monitoring", TEXT_OK),
+    "/metrics": _get(
+        "Prometheus metrics (METRICS_TOKEN / METRICS_ALLOWED_IPS)",
+        "monitoring",
+        {**TEXT_OK, **METRICS_FORBIDDEN},
+    ),
 }
 
 ERROR_SCHEMA = {
@@ -172,30 +227,51 @@ def add_plain_views(result: dict, generator, request, public) -> dict:
             result["paths"].setdefault(
                 path,
                 {
-                    method: {**operation, "operationId": f"{base}_{method}"}
+                    method: {**copy.deepcopy(operation), "operationId": f"{base}_{method}"}
                     for method, operation in item.items()
                 },
             )
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for path, item in result["paths"].items():
-        for operation in item.values():
+        for method, operation in item.items():
             if operation.get("tags") in (None, ["api"], ["health"]):
                 operation["tags"] = [_tag(path)]
-            responses = operation.setdefault("responses", {})
-            if operation.get("security") != []:
-                responses.setdefault("401", {"description": "No or bad credentials"})
-                responses.setdefault("403", {"description": "Not staff, or the role lacks the permission"})
-            if "requestBody" in operation:
-                responses.setdefault("400", {"description": "Invalid input: field errors in `errors`"})
-            for code, response in responses.items():
+            _document_errors(path, operation, drf=method not in PLAIN_VIEWS.get(path, {}))
+            for code, response in operation["responses"].items():
                 if code.startswith("4"):
-                    response["content"] = error
+                    response.setdefault("content", error)
                     if response.get("description") in (None, "", "No response body"):
                         response["description"] = {"404": "No such object"}.get(code, "Error")
     result["paths"] = dict(sorted(result["paths"].items()))
     _drop_impossible_defaults(result["components"]["schemas"])
     return result
+
+
+def _document_errors(path: str, operation: dict, drf: bool) -> None:
+    """The errors every operation of a kind can answer, whatever its view says: the rules
+    live in shared code (authentication, URL routing, pagination, filters, throttling)."""
+    from config.throttling import throttled
+
+    responses = operation.setdefault("responses", {})
+    parameters = operation.get("parameters", [])
+    query = {p["name"] for p in parameters if p.get("in") == "query"}
+    if operation.get("security") != []:
+        responses.setdefault("401", {"description": "No or bad credentials"})
+        responses.setdefault("403", {"description": "Not staff, or the role lacks the permission"})
+    if "requestBody" in operation:
+        responses.setdefault("400", {"description": "Invalid input: field errors in `errors`"})
+        if drf:  # DRF's parsers refuse a body in any other media type (the plain views read forms)
+            responses.setdefault("415", {"description": "The body is not in a media type listed here"})
+    if query - {"page", "cursor"}:
+        responses.setdefault("400", {"description": "Invalid query parameter: errors in `errors`"})
+    if any(p.get("in") == "path" for p in parameters):
+        # No such row, or an id that is not a number (then no route matches).
+        responses.setdefault("404", {"description": "No such object"})
+    if query & {"page", "cursor"}:
+        responses.setdefault("404", {"description": "No such page"})
+    if throttled(path):
+        responses.setdefault("429", THROTTLED["429"])
 
 
 def _drop_impossible_defaults(node) -> None:

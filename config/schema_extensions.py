@@ -38,6 +38,44 @@ MAINTENANCE = inline_serializer("MaintenanceEnvelope", {"scheduled_maintenance":
 CONFLICT = OpenApiResponse(description="The transition is not allowed from the current state (error shape).")
 
 
+# Alertmanager's webhook payload (version 4), the parts alerts.alertmanager reads.
+TEXT_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+ALERTMANAGER_PAYLOAD = {
+    "type": "object",
+    "required": ["version", "alerts"],
+    "properties": {
+        "version": {"type": "string", "enum": ["4"]},
+        "status": {"type": "string", "enum": ["firing", "resolved"]},
+        "alerts": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["status", "labels"],
+                "properties": {
+                    "status": {"type": "string", "enum": ["firing", "resolved"]},
+                    "labels": {
+                        **TEXT_MAP,
+                        "required": ["alertname"],
+                        "properties": {"alertname": {"type": "string", "minLength": 1}},
+                    },
+                    "annotations": TEXT_MAP,
+                    "fingerprint": {"type": "string"},
+                    "startsAt": {"type": "string", "format": "date-time"},
+                    "endsAt": {"type": "string", "format": "date-time"},
+                },
+            },
+        },
+    },
+}
+ALERTMANAGER_COUNTS = inline_serializer(
+    "AlertmanagerCounts",
+    {
+        "fired": serializers.IntegerField(),
+        "repeated": serializers.IntegerField(),
+        "resolved": serializers.IntegerField(),
+    },
+)
+
 DOTTED_CLASS = re.compile(r"^[a-z_][\w.]*\.[A-Z]\w*$")
 
 
@@ -47,6 +85,8 @@ def _resolve(value):
         return import_string(value)
     if isinstance(value, dict):
         return {key: _resolve(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_resolve(item) for item in value]
     return value
 
 
@@ -102,8 +142,8 @@ EXTENSIONS = [
     _annotate(
         "alerts.api.alertmanager_webhook",
         post=dict(
-            request=OpenApiTypes.OBJECT,
-            responses={200: OpenApiTypes.OBJECT},
+            request={"application/json": ALERTMANAGER_PAYLOAD},
+            responses={200: ALERTMANAGER_COUNTS},
             description="Prometheus Alertmanager webhook payload (version 4).",
         ),
     ),
@@ -146,7 +186,10 @@ EXTENSIONS = [
         "healthchecks.api.service_health",
         optional=True,
         get=dict(
-            parameters=[OpenApiParameter("service", str, OpenApiParameter.PATH)],
+            parameters=[
+                OpenApiParameter("service", str, OpenApiParameter.PATH),
+                "healthchecks.serializers.HistoryQuerySerializer",
+            ],
             responses={200: OpenApiTypes.OBJECT, 404: None},
             description="One service's probe history (query: see HistoryQuerySerializer).",
         ),

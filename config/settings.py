@@ -459,6 +459,12 @@ MIDDLEWARE.insert(
 INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
 REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] = ["config.permissions.ModelPermissions"]
 REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
+# JSON without NUL characters (PostgreSQL cannot store them; config/parsers.py), forms as DRF's.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "config.parsers.JSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["rest_framework.throttling.AnonRateThrottle"]
 # DRF's throttles count by address too: without NUM_PROXIES it believes any X-Forwarded-For a
 # client sends (a new one per request gets around the limit). 1 = the entry our proxy appended.

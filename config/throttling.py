@@ -32,6 +32,14 @@ def _scope(path: str) -> tuple[str, int] | None:
     return None
 
 
+def throttled(path: str) -> bool:
+    """Whether requests to `path` are counted at all (the API schema documents their 429)."""
+    for prefix, scope in settings.PUBLIC_THROTTLE_PATHS:
+        if path.startswith(prefix):
+            return bool(scope)
+    return False
+
+
 class PublicThrottleMiddleware:
     def __init__(self, get_response: Callable):
         self.get_response = get_response

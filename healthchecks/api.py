@@ -1,7 +1,6 @@
 """Staff API: probe settings (CRUD + hold), system status and one service's health history."""
 
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from rest_framework import viewsets
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.exceptions import ValidationError
@@ -15,6 +14,7 @@ from healthchecks.serializers import HistoryQuerySerializer, HoldSerializer, Pro
 
 
 class ProbeViewSet(viewsets.ModelViewSet):
+    lookup_value_regex = "[0-9]+"  # anything else is not a route (404), not a failed cast
     queryset = Probe.objects.select_related("component").order_by("pk")
     serializer_class = ProbeSerializer
     filterset_fields = ["enabled", "is_down", "component"]
@@ -22,7 +22,7 @@ class ProbeViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def hold(self, request, pk=None):
         """Set the component's status by hand; probes leave it alone until `until` (or for good)."""
-        probe = get_object_or_404(self.get_queryset(), pk=pk)
+        probe = self.get_object()
         data = HoldSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:

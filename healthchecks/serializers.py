@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from healthchecks.models import Probe, validate_probe_url
@@ -21,15 +22,21 @@ SETTINGS_FIELDS = [
 STATE_FIELDS = [*Probe.STATE_FIELDS, "next_due_at"]
 
 
+@extend_schema_field({"type": "string", "format": "uri", "pattern": "^https?://", "maxLength": 200})
+class ProbeURLField(serializers.CharField):
+    """An http(s) URL (validate_probe_url); the schema says so, a plain CharField would not."""
+
+
 class ProbeSerializer(serializers.ModelSerializer):
     # Written to the component's health_check_url (the probe has no URL of its own).
-    url = serializers.CharField(
-        required=False, write_only=True, max_length=200, validators=[validate_probe_url]
-    )
+    url = ProbeURLField(required=False, write_only=True, max_length=200, validators=[validate_probe_url])
     component_name = serializers.CharField(source="component.name", read_only=True)
     component_status = serializers.CharField(source="component.status", read_only=True)
     expected_status_codes = serializers.ListField(
-        child=serializers.IntegerField(min_value=100, max_value=599), allow_empty=False, required=False
+        child=serializers.IntegerField(min_value=100, max_value=599),
+        allow_empty=False,
+        min_length=1,  # the same rule, stated so the schema shows it
+        required=False,
     )
 
     class Meta:

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import error_response
+from config.filters import UTCDateTimeFilter
 from monitoring.ingest import MAX_POINTS, BatchInvalid, metric_points_write, points_validate
 from monitoring.models import Metric, MetricType
 from monitoring.queries import INTERVALS, SeriesFilter, metric_buckets, tag_q
@@ -75,8 +76,8 @@ class MetricFilterSet(django_filters.FilterSet):
     source = django_filters.CharFilter()
     endpoint = django_filters.CharFilter()
     tag = django_filters.CharFilter(method="filter_tag", validators=[_validate_tag])
-    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lte")
+    since = UTCDateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    until = UTCDateTimeFilter(field_name="timestamp", lookup_expr="lte")
 
     class Meta:
         model = Metric

@@ -77,6 +77,8 @@ def _timestamp(raw, now: datetime, oldest: datetime) -> datetime:
             moment = moment.replace(tzinfo=UTC)  # documented: a time without offset is UTC
     else:
         raise ValueError("must be an ISO 8601 date-time or seconds since the epoch")
+    # In UTC: ISO 8601 allows offsets up to ±23:59, PostgreSQL stores none beyond ±15:59.
+    moment = moment.astimezone(UTC)
     if moment > now + FUTURE_SLACK:
         raise ValueError("is more than an hour in the future")
     if moment < oldest:

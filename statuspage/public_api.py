@@ -117,7 +117,8 @@ def incident_detail(request: HttpRequest, pk: int):
 @cached_public(vary_on=("days",))
 def component_uptime(request: HttpRequest, pk: int):
     raw = request.GET.get("days", str(uptime.MAX_DAYS))
-    if not raw.isdigit() or not 1 <= int(raw) <= uptime.MAX_DAYS:
+    # isascii(): "²".isdigit() is true too, and int() refuses it.
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= uptime.MAX_DAYS:
         return _error("Invalid input.", 400, days=f"days must be a whole number from 1 to {uptime.MAX_DAYS}.")
     try:
         component = get_object_or_404(Component, pk=pk)

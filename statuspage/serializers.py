@@ -1,5 +1,7 @@
 """Input and output serializers of the staff API. Inputs validate; services do the work."""
 
+import re
+
 from rest_framework import serializers
 
 from notifications.outbound import validate_probe_url
@@ -45,7 +47,9 @@ class ComponentStatusesField(serializers.DictField):
         statuses = super().to_internal_value(data)
         ids = {}
         for key in statuses:
-            if not str(key).isdigit():
+            # ASCII digits, at most 18 (below the 64-bit id range): str.isdigit() also takes "²",
+            # which int() refuses, and a longer number would overflow the IN (...) lookup.
+            if not re.fullmatch(r"[0-9]{1,18}", str(key)):
                 raise serializers.ValidationError(f"{key!r} is not a component id.")
             ids[int(key)] = statuses[key]
         found = Component.objects.in_bulk(list(ids))

@@ -18,6 +18,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -145,7 +146,10 @@ def _read_input(request: HttpRequest) -> tuple[object, object]:
         if not isinstance(data, dict):
             raise BadBody('Send a JSON object such as {"email": "name@example.com"}.')
         return data.get("email"), data.get("components")
-    return request.POST.get("email"), request.POST.getlist("components") or None
+    try:
+        return request.POST.get("email"), request.POST.getlist("components") or None
+    except MultiPartParserError:  # e.g. multipart/form-data without a boundary
+        raise BadBody("The form data could not be read.") from None
 
 
 @csrf_exempt

@@ -5,6 +5,7 @@ The views and the admin call these; every one is idempotent. Mail goes through t
 subscribe sends nothing and a committed one is sent even if the broker is down at that moment.
 """
 
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -93,10 +94,13 @@ def components_from_ids(ids: Iterable[object] | None) -> list[Component]:
         raise ComponentChoiceError("components must be a list of component ids.")
     wanted: set[int] = set()
     for value in ids:
-        try:
-            wanted.add(int(value))
-        except (TypeError, ValueError):
-            raise ComponentChoiceError(f"Unknown component {value!r}.") from None
+        # An id is a JSON integer or a form's string of ASCII digits, within the 64-bit id range:
+        # int() would also take 2.7, True and "٣", and a larger number overflows the IN (...) query.
+        if isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,18}\s*", value):
+            value = int(value)
+        if type(value) is not int or not 0 < value < 2**63:
+            raise ComponentChoiceError(f"Unknown component {value!r}.")
+        wanted.add(value)
     found = list(Component.objects.filter(pk__in=wanted))
     if len(found) != len(wanted):
         missing = sorted(wanted - {c.pk for c in found})
@@ -205,6 +209,9 @@ def subscriber_subscribe(*, email: str, components: Iterable[Component] = ()) ->
     return SubscribeResult(subscriber, "confirm")
 
 
+TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")
+
+
 def subscriber_for_confirm_token(
     token: str, *, now: datetime | None = None, lock: bool = False
 ) -> Subscriber:
@@ -239,7 +246,9 @@ def subscriber_confirm(*, token: str, now: datetime | None = None) -> Subscriber
 
 
 def subscriber_for_manage_token(token: str) -> Subscriber:
-    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+    # The alphabet of new_token(): anything else (a NUL byte, which PostgreSQL would refuse to
+    # compare) cannot be a token.
+    if not isinstance(token, str) or not TOKEN.fullmatch(token):
         raise TokenError("invalid", "This link is not valid.")
     subscriber = Subscriber.objects.filter(manage_token=token).first()
     if subscriber is None:

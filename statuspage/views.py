@@ -81,7 +81,7 @@ def _shift(day: date, months: int) -> date:
 @cached_public(vary_on=("page",))
 def history(request: HttpRequest):
     raw = request.GET.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_HISTORY_PAGES:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_HISTORY_PAGES:  # "²".isdigit()
         raise Http404("No such page")
     number = int(raw)
     this_month = timezone.now().astimezone(UTC).date().replace(day=1)

@@ -13,7 +13,7 @@ from statuspage.uptime import WEIGHTS
 
 def component_by_service(service: str) -> Component | None:
     """A component by id or by the slug of its name (components have no slug column)."""
-    if service.isdigit():
+    if service.isascii() and service.isdigit():  # "²".isdigit() is true too; int() refuses it
         return Component.objects.select_related("probe").filter(pk=int(service)).first()
     wanted = slugify(service)
     for component in Component.objects.select_related("probe").order_by("pk"):

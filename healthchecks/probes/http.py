@@ -6,6 +6,7 @@ than its own deadline, so one hung endpoint delays nothing else.
 """
 
 import json
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -75,13 +76,16 @@ def make_session(pool_size: int) -> requests.Session:
     return session
 
 
+LIST_INDEX = re.compile(r"-?[0-9]+")  # ASCII: str.isdigit() also takes "²", which int() refuses
+
+
 def json_lookup(document, path: str):
     """The value at a dotted path ("data.items.0.status"); _MISSING if any step is absent."""
     value = document
     for step in path.split("."):
         if isinstance(value, dict) and step in value:
             value = value[step]
-        elif isinstance(value, list) and step.lstrip("-").isdigit() and -len(value) <= int(step) < len(value):
+        elif isinstance(value, list) and LIST_INDEX.fullmatch(step) and -len(value) <= int(step) < len(value):
             value = value[int(step)]
         else:
             return _MISSING
