@@ -32,6 +32,8 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
 
+from config.throttling import throttled
+
 SERVICE = os.environ.get("VIGIL_TEST_MODE") == "service"
 EXAMPLES = int(os.environ.get("VIGIL_FUZZ_EXAMPLES", "25" if SERVICE else "5"))
 PHASES = tuple(os.environ.get("VIGIL_FUZZ_PHASES", "examples,fuzzing").split(","))
@@ -58,10 +60,15 @@ def _public(ctx) -> bool:
     return ctx.operation.definition.raw.get("security") == []
 
 
+def _throttled(ctx) -> bool:
+    return throttled(ctx.operation.path)
+
+
 APP = get_wsgi_application()
 schema = schemathesis.openapi.from_wsgi("/api/schema/", APP, config=_config(EXAMPLES, PHASES))
-# Anonymous calls to a protected operation stop at authentication whatever they carry: a few
-# examples show the 401/403, more would only repeat it. (The same document, loaded once.)
+# Anonymous calls to a protected operation stop at authentication whatever they carry, and a
+# throttled call at the throttle: a few examples show the answer, more would only repeat it.
+# (The same document, loaded once.)
 protected = schemathesis.openapi.from_dict(schema.raw_schema, config=_config(2, ("examples", "fuzzing")))
 protected.app = APP
 
@@ -104,6 +111,18 @@ def test_protected_operations_refuse_anonymous_calls(case):
     # No rows needed: nothing gets past authentication (an id that is not a number: no route).
     response = case.call_and_validate(headers=PLAIN)
     assert response.status_code in (401, 403, 404), response.status_code
+
+
+@protected.include(_throttled).parametrize()
+@ONE_WORLD
+def test_throttled_operations_answer_429_as_documented(case, settings):
+    """The fuzz itself comes from loopback, which is exempt; here it does not, and the limit is 1
+    a minute, so the second of two calls is refused (body, status and Retry-After checked)."""
+    settings.THROTTLE_EXEMPT_IPS = []
+    settings.PUBLIC_THROTTLE_RATES = {"public": 1}
+    elsewhere = {"REMOTE_ADDR": "192.0.2.7"}
+    case.call_and_validate(headers=PLAIN, environ_base=elsewhere)
+    assert case.call_and_validate(headers=PLAIN, environ_base=elsewhere).status_code == 429
 
 
 @schema.parametrize()
