@@ -21,7 +21,8 @@ class EscalationStepSerializer(serializers.ModelSerializer):
 class AlertRuleSerializer(serializers.ModelSerializer):
     channels = serializers.PrimaryKeyRelatedField(many=True, queryset=Channel.objects.all(), required=False)
     escalation_steps = EscalationStepSerializer(many=True, required=False)
-    # Declared (not the model's JSONField) so the schema says what is accepted: names to values.
+    # Declared (not the model's JSONField) so the schema says what is accepted: tag names to
+    # values (numbers are taken and stored as text).
     tags = serializers.DictField(
         child=serializers.CharField(allow_blank=True, max_length=200),
         required=False,
@@ -73,11 +74,6 @@ class AlertRuleSerializer(serializers.ModelSerializer):
             "last_error",
             "flapping",
         ]
-
-    def validate_tags(self, tags):
-        if not isinstance(tags, dict) or not all(isinstance(v, str | int | float) for v in tags.values()):
-            raise serializers.ValidationError("Must be an object of tag names to string values.")
-        return {str(k): str(v) for k, v in tags.items()}
 
     def validate_escalation_steps(self, steps):
         # A PATCH is partial, and DRF then skips the required fields of nested items too; but

@@ -5,6 +5,8 @@ described here by hand and added to the schema by a postprocessing hook."""
 import copy
 import re
 
+from statuspage.uptime import MAX_DAYS as UPTIME_DAYS
+
 PUBLIC = []  # no security: anyone may call these
 JSON_OK = {
     "200": {"description": "JSON document", "content": {"application/json": {"schema": {"type": "object"}}}}
@@ -136,7 +138,7 @@ PLAIN_VIEWS: dict[str, dict] = {
         "One incident with its updates", STATUS_PAGE, {**JSON_OK, **NOT_FOUND, **THROTTLED}, _id("id")
     ),
     "/api/status/components/{id}/uptime": _get(
-        "A component's daily uptime (?days=1..90, default 90)",
+        f"A component's daily uptime (?days=1..{UPTIME_DAYS}, default {UPTIME_DAYS})",
         STATUS_PAGE,
         {**JSON_OK, **NOT_FOUND, **THROTTLED},
         [
@@ -145,7 +147,7 @@ PLAIN_VIEWS: dict[str, dict] = {
                 "name": "days",
                 "in": "query",
                 "required": False,
-                "schema": {"type": "integer", "minimum": 1, "maximum": 90},
+                "schema": {"type": "integer", "minimum": 1, "maximum": UPTIME_DAYS},
             },
         ],
     ),

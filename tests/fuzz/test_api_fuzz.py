@@ -1,40 +1,42 @@
-"""Fuzz every operation of the live schema (/api/schema/) with Schemathesis, in process (WSGI),
-anonymously and as a staff member: never a 5xx, and every answer as the schema says (status
-code, content type, body, headers).
+"""Fuzz every operation of the live schema (/api/schema/) with Schemathesis, in process (WSGI):
+anonymously, as a staff member, and along the links Schemathesis infers between operations
+(an id from a list or a create answer, used by the detail operations). Never a 5xx, and every
+answer as the schema says (status code, content type, body, headers).
 
-Budget (CI runs the suite twice): service mode (PostgreSQL: the production database, the one
-that refuses NUL bytes and out-of-range integers) runs the heavy set: all three generation phases
-and VIGIL_FUZZ_EXAMPLES (default 12) fuzzed examples per operation. Embedded mode runs a light set
-(explicit examples and 4 fuzzed examples, no coverage phase) so both databases see every
-operation. Generation is deterministic (derandomized Hypothesis, no example database): a run
-fails or passes the same way every time. To hunt for bugs, raise the numbers:
+Budget (CI runs the suite in both modes; together the fuzz must stay under 3 minutes). Service
+mode (PostgreSQL, the production database: it is the one that refuses NUL characters, offsets
+beyond ±15:59 and out-of-range integers) runs the heavy set: 25 generated examples per operation
+and 25 stateful runs. Embedded mode runs a light set (5 and 5) so SQLite sees every operation
+too. Generation is deterministic (derandomized Hypothesis, no example database): a run passes
+or fails the same way every time. Schemathesis' coverage phase (boundary values of every field,
+about 6,000 requests) is too slow for CI; run it, with more examples, when hunting:
 
-    VIGIL_FUZZ_EXAMPLES=100 python tests/run.py service tests/fuzz
+    VIGIL_FUZZ_EXAMPLES=100 VIGIL_FUZZ_PHASES=examples,coverage,fuzzing python tests/run.py service tests/fuzz
 
-Checks: the five Schemathesis response checks. Not used: negative_data_rejection and
-positive_data_acceptance (they judge validation against the schema's constraints, which cannot
-express cross-field rules such as "metric_name or category"), use_after_free and
-ensure_resource_availability (stateful, need links the schema has none of), ignored_auth (run
-here directly: the anonymous test expects 401/403 from every protected operation),
-unsupported_method and missing_required_header (covered by the permission and routing tests).
+Checks: the five response checks below. Not used: negative_data_rejection and
+positive_data_acceptance (they hold validation to the schema's constraints, which cannot state
+cross-field rules such as "metric_name or category" or "one probe per component"),
+use_after_free and ensure_resource_availability (they need a DELETE to be final; silences are
+expired, not deleted, on purpose), ignored_auth (done directly: the anonymous test expects
+401/403 from every protected operation), unsupported_method and missing_required_header
+(routing and permissions have their own tests in tests/config).
 """
 
 import os
 
 import pytest
 import schemathesis
+from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
 
+from config.throttling import throttled
+
 SERVICE = os.environ.get("VIGIL_TEST_MODE") == "service"
-EXAMPLES = int(os.environ.get("VIGIL_FUZZ_EXAMPLES", "12" if SERVICE else "4"))
-PHASES = tuple(
-    os.environ.get("VIGIL_FUZZ_PHASES", "examples,coverage,fuzzing" if SERVICE else "examples,fuzzing").split(
-        ","
-    )
-)
+EXAMPLES = int(os.environ.get("VIGIL_FUZZ_EXAMPLES", "25" if SERVICE else "5"))
+PHASES = tuple(os.environ.get("VIGIL_FUZZ_PHASES", "examples,fuzzing").split(","))
 CHECKS = (
     "not_a_server_error",
     "status_code_conformance",
@@ -58,10 +60,15 @@ def _public(ctx) -> bool:
     return ctx.operation.definition.raw.get("security") == []
 
 
+def _throttled(ctx) -> bool:
+    return throttled(ctx.operation.path)
+
+
 APP = get_wsgi_application()
 schema = schemathesis.openapi.from_wsgi("/api/schema/", APP, config=_config(EXAMPLES, PHASES))
-# Anonymous calls to a protected operation stop at authentication whatever they carry: a few
-# examples show the 401/403, more would only repeat it. (The same document, loaded once.)
+# Anonymous calls to a protected operation stop at authentication whatever they carry, and a
+# throttled call at the throttle: a few examples show the answer, more would only repeat it.
+# (The same document, loaded once.)
 protected = schemathesis.openapi.from_dict(schema.raw_schema, config=_config(2, ("examples", "fuzzing")))
 protected.app = APP
 
@@ -100,11 +107,22 @@ def test_public_operations_anonymously(case, world):
 
 
 @protected.exclude(_public).parametrize()
-@ONE_WORLD
-def test_protected_operations_refuse_anonymous_calls(case, world):
-    world.aim(case)
+def test_protected_operations_refuse_anonymous_calls(case):
+    # No rows needed: nothing gets past authentication (an id that is not a number: no route).
     response = case.call_and_validate(headers=PLAIN)
-    assert response.status_code in (401, 403, 404), response.status_code  # 404: an id that is no route
+    assert response.status_code in (401, 403, 404), response.status_code
+
+
+@protected.include(_throttled).parametrize()
+@ONE_WORLD
+def test_throttled_operations_answer_429_as_documented(case, settings):
+    """The fuzz itself comes from loopback, which is exempt; here it does not, and the limit is 1
+    a minute, so the second of two calls is refused (body, status and Retry-After checked)."""
+    settings.THROTTLE_EXEMPT_IPS = []
+    settings.PUBLIC_THROTTLE_RATES = {"public": 1}
+    elsewhere = {"REMOTE_ADDR": "192.0.2.7"}
+    case.call_and_validate(headers=PLAIN, environ_base=elsewhere)
+    assert case.call_and_validate(headers=PLAIN, environ_base=elsewhere).status_code == 429
 
 
 @schema.parametrize()
@@ -112,3 +130,31 @@ def test_protected_operations_refuse_anonymous_calls(case, world):
 def test_every_operation_as_staff(case, world, staff_token):
     world.aim(case)
     case.call_and_validate(headers={**PLAIN, "Authorization": f"Token {staff_token}"})
+
+
+def test_links_between_operations_as_staff(world, staff_token):
+    """Schemathesis' state machine: chains of calls along the inferred links. Each run starts
+    from the same rows (a savepoint rolled back after it), so a run replays the same way."""
+    headers = {**PLAIN, "Authorization": f"Token {staff_token}"}
+
+    class Links(schema.as_state_machine()):
+        def setup(self):
+            self.savepoint = transaction.savepoint()
+            cache.clear()
+
+        def teardown(self):
+            transaction.savepoint_rollback(self.savepoint)
+
+        def get_call_kwargs(self, case):
+            return {"headers": headers}
+
+    Links.run(
+        settings=settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=8,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
