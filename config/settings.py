@@ -191,6 +191,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # One publish attempt (see max_retries above): with Redis down, `.delay()` inside a request failed
 # only after ~0.6 s of retries. Every caller logs the failure and a beat sweeper does the work.
 CELERY_TASK_PUBLISH_RETRY = False
+if CELERY_BROKER_URL.startswith("redis://"):
+    # kombu's Redis transport with a fix: a worker no longer exits when Redis dies under a running task.
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
