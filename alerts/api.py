@@ -18,8 +18,8 @@ from alerts.serializers import (
 )
 from alerts.services import AlertTransitionError, alert_acknowledge, alert_raise, alert_reopen, alert_resolve
 from alerts.tasks import notify_alerts_after_commit
-from config.api import error_response
-from config.filters import UTCDateTimeFilter
+from core.api import error_response
+from core.filters import UTCDateTimeFilter
 
 
 class AlertFilter(django_filters.FilterSet):

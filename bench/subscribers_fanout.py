@@ -121,7 +121,7 @@ def stop_process(proc: subprocess.Popen, name: str) -> None:
 
 
 def seed_subscribers(count: int) -> None:
-    from statuspage.subscriber_models import Subscriber, new_token
+    from subscribers.models import Subscriber, new_token
 
     batch = 5000
     for start in range(0, count, batch):

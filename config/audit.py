@@ -25,7 +25,7 @@ from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.http import HttpRequest
 
-from notifications import outbound
+from core import outbound
 
 # "app_label.ModelName" of what is audited; a model not installed (an app merged later) is
 # skipped, so the list may name it already.
@@ -36,7 +36,7 @@ AUDITED_MODELS = (
     "statuspage.IncidentUpdate",
     "statuspage.Maintenance",
     "statuspage.MaintenanceUpdate",
-    "statuspage.Subscriber",
+    "subscribers.Subscriber",
     "alerts.Alert",
     "alerts.AlertRule",
     "alerts.EscalationStep",

@@ -14,6 +14,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("vigil")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Tasks that live beside the code they run rather than in an app's tasks module.
+app.autodiscover_tasks(["statuspage"], related_name="publish")
 
 
 @signals.after_setup_logger.connect
@@ -34,16 +36,16 @@ BEAT_JOBS: dict[str, tuple[str, str]] = {
     "heartbeat": ("healthchecks.tasks.heartbeat", "HEARTBEAT_INTERVAL"),
     "collect_metrics": ("monitoring.tasks.collect_metrics", "METRIC_COLLECTION_INTERVAL"),
     "rollup_metrics": ("monitoring.tasks.rollup_metrics", "METRIC_ROLLUP_INTERVAL"),
-    "purge_old_data": ("monitoring.tasks.purge_old_data", "PURGE_INTERVAL"),
+    "purge_old_data": ("config.tasks.purge_old_data", "PURGE_INTERVAL"),
     "send_due_deliveries": ("notifications.tasks.send_due_deliveries", "NOTIFICATIONS_SWEEP_INTERVAL"),
     "start_due_maintenance": ("statuspage.tasks.start_due_maintenance", "MAINTENANCE_CHECK_INTERVAL"),
     "rollup_uptime": ("statuspage.tasks.rollup_uptime", "UPTIME_ROLLUP_INTERVAL"),
-    "publish_status": ("statuspage.tasks.publish_status", "STATUSPAGE_PUBLISH_INTERVAL"),
+    "publish_status": ("statuspage.publish.publish_status", "STATUSPAGE_PUBLISH_INTERVAL"),
     "evaluate_alerts": ("alerts.tasks.evaluate_alerts", "ALERT_CHECK_INTERVAL"),
     "escalate_alerts": ("alerts.tasks.escalate_alerts", "ESCALATION_CHECK_INTERVAL"),
     "run_probes": ("healthchecks.tasks.run_probes", "HEALTH_CHECK_INTERVAL"),
     "send_maintenance_reminders": (
-        "statuspage.subscriber_tasks.send_maintenance_reminders",
+        "statuspage.tasks.send_maintenance_reminders",
         "SUBSCRIBERS_REMINDER_CHECK_INTERVAL",
     ),
 }

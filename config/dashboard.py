@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts.models import Alert
+from healthchecks.models import Probe
 from monitoring.aggregates import EpochBucket
 from monitoring.models import Metric
 from monitoring.queries import SeriesFilter, floor_time, metric_buckets
@@ -175,8 +176,6 @@ def deliveries_panel(ctx: Context) -> dict:
 
 def probes_panel(ctx: Context) -> dict:
     """Enabled probes whose last run failed, most recent first."""
-    from healthchecks.models import Probe
-
     failing = Probe.objects.filter(enabled=True, last_ok=False).select_related("component")
     return {
         "failing": [

@@ -1,5 +1,5 @@
 """Request parsers of the API (REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"]). A module of its own:
-DRF imports it while importing its views, so it must not import them (config.api does)."""
+DRF imports it while importing its views, so it must not import them (core.api does)."""
 
 from rest_framework import exceptions, parsers
 

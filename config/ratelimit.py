@@ -3,7 +3,7 @@
 (authentication.py).
 
 One counter per key and window (the window's number is part of the cache key, so a new window
-starts from zero without anything deleting the old one). config.cache.count_in_window is one
+starts from zero without anything deleting the old one). core.cache.count_in_window is one
 atomic round trip on Redis. A cache that is down counts nothing (ResilientRedisCache reads errors
 as misses): better to let requests through than to refuse everyone."""
 
@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
-from config.cache import count_in_window
+from core.cache import count_in_window
 
 
 def client_address(request: HttpRequest) -> str:

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.models import OperationsConfig
+from notifications.models import Channel
 
 # model field -> the setting (environment variable) that seeds it
 SEEDED_FROM: dict[str, str] = {
@@ -42,8 +43,6 @@ def config_get() -> OperationsConfig:
 def config_update(*, values: dict, user=None, channels: list[dict] = ()) -> OperationsConfig:
     """Apply validated values and channel switches ([{"id": .., "enabled": ..}]). Rows are
     saved one by one (not update()) so the audit log records before and after."""
-    from notifications.models import Channel
-
     with transaction.atomic():
         switches = {item["id"]: item["enabled"] for item in channels}
         for channel in Channel.objects.select_for_update().filter(pk__in=switches):

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "config",
+    "subscribers",
     "healthchecks",
     "monitoring",
     "notifications",
@@ -143,7 +144,7 @@ if REDIS_URL:
     env_url("REDIS_URL", REDIS_URL, schemes=("redis", "rediss", "unix"))
     CACHES = {
         "default": {
-            "BACKEND": "config.cache.ResilientRedisCache",
+            "BACKEND": "core.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "vigil"),
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
@@ -341,7 +342,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
@@ -396,7 +397,7 @@ NOTIFICATIONS_RETRY_BASE_SECONDS = env_float("NOTIFICATIONS_RETRY_BASE_SECONDS",
 NOTIFICATIONS_RETRY_MAX_SECONDS = env_float("NOTIFICATIONS_RETRY_MAX_SECONDS", 3600, minimum=1)
 NOTIFICATIONS_HTTP_TIMEOUT = env_float("NOTIFICATIONS_HTTP_TIMEOUT", 10, minimum=0.1, maximum=60)
 WEBHOOK_SECRET = env_str("WEBHOOK_SECRET")
-# Outbound requests (notifications/outbound.py): webhooks and Slack reach public addresses only,
+# Outbound requests (core/outbound.py): webhooks and Slack reach public addresses only,
 # probes anything but link-local (cloud metadata); these list networks to allow anyway.
 WEBHOOK_ALLOWED_NETWORKS = env_networks("WEBHOOK_ALLOWED_NETWORKS")
 PROBE_ALLOWED_NETWORKS = env_networks("PROBE_ALLOWED_NETWORKS")
@@ -426,7 +427,7 @@ PROBE_BATCH_SIZE = env_int("PROBE_BATCH_SIZE", 2000, minimum=1, maximum=20000)
 PROBE_CERT_CHECK_HOURS = env_int("PROBE_CERT_CHECK_HOURS", 24, minimum=1)
 PROBE_RESULTS_RETENTION_DAYS = env_int("PROBE_RESULTS_RETENTION_DAYS", LOGS_RETENTION_DAYS, minimum=1)
 # --- subscribers ---
-# E-mail subscribers of the status page (statuspage/subscribers.py). See README "Subscribers".
+# E-mail subscribers of the status page (subscribers/services.py). See README "Subscribers".
 SUBSCRIBERS_CONFIRM_HOURS = env_int("SUBSCRIBERS_CONFIRM_HOURS", 48, minimum=1)
 # Subscribe requests per fixed window, per client IP and per address (429 + Retry-After beyond).
 SUBSCRIBERS_RATE_WINDOW = env_int("SUBSCRIBERS_RATE_WINDOW", 3600, minimum=1)

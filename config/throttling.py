@@ -6,7 +6,7 @@ machine that does not pass X-Forwarded-For, every visitor would otherwise share 
 The public status JSON is plain Django (served from the page cache, no DRF on the hot path),
 so DRF's throttles do not reach it: this middleware counts requests to the paths in
 PUBLIC_THROTTLE_PATHS in fixed one-minute windows with one cache increment per request
-(one atomic round trip on Redis: config.cache.count_in_window). Over the limit: 429 in the
+(one atomic round trip on Redis: core.cache.count_in_window). Over the limit: 429 in the
 API's error shape, with Retry-After. A cache that is down counts nothing (ResilientRedisCache
 reads errors as misses): better to serve a surge than to refuse it. DRF views that allow
 anonymous access are throttled by DRF's AnonRateThrottle (REST_FRAMEWORK settings) as well.

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from config import prometheus
 from config.login_throttle import admin_login
 
 # With DEBUG=0: the API's error shape for API paths, the site's own pages elsewhere.
@@ -16,6 +17,7 @@ admin.site.index_title = "Operations console"
 urlpatterns = [
     path("", include("healthchecks.urls")),
     path("", include("monitoring.urls")),
+    path("metrics", prometheus.metrics_view, name="prometheus"),
     path("api/operations/", include("alerts.urls")),
     path("api/operations/", include("healthchecks.api_urls")),
     path("", include("config.console_urls")),

@@ -2,10 +2,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from core.pagination import CheapPaginator
 from healthchecks.models import Heartbeat, Probe, ProbeResult, validate_probe_url
 from healthchecks.probes.services import probe_configure
 from healthchecks.serializers import SETTINGS_FIELDS
-from notifications.admin import CheapPaginator
 
 
 @admin.register(Heartbeat)

@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from core import outbound
 from statuspage.models import ComponentStatus
 
 OUTAGE_STATUSES = (ComponentStatus.MAJOR_OUTAGE, ComponentStatus.PARTIAL_OUTAGE)
@@ -233,7 +234,5 @@ class ProbeResult(models.Model):
 
 def validate_probe_url(value: str) -> None:
     """Probes speak HTTP only, and never to the cloud metadata service: the one rule for every
-    URL Vigil sends requests to (notifications/outbound.py)."""
-    from notifications.outbound import validate_probe_url as validate
-
-    validate(value)
+    URL Vigil sends requests to (core/outbound.py)."""
+    outbound.validate_probe_url(value)

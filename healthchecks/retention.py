@@ -1,14 +1,14 @@
-"""Retention of probe results, for monitoring's purge_old_data job (its PURGERS list)."""
+"""Retention of probe results (one of the purge functions of purge_old_data)."""
 
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.utils import timezone
 
+from core.batches import delete_in_batches
 from healthchecks.models import ProbeResult
 
 
-def purge_probe_results(now: datetime) -> tuple[str, int]:
-    from monitoring.retention import delete_in_batches  # monitoring lists this function: no cycle
-
-    cutoff = now - timedelta(days=settings.PROBE_RESULTS_RETENTION_DAYS)
-    return "probe results", delete_in_batches(ProbeResult.objects.filter(checked_at__lt=cutoff))
+def probe_results_purge(now: datetime | None = None) -> dict[str, int]:
+    cutoff = (now or timezone.now()) - timedelta(days=settings.PROBE_RESULTS_RETENTION_DAYS)
+    return {"probe results": delete_in_batches(ProbeResult.objects.filter(checked_at__lt=cutoff))}

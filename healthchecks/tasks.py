@@ -3,6 +3,7 @@ import socket
 from celery import shared_task
 
 from healthchecks.models import Heartbeat
+from healthchecks.probes.services import probes_run_due
 from healthchecks.services import heartbeat_record
 
 
@@ -15,6 +16,4 @@ def heartbeat(self) -> str:
 
 @shared_task(ignore_result=True)
 def run_probes() -> str:
-    from healthchecks.probes.services import probes_run_due
-
     return str(probes_run_due())

@@ -9,6 +9,7 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
+from core.infrastructure import database_details
 from healthchecks import checks
 from healthchecks.checks import DEGRADED, DOWN, OK
 
@@ -75,7 +76,7 @@ def overall(request):
 @never_cache
 @require_GET
 def database(request):
-    results = checks.run_checks({"database": checks.database_details})
+    results = checks.run_checks({"database": database_details})
     return _respond(results["database"].status, results)
 
 
@@ -99,7 +100,7 @@ def _version() -> str:
 def detailed(request):
     results = checks.run_checks(
         {
-            "database": checks.database_details,
+            "database": database_details,
             "migrations": checks.migrations,
             "cache": checks.cache_round_trip,
             "broker": checks.broker,

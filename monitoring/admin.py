@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from core.pagination import CheapPaginator
 from monitoring.models import HourRollup, Metric, MinuteRollup, RollupCursor
-from notifications.admin import CheapPaginator
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

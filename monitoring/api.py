@@ -21,8 +21,8 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import error_response
-from config.filters import UTCDateTimeFilter
+from core.api import error_response
+from core.filters import UTCDateTimeFilter
 from monitoring.ingest import MAX_POINTS, BatchInvalid, metric_points_write, points_validate
 from monitoring.models import Metric, MetricType
 from monitoring.queries import INTERVALS, SeriesFilter, metric_buckets, tag_q

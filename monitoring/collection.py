@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
-from healthchecks import checks
+from core.infrastructure import database_details, queue_depth
 from monitoring.models import Metric, MetricCategory, MetricType
 
 logger = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ def _system() -> list[dict]:
 
 
 def _database() -> list[dict]:
-    details = checks.database_details()
+    details = database_details()
     points = [
         _point(
             "database.round_trip",
@@ -177,7 +177,7 @@ def _queue() -> list[dict]:
     return [
         _point(
             "celery.queue_depth",
-            checks.queue_depth(),
+            queue_depth(),
             MetricType.APPLICATION,
             MetricCategory.QUEUE_DEPTH,
             "messages",

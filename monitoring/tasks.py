@@ -1,7 +1,6 @@
 from celery import shared_task
 
 from monitoring.collection import metrics_collect
-from monitoring.retention import old_data_purge
 from monitoring.rollups import metrics_rollup
 
 
@@ -14,8 +13,3 @@ def collect_metrics() -> str:
 def rollup_metrics() -> str:
     written = metrics_rollup()
     return f"rollups written: {written['minute']} minute, {written['hour']} hour"
-
-
-@shared_task(ignore_result=True)
-def purge_old_data() -> str:
-    return "purged " + ", ".join(f"{count} {what}" for what, count in old_data_purge())

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from monitoring import api, prometheus
+from monitoring import api
 
 app_name = "monitoring"
 urlpatterns = [
@@ -11,5 +11,4 @@ urlpatterns = [
         name="infrastructure",
     ),
     path("api/operations/performance/metrics", api.PerformanceMetricsView.as_view(), name="performance"),
-    path("metrics", prometheus.metrics_view, name="prometheus"),
 ]

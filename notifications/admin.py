@@ -1,31 +1,19 @@
 import json
 
 from django.contrib import admin, messages
-from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Count, Q
 from django.urls import reverse
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from notifications import outbound
+from core import outbound
+from core.pagination import CheapPaginator
 from notifications.models import Channel, Delivery, DeliveryAttempt, Message, StaffNotification
 from notifications.services import (
     channel_send_test,
     deliveries_retry_now,
     staff_notifications_mark_read,
 )
-
-COUNT_CAP = 10_000
-
-
-class CheapPaginator(Paginator):
-    """COUNT(*) over millions of deliveries is slow on PostgreSQL: count at most COUNT_CAP
-    rows (SELECT COUNT(*) FROM (... LIMIT n)); past that the admin shows "10000+" pages' worth."""
-
-    @cached_property
-    def count(self) -> int:
-        return self.object_list.order_by()[: COUNT_CAP + 1].count()
 
 
 @admin.register(Channel)

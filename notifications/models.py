@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from notifications import outbound
+from core import outbound
 
 
 class Severity(models.TextChoices):
@@ -266,3 +266,7 @@ class StaffNotificationRead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} read {self.notification_id}"
+
+
+class NotificationError(ValueError):
+    """A producer or an operator asked for something the outbox cannot do."""

@@ -443,3 +443,41 @@ def send_loop(
             break
         report.add(send_claimed(token, ids, deadline=deadline))
     return report
+
+
+# --- what the send tasks and the sweeper run ------------------------------------------
+
+
+def message_dispatch(*, message_id: int, size: int | None = None) -> list[tuple[int, int]]:
+    """Id ranges covering the message's pending deliveries, `size` rows each: one send task
+    per range instead of one Celery message per delivery. Reads ids as a stream."""
+    size = size or settings.NOTIFICATIONS_BATCH_SIZE
+    ranges: list[tuple[int, int]] = []
+    ids = (
+        Delivery.objects.filter(message_id=message_id, status=Delivery.Status.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    first = last = None
+    count = 0
+    for pk in ids.iterator(chunk_size=5000):
+        if first is None:
+            first = pk
+        last, count = pk, count + 1
+        if count == size:
+            ranges.append((first, last))
+            first, count = None, 0
+    if first is not None:
+        ranges.append((first, last))
+    return ranges
+
+
+def deliveries_send_range(*, first_id: int, last_id: int, budget: float | None = None) -> SendReport:
+    """Claim and send the due deliveries with ids in [first_id, last_id]. Running it twice,
+    or concurrently, sends each row once: the second run finds nothing to claim."""
+    return send_loop(Delivery.objects.filter(pk__gte=first_id, pk__lte=last_id), budget=budget)
+
+
+def deliveries_send_due(*, budget: float | None = None) -> SendReport:
+    """The sweeper: claim and send every due delivery (new, retry due, or claim expired)."""
+    return send_loop(Delivery.objects.all(), budget=budget, order="next_attempt_at")

@@ -30,7 +30,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import validate_email
 from django.template.loader import select_template
 
-from notifications import outbound
+from core import outbound
 from notifications.models import Delivery, DeliveryAttempt, Message
 
 USER_AGENT = "Vigil-Notifications/1"

@@ -6,16 +6,17 @@ Producers (alerts, incidents, maintenance, subscriber mail) call exactly one fun
     from notifications.services import EmailRecipient, message_enqueue
 
     with transaction.atomic():
-        update = incident_update_create(...)
+        update = incident_update_create(incident=incident, status="identified", message="...")
         message_enqueue(
             kind="incident.update",
-            subject=f"[{incident.impact}] {incident.name}: {update.status}",
-            template="incident_update",           # templates/notifications/incident_update.{txt,html}
+            subject=f"[{update.get_status_display()}] {incident.title}",
+            template="statuspage_incident",       # templates/notifications/statuspage_incident.{txt,html}
             context={"body": update.message, "url": incident_url},
             severity="high",
             dedup_key=f"incident-update:{update.pk}",
+            channels=None,                        # None: every enabled channel at this severity
             emails=(                              # optional, may be a generator of 100,000
-                EmailRecipient(s.email, {"unsubscribe_url": ..., "unsubscribe_one_click_url": ...})
+                EmailRecipient(s.email, s.links())
                 for s in subscribers.iterator()
             ),
         )
@@ -39,31 +40,29 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from notifications import outbox
+from core.batches import delete_in_batches
+from notifications import tasks
 from notifications.delivery_writer import write_deliveries
+from notifications.environment import channels_sync_from_settings  # noqa: F401  (part of this interface)
 from notifications.models import (
     Channel,
     Delivery,
     DeliveryAttempt,
     Message,
+    NotificationError,
     Severity,
     StaffNotification,
     StaffNotificationRead,
     default_give_up_at,
-    new_signing_secret,
 )
+from notifications.outbox import deliveries_send_due, deliveries_send_range, message_dispatch  # noqa: F401
 
 log = logging.getLogger(__name__)
-
-
-class NotificationError(ValueError):
-    """A producer or an operator asked for something the outbox cannot do."""
 
 
 @dataclass(frozen=True)
@@ -147,10 +146,8 @@ def _write_deliveries(message: Message, channels: list[Channel], emails: Iterabl
 def dispatch_after_commit(message_id: int) -> None:
     """Hand the message to a worker. A broker outage here only delays it: the row is committed
     and the sweeper finds it, so we log instead of failing the producer's request."""
-    from notifications.tasks import dispatch_message
-
     try:
-        dispatch_message.apply_async((message_id,), retry=False)
+        tasks.dispatch_message.apply_async((message_id,), retry=False)
     except Exception as exc:
         log.warning("message %s: broker unavailable (%s); the sweeper will send it", message_id, exc)
 
@@ -250,120 +247,14 @@ def deliveries_retry_now(*, deliveries: QuerySet) -> int:
         claimed_until=None,
     )
     if ids:
-        from notifications.tasks import send_delivery_range
-
         def dispatch() -> None:
             try:
-                send_delivery_range.apply_async((min(ids), max(ids)), retry=False)
+                tasks.send_delivery_range.apply_async((min(ids), max(ids)), retry=False)
             except Exception as exc:
                 log.warning("retry now: broker unavailable (%s); the sweeper will send them", exc)
 
         transaction.on_commit(dispatch)
     return count
-
-
-def message_dispatch(*, message_id: int, size: int | None = None) -> list[tuple[int, int]]:
-    """Id ranges covering the message's pending deliveries, `size` rows each: one send task
-    per range instead of one Celery message per delivery. Reads ids as a stream."""
-    size = size or settings.NOTIFICATIONS_BATCH_SIZE
-    ranges: list[tuple[int, int]] = []
-    ids = (
-        Delivery.objects.filter(message_id=message_id, status=Delivery.Status.PENDING)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    first = last = None
-    count = 0
-    for pk in ids.iterator(chunk_size=5000):
-        if first is None:
-            first = pk
-        last, count = pk, count + 1
-        if count == size:
-            ranges.append((first, last))
-            first, count = None, 0
-    if first is not None:
-        ranges.append((first, last))
-    return ranges
-
-
-def deliveries_send_range(*, first_id: int, last_id: int, budget: float | None = None) -> outbox.SendReport:
-    """Claim and send the due deliveries with ids in [first_id, last_id]. Running it twice,
-    or concurrently, sends each row once: the second run finds nothing to claim."""
-    return outbox.send_loop(Delivery.objects.filter(pk__gte=first_id, pk__lte=last_id), budget=budget)
-
-
-def deliveries_send_due(*, budget: float | None = None) -> outbox.SendReport:
-    """The sweeper: claim and send every due delivery (new, retry due, or claim expired)."""
-    return outbox.send_loop(Delivery.objects.all(), budget=budget, order="next_attempt_at")
-
-
-# --- channels from the environment ------------------------------------------------------
-
-
-def _env_channels() -> list[tuple[str, dict]]:
-    wanted = [
-        # Always: staff must see critical news somewhere even with no external channel set up.
-        ("env:dashboard", {"name": "Staff dashboard", "kind": Channel.Kind.DASHBOARD}),
-    ]
-    if settings.EMAIL_NOTIFICATIONS_ENABLED:
-        wanted.append(
-            (
-                "env:email",
-                {
-                    "name": "E-mail (EMAIL_RECIPIENTS)",
-                    "kind": Channel.Kind.EMAIL,
-                    "recipients": "\n".join(settings.EMAIL_RECIPIENTS),
-                },
-            )
-        )
-    if settings.SLACK_NOTIFICATIONS_ENABLED:
-        wanted.append(
-            ("env:slack", {"name": "Slack", "kind": Channel.Kind.SLACK, "url": settings.SLACK_WEBHOOK_URL})
-        )
-    if settings.WEBHOOK_NOTIFICATIONS_ENABLED:
-        for url in settings.WEBHOOK_URLS:
-            key = "env:webhook:" + hashlib.sha256(url.encode()).hexdigest()[:16]
-            host = url.partition("://")[2].split("/", 1)[0]
-            wanted.append(
-                (
-                    key,
-                    {
-                        "name": f"Webhook {host}"[:100],
-                        "kind": Channel.Kind.WEBHOOK,
-                        "url": url,
-                        "secret": settings.WEBHOOK_SECRET or new_signing_secret(),
-                    },
-                )
-            )
-    return wanted
-
-
-def channels_sync_from_settings() -> list[str]:
-    """Create the channels the environment asks for, once each (keyed by env_key).
-
-    Idempotent and additive: an existing row is never changed, so what staff edited in the
-    admin (recipients, minimum severity, disabled) survives every deploy. Returns one line per
-    channel saying what happened."""
-    lines = []
-    for env_key, fields in _env_channels():
-        if Channel.objects.filter(env_key=env_key).exists():
-            lines.append(f"{fields['name']}: already there")
-            continue
-        channel = Channel(env_key=env_key, **fields)
-        try:
-            channel.full_clean(exclude=["env_key"])
-        except ValidationError as exc:
-            raise NotificationError(
-                f"channel {fields['name']!r} from the environment: {exc.messages}"
-            ) from None
-        try:
-            with transaction.atomic():
-                channel.save()
-        except IntegrityError:  # a concurrent sync created it first
-            lines.append(f"{fields['name']}: already there")
-            continue
-        lines.append(f"{fields['name']}: created")
-    return lines
 
 
 # --- the in-app inbox -------------------------------------------------------------------
@@ -388,12 +279,10 @@ def staff_notifications_mark_read(*, user, notifications: Iterable[StaffNotifica
 # --- retention ----------------------------------------------------------------------------
 
 
-def notifications_purge(*, now: datetime | None = None, days: int | None = None) -> dict[str, int]:
+def notifications_purge(now: datetime | None = None, *, days: int | None = None) -> dict[str, int]:
     """Delete what is older than LOGS_RETENTION_DAYS: attempts, finished messages (with their
     deliveries) and dashboard notifications. A message with a pending delivery is kept, so
-    purging never loses a send. For the purge_old_data command."""
-    from monitoring.retention import delete_in_batches
-
+    purging never loses a send. One of the purge functions of purge_old_data."""
     cutoff = (now or timezone.now()) - timedelta(days=days or settings.LOGS_RETENTION_DAYS)
     attempts = delete_in_batches(DeliveryAttempt.objects.filter(started_at__lt=cutoff))
     notices = delete_in_batches(StaffNotification.objects.filter(updated_at__lt=cutoff))
@@ -403,13 +292,8 @@ def notifications_purge(*, now: datetime | None = None, days: int | None = None)
     deliveries = delete_in_batches(Delivery.objects.filter(message__in=finished.values("pk")))
     messages = delete_in_batches(finished)
     return {
-        "attempts": attempts,
-        "staff_notifications": notices,
+        "delivery attempts": attempts,
+        "staff notifications": notices,
         "deliveries": deliveries,
         "messages": messages,
     }
-
-
-def purge_notifications(now: datetime) -> tuple[str, int]:
-    """The purge_old_data entry (monitoring.retention.PURGERS)."""
-    return "notification logs", sum(notifications_purge(now=now).values())

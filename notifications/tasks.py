@@ -5,7 +5,8 @@ import logging
 
 from celery import shared_task
 
-from notifications import services
+from notifications import outbox
+from notifications.environment import channels_sync_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -13,7 +14,7 @@ log = logging.getLogger(__name__)
 @shared_task(ignore_result=True)
 def dispatch_message(message_id: int) -> str:
     """Split a message's pending deliveries into id ranges, one send task each."""
-    ranges = services.message_dispatch(message_id=message_id)
+    ranges = outbox.message_dispatch(message_id=message_id)
     for index, (first_id, last_id) in enumerate(ranges):
         try:
             send_delivery_range.apply_async((first_id, last_id), retry=False)
@@ -31,7 +32,7 @@ def dispatch_message(message_id: int) -> str:
 
 @shared_task(ignore_result=True)
 def send_delivery_range(first_id: int, last_id: int) -> str:
-    report = services.deliveries_send_range(first_id=first_id, last_id=last_id)
+    report = outbox.deliveries_send_range(first_id=first_id, last_id=last_id)
     return f"deliveries {first_id}-{last_id}: {report}"
 
 
@@ -45,8 +46,8 @@ def send_due_deliveries() -> str:
         # Once per worker process: the environment's channels exist without a deploy step
         # (sync is idempotent and never changes a channel staff edited).
         try:
-            services.channels_sync_from_settings()
+            channels_sync_from_settings()
         except Exception as exc:  # a bad channel must not stop deliveries
             log.error("channels from the environment not synced: %s", exc)
         _channels_synced = True
-    return f"sweep: {services.deliveries_send_due()}"
+    return f"sweep: {outbox.deliveries_send_due()}"

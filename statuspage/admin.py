@@ -356,6 +356,3 @@ class MaintenanceAdmin(admin.ModelAdmin):
     @admin.action(description="Complete selected maintenance (restores components)", permissions=["change"])
     def complete(self, request, queryset):
         self._run(request, queryset, services.maintenance_complete, "completed")
-
-
-from statuspage import subscriber_admin  # noqa: E402, F401  (registers the Subscriber admin, issue 7)

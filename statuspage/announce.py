@@ -31,7 +31,7 @@ from statuspage.models import (
     MaintenanceStatus,
     MaintenanceUpdate,
 )
-from statuspage.subscriber_models import Subscriber, SubscriberStatus, subscriber_links
+from subscribers.models import Subscriber, SubscriberStatus, subscriber_links
 
 TIMELINE_LENGTH = 20
 IMPACT_SEVERITY = {"none": "low", "minor": "medium", "major": "high", "critical": "critical"}

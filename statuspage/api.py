@@ -10,7 +10,7 @@ from rest_framework.permissions import DjangoModelPermissions, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import error_response
+from core.api import error_response
 from statuspage import queries, services, v2
 from statuspage.models import Component, Incident, IncidentStatus, Maintenance
 from statuspage.serializers import (

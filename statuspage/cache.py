@@ -26,7 +26,6 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import ResolverMatch
 
@@ -93,23 +92,6 @@ def invalidate() -> None:
     cache.set(GENERATION_KEY, _fresh_generation(), timeout=None)
     _local.generation = None
     _local.pages = {}
-
-
-def _queue_publish() -> None:
-    from statuspage.tasks import publish_status
-
-    try:
-        publish_status.delay()
-    except Exception as exc:
-        # The change is committed: a broker outage must not turn the staff request into a 500.
-        # The publish_status beat job rewrites the copy within STATUSPAGE_PUBLISH_INTERVAL.
-        logger.warning("static status page not queued for a rewrite (broker unavailable: %s)", exc)
-
-
-def schedule_publish() -> None:
-    """After commit, rewrite the static copy of the page when one is configured."""
-    if settings.STATUSPAGE_PUBLISH_DIR:
-        transaction.on_commit(_queue_publish)
 
 
 def _key(request: HttpRequest, vary_on: tuple[str, ...]) -> str:

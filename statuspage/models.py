@@ -10,7 +10,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications import outbound
+from core import outbound
 
 
 class ComponentStatus(models.TextChoices):
@@ -336,6 +336,3 @@ class MaintenanceUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_status_display()}: {self.body[:60]}"
-
-
-from statuspage.subscriber_models import Subscriber, SubscriberStatus  # noqa: E402, F401  (issue 7)

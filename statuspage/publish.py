@@ -6,19 +6,24 @@ never sees half a file and two runs at once only race to write the same complete
 Serve it with `try_files $uri $uri/index.html` (pages are written as <path>/index.html).
 """
 
+import logging
 import os
 import shutil
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from celery import shared_task
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
+from django.db import transaction
 from django.test import RequestFactory
 from django.urls import resolve
 
 from statuspage.models import Incident, Maintenance
+
+logger = logging.getLogger(__name__)
 
 STATIC_FILES = ("statuspage/status.css", "statuspage/status.js", "statuspage/favicon.svg")
 FIXED_PATHS = (
@@ -89,3 +94,25 @@ def publish_static(out: Path | str) -> str:
             shutil.copyfile(source, target)
             written += 1
     return f"published {written} files to {out}"
+
+
+@shared_task(ignore_result=True)
+def publish_status() -> str:
+    if not settings.STATUSPAGE_PUBLISH_DIR:
+        return "publish_status: STATUSPAGE_PUBLISH_DIR is not set, nothing to do"
+    return publish_static(settings.STATUSPAGE_PUBLISH_DIR)
+
+
+def _queue_publish() -> None:
+    try:
+        publish_status.delay()
+    except Exception as exc:
+        # The change is committed: a broker outage must not turn the staff request into a 500.
+        # The publish_status beat job rewrites the copy within STATUSPAGE_PUBLISH_INTERVAL.
+        logger.warning("static status page not queued for a rewrite (broker unavailable: %s)", exc)
+
+
+def schedule_publish() -> None:
+    """After commit, rewrite the static copy of the page when one is configured."""
+    if settings.STATUSPAGE_PUBLISH_DIR:
+        transaction.on_commit(_queue_publish)

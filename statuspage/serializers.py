@@ -4,7 +4,7 @@ import re
 
 from rest_framework import serializers
 
-from notifications.outbound import validate_probe_url
+from core.outbound import validate_probe_url
 from statuspage.models import Component, ComponentStatus, Impact, IncidentStatus
 
 

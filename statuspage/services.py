@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from statuspage import cache as page_cache
-from statuspage import uptime
+from statuspage import publish, uptime
 from statuspage.announce import announce
 from statuspage.models import (
     ACTIVE_MAINTENANCE_STATUSES,
@@ -73,7 +73,7 @@ def _after_commit(kind: str, obj) -> None:
     Incident) or "maintenance_update" (a MaintenanceUpdate); updates carry their `notify` flag.
     This is the one place where the notification fan-out is attached (an on_commit call here)."""
     transaction.on_commit(page_cache.invalidate)
-    page_cache.schedule_publish()
+    publish.schedule_publish()
     # Subscriber mail (issue 7): written in this transaction, sent after it commits.
     announce(kind, obj)
 

@@ -5,7 +5,7 @@ Written directly, not through subscriber_subscribe: the demo must not mail examp
 from django.utils import timezone
 
 from statuspage.models import Component
-from statuspage.subscriber_models import Subscriber, SubscriberStatus, new_token, token_digest
+from subscribers.models import Subscriber, SubscriberStatus, new_token, token_digest
 
 DEMO_SUBSCRIBERS = [
     ("alex@example.com", SubscriberStatus.CONFIRMED, []),

@@ -1,7 +1,7 @@
 """Public subscriber endpoints: subscribe, confirm, unsubscribe (one-click), manage.
 
 Each answers JSON to a JSON client (a JSON body or `Accept: application/json`) and an HTML page
-to a browser. They are thin: parse, call statuspage.subscribers, render.
+to a browser. They are thin: parse, call the subscribers app's services, render.
 
 CSRF: no token, on purpose. The status page form is served from the public page cache (no per-
 visitor token), mail clients' one-click POSTs carry no cookie, JSON clients have no session, and
@@ -14,6 +14,8 @@ servers, API clients) and the RFC 8058 one-click body are let through.
 """
 
 import json
+import re
+from collections.abc import Iterable
 from functools import wraps
 
 from django.conf import settings
@@ -23,14 +25,40 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from statuspage import subscribers as service
-from statuspage.models import Component, SubscriberStatus
+from statuspage.models import Component
+from subscribers import services as service
+from subscribers.models import SubscriberStatus
 
 MAX_BODY = 16 * 1024
 
 
 class BadBody(service.SubscriberError):
     field = "non_field_errors"
+
+
+def _components_from_ids(ids: Iterable[object] | None) -> list[Component]:
+    """Components by id; unknown or malformed ids are a 400, not silently dropped."""
+    if ids is None:
+        return []
+    if isinstance(ids, str | bytes | dict) or not isinstance(ids, Iterable):
+        raise service.ComponentChoiceError("components must be a list of component ids.")
+    wanted: set[int] = set()
+    for value in ids:
+        # An id is a JSON integer or a form's string of ASCII digits, within the 64-bit id range:
+        # int() would also take 2.7, True and "٣", and a larger number overflows the IN (...) query.
+        if isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,18}\s*", value):
+            value = int(value)
+        if type(value) is not int or not 0 < value < 2**63:
+            raise service.ComponentChoiceError(f"Unknown component {value!r}.")
+        wanted.add(value)
+    found = list(Component.objects.filter(pk__in=wanted))
+    if len(found) != len(wanted):
+        missing = sorted(wanted - {c.pk for c in found})
+        raise service.ComponentChoiceError(f"Unknown component(s): {', '.join(map(str, missing))}.")
+    return found
+
+
+# --- rate limits --------------------------------------------------------------------------
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -162,7 +190,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         service.rate_check_ip(client_ip=ip)
         email, component_ids = _read_input(request)
         address = service.normalise_email(email)
-        components = service.components_from_ids(component_ids)
+        components = _components_from_ids(component_ids)
         service.rate_check_address(address=address)
     except service.RateLimited as exc:
         response = _error(request, str(exc), status=429, title="Too many requests")
@@ -247,7 +275,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         try:
             _, component_ids = _read_input(request)
-            components = service.components_from_ids(component_ids)
+            components = _components_from_ids(component_ids)
             subscriber = service.subscriber_update_components(subscriber=subscriber, components=components)
         except service.SubscriberError as exc:
             return _error(request, str(exc), field=exc.field, title="Could not save")

@@ -1,7 +1,7 @@
 from celery import shared_task
-from django.conf import settings
 
-from statuspage import publish, services, uptime
+from statuspage import services, uptime
+from statuspage.announce import maintenance_reminders_send
 
 
 @shared_task(ignore_result=True)
@@ -15,10 +15,5 @@ def rollup_uptime() -> str:
 
 
 @shared_task(ignore_result=True)
-def publish_status() -> str:
-    if not settings.STATUSPAGE_PUBLISH_DIR:
-        return "publish_status: STATUSPAGE_PUBLISH_DIR is not set, nothing to do"
-    return publish.publish_static(settings.STATUSPAGE_PUBLISH_DIR)
-
-
-from statuspage.subscriber_tasks import send_maintenance_reminders  # noqa: E402, F401  (registers it)
+def send_maintenance_reminders() -> str:
+    return maintenance_reminders_send()

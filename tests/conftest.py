@@ -9,7 +9,7 @@ from django.core.cache import cache
 
 ROOT = Path(__file__).resolve().parent.parent
 # The suite's webhook receivers listen on loopback, which production refuses by default
-# (notifications/outbound.py). Set for the subprocesses (workers) the tests start; the fixture
+# (core/outbound.py). Set for the subprocesses (workers) the tests start; the fixture
 # below sets it for this process, whose settings were read before this file.
 LOOPBACK = ["127.0.0.0/8", "::1/128"]
 os.environ.setdefault("WEBHOOK_ALLOWED_NETWORKS", ",".join(LOOPBACK))

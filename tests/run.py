@@ -105,6 +105,14 @@ def run_pytest(mode: str, extra_env: dict, pytest_args: list[str], results: Path
     return counts
 
 
+def check_layering() -> bool:
+    """The apps' layering (pyproject.toml, docs/architecture.md): an import that points up
+    fails the run, and import-linter prints the offending line."""
+    say("layering: lint-imports")
+    lint_imports = Path(sys.executable).parent / "lint-imports"
+    return subprocess.call([str(lint_imports), "--no-cache"], cwd=ROOT) == 0
+
+
 def main(argv: list[str]) -> int:
     mode = argv[0] if argv and argv[0] in ("all", "embedded", "service") else "all"
     pytest_args = argv[1:] if argv and argv[0] == mode else argv
@@ -112,6 +120,7 @@ def main(argv: list[str]) -> int:
     results = ROOT / "test-results"
     results.mkdir(exist_ok=True)
     outcome: dict[str, dict] = {}
+    layered = check_layering()
     if mode in ("all", "embedded"):
         outcome["embedded"] = run_pytest("embedded", {}, pytest_args, results)
     if mode in ("all", "service"):
@@ -125,13 +134,14 @@ def main(argv: list[str]) -> int:
             if os.environ.get("CI") and mode == "service":
                 return 1
     say("summary")
+    print(f"layering: {'kept' if layered else 'BROKEN (see lint-imports above)'}")
     for name, counts in outcome.items():
         print(f"{name}: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
     passed = sum(c["passed"] for c in outcome.values())
     failed = sum(c["failed"] for c in outcome.values())
     skipped = sum(c["skipped"] for c in outcome.values())
     print(f"total: {passed} passed, {failed} failed, {skipped} skipped")
-    return 1 if failed or any(c["exit"] not in (0,) for c in outcome.values()) else 0
+    return 1 if not layered or failed or any(c["exit"] not in (0,) for c in outcome.values()) else 0
 
 
 if __name__ == "__main__":

@@ -17,8 +17,8 @@ import requests
 from django.utils import timezone
 from requests.adapters import HTTPAdapter
 
+from core import outbound
 from healthchecks.probes import tls
-from notifications import outbound
 
 MAX_BODY_BYTES = 1024 * 1024  # enough for any health document; a huge body is not read further
 USER_AGENT = "Vigil-probe/1.0"

@@ -20,10 +20,10 @@ from django.utils.text import slugify
 from alerts.models import Alert, AlertEvent, Severity
 from alerts.services import alert_raise, alert_resolve
 from alerts.tasks import notify_alerts_after_commit
+from core.outbound import without_credentials
 from healthchecks.models import OUTAGE_STATUSES, Probe, ProbeResult
 from healthchecks.probes.http import Outcome, ProbeSpec, execute_all
 from monitoring.models import Metric, MetricType
-from notifications.outbound import without_credentials
 from statuspage.models import (
     OPEN_INCIDENT_STATUSES,
     Component,

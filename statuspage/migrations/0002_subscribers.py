@@ -2,7 +2,7 @@
 
 import django.db.models.functions.text
 import django.utils.timezone
-import statuspage.subscriber_models
+import subscribers.models
 from django.db import migrations, models
 
 
@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('email', models.CharField(help_text='Normalised: trimmed, domain in lower case.', max_length=254)),
                 ('status', models.CharField(choices=[('pending', 'Pending'), ('confirmed', 'Confirmed'), ('unsubscribed', 'Unsubscribed')], default='pending', max_length=16)),
-                ('manage_token', models.CharField(default=statuspage.subscriber_models.new_token, editable=False, max_length=64, unique=True)),
+                ('manage_token', models.CharField(default=subscribers.models.new_token, editable=False, max_length=64, unique=True)),
                 ('confirm_token_digest', models.CharField(blank=True, editable=False, max_length=64)),
                 ('confirm_sent_at', models.DateTimeField(blank=True, null=True)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),

@@ -5,7 +5,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from alerts.models import Alert
-from alerts.retention import purge_resolved_alerts
+from alerts.retention import alerts_purge
 from alerts.services import AlertTransitionError, alert_acknowledge, alert_raise, alert_reopen, alert_resolve
 from tests.alerts.factories import AlertFactory
 
@@ -74,7 +74,7 @@ def test_it_purges_old_resolved_alerts_in_batches(settings):
         AlertFactory(status="resolved", resolved_at=old, fingerprint=f"old{i}")
     AlertFactory(status="resolved", resolved_at=timezone.now(), fingerprint="recent")
     AlertFactory(status="firing", fired_at=old, fingerprint="open")
-    assert purge_resolved_alerts(batch=2) == 5
+    assert alerts_purge(batch_size=2) == {"resolved alerts": 5}
     assert set(Alert.objects.values_list("fingerprint", flat=True)) == {"recent", "open"}
 
 
@@ -93,7 +93,7 @@ def test_it_records_a_held_alert_without_notifying_it():
 
 
 def test_it_is_purged_by_the_purge_old_data_job(settings):
-    from monitoring.retention import old_data_purge
+    from config.retention import old_data_purge
 
     AlertFactory(status="resolved", resolved_at=timezone.now() - timedelta(days=400), fingerprint="ancient")
     results = dict(old_data_purge())

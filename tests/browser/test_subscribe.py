@@ -8,8 +8,9 @@ import pytest
 from playwright.sync_api import expect
 
 from notifications.services import deliveries_send_due
-from statuspage.models import ComponentStatus, Subscriber, SubscriberStatus
+from statuspage.models import ComponentStatus
 from statuspage.services import component_create, incident_create
+from subscribers.models import Subscriber, SubscriberStatus
 from tests.notifications.servers import start_smtp
 
 pytestmark = pytest.mark.django_db(transaction=True)

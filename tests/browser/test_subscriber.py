@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from notifications.models import Delivery
-from statuspage.models import Subscriber, SubscriberStatus
 from statuspage.services import component_create
+from subscribers.models import Subscriber, SubscriberStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

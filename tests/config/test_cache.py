@@ -1,7 +1,7 @@
 import pytest
 from django.core.cache import caches
 
-from config.cache import ResilientRedisCache, count_in_window
+from core.cache import ResilientRedisCache, count_in_window
 
 
 def test_it_treats_an_unreachable_redis_as_a_miss(closed_port):
@@ -28,7 +28,7 @@ def test_it_counts_in_the_file_cache_too(settings, tmp_path):
 def test_it_counts_nothing_when_redis_is_down(settings, closed_port):
     settings.CACHES = {
         "default": {
-            "BACKEND": "config.cache.ResilientRedisCache",
+            "BACKEND": "core.cache.ResilientRedisCache",
             "LOCATION": f"redis://127.0.0.1:{closed_port}/0",
             "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
         }

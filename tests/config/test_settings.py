@@ -103,7 +103,7 @@ def test_it_uses_postgres_and_redis_in_service_mode(tmp_path):
     result = run_manage("shell", "--no-imports", "-c", script, env=env)
     assert result.stdout.split() == [
         "django.db.backends.postgresql",
-        "config.cache.ResilientRedisCache",
+        "core.cache.ResilientRedisCache",
         "redis://127.0.0.1:6379/14",
     ]
 

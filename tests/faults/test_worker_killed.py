@@ -15,7 +15,7 @@ import time
 import pytest
 
 from notifications.models import Delivery
-from statuspage.subscriber_models import Subscriber, SubscriberStatus, new_token
+from subscribers.models import Subscriber, SubscriberStatus, new_token
 from tests.faults.processes import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -100,7 +100,7 @@ def world(db) -> World:
     from alerts.models import Alert
     from statuspage import services
     from statuspage.models import ComponentStatus
-    from statuspage.subscriber_models import SubscriberStatus, token_digest
+    from subscribers.models import SubscriberStatus, token_digest
     from tests.alerts.factories import AlertFactory, AlertRuleFactory, ChannelFactory, SilenceFactory
     from tests.healthchecks.factories import ProbeFactory
     from tests.statuspage.factories import ComponentFactory, ComponentGroupFactory

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from config.api import flatten_errors
+from core.api import flatten_errors
 from monitoring.models import Metric
 from tests.alerts.factories import AlertRuleFactory, ChannelFactory
 from tests.healthchecks.factories import ProbeFactory

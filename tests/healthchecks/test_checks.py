@@ -76,8 +76,8 @@ def test_it_purges_old_probe_results_with_the_purge_old_data_job(settings):
 
     from django.utils import timezone
 
+    from config.retention import old_data_purge
     from healthchecks.models import ProbeResult
-    from monitoring.retention import old_data_purge
     from tests.healthchecks.factories import ProbeFactory
 
     probe = ProbeFactory()

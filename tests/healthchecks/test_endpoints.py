@@ -43,7 +43,7 @@ def test_it_fails_ready_naming_the_broker_on_a_closed_port(client, settings, clo
 def test_it_fails_ready_naming_the_cache_on_a_closed_port(client, settings, closed_port):
     settings.CACHES = {
         "default": {
-            "BACKEND": "config.cache.ResilientRedisCache",
+            "BACKEND": "core.cache.ResilientRedisCache",
             "LOCATION": f"redis://127.0.0.1:{closed_port}/0",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }

@@ -7,7 +7,7 @@ from django.utils import timezone
 from config.demo import SEEDS
 from healthchecks.demo import seed_probes
 from healthchecks.models import Probe, ProbeResult
-from healthchecks.retention import purge_probe_results
+from healthchecks.retention import probe_results_purge
 from tests.healthchecks.factories import ProbeFactory
 from tests.statuspage.factories import ComponentFactory
 
@@ -91,7 +91,7 @@ def test_it_purges_old_probe_results_only(settings):
     now = timezone.now()
     ProbeResult.objects.create(probe=probe, ok=True, checked_at=now - timedelta(days=8))
     recent = ProbeResult.objects.create(probe=probe, ok=True, checked_at=now - timedelta(days=6))
-    assert purge_probe_results(now) == ("probe results", 1)
+    assert probe_results_purge(now) == {"probe results": 1}
     assert list(ProbeResult.objects.all()) == [recent]
 
 

@@ -5,6 +5,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from core.batches import delete_in_batches
 from monitoring import retention
 from monitoring.models import HourRollup, Metric, MinuteRollup
 from tests.monitoring.factories import MetricFactory
@@ -31,14 +32,14 @@ def test_it_purges_raw_points_past_retention_and_keeps_the_rest(settings):
     now = timezone.now()
     for days in (31, 40, 29):
         MetricFactory(timestamp=now - timedelta(days=days))
-    assert retention.purge_raw_metrics(now) == ("raw metric points", 2)
+    assert retention.metrics_purge(now)["raw metric points"] == 2
     assert Metric.objects.count() == 1
 
 
 def test_it_deletes_in_batches(django_assert_max_num_queries):
     old = timezone.now() - timedelta(days=90)
     MetricFactory.create_batch(7, timestamp=old)
-    deleted = retention.delete_in_batches(Metric.objects.filter(timestamp__lt=timezone.now()), batch_size=3)
+    deleted = delete_in_batches(Metric.objects.filter(timestamp__lt=timezone.now()), batch_size=3)
     assert deleted == 7 and not Metric.objects.exists()
 
 
@@ -52,11 +53,3 @@ def test_it_keeps_hour_rollups_for_thirteen_months_and_minute_rollups_shorter(se
     call_command("purge_old_data", stdout=out)
     assert MinuteRollup.objects.count() == 1 and HourRollup.objects.count() == 1
     assert "purged 1 minute rollups" in out.getvalue() and "purged 1 hour rollups" in out.getvalue()
-
-
-def test_it_runs_purge_functions_other_apps_add(monkeypatch):
-    calls = []
-    monkeypatch.setattr(retention, "PURGERS", [*retention.PURGERS, lambda now: calls.append(now) or ("x", 3)])
-    out = io.StringIO()
-    call_command("purge_old_data", stdout=out)
-    assert len(calls) == 1 and "purged 3 x" in out.getvalue()

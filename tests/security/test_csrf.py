@@ -14,9 +14,8 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from alerts.models import Alert
-from statuspage import subscribers as subscriber_service
-from statuspage.models import Subscriber
-from statuspage.subscriber_models import SubscriberStatus
+from subscribers import services as subscriber_service
+from subscribers.models import Subscriber, SubscriberStatus
 from tests.config.factories import role_user
 from tests.security.pages import post_forms
 

@@ -1,6 +1,6 @@
 """Webhook, Slack and probe URLs: http(s) only, no credentials in webhook URLs, no requests to
 private, loopback or link-local addresses from webhooks (unless WEBHOOK_ALLOWED_NETWORKS lists
-them) nor to the cloud metadata service from probes; one validator (notifications/outbound.py)
+them) nor to the cloud metadata service from probes; one validator (core/outbound.py)
 behind the admin forms, the API serializers and the channels made from the environment, and a
 second look just before connecting."""
 
@@ -11,8 +11,8 @@ import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from core import outbound
 from healthchecks.probes.http import ProbeSpec, execute, make_session
-from notifications import outbound
 from notifications.models import Channel, Delivery
 from notifications.services import (
     NotificationError,

@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from statuspage.models import Subscriber
+from subscribers.models import Subscriber
 from tests.config.factories import role_user
 
 pytestmark = pytest.mark.django_db

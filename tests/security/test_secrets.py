@@ -123,7 +123,7 @@ def test_it_keeps_subscriber_tokens_and_channel_secrets_out_of_the_audit_log(wor
     client.force_login(role_user("superuser"))
     subscriber = world["subscriber"]
     client.post(
-        reverse("admin:statuspage_subscriber_change", args=[subscriber.pk]),
+        reverse("admin:subscribers_subscriber_change", args=[subscriber.pk]),
         {"components": []},
     )
     channel = SlackChannelFactory()

@@ -10,8 +10,8 @@ import time_machine
 from django.utils import timezone
 
 from notifications.models import Delivery
-from statuspage.models import Subscriber, SubscriberStatus
-from statuspage.subscribers import subscriber_subscribe
+from subscribers.models import Subscriber, SubscriberStatus
+from subscribers.services import subscriber_subscribe
 from tests.statuspage.factories import ComponentFactory
 from tests.subscribers.factories import SubscriberFactory
 

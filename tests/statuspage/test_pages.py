@@ -241,7 +241,7 @@ def test_it_serves_gzip_to_clients_that_accept_it(client):
 def test_it_keeps_serving_when_the_shared_cache_is_down(client, settings, closed_port):
     settings.CACHES = {
         "default": {
-            "BACKEND": "config.cache.ResilientRedisCache",
+            "BACKEND": "core.cache.ResilientRedisCache",
             "LOCATION": f"redis://127.0.0.1:{closed_port}/0",
             "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
         }

@@ -1,7 +1,7 @@
 import factory
 from django.utils import timezone
 
-from statuspage.subscriber_models import Subscriber, SubscriberStatus
+from subscribers.models import Subscriber, SubscriberStatus
 
 
 class SubscriberFactory(factory.django.DjangoModelFactory):

@@ -4,13 +4,13 @@ import io
 import pytest
 from django.urls import reverse
 
-from statuspage.models import Subscriber, SubscriberStatus
+from subscribers.models import Subscriber, SubscriberStatus
 from tests.statuspage.factories import ComponentFactory
 from tests.subscribers.factories import SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 
-CHANGELIST = "admin:statuspage_subscriber_changelist"
+CHANGELIST = "admin:subscribers_subscriber_changelist"
 
 
 @pytest.fixture
@@ -34,8 +34,8 @@ def test_it_lists_subscribers_with_status_counts_and_filters(admin):
 
 def test_it_opens_the_change_page_and_has_no_add_page(admin):
     subscriber = SubscriberFactory()
-    assert admin.get(reverse("admin:statuspage_subscriber_change", args=[subscriber.pk])).status_code == 200
-    assert admin.get(reverse("admin:statuspage_subscriber_add")).status_code == 403
+    assert admin.get(reverse("admin:subscribers_subscriber_change", args=[subscriber.pk])).status_code == 200
+    assert admin.get(reverse("admin:subscribers_subscriber_add")).status_code == 403
 
 
 def test_it_exports_the_selection_as_streamed_csv(admin):

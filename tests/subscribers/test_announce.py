@@ -12,7 +12,8 @@ from notifications.models import Delivery, Message
 from notifications.services import deliveries_send_due
 from statuspage import services
 from statuspage.announce import maintenance_reminders_send
-from statuspage.models import ComponentStatus, IncidentStatus, SubscriberStatus
+from statuspage.models import ComponentStatus, IncidentStatus
+from subscribers.models import SubscriberStatus
 from tests.statuspage.factories import ComponentFactory
 from tests.subscribers.factories import SubscriberFactory
 
@@ -192,11 +193,11 @@ def test_it_runs_the_reminder_job_as_a_management_command(api, settings):
 
 def test_it_lists_the_reminder_job_in_the_beat_schedule(settings):
     job = settings.CELERY_BEAT_SCHEDULE["send_maintenance_reminders"]
-    assert job["task"] == "statuspage.subscriber_tasks.send_maintenance_reminders"
+    assert job["task"] == "statuspage.tasks.send_maintenance_reminders"
 
 
 def test_it_gives_each_of_many_subscribers_their_own_links(api):
-    from statuspage.subscriber_models import Subscriber, new_token
+    from subscribers.models import Subscriber, new_token
 
     Subscriber.objects.bulk_create(
         [
@@ -212,7 +213,7 @@ def test_it_gives_each_of_many_subscribers_their_own_links(api):
 def test_it_writes_a_fan_out_larger_than_one_read_of_the_subscriber_cursor(api):
     """Subscribers are read in chunks of 2,000 (a server-side cursor on PostgreSQL) while the
     deliveries are written on the same connection: more than one chunk must get through."""
-    from statuspage.subscriber_models import Subscriber
+    from subscribers.models import Subscriber
 
     Subscriber.objects.bulk_create(
         Subscriber(email=f"r{i}@example.com", status=SubscriberStatus.CONFIRMED, manage_token=f"t{i:05d}")

@@ -10,8 +10,8 @@ from django.utils import timezone
 from notifications.models import Message
 from statuspage import services
 from statuspage.announce import maintenance_reminders_send
-from statuspage.models import Subscriber
-from statuspage.subscribers import subscriber_subscribe
+from subscribers.models import Subscriber
+from subscribers.services import subscriber_subscribe
 from tests.subscribers.factories import SubscriberFactory
 
 pytestmark = [

@@ -9,7 +9,8 @@ import pytest
 
 from notifications.services import deliveries_send_due
 from statuspage import services
-from statuspage.models import ComponentStatus, IncidentStatus, Subscriber, SubscriberStatus
+from statuspage.models import ComponentStatus, IncidentStatus
+from subscribers.models import Subscriber, SubscriberStatus
 from tests.statuspage.factories import ComponentFactory
 from tests.subscribers.conftest import link_in
 

@@ -1,8 +1,8 @@
 import pytest
 
 from notifications.models import Delivery, Message
-from statuspage.models import Subscriber, SubscriberStatus
-from statuspage.subscribers import SubscriberError, normalise_email
+from subscribers.models import Subscriber, SubscriberStatus
+from subscribers.services import SubscriberError, normalise_email
 from tests.statuspage.factories import ComponentFactory
 from tests.subscribers.factories import SubscriberFactory
 
@@ -191,7 +191,7 @@ def test_it_still_subscribes_when_the_shared_cache_is_down(client, settings, clo
     # The rate limits then count nothing rather than refuse everyone (or fail).
     settings.CACHES = {
         "default": {
-            "BACKEND": "config.cache.ResilientRedisCache",
+            "BACKEND": "core.cache.ResilientRedisCache",
             "LOCATION": f"redis://127.0.0.1:{closed_port}/0",
             "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
         }

@@ -1,4 +1,4 @@
-"""Subscriber services: subscribe, confirm, unsubscribe, change components (issue 7).
+"""Subscriber services: subscribe, confirm, unsubscribe, change components.
 
 The views and the admin call these; every one is idempotent. Mail goes through the outbox
 (notifications.services.message_enqueue) inside the caller's transaction, so a rolled-back
@@ -14,14 +14,13 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from config.cache import count_in_window
+from core.cache import count_in_window
 from notifications.services import EmailRecipient, message_enqueue
-from statuspage.models import Component
-from statuspage.subscriber_models import Subscriber, SubscriberStatus, new_token, token_digest
+from subscribers.models import Subscriber, SubscriberStatus, new_token, token_digest
 
 MAX_ADDRESS_LENGTH = 254
 
@@ -84,31 +83,6 @@ def normalise_email(raw: object) -> str:
         # validate_email allows "localhost"-style domains; nobody on the public internet has one.
         raise SubscriberError("Enter a valid e-mail address, such as name@example.com.")
     return address
-
-
-def components_from_ids(ids: Iterable[object] | None) -> list[Component]:
-    """Components by id; unknown or malformed ids are a 400, not silently dropped."""
-    if ids is None:
-        return []
-    if isinstance(ids, str | bytes | dict) or not isinstance(ids, Iterable):
-        raise ComponentChoiceError("components must be a list of component ids.")
-    wanted: set[int] = set()
-    for value in ids:
-        # An id is a JSON integer or a form's string of ASCII digits, within the 64-bit id range:
-        # int() would also take 2.7, True and "٣", and a larger number overflows the IN (...) query.
-        if isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,18}\s*", value):
-            value = int(value)
-        if type(value) is not int or not 0 < value < 2**63:
-            raise ComponentChoiceError(f"Unknown component {value!r}.")
-        wanted.add(value)
-    found = list(Component.objects.filter(pk__in=wanted))
-    if len(found) != len(wanted):
-        missing = sorted(wanted - {c.pk for c in found})
-        raise ComponentChoiceError(f"Unknown component(s): {', '.join(map(str, missing))}.")
-    return found
-
-
-# --- rate limits --------------------------------------------------------------------------
 
 
 def _hit(key: str, limit: int, window: int, now: float) -> int | None:
@@ -178,7 +152,7 @@ def _send_already_subscribed(subscriber: Subscriber, now: datetime) -> None:
     )
 
 
-def subscriber_subscribe(*, email: str, components: Iterable[Component] = ()) -> SubscribeResult:
+def subscriber_subscribe(*, email: str, components: Iterable[models.Model] = ()) -> SubscribeResult:
     """Create or re-use the row for this address and mail it.
 
     New, pending or unsubscribed: (back to) pending with a fresh confirmation token, which
@@ -272,7 +246,7 @@ def subscriber_unsubscribe_by_token(*, token: str) -> tuple[Subscriber, bool]:
     return subscriber, subscriber_unsubscribe(subscriber=subscriber)
 
 
-def subscriber_update_components(*, subscriber: Subscriber, components: Iterable[Component]) -> Subscriber:
+def subscriber_update_components(*, subscriber: Subscriber, components: Iterable[models.Model]) -> Subscriber:
     """Replace the chosen components (none = every component)."""
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)

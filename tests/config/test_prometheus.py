@@ -2,8 +2,8 @@ import pytest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.parser import text_string_to_metric_families
 
+from config import prometheus
 from healthchecks.models import Heartbeat
-from monitoring import prometheus
 from tests.healthchecks.factories import HeartbeatFactory
 from tests.monitoring.factories import MetricFactory
 

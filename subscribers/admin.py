@@ -12,8 +12,8 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from statuspage import subscribers as service
-from statuspage.subscriber_models import Subscriber, SubscriberStatus
+from subscribers import services as service
+from subscribers.models import Subscriber, SubscriberStatus
 
 
 class _Echo:

@@ -1,4 +1,4 @@
-"""E-mail subscribers of the status page (issue 7).
+"""E-mail subscribers of the status page.
 
 One row per normalised address. Two kinds of secret link:
 - the confirmation token is random (256 bits), stored only as its SHA-256 digest, and expires
@@ -44,6 +44,8 @@ class Subscriber(models.Model):
         blank=True,
         related_name="subscribers",
         help_text="None chosen: every component.",
+        # The tables were created when subscribers lived in the statuspage app; they keep their names.
+        db_table="statuspage_subscriber_components",
     )
     manage_token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
     confirm_token_digest = models.CharField(max_length=64, blank=True, editable=False)
@@ -54,7 +56,7 @@ class Subscriber(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        app_label = "statuspage"
+        db_table = "statuspage_subscriber"
         ordering = ["-created_at", "-id"]
         constraints = [
             # One row per address whatever the case of its local part, so one person never

@@ -1,0 +1,93 @@
+"""GET /metrics: Vigil's own state in the Prometheus text format.
+
+COLLECTORS is the explicit list of every app's collector (each a callable returning metric
+families, prometheus_client.core.*MetricFamily), composed here at the top of the layering, where
+every app may be seen. A collector that raises is logged and skipped, so one broken source never
+blanks the whole scrape.
+
+Access: a request from an address in METRICS_ALLOWED_IPS (addresses or networks), or one with
+"Authorization: Bearer <METRICS_TOKEN>", or a staff user's DRF token ("Token <key>").
+"""
+
+import hmac
+import ipaddress
+import logging
+from collections.abc import Callable, Iterable
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.core import Metric
+from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector, CollectorRegistry
+from rest_framework.authtoken.models import Token
+
+from alerts.metrics import alert_metrics
+from healthchecks.metrics import health_metrics, heartbeat_metrics, queue_metrics
+from monitoring.metrics import metric_store_metrics
+from notifications.metrics import delivery_metrics
+
+logger = logging.getLogger(__name__)
+
+
+COLLECTORS: list[Callable[[], Iterable[Metric]]] = [
+    heartbeat_metrics,
+    queue_metrics,
+    metric_store_metrics,
+    health_metrics,
+    alert_metrics,
+    delivery_metrics,
+]
+
+
+class _VigilCollector(Collector):
+    def collect(self) -> Iterable[Metric]:
+        for collector in COLLECTORS:
+            try:
+                yield from list(collector())
+            except Exception as exc:
+                logger.warning("prometheus collector %s failed: %s", collector.__name__, exc)
+
+
+def exposition() -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_VigilCollector())
+    return generate_latest(registry)
+
+
+def _ip_allowed(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(net, strict=False) for net in settings.METRICS_ALLOWED_IPS)
+
+
+def _token_allowed(header: str) -> bool:
+    scheme, _, credential = header.partition(" ")
+    credential = credential.strip()
+    if not credential:
+        return False
+    if scheme == "Bearer" and settings.METRICS_TOKEN:
+        return hmac.compare_digest(credential.encode(), settings.METRICS_TOKEN.encode())
+    if scheme == "Token":
+        token = Token.objects.select_related("user").filter(key=credential).first()
+        return bool(token and token.user.is_active and token.user.is_staff)
+    return False
+
+
+@never_cache
+@require_GET
+def metrics_view(request):
+    if not (
+        _ip_allowed(request.META.get("REMOTE_ADDR", ""))
+        or _token_allowed(request.META.get("HTTP_AUTHORIZATION", ""))
+    ):
+        response = HttpResponse(
+            "Forbidden: token or allowed address required.\n", status=403, content_type="text/plain"
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="vigil-metrics"'
+        return response
+    return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)

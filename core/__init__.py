@@ -1,0 +1,1 @@
+"""Helpers every app uses; it imports no Vigil app (the bottom of the layering)."""
