@@ -25,6 +25,7 @@ from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.http import HttpRequest
 
+from config.models import AuditEntry
 from core import outbound
 
 # "app_label.ModelName" of what is audited; a model not installed (an app merged later) is
@@ -111,8 +112,6 @@ def snapshot(instance: Model) -> dict:
 
 
 def _write(instance: Model, action: str, before: dict | None, after: dict | None) -> None:
-    from config.models import AuditEntry
-
     request = _staff_request()
     if request is None:
         return

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from django.contrib.auth import get_user_model
 
 from alerts.demo import seed_alerts
+from config.roles import ADMINISTRATORS, OPERATORS, VIEWERS, sync_roles
 from healthchecks.demo import seed_probes
 from monitoring.demo import seed_metrics
 from notifications.demo import seed_notifications
@@ -38,8 +39,6 @@ def seed_roles() -> str:
     the admin, or logs in as them with `manage.py changepassword <name>`). The `operator` user
     made above joins Operators."""
     from django.contrib.auth.models import Group
-
-    from config.roles import ADMINISTRATORS, OPERATORS, VIEWERS, sync_roles
 
     sync_roles()
     User = get_user_model()

@@ -5,6 +5,8 @@ described here by hand and added to the schema by a postprocessing hook."""
 import copy
 import re
 
+from config.throttling import throttled
+from config.url_inventory import served_paths
 from statuspage.uptime import MAX_DAYS as UPTIME_DAYS
 
 PUBLIC = []  # no security: anyone may call these
@@ -220,8 +222,6 @@ ERROR_SCHEMA = {
 def add_plain_views(result: dict, generator, request, public) -> dict:
     """drf-spectacular postprocessing hook: add the plain views (only those whose URL exists,
     so the schema never lists a path that is not served) and the error shape."""
-    from config.url_inventory import served_paths
-
     served = {_placeholders(path) for path in served_paths()}
     for path, item in PLAIN_VIEWS.items():
         if _placeholders(path) in served:
@@ -253,8 +253,6 @@ def add_plain_views(result: dict, generator, request, public) -> dict:
 def _document_errors(path: str, operation: dict, drf: bool) -> None:
     """The errors every operation of a kind can answer, whatever its view says: the rules
     live in shared code (authentication, URL routing, pagination, filters, throttling)."""
-    from config.throttling import throttled
-
     responses = operation.setdefault("responses", {})
     parameters = operation.get("parameters", [])
     query = {p["name"] for p in parameters if p.get("in") == "query"}
