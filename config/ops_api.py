@@ -33,7 +33,7 @@ class DashboardView(APIView):
                     "charts": serializers.DictField(),
                 },
             ),
-            description="The dashboard's panels; see README 'Operations console and API'.",
+            description="The dashboard's panels; see docs/console-and-api.md.",
         )
     )
     def get(self, request):

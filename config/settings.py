@@ -2,9 +2,13 @@
 
 With no environment at all, Vigil runs embedded: SQLite in WAL mode, a Celery broker on the
 filesystem and a file cache, all under VIGIL_DATA_DIR. Production differs only by environment:
-DATABASE_URL (PostgreSQL), CELERY_BROKER_URL and REDIS_URL (Redis). See README.md.
+DATABASE_URL (PostgreSQL), CELERY_BROKER_URL and REDIS_URL (Redis). Every variable is listed in
+docs/configuration.md.
+
+Each setting is defined once, in the section it belongs to, and never changed further down.
 """
 
+import ipaddress
 import secrets
 from pathlib import Path
 
@@ -25,6 +29,7 @@ from config.env import (
     is_set,
 )
 
+# --- Paths: the code, and the folder that holds everything the embedded mode writes ----------
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("VIGIL_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 try:
@@ -32,6 +37,7 @@ try:
 except OSError as exc:
     raise ImproperlyConfigured(f"VIGIL_DATA_DIR {DATA_DIR} cannot be created ({exc})") from None
 
+# --- Core: debug mode, secret key, host names, public address ------------------------------
 DEBUG = env_bool("DEBUG", True)
 
 
@@ -58,6 +64,7 @@ PUBLIC_URL = env_url("PUBLIC_URL", "http://127.0.0.1:8000", schemes=("http", "ht
 SITE_NAME = env_str("SITE_NAME", "Vigil")
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
 
+# --- Applications, middleware, URLs, templates ---------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -76,11 +83,16 @@ INSTALLED_APPS = [
     "notifications",
     "alerts",
     "statuspage",
+    # The API schema and the assets of its docs pages, loaded after the project's apps.
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
     # First, so the time it records covers every other middleware too.
     "monitoring.timing.RequestTimingMiddleware",
+    # Public JSON per client address (config/throttling.py), before any other work is done.
+    "config.throttling.PublicThrottleMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on every response, static files included (config/csp.py).
     "config.csp.ContentSecurityPolicyMiddleware",
@@ -93,6 +105,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Right after authentication: the audit log needs to know who made the request (config/audit.py).
+    "config.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 
@@ -114,31 +128,43 @@ TEMPLATES = [
     },
 ]
 
-# --- Database ---------------------------------------------------------------------------
+# --- Database: SQLite in DATA_DIR, or DATABASE_URL (PostgreSQL) ---------------------------
 DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 2, minimum=1, maximum=60)
-_embedded_database = {
-    "ENGINE": "django.db.backends.sqlite3",
-    "NAME": str(DATA_DIR / "vigil.sqlite3"),
-}
-DATABASES = {"default": env_database("DATABASE_URL", _embedded_database)}
-_db = DATABASES["default"]
-if _db["ENGINE"] == "django.db.backends.sqlite3":
-    # Web, worker and beat write to one file at once: WAL lets readers go on during a write,
-    # IMMEDIATE takes the write lock at BEGIN (no deadlock upgrading a read lock), and the
-    # busy timeout makes a writer wait for the lock instead of failing with "database is locked".
-    _db["OPTIONS"] = {
-        "timeout": 20,
-        "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+
+
+def _database() -> dict:
+    embedded = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / "vigil.sqlite3")}
+    url_config = env_database("DATABASE_URL", embedded)
+    if url_config["ENGINE"] == "django.db.backends.sqlite3":
+        # Web, worker and beat write to one file at once: WAL lets readers go on during a write,
+        # IMMEDIATE takes the write lock at BEGIN (no deadlock upgrading a read lock), and the
+        # busy timeout makes a writer wait for the lock instead of failing with "database is locked".
+        return {
+            **url_config,
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
+                ),
+            },
+        }
+    return {
+        **url_config,
+        "OPTIONS": {**url_config.get("OPTIONS", {}), "connect_timeout": DATABASE_CONNECT_TIMEOUT},
+        "CONN_MAX_AGE": env_int("CONN_MAX_AGE", 60, minimum=0),
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {
+            **url_config.get("TEST", {}),
+            "NAME": env_str("TEST_DATABASE_NAME", f"test_{url_config['NAME']}"),
+        },
     }
-else:
-    _db.setdefault("OPTIONS", {})["connect_timeout"] = DATABASE_CONNECT_TIMEOUT
-    _db["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60, minimum=0)
-    _db["CONN_HEALTH_CHECKS"] = True
-    _db.setdefault("TEST", {})["NAME"] = env_str("TEST_DATABASE_NAME", f"test_{_db['NAME']}")
+
+
+DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache ------------------------------------------------------------------------------
+# --- Cache: a file cache in DATA_DIR, or REDIS_URL -----------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     env_url("REDIS_URL", REDIS_URL, schemes=("redis", "rediss", "unix"))
@@ -160,7 +186,7 @@ else:
         }
     }
 
-# --- Celery -----------------------------------------------------------------------------
+# --- Celery: a broker folder in DATA_DIR, or CELERY_BROKER_URL (Redis) ---------------------
 CELERY_BROKER_URL = env_url(
     "CELERY_BROKER_URL",
     "filesystem://localhost/",
@@ -205,11 +231,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 120, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 180, minimum=1)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-CELERY_BEAT_SCHEDULER = "healthchecks.beat:HeartbeatScheduler"
+# Celery's persistent scheduler, plus a beat heartbeat row and the intervals staff change at run
+# time (config/beat.py). The schedule itself is built at the end of this module.
+CELERY_BEAT_SCHEDULER = "config.beat:RuntimeIntervalScheduler"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 
-# --- Monitoring configuration (initial values; staff change them at run time) ----------
+# --- Monitoring configuration (initial values; staff change them at run time) --------------
 HEALTH_CHECK_INTERVAL = env_int("HEALTH_CHECK_INTERVAL", 30, minimum=5)
 METRIC_COLLECTION_INTERVAL = env_int("METRIC_COLLECTION_INTERVAL", 60, minimum=5)
 ALERT_CHECK_INTERVAL = env_int("ALERT_CHECK_INTERVAL", 30, minimum=5)
@@ -224,7 +252,7 @@ ALERTS_RETENTION_DAYS = env_int("ALERTS_RETENTION_DAYS", 90, minimum=1)
 LOGS_RETENTION_DAYS = env_int("LOGS_RETENTION_DAYS", 7, minimum=1)
 HEALTH_CHECK_TIMEOUT = env_float("HEALTH_CHECK_TIMEOUT", 2.0, minimum=0.1, maximum=2.0)
 
-# --- Notifications (initial channels; staff manage them in the admin) ------------------
+# --- Notification channels from the environment (staff manage them in the admin) -----------
 EMAIL_NOTIFICATIONS_ENABLED = env_bool("EMAIL_NOTIFICATIONS_ENABLED", False)
 EMAIL_RECIPIENTS = env_list("EMAIL_RECIPIENTS")
 SLACK_NOTIFICATIONS_ENABLED = env_bool("SLACK_NOTIFICATIONS_ENABLED", False)
@@ -244,6 +272,7 @@ if SLACK_NOTIFICATIONS_ENABLED and not SLACK_WEBHOOK_URL:
 if WEBHOOK_NOTIFICATIONS_ENABLED and not WEBHOOK_URLS:
     raise ImproperlyConfigured("WEBHOOK_URLS must list at least one URL when WEBHOOK_NOTIFICATIONS_ENABLED=1")
 
+# --- E-mail: EMAIL_URL, the sender --------------------------------------------------------
 _email = env_email("EMAIL_URL", "consolemail://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
@@ -256,10 +285,10 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Vigil <vigil@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# --- Security ---------------------------------------------------------------------------
+# --- Security: TLS, cookies, headers, failed logins, passwords ----------------------------
 # Production (DEBUG=0) assumes TLS, terminated here or at a proxy; each default can be
-# turned off for a plain-HTTP deployment (see README). Health and metrics stay reachable
-# over plain HTTP for load balancers and scrapers.
+# turned off for a plain-HTTP deployment (see docs/configuration.md). Health and metrics stay
+# reachable over plain HTTP for load balancers and scrapers.
 _tls = not DEBUG
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _tls)
 SECURE_REDIRECT_EXEMPT = [r"^health(/|$)", r"^metrics$"]
@@ -309,11 +338,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- Language and time --------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
+# --- Static files (WhiteNoise) ------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns on every start when it is missing
@@ -332,19 +363,68 @@ STORAGES = {
 # WhiteNoise serves them from the apps' folders instead of failing (config/storage.py).
 WHITENOISE_USE_FINDERS = DEBUG or not (STATIC_ROOT / "staticfiles.json").exists()
 
+# --- Throttling of the public JSON (config/throttling.py) ---------------------------------
+# Requests per minute per client address on the public JSON (0: no limit); see
+# docs/console-and-api.md. The subscribe endpoints have their own per-address limits (statuspage).
+PUBLIC_THROTTLE_RATES = {"public": env_int("PUBLIC_API_THROTTLE_PER_MINUTE", 600, minimum=0)}
+PUBLIC_THROTTLE_PATHS = [("/api/status/admin", ""), ("/api/status", "public"), ("/api/v2/", "public")]
+# Never throttled: by default loopback, i.e. a proxy on the same machine that does not pass
+# X-Forwarded-For (counting it would throttle every visitor as one), local tools and benchmarks.
+THROTTLE_EXEMPT_IPS = env_list("THROTTLE_EXEMPT_IPS", ["127.0.0.1", "::1"])
+# Behind a proxy, count by the X-Forwarded-For address the proxy wrote (its last entry).
+THROTTLE_TRUST_X_FORWARDED_FOR = env_bool("THROTTLE_TRUST_X_FORWARDED_FOR", False)
+
+# --- REST API (Django REST framework) and its schema (drf-spectacular) --------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # DRF's, counting failed tokens per client address (config/authentication.py).
         "config.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    # Staff, and then the model permission for the method (config/permissions.py).
+    "DEFAULT_PERMISSION_CLASSES": ["config.permissions.ModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON without NUL characters (PostgreSQL cannot store them; config/parsers.py), forms as DRF's.
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    # DRF's throttles count by address too: without NUM_PROXIES it believes any X-Forwarded-For a
+    # client sends (a new one per request gets around the limit). 1 = the entry our proxy appended.
+    "NUM_PROXIES": 1 if THROTTLE_TRUST_X_FORWARDED_FOR else 0,
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": f"{env_int('ANON_API_THROTTLE_PER_MINUTE', 60, minimum=1)}/min",
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Vigil API",
+    "DESCRIPTION": "Operations (token or staff session) and public status page API. See docs/ in the repository.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.add_plain_views",
+    ],
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status` with its own choices; name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "ComponentStatusEnum": "statuspage.models.ComponentStatus",
+        "IncidentStatusEnum": "statuspage.models.IncidentStatus",
+        "MaintenanceStatusEnum": "statuspage.models.MaintenanceStatus",
+        "AlertStatusEnum": "alerts.models.Alert.Status",
+    },
 }
 
+# --- Logging ------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
     raise ImproperlyConfigured(
@@ -368,9 +448,7 @@ LOGGING = {
     },
 }
 
-# --- monitoring ---
-import ipaddress  # noqa: E402  (kept in this block: only the monitoring settings need it)
-
+# --- Metrics (monitoring/): rollups, retention, ingest, /metrics; see docs/metrics.md -----
 METRIC_ROLLUP_INTERVAL = env_int("METRIC_ROLLUP_INTERVAL", 60, minimum=10)
 METRIC_MINUTE_ROLLUP_RETENTION_DAYS = env_int("METRIC_MINUTE_ROLLUP_RETENTION_DAYS", 14, minimum=1)
 METRIC_HOUR_ROLLUP_RETENTION_DAYS = env_int("METRIC_HOUR_ROLLUP_RETENTION_DAYS", 395, minimum=1)
@@ -386,8 +464,9 @@ for _network in METRICS_ALLOWED_IPS:
         raise ImproperlyConfigured(
             f"METRICS_ALLOWED_IPS must list IP addresses or networks (a.b.c.d/n); got {_network!r}"
         ) from None
-# --- notifications ---
-# The outbox (notifications/): batch sizes, claim leases, retry caps. See README "Notifications".
+
+# --- The delivery outbox (notifications/): batches, claim leases, retry caps --------------
+# See docs/notifications.md.
 NOTIFICATIONS_SWEEP_INTERVAL = env_int("NOTIFICATIONS_SWEEP_INTERVAL", 30, minimum=5)
 NOTIFICATIONS_BATCH_SIZE = env_int("NOTIFICATIONS_BATCH_SIZE", 500, minimum=1, maximum=5000)
 NOTIFICATIONS_CLAIM_SECONDS = env_int("NOTIFICATIONS_CLAIM_SECONDS", 300, minimum=30)
@@ -401,7 +480,8 @@ WEBHOOK_SECRET = env_str("WEBHOOK_SECRET")
 # probes anything but link-local (cloud metadata); these list networks to allow anyway.
 WEBHOOK_ALLOWED_NETWORKS = env_networks("WEBHOOK_ALLOWED_NETWORKS")
 PROBE_ALLOWED_NETWORKS = env_networks("PROBE_ALLOWED_NETWORKS")
-# --- statuspage ---
+
+# --- Status page (statuspage/): caching, the static copy, maintenance, uptime -------------
 # Public pages and JSON are served from a cache that each change turns over (statuspage/cache.py).
 # Each process re-reads the shared generation key at most this often: the delay before a visitor
 # sees a change, traded against one shared-cache round trip per request.
@@ -414,20 +494,20 @@ STATUSPAGE_PUBLISH_INTERVAL = env_int("STATUSPAGE_PUBLISH_INTERVAL", 300, minimu
 MAINTENANCE_CHECK_INTERVAL = env_int("MAINTENANCE_CHECK_INTERVAL", 30, minimum=5)
 UPTIME_ROLLUP_INTERVAL = env_int("UPTIME_ROLLUP_INTERVAL", 600, minimum=30)
 
-# --- alerts ---
+# --- Alerts (alerts/): flapping, escalation -----------------------------------------------
 ALERT_FLAP_WINDOW_MINUTES = env_int("ALERT_FLAP_WINDOW_MINUTES", 30, minimum=1)
 ALERT_FLAP_THRESHOLD = env_int("ALERT_FLAP_THRESHOLD", 6, minimum=3)
 ESCALATION_CHECK_INTERVAL = env_int("ESCALATION_CHECK_INTERVAL", 30, minimum=5)
 
-# --- healthchecks (component probes) ---
+# --- Component probes (healthchecks/); see docs/probes.md ---------------------------------
 # run_probes: how many probes run at once per worker, the most one run claims, how often a
-# certificate is read, and how long probe results are kept. See README "Component probes".
+# certificate is read, and how long probe results are kept.
 PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 64, minimum=1, maximum=512)
 PROBE_BATCH_SIZE = env_int("PROBE_BATCH_SIZE", 2000, minimum=1, maximum=20000)
 PROBE_CERT_CHECK_HOURS = env_int("PROBE_CERT_CHECK_HOURS", 24, minimum=1)
 PROBE_RESULTS_RETENTION_DAYS = env_int("PROBE_RESULTS_RETENTION_DAYS", LOGS_RETENTION_DAYS, minimum=1)
-# --- subscribers ---
-# E-mail subscribers of the status page (subscribers/services.py). See README "Subscribers".
+
+# --- E-mail subscribers of the status page; see docs/subscribers.md -----------------------
 SUBSCRIBERS_CONFIRM_HOURS = env_int("SUBSCRIBERS_CONFIRM_HOURS", 48, minimum=1)
 # Subscribe requests per fixed window, per client IP and per address (429 + Retry-After beyond).
 SUBSCRIBERS_RATE_WINDOW = env_int("SUBSCRIBERS_RATE_WINDOW", 3600, minimum=1)
@@ -441,64 +521,12 @@ SUBSCRIBERS_REMINDER_MINUTES = env_int("SUBSCRIBERS_REMINDER_MINUTES", 60, minim
 SUBSCRIBERS_REMINDER_CHECK_INTERVAL = env_int("SUBSCRIBERS_REMINDER_CHECK_INTERVAL", 60, minimum=5)
 # Also send incident and maintenance mail to the enabled staff channels (by their minimum severity).
 SUBSCRIBERS_ANNOUNCE_TO_CHANNELS = env_bool("SUBSCRIBERS_ANNOUNCE_TO_CHANNELS", False)
-# --- console (config app: dashboard, roles, audit, run-time config, API schema) ---
-# Requests per minute per client address on the public JSON (0: no limit). See README. The
-# subscribe endpoints have their own per-address limits (statuspage).
-PUBLIC_THROTTLE_RATES = {"public": env_int("PUBLIC_API_THROTTLE_PER_MINUTE", 600, minimum=0)}
-PUBLIC_THROTTLE_PATHS = [("/api/status/admin", ""), ("/api/status", "public"), ("/api/v2/", "public")]
-# Never throttled: by default loopback, i.e. a proxy on the same machine that does not pass
-# X-Forwarded-For (counting it would throttle every visitor as one), local tools and benchmarks.
-THROTTLE_EXEMPT_IPS = env_list("THROTTLE_EXEMPT_IPS", ["127.0.0.1", "::1"])
-# Behind a proxy, count by the X-Forwarded-For address the proxy wrote (its last entry).
-THROTTLE_TRUST_X_FORWARDED_FOR = env_bool("THROTTLE_TRUST_X_FORWARDED_FOR", False)
+
+# --- Operations console (config app: dashboard, run-time config) --------------------------
 SYSTEM_THRESHOLDS_FUNCTION = "config.runtime_config.system_thresholds"
 DASHBOARD_REFRESH_SECONDS = env_int("DASHBOARD_REFRESH_SECONDS", 30, minimum=0)
-# Beat also follows the intervals staff change at run time (config/beat.py).
-CELERY_BEAT_SCHEDULER = "config.beat:RuntimeIntervalScheduler"
-MIDDLEWARE.insert(1, "config.throttling.PublicThrottleMiddleware")
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
-    "config.audit.AuditMiddleware",
-)
-INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
-REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] = ["config.permissions.ModelPermissions"]
-REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
-# JSON without NUL characters (PostgreSQL cannot store them; config/parsers.py), forms as DRF's.
-REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
-    "config.parsers.JSONParser",
-    "rest_framework.parsers.FormParser",
-    "rest_framework.parsers.MultiPartParser",
-]
-REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["rest_framework.throttling.AnonRateThrottle"]
-# DRF's throttles count by address too: without NUM_PROXIES it believes any X-Forwarded-For a
-# client sends (a new one per request gets around the limit). 1 = the entry our proxy appended.
-REST_FRAMEWORK["NUM_PROXIES"] = 1 if THROTTLE_TRUST_X_FORWARDED_FOR else 0
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
-    "anon": f"{env_int('ANON_API_THROTTLE_PER_MINUTE', 60, minimum=1)}/min",
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Vigil API",
-    "DESCRIPTION": "Operations (token or staff session) and public status page API. See README.",
-    "VERSION": "1",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.schema.add_plain_views",
-    ],
-    "COMPONENT_SPLIT_REQUEST": True,
-    # Several models have a `status` with its own choices; name each enum after its model.
-    "ENUM_NAME_OVERRIDES": {
-        "ComponentStatusEnum": "statuspage.models.ComponentStatus",
-        "IncidentStatusEnum": "statuspage.models.IncidentStatus",
-        "MaintenanceStatusEnum": "statuspage.models.MaintenanceStatus",
-        "AlertStatusEnum": "alerts.models.Alert.Status",
-    },
-}
 
-# One place for the beat schedule (config/celery.py); it reads the intervals above.
+# --- Beat schedule: last, because it reads the intervals defined above (config/celery.py) --
 from config.celery import beat_schedule  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = beat_schedule(globals())
