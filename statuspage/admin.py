@@ -105,8 +105,20 @@ class ComponentAdmin(admin.ModelAdmin):
     ]
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        transaction.on_commit(services.page_cache.invalidate)
+        # Through the services, like the API: they refresh the page cache and the static copy.
+        depends_on = form.cleaned_data.get("depends_on")
+        if change:
+            changed = {name: form.cleaned_data[name] for name in form.changed_data if name != "depends_on"}
+            services.component_update(component=obj, depends_on=depends_on, **changed)
+        else:
+            fields = {name: form.cleaned_data[name] for name in form.fields if name != "depends_on"}
+            obj.pk = services.component_create(depends_on=depends_on or [], **fields).pk
+            obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        # depends_on was set by the service in save_model; only the inlines remain.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
 
 @admin.register(ComponentStatusChange)

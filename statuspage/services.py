@@ -138,6 +138,21 @@ def component_create(*, name: str, depends_on: Iterable[Component] = (), **field
     return component
 
 
+def component_update(*, component: Component, depends_on: Iterable[Component] | None = None, **fields) -> Component:
+    """Change a component's description fields (name, group, health_check_url...). Its status is
+    not one of them: that changes through component_set_status, which records the change."""
+    fields.pop("status", None)
+    with transaction.atomic():
+        for name, value in fields.items():
+            setattr(component, name, value)
+        if fields:
+            component.save(update_fields=[*fields, "updated_at"])
+        if depends_on is not None:
+            component.depends_on.set(list(depends_on))
+        _after_commit("component", component)
+    return component
+
+
 def component_set_status(
     *,
     component: Component,

@@ -79,6 +79,21 @@ def probe_hold(*, probe: Probe, status: str, until: datetime | None, actor=None,
     return probe
 
 
+def probes_ensure_for_components() -> int:
+    """Give every component with a health_check_url a probe of its own (the defaults), however
+    the URL was set: the component admin and API belong to the status page, which sits below
+    the probes and cannot create one. Each round starts with this, so a new URL is probed in
+    the first round after it is saved. Returns how many components had none."""
+    missing = Component.objects.exclude(health_check_url="").filter(probe__isnull=True)
+    now = timezone.now()
+    # ignore_conflicts: a concurrent round (or staff) may create the same probe; one row stays.
+    created = Probe.objects.bulk_create(
+        [Probe(component=component, next_due_at=now) for component in missing.only("pk")],
+        ignore_conflicts=True,
+    )
+    return len(created)
+
+
 # --- claiming -----------------------------------------------------------------------------
 
 
@@ -451,6 +466,7 @@ def probes_run_due(*, now: datetime | None = None, limit: int | None = None) -> 
     """One round: claim what is due, run it, record and apply the results."""
     started = time.perf_counter()
     now = now or timezone.now()
+    probes_ensure_for_components()
     claimed = probes_claim_due(now=now, limit=limit)
     if not claimed:
         return RoundSummary(seconds=time.perf_counter() - started)
