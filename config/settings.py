@@ -404,7 +404,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Vigil API",
-    "DESCRIPTION": "Operations (token or staff session) and public status page API. See docs/ in the repository.",
+    "DESCRIPTION": "Operations (token or staff session) and public status page API; see docs/.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

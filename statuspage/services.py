@@ -138,7 +138,9 @@ def component_create(*, name: str, depends_on: Iterable[Component] = (), **field
     return component
 
 
-def component_update(*, component: Component, depends_on: Iterable[Component] | None = None, **fields) -> Component:
+def component_update(
+    *, component: Component, depends_on: Iterable[Component] | None = None, **fields
+) -> Component:
     """Change a component's description fields (name, group, health_check_url...). Its status is
     not one of them: that changes through component_set_status, which records the change."""
     fields.pop("status", None)
