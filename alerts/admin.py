@@ -2,8 +2,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 
 from alerts.models import Alert, AlertEvent, AlertRule, EscalationStep, Silence
+from alerts.notify import announcements_batched
 from alerts.services import AlertTransitionError, alert_acknowledge, alert_resolve
-from alerts.tasks import notify_alerts_after_commit
 
 
 class EscalationStepInline(admin.TabularInline):
@@ -127,13 +127,13 @@ class AlertAdmin(admin.ModelAdmin):
 
     def _apply(self, request, queryset: QuerySet, service, verb: str) -> None:
         done, refused = 0, []
-        for alert in queryset:
-            try:
-                service(alert=alert, user=request.user)
-                done += 1
-            except AlertTransitionError as exc:
-                refused.append(f"#{alert.pk}: {exc}")
-        notify_alerts_after_commit()
+        with announcements_batched():  # the selected alerts go out together, not one by one
+            for alert in queryset:
+                try:
+                    service(alert=alert, user=request.user)
+                    done += 1
+                except AlertTransitionError as exc:
+                    refused.append(f"#{alert.pk}: {exc}")
         if done:
             self.message_user(request, f"{done} alert(s) {verb}.", messages.SUCCESS)
         if refused:

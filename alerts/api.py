@@ -17,7 +17,6 @@ from alerts.serializers import (
     SilenceSerializer,
 )
 from alerts.services import AlertTransitionError, alert_acknowledge, alert_raise, alert_reopen, alert_resolve
-from alerts.tasks import notify_alerts_after_commit
 from core.api import error_response
 from core.filters import UTCDateTimeFilter
 
@@ -68,7 +67,6 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             user=request.user,
             actor_type="user",
         )
-        notify_alerts_after_commit()
         code = status.HTTP_201_CREATED if raised.created else status.HTTP_200_OK
         return Response(AlertSerializer(raised.alert).data, status=code)
 
@@ -79,7 +77,6 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             alert = service(alert=self.get_object(), user=request.user, **data.validated_data, **extra)
         except AlertTransitionError as exc:
             return error_response(str(exc), status.HTTP_409_CONFLICT)
-        notify_alerts_after_commit()
         return Response(AlertSerializer(alert).data)
 
     @action(detail=True, methods=["post"])
@@ -132,5 +129,4 @@ def alertmanager_webhook(request):
     except alertmanager.PayloadError as exc:
         return error_response(str(exc), status.HTTP_400_BAD_REQUEST, errors=exc.errors)
     counts = alertmanager.apply(payload, user=request.user)
-    notify_alerts_after_commit()
     return Response(counts, status=status.HTTP_200_OK)

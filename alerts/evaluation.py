@@ -13,7 +13,9 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, AlertRule
+from alerts.notify import announce_flapping, announcements_batched, notify_pending_alerts
 from alerts.services import alert_raise, alert_resolve
+from alerts.sources import rule_values
 
 logger = logging.getLogger(__name__)
 
@@ -114,8 +116,6 @@ def evaluate_rule(rule: AlertRule, value: float | None, now: datetime, summary: 
         alert_resolve(alert=open_alert, note="condition cleared", actor_type=AlertEvent.Actor.RULE, now=now)
         summary.resolved += 1
     if rule.flapping and not was_flapping:
-        from alerts.notify import announce_flapping
-
         announce_flapping(rule, now=now)
 
 
@@ -171,11 +171,19 @@ def _record_failure(rule: AlertRule, exc: Exception, now: datetime) -> None:
 
 def evaluate_rules(*, now: datetime | None = None) -> TickSummary:
     """One tick over every enabled rule. Safe with several evaluators at once: state changes
-    happen under a row lock, and alerts are deduplicated by their fingerprint constraint."""
-    from alerts.notify import notify_pending_alerts
-    from alerts.sources import rule_values
+    happen under a row lock, and alerts are deduplicated by their fingerprint constraint.
 
+    What fired or resolved in the tick is announced at its end, grouped, here and now (not from
+    a task per alert, which could split one storm into many messages)."""
     now = now or timezone.now()
+    with announcements_batched() as batch:
+        summary = _evaluate_all(now)
+        summary.notified = notify_pending_alerts(now=now)
+        batch.pending = False
+    return summary
+
+
+def _evaluate_all(now: datetime) -> TickSummary:
     summary = TickSummary()
     rules = list(AlertRule.objects.filter(enabled=True).select_related("component"))
     summary.rules = len(rules)
@@ -219,7 +227,6 @@ def evaluate_rules(*, now: datetime | None = None) -> TickSummary:
     _record_state_moves(moved, now)
     if refresh:
         _refresh_open_alerts(refresh, now, summary)
-    summary.notified = notify_pending_alerts(now=now)
     return summary
 
 

@@ -7,8 +7,12 @@ as resolved. Escalations go to their step's channels, one message per step and r
 """
 
 import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
+from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -50,18 +54,24 @@ def _group_context(state: str, alerts: list[Alert], **extra) -> dict:
     }
 
 
+def alert_channels(*, rule: AlertRule | None, severity: str) -> list[Channel]:
+    """The channels an alert (or a rule's flapping notice) goes to: the rule's enabled channels,
+    or every enabled channel when the alert has no rule (manual, Alertmanager, meta) or when none
+    of its rule's channels is enabled, so disabling a channel never leaves an alert unheard (a
+    silence is the way to quiet one). Either way only channels whose minimum severity admits it."""
+    chosen = list(rule.channels.filter(enabled=True)) if rule is not None else []
+    if not chosen:
+        chosen = list(Channel.objects.filter(enabled=True))
+    return [channel for channel in chosen if channel.admits(severity)]
+
+
 def _channels_for(alert: Alert, channel_cache: dict) -> list[Channel]:
-    """The rule's channels, or every enabled channel for alerts without a rule (manual,
-    Alertmanager, meta); either way only channels whose minimum severity admits the alert."""
-    key = alert.rule_id or 0
+    key = (alert.rule_id or 0, alert.severity)
     if key not in channel_cache:
-        source = (
-            alert.rule.channels.all()
-            if alert.rule_id and alert.rule.channels.exists()
-            else Channel.objects.all()
+        channel_cache[key] = alert_channels(
+            rule=alert.rule if alert.rule_id else None, severity=alert.severity
         )
-        channel_cache[key] = list(source.filter(enabled=True))
-    return [channel for channel in channel_cache[key] if channel.admits(alert.severity)]
+    return channel_cache[key]
 
 
 def _severity_of(alerts: list[Alert]) -> str:
@@ -162,8 +172,7 @@ def announce_escalation(alert: Alert, step: EscalationStep, *, now: datetime) ->
 def announce_flapping(rule: AlertRule, *, now: datetime) -> None:
     """Said once when a rule starts flapping; its alerts are then recorded but not sent."""
     alert = Alert.objects.filter(rule=rule).order_by("-fired_at").first()
-    channels = list(rule.channels.filter(enabled=True)) or list(Channel.objects.filter(enabled=True))
-    channels = [c for c in channels if c.admits(rule.severity)]
+    channels = alert_channels(rule=rule, severity=rule.severity)
     if channels:
         message_enqueue(
             kind="alert.flapping",
@@ -190,3 +199,45 @@ def announce_flapping(rule: AlertRule, *, now: datetime) -> None:
             actor_type=AlertEvent.Actor.RULE,
             detail=f"{len(rule.recent_transitions)} changes in {settings.ALERT_FLAP_WINDOW_MINUTES} min",
         )
+
+
+# --- announcing after commit ----------------------------------------------------------------
+
+
+@shared_task(ignore_result=True)
+def notify_alerts() -> str:
+    return f"{notify_pending_alerts()} grouped notifications"
+
+
+class _Batch(threading.local):
+    depth = 0
+    pending = False
+
+
+_batch = _Batch()
+
+
+def announce_after_commit() -> None:
+    """Announce new alerts and resolutions once the caller's transaction has committed; the
+    alert services call it. Inside announcements_batched() it waits for the batch to end, so
+    alerts changed together go out as one message per channel. With the broker down this only
+    logs (robust): the change is saved, and the escalate_alerts sweep announces what is pending."""
+    if _batch.depth:
+        _batch.pending = True
+        return
+    transaction.on_commit(notify_alerts.delay, robust=True)
+
+
+@contextmanager
+def announcements_batched() -> Iterator[_Batch]:
+    """Alerts raised or resolved inside are announced together, once, when the batch ends (a probe
+    round, a bulk admin action). A caller that announces synchronously itself (the evaluation
+    tick) sets `pending = False` on the batch it is given."""
+    _batch.depth += 1
+    try:
+        yield _batch
+    finally:
+        _batch.depth -= 1
+        if _batch.depth == 0 and _batch.pending:
+            _batch.pending = False
+            announce_after_commit()

@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, AlertRule, EscalationStep, Silence
+from alerts.notify import announce_after_commit, announce_escalation
 
 logger = logging.getLogger(__name__)
 MAX_REPEATS_PER_STEP = 10
@@ -135,6 +136,7 @@ def alert_raise(
                         else AlertEvent.Kind.SUPPRESSED
                     )
                     _event(alert, kind, detail=reason, at=now)
+                announce_after_commit()
                 return Raised(alert, True)
         Alert.objects.filter(pk=existing.pk).update(
             occurrence_count=F("occurrence_count") + 1, last_value=value, last_fired_at=now
@@ -164,6 +166,7 @@ def alert_acknowledge(*, alert: Alert, user=None, note: str = "", now: datetime 
         alert.escalation_token += 1
         alert.save()
         _event(alert, AlertEvent.Kind.ACKNOWLEDGED, actor_type=_actor(user), user=user, detail=note, at=now)
+        announce_after_commit()
     return alert
 
 
@@ -201,6 +204,7 @@ def alert_resolve(
             detail=note,
             at=now,
         )
+        announce_after_commit()
     return alert
 
 
@@ -228,6 +232,7 @@ def alert_reopen(*, alert: Alert, user=None, note: str = "", now: datetime | Non
         alert.next_escalation_at = _first_escalation_at(alert.rule, now)
         alert.save()
         _event(alert, AlertEvent.Kind.REOPENED, actor_type=_actor(user), user=user, detail=note, at=now)
+        announce_after_commit()
     return alert
 
 
@@ -235,8 +240,6 @@ def alert_escalate(*, alert_id: int, token: int, now: datetime | None = None) ->
     """Run one due escalation of an alert. Returns False (doing nothing) if the alert changed
     since the caller read it (token), is no longer firing, or is not yet due: a duplicate or
     redelivered run, or one that lost the race to an acknowledgement."""
-    from alerts.notify import announce_escalation
-
     now = now or timezone.now()
     with transaction.atomic():
         alert = Alert.objects.select_for_update(skip_locked=True).filter(pk=alert_id).first()

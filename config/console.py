@@ -6,7 +6,6 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -15,7 +14,6 @@ from django.views.decorators.http import require_POST
 
 from alerts.models import Alert
 from alerts.services import AlertTransitionError, alert_acknowledge, alert_resolve
-from alerts.tasks import notify_alerts
 from statuspage import services as status_services
 from statuspage.models import Incident, IncidentStatus, Maintenance
 
@@ -52,9 +50,6 @@ def _alert_transition(request: HttpRequest, pk: int, service: Callable, verb: st
     except AlertTransitionError as exc:
         messages.warning(request, f"{alert.title}: {exc}")
         return
-    # robust: the change is committed; a broker outage must not turn it into an error page.
-    # notify_pending_alerts() picks the announcement up on the next evaluation tick.
-    transaction.on_commit(notify_alerts.delay, robust=True)
     messages.success(request, f"Alert “{alert.title}” {verb}.")
 
 

@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from alerts.models import Alert, AlertEvent, Severity
+from alerts.notify import announcements_batched
 from alerts.services import alert_raise, alert_resolve
-from alerts.tasks import notify_alerts_after_commit
 from core.outbound import without_credentials
 from healthchecks.models import OUTAGE_STATUSES, Probe, ProbeResult
 from healthchecks.probes.http import Outcome, ProbeSpec, execute_all
@@ -413,33 +413,33 @@ def probe_outcomes_apply(*, probes: dict[int, Probe], outcomes: list[Outcome], n
         if target or goes_down or comes_up or outcome.cert_checked:
             actions.append((probe, outcome, target, goes_down, comes_up))
     if actions:
-        graph = _Graph()
-        down_now: set[int] = set()
-        # Parents before dependents, so a dependent failing in the same round as the component
-        # it depends on already sees it down and holds its alert back.
-        for probe, outcome, target, goes_down, comes_up in sorted(
-            actions, key=lambda a: graph.depth(a[0].component_id)
-        ):
-            try:
-                if target and _set_status(probe, target, outcome, now):
-                    summary.status_changes += 1
-                # The verdict flips only once its alert is written: if raising fails, the next
-                # round tries again (a repeat only counts on the open alert).
-                if goes_down:
-                    down_now.add(probe.component_id)
-                    _alert_down(probe, outcome, graph, down_now - {probe.component_id}, now)
-                    probe.is_down = True
-                    summary.alerts_raised += 1
-                elif comes_up:
-                    summary.alerts_resolved += _alert_recovered(probe, now)
-                    probe.is_down = False
-                if outcome.cert_checked:
-                    _certificate(probe, outcome, now, summary)
-            except Exception as exc:  # one component's failure must not stop the others
-                logger.exception("applying the probe result of component %s failed", probe.component_id)
-                summary.errors.append(f"component {probe.component_id}: {exc}")
-        if summary.alerts_raised or summary.alerts_resolved:
-            notify_alerts_after_commit()
+        # Alerts raised or resolved in one round are announced together, one message per channel.
+        with announcements_batched():
+            graph = _Graph()
+            down_now: set[int] = set()
+            # Parents before dependents, so a dependent failing in the same round as the component
+            # it depends on already sees it down and holds its alert back.
+            for probe, outcome, target, goes_down, comes_up in sorted(
+                actions, key=lambda a: graph.depth(a[0].component_id)
+            ):
+                try:
+                    if target and _set_status(probe, target, outcome, now):
+                        summary.status_changes += 1
+                    # The verdict flips only once its alert is written: if raising fails, the next
+                    # round tries again (a repeat only counts on the open alert).
+                    if goes_down:
+                        down_now.add(probe.component_id)
+                        _alert_down(probe, outcome, graph, down_now - {probe.component_id}, now)
+                        probe.is_down = True
+                        summary.alerts_raised += 1
+                    elif comes_up:
+                        summary.alerts_resolved += _alert_recovered(probe, now)
+                        probe.is_down = False
+                    if outcome.cert_checked:
+                        _certificate(probe, outcome, now, summary)
+                except Exception as exc:  # one component's failure must not stop the others
+                    logger.exception("applying the probe result of component %s failed", probe.component_id)
+                    summary.errors.append(f"component {probe.component_id}: {exc}")
     probe_states_save(list(probes.values()))
     return summary
 

@@ -187,17 +187,17 @@ def test_it_writes_rules_going_pending_in_one_batch_whatever_their_number(scenar
 
 def test_a_state_another_evaluator_moved_first_is_not_overwritten(scenario, monkeypatch):
     """The batched write is a compare-and-set on the state this tick read."""
-    import alerts.sources
+    import alerts.evaluation
 
     rule = AlertRuleFactory(threshold=10, duration_minutes=5)
-    read_values = alerts.sources.rule_values
+    read_values = alerts.evaluation.rule_values
 
     def values_then_a_rival_fires_the_rule(rules, now):
         values = read_values(rules, now)
         AlertRule.objects.filter(pk=rule.pk).update(state="firing", firing_since=now)
         return values
 
-    monkeypatch.setattr(alerts.sources, "rule_values", values_then_a_rival_fires_the_rule)
+    monkeypatch.setattr(alerts.evaluation, "rule_values", values_then_a_rival_fires_the_rule)
     scenario.at(0, 99)
     rule.refresh_from_db()
     assert rule.state == "firing" and rule.pending_since is None
