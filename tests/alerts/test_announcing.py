@@ -36,10 +36,9 @@ def test_it_announces_each_service_change_after_commit(announcements, django_cap
 def test_it_announces_nothing_when_the_change_rolls_back(announcements, django_capture_on_commit_callbacks):
     from django.db import transaction
 
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
-        with transaction.atomic():
-            _raise()
-            raise RuntimeError("the caller failed")
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+        _raise()
+        raise RuntimeError("the caller failed")
     assert announcements == []
 
 
