@@ -4,8 +4,8 @@ from django.utils import timezone
 
 from core.pagination import CheapPaginator
 from healthchecks.models import Heartbeat, Probe, ProbeResult, validate_probe_url
-from healthchecks.probes.services import probe_configure
-from healthchecks.serializers import SETTINGS_FIELDS
+from healthchecks.probes.services import ProbeError, probe_configure, probe_hold, probe_hold_end_check
+from healthchecks.serializers import HOLD_FIELD, SETTINGS_FIELDS
 
 
 @admin.register(Heartbeat)
@@ -28,12 +28,21 @@ class ProbeForm(forms.ModelForm):
 
     class Meta:
         model = Probe
-        fields = ["component", "url", *SETTINGS_FIELDS]
+        fields = ["component", "url", *SETTINGS_FIELDS, HOLD_FIELD]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["url"].initial = self.instance.component.health_check_url
+
+    def clean_manual_hold_until(self):
+        until = self.cleaned_data[HOLD_FIELD]
+        if HOLD_FIELD in self.changed_data:
+            try:
+                probe_hold_end_check(until=until)
+            except ProbeError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return until
 
 
 @admin.register(Probe)
@@ -64,6 +73,8 @@ class ProbeAdmin(admin.ModelAdmin):
         fields = {name: form.cleaned_data[name] for name in SETTINGS_FIELDS}
         component = obj.component if change else form.cleaned_data["component"]
         saved = probe_configure(component=component, url=form.cleaned_data["url"], **fields)
+        if HOLD_FIELD in form.changed_data:
+            saved = probe_hold(probe=saved, until=form.cleaned_data[HOLD_FIELD], actor=request.user)
         obj.pk, obj.component = saved.pk, saved.component
 
     @admin.action(description="Probe at the next run", permissions=["change"])

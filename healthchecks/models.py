@@ -160,9 +160,6 @@ class Probe(models.Model):
             return True
         return now - self.cert_checked_at >= timedelta(hours=settings.PROBE_CERT_CHECK_HOURS)
 
-    def hold_active(self, now: datetime) -> bool:
-        return self.manual_hold_until is not None and self.manual_hold_until > now
-
     def count(self, *, ok: bool, slow: bool) -> None:
         """Fold one result into the streaks (a slow answer is still a success)."""
         if not ok:

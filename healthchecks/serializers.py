@@ -1,8 +1,9 @@
+from django.db import transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from healthchecks.models import Probe, validate_probe_url
-from healthchecks.probes.services import probe_configure
+from healthchecks.probes.services import ProbeError, probe_configure, probe_hold, probe_hold_end_check
 from statuspage.models import ComponentStatus
 
 SETTINGS_FIELDS = [
@@ -17,8 +18,9 @@ SETTINGS_FIELDS = [
     "failures_before_down",
     "successes_before_up",
     "enabled",
-    "manual_hold_until",
 ]
+# Not a setting: written only by probe_hold (the forms check it with probe_hold_end_check).
+HOLD_FIELD = "manual_hold_until"
 STATE_FIELDS = [*Probe.STATE_FIELDS, "next_due_at"]
 
 
@@ -48,6 +50,7 @@ class ProbeSerializer(serializers.ModelSerializer):
             "component_status",
             "url",
             *SETTINGS_FIELDS,
+            HOLD_FIELD,
             *STATE_FIELDS,
         ]
         read_only_fields = STATE_FIELDS
@@ -63,6 +66,15 @@ class ProbeSerializer(serializers.ModelSerializer):
         data["url"] = instance.component.health_check_url
         return data
 
+    def validate_manual_hold_until(self, value):
+        # A PUT echoes the current value back, perhaps a hold that has just ended: that is no change.
+        if value != getattr(self.instance, HOLD_FIELD, None):
+            try:
+                probe_hold_end_check(until=value)
+            except ProbeError as exc:
+                raise serializers.ValidationError(str(exc)) from exc
+        return value
+
     def validate(self, attrs):
         component = attrs.get("component") or getattr(self.instance, "component", None)
         json_path = attrs.get("json_path", getattr(self.instance, "json_path", ""))
@@ -75,15 +87,27 @@ class ProbeSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError({"url": ["The component has no health_check_url; give one."]})
         return attrs
 
+    def _hold(self, probe: Probe, until) -> Probe:
+        request = self.context.get("request")
+        return probe_hold(probe=probe, until=until, actor=getattr(request, "user", None))
+
     def create(self, validated_data):
         component = validated_data.pop("component")
-        return probe_configure(component=component, url=validated_data.pop("url", None), **validated_data)
+        url = validated_data.pop("url", None)
+        until = validated_data.pop(HOLD_FIELD, None)
+        with transaction.atomic():
+            probe = probe_configure(component=component, url=url, **validated_data)
+            return self._hold(probe, until) if until is not None else probe
 
     def update(self, instance, validated_data):
         url = validated_data.pop("url", None)
+        held = HOLD_FIELD in validated_data and validated_data[HOLD_FIELD] != instance.manual_hold_until
+        until = validated_data.pop(HOLD_FIELD, None)
         fields = {name: getattr(instance, name) for name in SETTINGS_FIELDS}
         fields.update(validated_data)
-        return probe_configure(component=instance.component, url=url, **fields)
+        with transaction.atomic():
+            probe = probe_configure(component=instance.component, url=url, **fields)
+            return self._hold(probe, until) if held else probe
 
 
 class HoldSerializer(serializers.Serializer):

@@ -2,8 +2,8 @@
 goes through statuspage.services, exactly as the API does."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
-from django.db import transaction
 
 from statuspage import services
 from statuspage.models import (
@@ -105,18 +105,25 @@ class ComponentAdmin(admin.ModelAdmin):
     ]
 
     def save_model(self, request, obj, form, change):
-        # Through the services, like the API: they refresh the page cache and the static copy.
-        depends_on = form.cleaned_data.get("depends_on")
+        data = form.cleaned_data
+        fields = {name: data[name] for name in services.COMPONENT_EDITABLE_FIELDS if name in data}
+        depends_on = data.get("depends_on") or []
         if change:
-            changed = {name: form.cleaned_data[name] for name in form.changed_data if name != "depends_on"}
-            services.component_update(component=obj, depends_on=depends_on, **changed)
+            saved = services.component_update(component=obj, depends_on=depends_on, **fields)
         else:
-            fields = {name: form.cleaned_data[name] for name in form.fields if name != "depends_on"}
-            obj.pk = services.component_create(depends_on=depends_on or [], **fields).pk
-            obj._state.adding = False
+            saved = services.component_create(depends_on=depends_on, **fields)
+        obj.pk = saved.pk
+        if saved.health_check_url and (not change or "health_check_url" in form.changed_data):
+            # The probes (a layer above the status page) pick a new URL up at their next round.
+            self.message_user(
+                request,
+                f"{saved.name} is not probed yet: probing starts at the next probe round "
+                f"(run_probes, every {settings.HEALTH_CHECK_INTERVAL} s).",
+                messages.WARNING,
+            )
 
     def save_related(self, request, form, formsets, change):
-        # depends_on was set by the service in save_model; only the inlines remain.
+        # The service already set depends_on; only inlines (none today) would remain.
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 
@@ -248,7 +255,9 @@ class IncidentAdmin(admin.ModelAdmin):
                 )
                 obj.pk = created.pk
                 return
-            obj.save(update_fields=["title", "impact_override"])
+            services.incident_edit(
+                incident=obj, title=data["title"], impact_override=data.get("impact_override", "")
+            )
             if data.get("update_status"):
                 services.incident_update_create(
                     incident=obj,
@@ -258,14 +267,13 @@ class IncidentAdmin(admin.ModelAdmin):
                     notify=data.get("notify", True),
                     author=request.user,
                 )
-            if data.get("postmortem_body") and obj.status in (
-                IncidentStatus.RESOLVED,
-                IncidentStatus.POSTMORTEM,
-            ):
-                services.incident_postmortem_publish(
-                    incident=obj, body=data["postmortem_body"], author=request.user
-                )
-            transaction.on_commit(services.page_cache.invalidate)
+            obj.refresh_from_db()  # the form's copy predates the services' writes
+            body = data.get("postmortem_body")
+            publish = obj.status == IncidentStatus.RESOLVED or (
+                obj.status == IncidentStatus.POSTMORTEM and body != obj.postmortem_body
+            )
+            if body and publish:
+                services.incident_postmortem_publish(incident=obj, body=body, author=request.user)
         except (services.StatusPageError, ValueError) as exc:
             self.message_user(request, str(exc), messages.ERROR)
 
@@ -321,11 +329,16 @@ class MaintenanceAdmin(admin.ModelAdmin):
     actions = ["start", "complete"]
 
     def save_model(self, request, obj, form, change):
-        if change:
-            super().save_model(request, obj, form, change)
-            transaction.on_commit(services.page_cache.invalidate)
-            return
         data = form.cleaned_data
+        if change:
+            fields = {name: data[name] for name in services.MAINTENANCE_EDITABLE_FIELDS if name in data}
+            try:
+                services.maintenance_edit(
+                    maintenance=obj, components=data.get("components") or [], author=request.user, **fields
+                )
+            except (services.StatusPageError, ValueError) as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            return
         created = services.maintenance_schedule(
             title=data["title"],
             description=data.get("description", ""),
@@ -339,10 +352,7 @@ class MaintenanceAdmin(admin.ModelAdmin):
         obj.pk = created.pk
 
     def save_related(self, request, form, formsets, change):
-        if change:
-            super().save_related(request, form, formsets, change)
-            return
-        # On add the service already set the components; only the (read-only) inline remains.
+        # The services already set the components; only the (read-only) inline remains.
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 

@@ -43,6 +43,14 @@ class StatusSource(models.TextChoices):
     SYSTEM = "system", "System (incident or restoration)"
 
 
+class StatusHold(models.TextChoices):
+    """What keeps probe results from changing a component (statuspage.services.component_status_hold)."""
+
+    MANUAL = "manual", "Held by staff"
+    INCIDENT = "incident", "Open incident"
+    MAINTENANCE = "maintenance", "Maintenance in progress"
+
+
 class ComponentGroup(models.Model):
     name = models.CharField(max_length=100, unique=True)
     description = models.CharField(max_length=300, blank=True)
@@ -308,6 +316,7 @@ class Maintenance(models.Model):
             models.CheckConstraint(
                 condition=models.Q(scheduled_until__gt=models.F("scheduled_for")),
                 name="sp_maintenance_ends_after",
+                violation_error_message="The window must end after it starts.",
             )
         ]
 

@@ -22,6 +22,7 @@ from statuspage.models import (
     Component,
     ComponentStatus,
     ComponentStatusChange,
+    Impact,
     Incident,
     IncidentComponent,
     IncidentStatus,
@@ -29,6 +30,7 @@ from statuspage.models import (
     Maintenance,
     MaintenanceStatus,
     MaintenanceUpdate,
+    StatusHold,
     StatusSource,
     worst_status,
 )
@@ -40,6 +42,15 @@ class StatusPageError(Exception):
 
 class IllegalTransition(StatusPageError):
     pass
+
+
+class InvalidWindow(StatusPageError, ValueError):
+    """A maintenance window that does not end after it starts (a ValueError, as bad input is)."""
+
+
+def _check_window(scheduled_for: datetime, scheduled_until: datetime) -> None:
+    if scheduled_until <= scheduled_for:
+        raise InvalidWindow("scheduled_until must be after scheduled_for")
 
 
 # Open incidents move freely between the open states and may resolve; a resolved incident only
@@ -69,8 +80,9 @@ def _after_commit(kind: str, obj) -> None:
     """Registers what follows a committed change: the page cache turns over at once, and the
     static copy is rewritten when one is configured.
 
-    `kind` is "component" (a Component), "incident_update" (an IncidentUpdate), "postmortem" (an
-    Incident) or "maintenance_update" (a MaintenanceUpdate); updates carry their `notify` flag.
+    `kind` is "component" (a Component), "incident" (an edited Incident), "incident_update" (an
+    IncidentUpdate), "postmortem" (an Incident), "maintenance" (an edited Maintenance) or
+    "maintenance_update" (a MaintenanceUpdate); updates carry their `notify` flag.
     This is the one place where the notification fan-out is attached (an on_commit call here)."""
     transaction.on_commit(page_cache.invalidate)
     publish.schedule_publish()
@@ -123,9 +135,29 @@ def _held_status(component: Component) -> tuple[str, str]:
 
 
 def _restore(components: Iterable[Component], *, actor=None, at=None, note: str = "") -> None:
-    for component in Component.objects.select_for_update().filter(pk__in=[c.pk for c in components]):
+    locked = Component.objects.select_for_update().filter(pk__in=[c.pk for c in components]).order_by("pk")
+    for component in locked:
         status, source = _held_status(component)
         _apply_status(component, status, source=source, actor=actor, at=at, note=note)
+
+
+def component_status_hold(
+    *, component: Component, manual_hold_until: datetime | None = None, now: datetime | None = None
+) -> str | None:
+    """What holds the component's status against probe results now (a StatusHold), or None.
+
+    The one place these holds are decided. Staff hold it by hand with a timed hold (the probe
+    keeps `manual_hold_until`) or with a standing non-operational manual status; an open incident
+    holds it while it declares the component unhealthy, maintenance while it is in progress."""
+    now = now or timezone.now()
+    if manual_hold_until is not None and manual_hold_until > now:
+        return StatusHold.MANUAL
+    if component.status_source == StatusSource.MANUAL and component.status != ComponentStatus.OPERATIONAL:
+        return StatusHold.MANUAL
+    held, source = _held_status(component)
+    if held == ComponentStatus.OPERATIONAL:
+        return None
+    return StatusHold.MAINTENANCE if source == StatusSource.MAINTENANCE else StatusHold.INCIDENT
 
 
 def component_create(*, name: str, depends_on: Iterable[Component] = (), **fields) -> Component:
@@ -138,17 +170,24 @@ def component_create(*, name: str, depends_on: Iterable[Component] = (), **field
     return component
 
 
+# Set by staff on the component form or the API; the status only through component_set_status.
+COMPONENT_EDITABLE_FIELDS = frozenset(
+    {"name", "description", "type", "group", "position", "health_check_url", "show_uptime"}
+)
+
+
 def component_update(
     *, component: Component, depends_on: Iterable[Component] | None = None, **fields
 ) -> Component:
-    """Change a component's description fields (name, group, health_check_url...). Its status is
-    not one of them: that changes through component_set_status, which records the change."""
-    fields.pop("status", None)
+    """Edit a component's details (never its status) and turn the page over once."""
+    unknown = set(fields) - COMPONENT_EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"not editable here: {', '.join(sorted(unknown))}")
     with transaction.atomic():
+        component = Component.objects.select_for_update().get(pk=component.pk)
         for name, value in fields.items():
             setattr(component, name, value)
-        if fields:
-            component.save(update_fields=[*fields, "updated_at"])
+        component.save(update_fields=[*fields, "updated_at"])
         if depends_on is not None:
             component.depends_on.set(list(depends_on))
         _after_commit("component", component)
@@ -163,22 +202,44 @@ def component_set_status(
     actor=None,
     note: str = "",
     at: datetime | None = None,
+    manual_hold_until: datetime | None = None,
 ) -> bool:
-    """Set a component's status. A probe result is ignored while staff hold the component by hand
-    (a non-operational manual status), while maintenance or an open incident holds it."""
+    """Set a component's status. A probe result (with the probe's `manual_hold_until`) is ignored
+    while component_status_hold says something holds the component."""
     if status not in ComponentStatus.values:
         raise ValueError(f"unknown component status {status!r}")
     with transaction.atomic():
         component = Component.objects.select_for_update().get(pk=component.pk)
-        if source == StatusSource.PROBE:
-            manual_hold = (
-                component.status_source == StatusSource.MANUAL
-                and component.status != ComponentStatus.OPERATIONAL
-            )
-            held, _ = _held_status(component)
-            if manual_hold or held != ComponentStatus.OPERATIONAL:
-                return False
+        if source == StatusSource.PROBE and component_status_hold(
+            component=component, manual_hold_until=manual_hold_until
+        ):
+            return False
         changed = _apply_status(component, status, source=source, actor=actor, at=at, note=note)
+        if changed:
+            _after_commit("component", component)
+    return changed
+
+
+def component_manual_status_release(
+    *, component: Component, status: str, note: str = "", at: datetime | None = None
+) -> bool:
+    """Staff's timed hold has ended: hand the component back to `status`, what its probe sees now.
+
+    A standing manual status is replaced and recorded with source `system` (the note says the
+    hold expired); otherwise `status` counts as a probe result. While an open incident or
+    maintenance holds the component nothing changes. Returns whether the status changed."""
+    if status not in ComponentStatus.values:
+        raise ValueError(f"unknown component status {status!r}")
+    with transaction.atomic():
+        component = Component.objects.select_for_update().get(pk=component.pk)
+        hold = component_status_hold(component=component)
+        if hold in (StatusHold.INCIDENT, StatusHold.MAINTENANCE):
+            return False
+        if hold == StatusHold.MANUAL:
+            source, note = StatusSource.SYSTEM, f"manual hold expired; {note}"
+        else:
+            source = StatusSource.PROBE
+        changed = _apply_status(component, status, source=source, at=at, note=note)
         if changed:
             _after_commit("component", component)
     return changed
@@ -313,6 +374,23 @@ def incident_update_create(
     return update
 
 
+def incident_edit(*, incident: Incident, title: str, impact_override: str = "") -> Incident:
+    """Edit an incident's title and impact override; its status only moves by updates.
+    An edit that changes nothing writes nothing and leaves the page as it is."""
+    if impact_override and impact_override not in Impact.values:
+        raise ValueError(f"unknown impact {impact_override!r}")
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        if (incident.title, incident.impact_override) == (title, impact_override):
+            return incident
+        incident.title = title
+        incident.impact_override = impact_override
+        incident.updated_at = timezone.now()
+        incident.save(update_fields=["title", "impact_override", "updated_at"])
+        _after_commit("incident", incident)
+    return incident
+
+
 def incident_postmortem_publish(*, incident: Incident, body: str, author=None) -> Incident:
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
@@ -341,8 +419,7 @@ def maintenance_schedule(
     notify: bool = True,
     author=None,
 ) -> Maintenance:
-    if scheduled_until <= scheduled_for:
-        raise ValueError("scheduled_until must be after scheduled_for")
+    _check_window(scheduled_for, scheduled_until)
     actor = author if getattr(author, "pk", None) else None
     now = timezone.now()
     with transaction.atomic():
@@ -368,6 +445,46 @@ def maintenance_schedule(
             created_at=now,
         )
         _after_commit("maintenance_update", update)
+    return maintenance
+
+
+MAINTENANCE_EDITABLE_FIELDS = frozenset(
+    {"title", "description", "scheduled_for", "scheduled_until", "auto_start", "auto_complete"}
+)
+
+
+def maintenance_edit(
+    *, maintenance: Maintenance, components: Iterable[Component] | None = None, author=None, **fields
+) -> Maintenance:
+    """Edit a window's details; its status only moves by updates (start, complete).
+
+    The window must still end after it starts. While it is in progress, components added go
+    under maintenance and components taken out are restored (unless something else holds them)."""
+    unknown = set(fields) - MAINTENANCE_EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"not editable here: {', '.join(sorted(unknown))}")
+    actor = author if getattr(author, "pk", None) else None
+    now = timezone.now()
+    with transaction.atomic():
+        maintenance = Maintenance.objects.select_for_update().get(pk=maintenance.pk)
+        for name, value in fields.items():
+            setattr(maintenance, name, value)
+        _check_window(maintenance.scheduled_for, maintenance.scheduled_until)
+        maintenance.updated_at = now
+        maintenance.save()
+        if components is not None:
+            components = list(components)
+            before = set(maintenance.components.values_list("pk", flat=True))
+            maintenance.components.set(components)
+            moved = before ^ {c.pk for c in components}
+            if moved and maintenance.is_active:
+                _restore(
+                    Component.objects.filter(pk__in=moved),
+                    actor=actor,
+                    at=now,
+                    note=f"maintenance #{maintenance.pk}",
+                )
+        _after_commit("maintenance", maintenance)
     return maintenance
 
 

@@ -24,14 +24,8 @@ from core.outbound import without_credentials
 from healthchecks.models import OUTAGE_STATUSES, Probe, ProbeResult
 from healthchecks.probes.http import Outcome, ProbeSpec, execute_all
 from monitoring.models import Metric, MetricType
-from statuspage.models import (
-    OPEN_INCIDENT_STATUSES,
-    Component,
-    ComponentStatus,
-    IncidentComponent,
-    StatusSource,
-)
-from statuspage.services import component_set_status
+from statuspage.models import Component, ComponentStatus, StatusSource
+from statuspage.services import component_manual_status_release, component_set_status
 
 logger = logging.getLogger(__name__)
 
@@ -63,35 +57,48 @@ def probe_configure(*, component: Component, url: str | None = None, **settings_
     return probe
 
 
-def probe_hold(*, probe: Probe, status: str, until: datetime | None, actor=None, note: str = "") -> Probe:
-    """Staff set the component's status by hand; probes leave it alone until `until` (None: until
-    staff change it again)."""
-    if status not in ComponentStatus.values:
-        raise ProbeError(f"unknown component status {status!r}")
-    if until is not None and until <= timezone.now():
+def probe_hold_end_check(*, until: datetime | None, now: datetime | None = None) -> None:
+    """The rule for a hold's end, for forms and serializers to check before they save."""
+    if until is not None and until <= (now or timezone.now()):
         raise ProbeError("The hold must end in the future.")
+
+
+def probe_hold(
+    *, probe: Probe, until: datetime | None, status: str | None = None, actor=None, note: str = ""
+) -> Probe:
+    """Hold the component's status against probe results until `until`; the only writer of
+    manual_hold_until. With `status`, staff also set the status by hand; without, the current one
+    is held. `until=None` sets no end: a manual status then stands until staff change it (and
+    without `status` that just clears the timer)."""
+    if status is not None and status not in ComponentStatus.values:
+        raise ProbeError(f"unknown component status {status!r}")
+    probe_hold_end_check(until=until)
     with transaction.atomic():
-        component_set_status(
-            component=probe.component, status=status, source=StatusSource.MANUAL, actor=actor, note=note
-        )
+        if status is not None:
+            component_set_status(
+                component=probe.component, status=status, source=StatusSource.MANUAL, actor=actor, note=note
+            )
         Probe.objects.filter(pk=probe.pk).update(manual_hold_until=until)
         probe.manual_hold_until = until
     return probe
 
 
-def probes_ensure_for_components() -> int:
-    """Give every component with a health_check_url a probe of its own (the defaults), however
-    the URL was set: the component admin and API belong to the status page, which sits below
-    the probes and cannot create one. Each round starts with this, so a new URL is probed in
-    the first round after it is saved. Returns how many components had none."""
-    missing = Component.objects.exclude(health_check_url="").filter(probe__isnull=True)
-    now = timezone.now()
-    # ignore_conflicts: a concurrent round (or staff) may create the same probe; one row stays.
-    created = Probe.objects.bulk_create(
-        [Probe(component=component, next_due_at=now) for component in missing.only("pk")],
-        ignore_conflicts=True,
+def probe_ensure_for_components(*, now: datetime | None = None) -> int:
+    """Give every component that has a health_check_url and no probe the default one, due now.
+
+    statuspage sits below healthchecks and cannot create the probe where a URL is set (its API
+    and admin), so every round starts here: a URL set anywhere is probed from the next round.
+    Two rounds at once may both find a component without one; the one-to-one keeps one."""
+    missing = list(
+        Component.objects.exclude(health_check_url="").filter(probe__isnull=True).values_list("pk", flat=True)
     )
-    return len(created)
+    if missing:
+        now = now or timezone.now()
+        Probe.objects.bulk_create(
+            [Probe(component_id=pk, next_due_at=now) for pk in missing], ignore_conflicts=True
+        )
+        logger.info("default probes created for %d components with a new health_check_url", len(missing))
+    return len(missing)
 
 
 # --- claiming -----------------------------------------------------------------------------
@@ -269,42 +276,28 @@ def _down_ancestor(graph: _Graph, component_id: int, down_now: set[int]) -> Comp
     return Component.objects.filter(pk__in=roots).order_by("name").first()
 
 
-def _held_by_incident_or_maintenance(component: Component) -> bool:
-    declared = IncidentComponent.objects.filter(
-        component=component, incident__status__in=OPEN_INCIDENT_STATUSES
-    ).exclude(status=ComponentStatus.OPERATIONAL)
-    return declared.exists() or component.maintenances.active().exists()
-
-
 def _set_status(probe: Probe, target: str, outcome: Outcome, now: datetime) -> bool:
     component = probe.component
     note = (f"probe: {outcome.error}" if outcome.error else f"probe: {outcome.latency_ms:g} ms")[:200]
-    if probe.hold_active(now):
-        return False
-    if probe.manual_hold_until is not None:
-        # The hold has expired. component_set_status refuses probe results while a manual
-        # non-operational status stands, and offers no "release" call, so the release is done
-        # here: under the component's lock, unless an incident or maintenance holds it, the
-        # probe's status is applied (recorded with source `system`, the note says why).
-        # Cleared only if staff did not set a new hold meanwhile.
-        Probe.objects.filter(pk=probe.pk, manual_hold_until=probe.manual_hold_until).update(
+    if probe.manual_hold_until is not None and probe.manual_hold_until <= now:
+        # The timed hold has ended: clear it, unless staff set a new one meanwhile (then this
+        # round leaves the component alone), and let statuspage hand the component back.
+        cleared = Probe.objects.filter(pk=probe.pk, manual_hold_until=probe.manual_hold_until).update(
             manual_hold_until=None
         )
         probe.manual_hold_until = None
-        with transaction.atomic():
-            locked = Component.objects.select_for_update().get(pk=component.pk)
-            if locked.status_source == StatusSource.MANUAL and locked.status != ComponentStatus.OPERATIONAL:
-                if _held_by_incident_or_maintenance(locked):
-                    return False
-                return component_set_status(
-                    component=locked,
-                    status=target,
-                    source=StatusSource.SYSTEM,
-                    note=f"manual hold expired; {note}"[:200],
-                    at=outcome.checked_at,
-                )
+        if not cleared:
+            return False
+        return component_manual_status_release(
+            component=component, status=target, note=note, at=outcome.checked_at
+        )
     return component_set_status(
-        component=component, status=target, source=StatusSource.PROBE, note=note, at=outcome.checked_at
+        component=component,
+        status=target,
+        source=StatusSource.PROBE,
+        manual_hold_until=probe.manual_hold_until,
+        note=note,
+        at=outcome.checked_at,
     )
 
 
@@ -466,7 +459,7 @@ def probes_run_due(*, now: datetime | None = None, limit: int | None = None) -> 
     """One round: claim what is due, run it, record and apply the results."""
     started = time.perf_counter()
     now = now or timezone.now()
-    probes_ensure_for_components()
+    probe_ensure_for_components(now=now)
     claimed = probes_claim_due(now=now, limit=limit)
     if not claimed:
         return RoundSummary(seconds=time.perf_counter() - started)
