@@ -28,19 +28,7 @@ class AlertRuleAdmin(admin.ModelAdmin):
     search_fields = ["name", "metric_name", "category", "description"]
     filter_horizontal = ["channels"]
     inlines = [EscalationStepInline]
-    readonly_fields = [
-        "state",
-        "pending_since",
-        "firing_since",
-        "condition_cleared_at",
-        "last_evaluated_at",
-        "last_value",
-        "last_error",
-        "flapping",
-        "recent_transitions",
-        "created_at",
-        "updated_at",
-    ]
+    readonly_fields = [*AlertRule.EVALUATION_FIELDS, "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["name", "description", "enabled", "severity", "runbook_url", "component"]}),
         ("Metric", {"fields": ["metric_name", "metric_type", "category", "source", "endpoint", "tags"]}),

@@ -119,18 +119,8 @@ def evaluate_rule(rule: AlertRule, value: float | None, now: datetime, summary: 
         announce_flapping(rule, now=now)
 
 
-STATE_FIELDS = (
-    "state",
-    "pending_since",
-    "firing_since",
-    "condition_cleared_at",
-    "flapping",
-    "recent_transitions",
-)
-
-
 def _state_of(rule: AlertRule) -> tuple:
-    return tuple(getattr(rule, name) for name in STATE_FIELDS)
+    return tuple(getattr(rule, name) for name in AlertRule.STATE_FIELDS)
 
 
 def _evaluate_locked(rule_id: int, value: float | None, now: datetime, summary: TickSummary) -> None:
@@ -252,7 +242,7 @@ def _record_state_moves(moves: list[tuple[AlertRule, str]], now: datetime) -> No
     if not moves:
         return
     table = connection.ops.quote_name(AlertRule._meta.db_table)
-    columns = (*STATE_FIELDS, "last_value", "last_evaluated_at")
+    columns = (*AlertRule.STATE_FIELDS, "last_value", "last_evaluated_at")
     fields = [AlertRule._meta.get_field(name) for name in columns]
     assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
     rows = [

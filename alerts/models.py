@@ -75,7 +75,17 @@ class AlertRule(models.Model):
     )
     runbook_url = models.URLField(blank=True)
 
-    # Evaluation state.
+    # Evaluation state, written only by the evaluator (alerts.evaluation), which compares and sets
+    # STATE_FIELDS against what its tick read; the API and the admin show EVALUATION_FIELDS read-only.
+    STATE_FIELDS = (
+        "state",
+        "pending_since",
+        "firing_since",
+        "condition_cleared_at",
+        "flapping",
+        "recent_transitions",
+    )
+    EVALUATION_FIELDS = (*STATE_FIELDS, "last_evaluated_at", "last_value", "last_error")
     state = models.CharField(max_length=10, choices=State.choices, default=State.OK)
     pending_since = models.DateTimeField(null=True, blank=True)
     firing_since = models.DateTimeField(null=True, blank=True)

@@ -65,15 +65,7 @@ class AlertRuleSerializer(serializers.ModelSerializer):
             "last_error",
             "flapping",
         ]
-        read_only_fields = [
-            "state",
-            "pending_since",
-            "firing_since",
-            "last_evaluated_at",
-            "last_value",
-            "last_error",
-            "flapping",
-        ]
+        read_only_fields = AlertRule.EVALUATION_FIELDS
 
     def validate_escalation_steps(self, steps):
         # A PATCH is partial, and DRF then skips the required fields of nested items too; but

@@ -161,3 +161,18 @@ def test_it_refuses_a_malformed_alertmanager_payload_whole(api):
     assert response.status_code == 400
     assert "alerts[1]" in response.json()["errors"]
     assert not Alert.objects.exists()
+
+
+def test_it_leaves_a_rules_evaluation_state_to_the_evaluator(api):
+    rule = AlertRuleFactory()
+    body = {**RULE, "state": "firing", "pending_since": "2026-01-01T00:00:00Z", "flapping": True}
+    assert api.put(f"/api/operations/alert-rules/{rule.pk}", body, format="json").status_code == 200
+    rule.refresh_from_db()
+    assert (rule.state, rule.pending_since, rule.flapping) == ("ok", None, False)
+
+
+def test_it_shows_every_evaluation_field_read_only_in_the_admin():
+    from django.contrib import admin
+
+    model_admin = admin.site._registry[AlertRule]
+    assert set(AlertRule.EVALUATION_FIELDS) <= set(model_admin.readonly_fields)
