@@ -23,7 +23,7 @@ SOURCES = 10
 def load_points(total: int, end) -> float:
     from django.db import connection
 
-    from monitoring.ingest import COPY_COLUMNS
+    from monitoring.writer import COPY_COLUMNS
 
     rng = random.Random(2)
     start = end - timedelta(hours=24)

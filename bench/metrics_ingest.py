@@ -100,7 +100,8 @@ def api_ingest(port: int, token: str, bodies: list[bytes], clients: int) -> floa
 def raw_copy(batches: list[list[dict]]) -> float:
     from django.db import connection
 
-    from monitoring.ingest import COPY_COLUMNS, points_validate
+    from monitoring.ingest import points_validate
+    from monitoring.writer import COPY_COLUMNS
 
     rows = [p for batch in batches for p in points_validate(batch)]
     connection.ensure_connection()

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from core.infrastructure import database_details, queue_depth
 from monitoring.models import Metric, MetricCategory, MetricType
+from monitoring.writer import metrics_write
 
 logger = logging.getLogger(__name__)
 
@@ -203,4 +204,5 @@ def metrics_collect(*, now: datetime | None = None, host: str | None = None) -> 
     host = host or socket.gethostname()
     now = now or timezone.now()
     rows = [Metric(source=host, timestamp=now, **point) for point in metrics_sample(host=host)]
-    return Metric.objects.bulk_create(rows)
+    metrics_write(rows)
+    return rows

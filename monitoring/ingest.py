@@ -9,14 +9,14 @@ import json
 import math
 import re
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from monitoring.models import Metric, MetricType
+from monitoring.models import MetricType
+from monitoring.writer import Point, metrics_write
 
 MAX_POINTS = 10_000
 INGESTED_COUNTER_KEY = "monitoring:ingested_points_total"
@@ -28,40 +28,12 @@ CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 MAX_TAGS = 20
 MAX_FLOAT = 1.7e308  # a JSON integer beyond this does not fit a double (and float() would raise)
 FUTURE_SLACK = timedelta(hours=1)
-COPY_COLUMNS = ("metric_type", "category", "name", "value", "unit", "source", "endpoint", "tags", "timestamp")
 
 
 class BatchInvalid(Exception):
     def __init__(self, errors: dict[str, list[str]]):
         super().__init__(f"{len(errors)} invalid field(s)")
         self.errors = errors
-
-
-class Point(NamedTuple):
-    """One validated point, its fields in COPY_COLUMNS order (so COPY writes it as it is)."""
-
-    metric_type: str
-    category: str
-    name: str
-    value: float
-    unit: str
-    source: str
-    endpoint: str
-    tags_json: str
-    timestamp: datetime
-
-    def as_metric(self) -> Metric:
-        return Metric(
-            metric_type=self.metric_type,
-            category=self.category,
-            name=self.name,
-            value=self.value,
-            unit=self.unit,
-            source=self.source,
-            endpoint=self.endpoint,
-            tags=json.loads(self.tags_json),
-            timestamp=self.timestamp,
-        )
 
 
 def _timestamp(raw, now: datetime, oldest: datetime) -> datetime:
@@ -191,22 +163,10 @@ def points_validate(payload, *, now: datetime | None = None) -> list[Point]:
     return points
 
 
-def _copy(points: list[Point]) -> None:
-    table = connection.ops.quote_name(Metric._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in COPY_COLUMNS)
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for point in points:
-            copy.write_row(point)
-
-
 def metric_points_write(*, points: list[Point]) -> int:
     """Write validated points atomically; returns how many were written."""
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            _copy(points)
-        else:
-            Metric.objects.bulk_create([point.as_metric() for point in points], batch_size=500)
-        count = len(points)
+        count = metrics_write(points)
         transaction.on_commit(lambda: ingested_add(count))
     return count
 

@@ -27,8 +27,11 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import close_old_connections, connections
+from django.utils import timezone
 
 from monitoring.aggregates import percentile_cont
+from monitoring.models import Metric, MetricCategory, MetricType
+from monitoring.writer import metrics_write
 
 logger = logging.getLogger(__name__)
 perf_counter = time.perf_counter
@@ -90,10 +93,6 @@ aggregator = TimingAggregator()
 
 
 def timing_rows(taken: dict[tuple[str, str, int], _Stats], *, source: str, now=None) -> list:
-    from django.utils import timezone
-
-    from monitoring.models import Metric, MetricCategory, MetricType
-
     now = now or timezone.now()
     rows = []
     for (method, route, status_class), stats in sorted(taken.items()):
@@ -141,14 +140,12 @@ def flush_request_timings(*, now=None) -> int:
     """Write what the aggregator holds as one row per key; returns rows written. If the write
     fails (database down) the interval's figures are dropped and logged: request timing must
     never pile up memory or block requests while the database is away."""
-    from monitoring.models import Metric
-
     taken = aggregator.take()
     if not taken:
         return 0
     rows = timing_rows(taken, source=socket.gethostname(), now=now)
     try:
-        Metric.objects.bulk_create(rows)
+        metrics_write(rows)
     except Exception as exc:
         logger.warning("request timings for %d key(s) dropped: %s", len(rows), exc)
         return 0

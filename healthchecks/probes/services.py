@@ -24,6 +24,7 @@ from core.outbound import without_credentials
 from healthchecks.models import OUTAGE_STATUSES, Probe, ProbeResult
 from healthchecks.probes.http import Outcome, ProbeSpec, execute_all
 from monitoring.models import Metric, MetricType
+from monitoring.writer import metrics_write
 from statuspage.models import Component, ComponentStatus, StatusSource
 from statuspage.services import component_manual_status_release, component_set_status
 
@@ -204,7 +205,7 @@ def _record(probes: dict[int, Probe], outcomes: list[Outcome]) -> None:
                     **common,
                 )
             )
-    Metric.objects.bulk_create(metrics, batch_size=500)
+    metrics_write(metrics)
 
 
 # --- applying -----------------------------------------------------------------------------

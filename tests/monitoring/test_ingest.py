@@ -153,16 +153,16 @@ def test_it_needs_a_staff_token(client, django_user_model):
 
 
 def test_it_writes_all_or_nothing(monkeypatch):
-    from monitoring import ingest
+    from monitoring import ingest, writer
 
     points = ingest.points_validate([point(value=i) for i in range(50)])
-    real_copy = ingest._copy
+    real_copy = writer._copy
 
     def copy_then_fail(batch):
         real_copy(batch)
         raise RuntimeError("connection lost mid-batch")
 
-    monkeypatch.setattr(ingest, "_copy", copy_then_fail)
+    monkeypatch.setattr(writer, "_copy", copy_then_fail)
     monkeypatch.setattr(
         Metric.objects, "bulk_create", lambda *a, **k: (Metric.objects.create(**point()), 1 / 0)
     )
