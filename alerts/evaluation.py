@@ -13,7 +13,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, AlertRule
-from alerts.notify import announce_flapping, announcements_batched, notify_pending_alerts
+from alerts.notify import alerts_pending_announce, announcements_batched, rule_flapping_announce
 from alerts.services import alert_raise, alert_resolve
 from alerts.sources import rule_values
 
@@ -116,7 +116,7 @@ def evaluate_rule(rule: AlertRule, value: float | None, now: datetime, summary: 
         alert_resolve(alert=open_alert, note="condition cleared", actor_type=AlertEvent.Actor.RULE, now=now)
         summary.resolved += 1
     if rule.flapping and not was_flapping:
-        announce_flapping(rule, now=now)
+        rule_flapping_announce(rule, now=now)
 
 
 def _state_of(rule: AlertRule) -> tuple:
@@ -168,7 +168,7 @@ def evaluate_rules(*, now: datetime | None = None) -> TickSummary:
     now = now or timezone.now()
     with announcements_batched() as batch:
         summary = _evaluate_all(now)
-        summary.notified = notify_pending_alerts(now=now)
+        summary.notified = alerts_pending_announce(now=now)
         batch.pending = False
     return summary
 

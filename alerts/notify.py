@@ -106,7 +106,7 @@ def _send_groups(alerts: list[Alert], *, state: str, now: datetime) -> int:
     return len(groups)
 
 
-def notify_pending_alerts(*, now: datetime | None = None) -> int:
+def alerts_pending_announce(*, now: datetime | None = None) -> int:
     """Announce every alert not yet announced (firing) or whose resolution is not yet
     announced. Rows are claimed with SKIP LOCKED, so concurrent sweeps never announce twice."""
     now = now or timezone.now()
@@ -145,7 +145,7 @@ def notify_pending_alerts(*, now: datetime | None = None) -> int:
     return sent
 
 
-def announce_escalation(alert: Alert, step: EscalationStep, *, now: datetime) -> None:
+def alert_escalation_announce(alert: Alert, step: EscalationStep, *, now: datetime) -> None:
     channels = [c for c in step.channels.filter(enabled=True)]
     if not channels:
         return
@@ -169,7 +169,7 @@ def announce_escalation(alert: Alert, step: EscalationStep, *, now: datetime) ->
     )
 
 
-def announce_flapping(rule: AlertRule, *, now: datetime) -> None:
+def rule_flapping_announce(rule: AlertRule, *, now: datetime) -> None:
     """Said once when a rule starts flapping; its alerts are then recorded but not sent."""
     alert = Alert.objects.filter(rule=rule).order_by("-fired_at").first()
     channels = alert_channels(rule=rule, severity=rule.severity)
@@ -206,7 +206,7 @@ def announce_flapping(rule: AlertRule, *, now: datetime) -> None:
 
 @shared_task(ignore_result=True)
 def notify_alerts() -> str:
-    return f"{notify_pending_alerts()} grouped notifications"
+    return f"{alerts_pending_announce()} grouped notifications"
 
 
 class _Batch(threading.local):
@@ -217,7 +217,7 @@ class _Batch(threading.local):
 _batch = _Batch()
 
 
-def announce_after_commit() -> None:
+def alerts_announce_after_commit() -> None:
     """Announce new alerts and resolutions once the caller's transaction has committed; the
     alert services call it. Inside announcements_batched() it waits for the batch to end, so
     alerts changed together go out as one message per channel. With the broker down this only
@@ -240,4 +240,4 @@ def announcements_batched() -> Iterator[_Batch]:
         _batch.depth -= 1
         if _batch.depth == 0 and _batch.pending:
             _batch.pending = False
-            announce_after_commit()
+            alerts_announce_after_commit()

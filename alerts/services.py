@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, AlertRule, EscalationStep, Silence
-from alerts.notify import announce_after_commit, announce_escalation
+from alerts.notify import alert_escalation_announce, alerts_announce_after_commit
 
 logger = logging.getLogger(__name__)
 MAX_REPEATS_PER_STEP = 10
@@ -136,7 +136,7 @@ def alert_raise(
                         else AlertEvent.Kind.SUPPRESSED
                     )
                     _event(alert, kind, detail=reason, at=now)
-                announce_after_commit()
+                alerts_announce_after_commit()
                 return Raised(alert, True)
         Alert.objects.filter(pk=existing.pk).update(
             occurrence_count=F("occurrence_count") + 1, last_value=value, last_fired_at=now
@@ -166,7 +166,7 @@ def alert_acknowledge(*, alert: Alert, user=None, note: str = "", now: datetime 
         alert.escalation_token += 1
         alert.save()
         _event(alert, AlertEvent.Kind.ACKNOWLEDGED, actor_type=_actor(user), user=user, detail=note, at=now)
-        announce_after_commit()
+        alerts_announce_after_commit()
     return alert
 
 
@@ -204,7 +204,7 @@ def alert_resolve(
             detail=note,
             at=now,
         )
-        announce_after_commit()
+        alerts_announce_after_commit()
     return alert
 
 
@@ -232,7 +232,7 @@ def alert_reopen(*, alert: Alert, user=None, note: str = "", now: datetime | Non
         alert.next_escalation_at = _first_escalation_at(alert.rule, now)
         alert.save()
         _event(alert, AlertEvent.Kind.REOPENED, actor_type=_actor(user), user=user, detail=note, at=now)
-        announce_after_commit()
+        alerts_announce_after_commit()
     return alert
 
 
@@ -263,7 +263,7 @@ def alert_escalate(*, alert_id: int, token: int, now: datetime | None = None) ->
                 alert.save(update_fields=["next_escalation_at", "escalation_token"])
                 return False
             alert.escalation_level, alert.escalation_repeats = step.level, 0
-        announce_escalation(alert, step, now=now)
+        alert_escalation_announce(alert, step, now=now)
         following = next((s for s in steps if s.level > step.level), None)
         if alert.escalation_repeats < min(step.repeat, MAX_REPEATS_PER_STEP):
             alert.next_escalation_at = now + timedelta(minutes=step.escalate_after_minutes)
@@ -285,7 +285,7 @@ def alert_escalate(*, alert_id: int, token: int, now: datetime | None = None) ->
     return True
 
 
-def escalate_due_alerts(*, now: datetime | None = None, limit: int = 500) -> int:
+def alerts_escalate_due(*, now: datetime | None = None, limit: int = 500) -> int:
     """The sweeper: escalate every due alert once. Safe with several sweepers at once."""
     now = now or timezone.now()
     due = list(

@@ -1,8 +1,8 @@
 from celery import shared_task
 
 from alerts.evaluation import evaluate_rules
-from alerts.notify import notify_pending_alerts
-from alerts.services import escalate_due_alerts
+from alerts.notify import alerts_pending_announce
+from alerts.services import alerts_escalate_due
 
 
 @shared_task(ignore_result=True)
@@ -12,7 +12,7 @@ def evaluate_alerts() -> str:
 
 @shared_task(ignore_result=True)
 def escalate_alerts() -> str:
-    escalated = escalate_due_alerts()
+    escalated = alerts_escalate_due()
     # Also the safety net for announcements whose task was lost (a crash, a broker outage).
-    notified = notify_pending_alerts()
+    notified = alerts_pending_announce()
     return f"{escalated} escalations, {notified} grouped notifications"

@@ -143,7 +143,7 @@ def _write_deliveries(message: Message, channels: list[Channel], emails: Iterabl
     write_deliveries(_delivery_rows(message, channels, emails, now), now)
 
 
-def dispatch_after_commit(message_id: int) -> None:
+def message_dispatch_after_commit(message_id: int) -> None:
     """Hand the message to a worker. A broker outage here only delays it: the row is committed
     and the sweeper finds it, so we log instead of failing the producer's request."""
     try:
@@ -207,7 +207,7 @@ def message_enqueue(
             existing.created_now = False
             return existing
         _write_deliveries(message, channels_for(severity, channels), emails)
-        transaction.on_commit(partial(dispatch_after_commit, message.pk))
+        transaction.on_commit(partial(message_dispatch_after_commit, message.pk))
     message.created_now = True
     return message
 
@@ -226,7 +226,7 @@ def channel_send_test(*, channel: Channel) -> Message:
         dedup_key=f"test:{channel.pk}:{digest}",
     )
     _write_deliveries(message, [channel], None)
-    transaction.on_commit(partial(dispatch_after_commit, message.pk))
+    transaction.on_commit(partial(message_dispatch_after_commit, message.pk))
     return message
 
 
@@ -247,6 +247,7 @@ def deliveries_retry_now(*, deliveries: QuerySet) -> int:
         claimed_until=None,
     )
     if ids:
+
         def dispatch() -> None:
             try:
                 tasks.send_delivery_range.apply_async((min(ids), max(ids)), retry=False)

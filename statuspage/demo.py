@@ -266,7 +266,7 @@ def seed_statuspage() -> str:
         display_at=now - timedelta(minutes=17),
         notify=False,
     )
-    uptime.rollup_uptime(now=now)
+    uptime.uptime_rollup(now=now)
     return (
         f"statuspage: {len(by_name)} components, {len(PAST_INCIDENTS) + 1} incidents, 2 maintenance windows"
     )

@@ -98,9 +98,6 @@ class Component(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def get_status_display_text(self) -> str:
-        return ComponentStatus(self.status).label
-
     def clean(self) -> None:
         # The rule for every URL Vigil requests (http/https, never cloud metadata), as the
         # probe form and API apply it: the component form is another way to set this URL.

@@ -116,7 +116,7 @@ def _apply_status(
     component.status_source = source
     component.status_changed_at = at
     component.save(update_fields=["status", "status_source", "status_changed_at", "updated_at"])
-    uptime.refresh_component(component, since=at)
+    uptime.component_uptime_refresh(component, since=at)
     return True
 
 
@@ -558,7 +558,7 @@ def maintenance_complete(
     )
 
 
-def start_due_maintenance(*, now: datetime | None = None) -> str:
+def maintenance_start_due(*, now: datetime | None = None) -> str:
     """The beat job: start auto-start maintenance whose time came, complete auto-complete ones
     whose window ended. Rows are claimed with SKIP LOCKED so two runs never act on one row, and
     each service re-checks the status under its lock, so a late duplicate does nothing."""

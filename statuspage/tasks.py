@@ -6,12 +6,12 @@ from statuspage.announce import maintenance_reminders_send
 
 @shared_task(ignore_result=True)
 def start_due_maintenance() -> str:
-    return services.start_due_maintenance()
+    return services.maintenance_start_due()
 
 
 @shared_task(ignore_result=True)
 def rollup_uptime() -> str:
-    return uptime.rollup_uptime()
+    return uptime.uptime_rollup()
 
 
 @shared_task(ignore_result=True)

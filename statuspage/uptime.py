@@ -4,7 +4,7 @@ The formula (printed on the page): for each UTC day,
     uptime = 1 − (major outage time + 0.3 × partial outage time) ÷ time observed
 Degraded performance and maintenance count as up. The 90-day figure sums the same terms over the
 days observed. Day rows are kept in ComponentUptimeDay: refreshed on each change (the service
-calls refresh_component) and closed by the `rollup_uptime` job, so a page reads 90 rows per
+calls component_uptime_refresh) and closed by the `rollup_uptime` job, so a page reads 90 rows per
 component and never replays 90 days of changes.
 """
 
@@ -107,7 +107,7 @@ def _spread(days: dict, begin: datetime, end: datetime, status: str) -> None:
         begin = boundary
 
 
-def refresh_component(
+def component_uptime_refresh(
     component: Component, *, since: datetime, now: datetime | None = None, keep_closed: bool = False
 ) -> int:
     """Recompute the kept days from `since` through today (called inside the change's transaction).
@@ -141,7 +141,7 @@ def refresh_component(
     return len(rows)
 
 
-def rollup_uptime(*, now: datetime | None = None) -> str:
+def uptime_rollup(*, now: datetime | None = None) -> str:
     """The beat job: bring every component's kept days up to now and close the finished ones.
     Safe twice at once: each component is refreshed under its row lock and rows are upserts on
     the (component, day) unique constraint."""
@@ -155,7 +155,7 @@ def rollup_uptime(*, now: datetime | None = None) -> str:
                 continue
             # One sweep over the 90-day window (two queries); only days not yet closed are written.
             since = day_start(today - timedelta(days=MAX_DAYS - 1))
-            refreshed += refresh_component(component, since=since, now=now, keep_closed=True)
+            refreshed += component_uptime_refresh(component, since=since, now=now, keep_closed=True)
     return f"uptime: {refreshed} component-days refreshed"
 
 

@@ -241,11 +241,6 @@ def subscriber_unsubscribe(*, subscriber: Subscriber, now: datetime | None = Non
     return bool(changed)
 
 
-def subscriber_unsubscribe_by_token(*, token: str) -> tuple[Subscriber, bool]:
-    subscriber = subscriber_for_manage_token(token)
-    return subscriber, subscriber_unsubscribe(subscriber=subscriber)
-
-
 def subscriber_update_components(*, subscriber: Subscriber, components: Iterable[models.Model]) -> Subscriber:
     """Replace the chosen components (none = every component)."""
     with transaction.atomic():

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from alerts.evaluation import evaluate_rules
 from alerts.models import Alert, EscalationStep
-from alerts.services import escalate_due_alerts
+from alerts.services import alerts_escalate_due
 from notifications.models import Message
 from tests.alerts.factories import AlertRuleFactory, ChannelFactory, point
 
@@ -60,6 +60,6 @@ def test_it_escalates_once_when_two_escalators_race():
     point(99)
     evaluate_rules()
     Alert.objects.update(next_escalation_at=timezone.now() - timedelta(seconds=1))
-    race(escalate_due_alerts, count=4)
+    race(alerts_escalate_due, count=4)
     assert Message.objects.filter(kind="alert.escalated").count() == 1
     assert Alert.objects.get().escalation_level == 1

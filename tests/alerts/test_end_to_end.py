@@ -8,7 +8,7 @@ import time_machine
 
 from alerts.evaluation import evaluate_rules
 from alerts.models import Alert, EscalationStep
-from alerts.services import alert_acknowledge, escalate_due_alerts
+from alerts.services import alert_acknowledge, alerts_escalate_due
 from notifications.models import Delivery, Message
 from notifications.services import deliveries_send_due
 from tests.alerts.conftest import START
@@ -37,18 +37,18 @@ def test_it_takes_an_alert_from_metric_to_resolution():
             evaluate_rules()
     with at(1.5):
         evaluate_rules()  # a second tick while firing sends nothing new
-        escalate_due_alerts()
+        alerts_escalate_due()
     assert kinds() == ["alert.firing"]
     assert Delivery.objects.get().channel == on_call
 
     with at(11):
-        escalate_due_alerts()
-        escalate_due_alerts()  # a second sweeper run finds nothing due
+        alerts_escalate_due()
+        alerts_escalate_due()  # a second sweeper run finds nothing due
     assert kinds() == ["alert.firing", "alert.escalated"]
 
     alert_acknowledge(alert=Alert.objects.get(), note="adding memory")
     with at(40):
-        escalate_due_alerts()
+        alerts_escalate_due()
     assert kinds() == ["alert.firing", "alert.escalated"]
 
     with at(41):

@@ -4,7 +4,7 @@ import pytest
 import time_machine
 
 from alerts.models import Alert, EscalationStep
-from alerts.services import alert_acknowledge, alert_escalate, alert_raise, escalate_due_alerts
+from alerts.services import alert_acknowledge, alert_escalate, alert_raise, alerts_escalate_due
 from notifications.models import Message
 from tests.alerts.conftest import START
 from tests.alerts.factories import AlertRuleFactory, ChannelFactory
@@ -29,7 +29,7 @@ def fire(rule):
 
 def escalations_at(minute: float) -> list[str]:
     with time_machine.travel(START + timedelta(minutes=minute), tick=False):
-        escalate_due_alerts()
+        alerts_escalate_due()
     return list(
         Message.objects.filter(kind="alert.escalated").order_by("pk").values_list("subject", flat=True)
     )
@@ -67,4 +67,4 @@ def test_it_does_not_escalate_alerts_of_rules_without_steps():
     rule = AlertRuleFactory()
     alert = fire(rule)
     assert alert.next_escalation_at is None
-    assert escalate_due_alerts() == 0
+    assert alerts_escalate_due() == 0

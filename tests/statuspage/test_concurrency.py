@@ -45,7 +45,7 @@ def test_it_starts_due_maintenance_once_when_the_beat_job_runs_twice_at_once():
     services.maintenance_schedule(
         title="Patch", scheduled_for=start, scheduled_until=start + timedelta(hours=1), components=[component]
     )
-    assert _race(services.start_due_maintenance) == []
+    assert _race(services.maintenance_start_due) == []
     assert MaintenanceUpdate.objects.filter(status="in_progress").count() == 1
     assert ComponentStatusChange.objects.filter(component=component).count() == 1
 
@@ -61,5 +61,5 @@ def test_it_rolls_up_uptime_twice_at_once_without_duplicates():
     from statuspage.models import ComponentUptimeDay
 
     component = ComponentFactory(created_at=timezone.now() - timedelta(days=5))
-    assert _race(uptime.rollup_uptime) == []
+    assert _race(uptime.uptime_rollup) == []
     assert ComponentUptimeDay.objects.filter(component=component).count() == 6

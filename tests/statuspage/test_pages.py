@@ -88,7 +88,7 @@ def test_it_reads_the_home_page_in_constant_queries(client):
     services.maintenance_schedule(
         title="First", scheduled_for=start, scheduled_until=start + timedelta(hours=1)
     )
-    uptime.rollup_uptime()
+    uptime.uptime_rollup()
     few = _home_queries(client)
     more = ComponentFactory.create_batch(95, group=group, created_at=recent)
     for index, component in enumerate(more[:20]):
@@ -97,7 +97,7 @@ def test_it_reads_the_home_page_in_constant_queries(client):
     services.maintenance_schedule(
         title="Patch", scheduled_for=start, scheduled_until=start + timedelta(hours=1), components=more[20:40]
     )
-    uptime.rollup_uptime()
+    uptime.uptime_rollup()
     assert Component.objects.count() == 100
     assert _home_queries(client) == few
 

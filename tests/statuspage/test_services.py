@@ -243,12 +243,12 @@ def test_it_starts_and_completes_due_maintenance_on_the_beat():
     api = ComponentFactory()
     maintenance = _maintenance([api], start_in=timedelta(minutes=5), length=timedelta(minutes=30))
     manual = _maintenance([ComponentFactory()], start_in=timedelta(minutes=5), auto_start=False)
-    assert services.start_due_maintenance() == "maintenance: 0 started, 0 completed"
+    assert services.maintenance_start_due() == "maintenance: 0 started, 0 completed"
     with time_machine.travel(timezone.now() + timedelta(minutes=10)):
-        assert services.start_due_maintenance() == "maintenance: 1 started, 0 completed"
-        assert services.start_due_maintenance() == "maintenance: 0 started, 0 completed"
+        assert services.maintenance_start_due() == "maintenance: 1 started, 0 completed"
+        assert services.maintenance_start_due() == "maintenance: 0 started, 0 completed"
     with time_machine.travel(timezone.now() + timedelta(minutes=40)):
-        assert services.start_due_maintenance() == "maintenance: 0 started, 1 completed"
+        assert services.maintenance_start_due() == "maintenance: 0 started, 1 completed"
     maintenance.refresh_from_db()
     manual.refresh_from_db()
     assert (maintenance.status, manual.status) == ("completed", "scheduled")

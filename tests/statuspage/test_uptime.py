@@ -41,7 +41,7 @@ def api():
 def test_it_counts_major_fully_and_partial_at_three_tenths(api):
     _history(api, (2, 6, "operational", "major_outage"), (2, 12, "major_outage", "partial_outage"))
     _history(api, (2, 18, "partial_outage", "operational"))
-    uptime.refresh_component(api, since=_at(3, 0), now=NOW)
+    uptime.component_uptime_refresh(api, since=_at(3, 0), now=NOW)
     day = _by_day(api)[TODAY - timedelta(days=2)]
     assert day.uptime == pytest.approx(1 - (6 + 0.3 * 6) / 24)
     assert (day.major_outage_seconds, day.partial_outage_seconds) == (6 * 3600, 6 * 3600)
@@ -54,7 +54,7 @@ def test_it_counts_degraded_and_maintenance_as_up(api):
         (1, 8, "degraded_performance", "under_maintenance"),
     )
     _history(api, (1, 10, "under_maintenance", "operational"))
-    uptime.refresh_component(api, since=_at(3, 0), now=NOW)
+    uptime.component_uptime_refresh(api, since=_at(3, 0), now=NOW)
     day = _by_day(api)[TODAY - timedelta(days=1)]
     assert day.uptime == 1.0
     assert (day.degraded_seconds, day.maintenance_seconds, day.level) == (8 * 3600, 2 * 3600, "degraded")
@@ -62,7 +62,7 @@ def test_it_counts_degraded_and_maintenance_as_up(api):
 
 def test_it_splits_an_outage_across_midnight(api):
     _history(api, (1, 22, "operational", "major_outage"), (0, 2, "major_outage", "operational"))
-    uptime.refresh_component(api, since=_at(3, 0), now=NOW)
+    uptime.component_uptime_refresh(api, since=_at(3, 0), now=NOW)
     days = _by_day(api)
     assert days[TODAY - timedelta(days=1)].major_outage_seconds == 2 * 3600
     # Today is observed up to now (12:00): 2 h down out of 12.
@@ -74,19 +74,19 @@ def test_it_extends_today_with_the_current_status_up_to_now(api):
     api.status = "major_outage"
     api.save()
     with time_machine.travel(_at(0, 8), tick=False):
-        uptime.refresh_component(api, since=_at(0, 0))
+        uptime.component_uptime_refresh(api, since=_at(0, 0))
     assert _by_day(api)[TODAY].major_outage_seconds == 6 * 3600
 
 
 def test_it_shows_no_data_before_the_component_existed(api):
-    uptime.refresh_component(api, since=_at(5, 0), now=NOW)
+    uptime.component_uptime_refresh(api, since=_at(5, 0), now=NOW)
     figures = uptime.figures_for([api], days=6, now=NOW)[api.pk]
     assert [f.uptime is None for f in figures] == [True, True, False, False, False, False]
 
 
 def test_it_computes_the_period_percentage_over_observed_time(api):
     _history(api, (2, 0, "operational", "major_outage"), (2, 12, "major_outage", "operational"))
-    uptime.refresh_component(api, since=_at(3, 0), now=NOW)
+    uptime.component_uptime_refresh(api, since=_at(3, 0), now=NOW)
     figures = uptime.figures_for([api], days=90, now=NOW)[api.pk]
     # 3 days + 12 h observed, 12 h of it down.
     assert uptime.percentage(figures) == pytest.approx(round(100 * (1 - 12 / 84), 2))
@@ -118,7 +118,7 @@ def test_it_reads_ninety_days_from_kept_rows_without_replaying_changes(api, djan
 
 def test_it_reports_uptime_over_the_api(client, api):
     _history(api, (1, 0, "operational", "major_outage"), (1, 6, "major_outage", "operational"))
-    uptime.refresh_component(api, since=_at(3, 0), now=NOW)
+    uptime.component_uptime_refresh(api, since=_at(3, 0), now=NOW)
     with time_machine.travel(NOW, tick=False):
         body = client.get(f"/api/status/components/{api.pk}/uptime?days=2").json()
     assert [d["date"] for d in body["daily"]] == [str(date(2026, 3, 9)), str(TODAY)]

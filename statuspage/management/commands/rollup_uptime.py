@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from statuspage.uptime import rollup_uptime
+from statuspage.uptime import uptime_rollup
 
 
 class Command(BaseCommand):
@@ -9,4 +9,4 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        self.stdout.write(rollup_uptime())
+        self.stdout.write(uptime_rollup())
