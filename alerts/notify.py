@@ -54,15 +54,23 @@ def _group_context(state: str, alerts: list[Alert], **extra) -> dict:
     }
 
 
-def alert_channels(*, rule: AlertRule | None, severity: str) -> list[Channel]:
-    """The channels an alert (or a rule's flapping notice) goes to: the rule's enabled channels,
-    or every enabled channel when the alert has no rule (manual, Alertmanager, meta) or when none
-    of its rule's channels is enabled, so disabling a channel never leaves an alert unheard (a
-    silence is the way to quiet one). Either way only channels whose minimum severity admits it."""
-    chosen = list(rule.channels.filter(enabled=True)) if rule is not None else []
-    if not chosen:
-        chosen = list(Channel.objects.filter(enabled=True))
-    return [channel for channel in chosen if channel.admits(severity)]
+def alert_channels(
+    *, rule: AlertRule | None, severity: str, step: EscalationStep | None = None
+) -> list[Channel]:
+    """The channels an alert, a rule's flapping notice or an escalation goes to.
+
+    An escalation step goes to the step's channels; an alert of a rule that names channels goes
+    to those; an alert without a rule (manual, Alertmanager, meta) or of a rule that names none
+    goes to every channel. Always only the enabled ones whose minimum severity admits it, so a
+    rule whose named channels are all disabled sends nothing: disabling is how staff switch a
+    channel off, and it must not turn into paging everyone else instead."""
+    if step is not None:
+        named = step.channels.all()
+    elif rule is not None and rule.channels.exists():
+        named = rule.channels.all()
+    else:
+        named = Channel.objects.all()
+    return [channel for channel in named.filter(enabled=True).order_by("pk") if channel.admits(severity)]
 
 
 def _channels_for(alert: Alert, channel_cache: dict) -> list[Channel]:
@@ -146,7 +154,7 @@ def alerts_pending_announce(*, now: datetime | None = None) -> int:
 
 
 def alert_escalation_announce(alert: Alert, step: EscalationStep, *, now: datetime) -> None:
-    channels = [c for c in step.channels.filter(enabled=True)]
+    channels = alert_channels(rule=alert.rule if alert.rule_id else None, severity=alert.severity, step=step)
     if not channels:
         return
     message_enqueue(

@@ -71,3 +71,21 @@ def staff_token(staff_user):
     from rest_framework.authtoken.models import Token
 
     return Token.objects.create(user=staff_user).key
+
+
+@pytest.fixture
+def api(staff_user):
+    """The API as an Administrator."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(staff_user)
+    return client
+
+
+@pytest.fixture
+def admin_client_(client, django_user_model):
+    """The admin as a superuser."""
+    user = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-12345")
+    client.force_login(user)
+    return client

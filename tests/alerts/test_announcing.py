@@ -50,11 +50,28 @@ def test_it_announces_a_batch_once(announcements, django_capture_on_commit_callb
     assert announcements == ["announce"]
 
 
-def test_it_sends_to_every_enabled_channel_when_all_of_the_rules_are_disabled():
-    everyone = ChannelFactory(name="everyone")
+def test_it_sends_nothing_when_all_of_a_rules_channels_are_disabled():
+    ChannelFactory(name="everyone")
     rule = AlertRuleFactory(severity="high")
     rule.channels.set([ChannelFactory(name="muted", enabled=False)])
-    assert alert_channels(rule=rule, severity="high") == [everyone]
+    assert alert_channels(rule=rule, severity="high") == []
+
+
+def test_it_sends_to_every_enabled_channel_when_the_rule_names_none():
+    everyone = ChannelFactory(name="everyone")
+    ChannelFactory(name="off", enabled=False)
+    assert alert_channels(rule=AlertRuleFactory(severity="high"), severity="high") == [everyone]
+
+
+def test_it_sends_an_escalation_to_its_steps_enabled_channels_only():
+    from alerts.models import EscalationStep
+
+    ChannelFactory(name="everyone")
+    pager = ChannelFactory(name="pager")
+    rule = AlertRuleFactory(severity="high")
+    step = EscalationStep.objects.create(rule=rule, level=1, escalate_after_minutes=5)
+    step.channels.set([pager, ChannelFactory(name="off", enabled=False)])
+    assert alert_channels(rule=rule, severity="high", step=step) == [pager]
 
 
 def test_it_sends_only_to_the_rules_own_enabled_channels():

@@ -19,13 +19,6 @@ RULE = {
 }
 
 
-@pytest.fixture
-def api(staff_user):
-    client = APIClient()
-    client.force_authenticate(staff_user)
-    return client
-
-
 def test_it_creates_a_rule_with_escalation_steps(api):
     channel = ChannelFactory()
     body = {

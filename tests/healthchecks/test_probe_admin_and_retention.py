@@ -14,13 +14,6 @@ from tests.statuspage.factories import ComponentFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client_(client, django_user_model):
-    user = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-12345")
-    client.force_login(user)
-    return client
-
-
 @pytest.mark.parametrize("model", ["probe", "proberesult"])
 def test_it_opens_the_changelists_with_search(admin_client_, model):
     probe = ProbeFactory()

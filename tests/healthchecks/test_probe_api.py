@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from healthchecks.models import Probe, ProbeResult
 from statuspage.models import ComponentStatus, ComponentStatusChange, StatusSource
@@ -12,13 +11,6 @@ from tests.healthchecks.factories import ProbeFactory
 from tests.statuspage.factories import ComponentFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(staff_user):
-    client = APIClient()
-    client.force_authenticate(staff_user)
-    return client
 
 
 def test_it_creates_a_probe_and_sets_the_components_url(api):

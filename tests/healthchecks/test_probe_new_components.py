@@ -8,7 +8,6 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from healthchecks.models import Probe, ProbeResult
 from healthchecks.probes import services
@@ -19,20 +18,6 @@ from tests.healthchecks.factories import ProbeFactory
 from tests.statuspage.factories import ComponentFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client_(client, django_user_model):
-    user = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-12345")
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def api(staff_user):
-    client = APIClient()
-    client.force_authenticate(staff_user)
-    return client
 
 
 def _component_form(**changes) -> dict:

@@ -20,13 +20,6 @@ MODELS = [
 ]
 
 
-@pytest.fixture
-def admin_client_(client, django_user_model):
-    user = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-12345")
-    client.force_login(user)
-    return client
-
-
 @pytest.mark.parametrize("model", MODELS)
 def test_it_opens_every_changelist_with_search(admin_client_, model):
     ComponentFactory()

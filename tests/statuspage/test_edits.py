@@ -38,13 +38,6 @@ def turnovers(monkeypatch, settings, tmp_path):
     return counts
 
 
-@pytest.fixture
-def admin_client_(client, django_user_model):
-    user = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-12345")
-    client.force_login(user)
-    return client
-
-
 def _active_window(components):
     start = timezone.now() + timedelta(minutes=1)
     window = services.maintenance_schedule(
