@@ -4,7 +4,7 @@ raw points, in ms.
 
     .venv/bin/python bench/metrics_chart.py [--points 1000000] [--repeat 10]
 
-Target (issue 3): under 50 ms from rollups (the raw aggregate takes about 400 ms).
+Target: under 50 ms from rollups (the raw aggregate takes about 400 ms).
 """
 
 import argparse

@@ -3,7 +3,7 @@ of 1,000) beside a raw psycopg COPY of the same rows into the same table, in the
 
     .venv/bin/python bench/metrics_ingest.py [--batches 300] [--workers 2] [--clients 4]
 
-Target (issue 3): API >= 50,000 points/s, i.e. >= a quarter of raw COPY.
+Target: API >= 50,000 points/s, i.e. >= a quarter of raw COPY.
 """
 
 import argparse

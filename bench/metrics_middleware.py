@@ -6,7 +6,7 @@ request-timing middleware, and the overhead in %.
 Requests go through Django's WSGI handler in this process (no sockets, no server): the figure
 isolates what the middleware adds, where an HTTP round trip's noise would hide a few percent.
 Rounds alternate between the two stacks so machine load hits both alike.
-Target (issue 3): under 5 % overhead.
+Target: under 5 % overhead.
 """
 
 import argparse

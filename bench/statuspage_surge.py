@@ -8,7 +8,7 @@ Redis db 7 as the cache), seeded with the demo company, and drives it with wrk (
 `wrk`). The bare view goes through the same middleware and gunicorn, so the ratio shows what the
 status page costs over Django itself. Also prints the cost of one Django Redis cache call, the
 figure behind the per-process cache layer. Everything it starts is stopped by process id.
-Target (issue 6): home and summary at ≥70 % of the bare view's requests/s, p99 < 30 ms.
+Target: home and summary at ≥70 % of the bare view's requests/s, p99 < 30 ms.
 
 wrk and gunicorn share the machine's cores, so the req/s figures move with any other load. The
 benchmark therefore also prints the CPU time one request costs inside Django (the WSGI handler

@@ -1,4 +1,4 @@
-"""Benchmark: one incident update mailed to 100,000 confirmed subscribers (issue 7).
+"""Benchmark: one incident update mailed to 100,000 confirmed subscribers.
 
     .venv/bin/python bench/subscribers_fanout.py [--subscribers 100000] [--concurrency 2]
 

@@ -1,4 +1,4 @@
-"""Incident and maintenance mail to subscribers (issue 7): the fan-out.
+"""Incident and maintenance mail to subscribers: the fan-out.
 
 statuspage.services calls `announce(kind, obj)` from `_after_commit`, which runs INSIDE the
 service's transaction: message_enqueue writes the message and one delivery per confirmed

@@ -86,7 +86,7 @@ def _after_commit(kind: str, obj) -> None:
     This is the one place where the notification fan-out is attached (an on_commit call here)."""
     transaction.on_commit(page_cache.invalidate)
     publish.schedule_publish()
-    # Subscriber mail (issue 7): written in this transaction, sent after it commits.
+    # Subscriber mail: written in this transaction, sent after it commits.
     announce(kind, obj)
 
 
