@@ -34,6 +34,15 @@ class RuntimeIntervalScheduler(HeartbeatScheduler):
             self.apply_runtime_intervals()
         return super().tick(*args, **kwargs)
 
+    def sync(self) -> None:
+        # The schedule file only remembers when each job last ran. When two beats share it by
+        # mistake, one's dbm rename can remove the file the other is saving: losing one save
+        # costs at most a repeated tick, while the error would stop this beat for good.
+        try:
+            super().sync()
+        except OSError as exc:
+            logger.warning("beat schedule file not saved, trying again at the next sync: %s", exc)
+
     def apply_runtime_intervals(self) -> list[str]:
         """Re-time the jobs whose interval changed; returns their names."""
         from django.db import close_old_connections

@@ -30,3 +30,13 @@ def test_it_keeps_the_environment_intervals_without_a_config_row(scheduler, sett
     assert scheduler.schedule["collect_metrics"].schedule.run_every == timedelta(
         seconds=settings.METRIC_COLLECTION_INTERVAL
     )
+
+
+def test_it_keeps_running_when_its_schedule_file_cannot_be_saved(scheduler, monkeypatch):
+    def removed_under_it():
+        raise FileNotFoundError(2, "No such file or directory", "celerybeat-schedule.dir")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(scheduler._store, "sync", removed_under_it)
+        scheduler.sync()  # logged, not raised: the beat goes on
+        assert scheduler.tick() >= 0
