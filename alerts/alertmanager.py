@@ -30,6 +30,7 @@ class ExternalAlert:
     fingerprint: str
     labels: dict
     annotations: dict
+    starts_at: str
 
 
 def parse(data) -> list[ExternalAlert]:
@@ -60,14 +61,15 @@ def parse(data) -> list[ExternalAlert]:
             errors[f"alerts[{index}]"] = problems
             continue
         annotations = item.get("annotations") if isinstance(item.get("annotations"), dict) else {}
-        parsed.append(ExternalAlert(item["status"], fingerprint[:150], labels, annotations))
+        starts_at = item.get("startsAt") if isinstance(item.get("startsAt"), str) else ""
+        parsed.append(ExternalAlert(item["status"], fingerprint[:150], labels, annotations, starts_at[:100]))
     if errors:
         raise PayloadError("Invalid alerts in the payload; nothing was recorded.", errors)
     return parsed
 
 
 def apply(alerts: list[ExternalAlert], *, user=None) -> dict:
-    counts = {"fired": 0, "repeated": 0, "resolved": 0}
+    counts = {"fired": 0, "repeated": 0, "resolved": 0, "unchanged": 0}
     for item in alerts:
         fingerprint = f"alertmanager:{item.fingerprint}"
         if item.status == "resolved":
@@ -88,6 +90,12 @@ def apply(alerts: list[ExternalAlert], *, user=None) -> dict:
             labels={str(k): str(v) for k, v in item.labels.items()},
             actor_type=AlertEvent.Actor.SYSTEM,
             user=user,
+            # Alertmanager re-sends a firing group every repeat_interval; only a new startsAt is
+            # a new occurrence of the alert.
+            occurrence_key=item.starts_at,
         )
-        counts["fired" if raised.created else "repeated"] += 1
+        if raised.created:
+            counts["fired"] += 1
+        else:
+            counts["repeated" if raised.counted else "unchanged"] += 1
     return counts

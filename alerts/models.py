@@ -1,11 +1,12 @@
-import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from alerts.matching import matcher_problems, matchers_match
 from notifications.models import Severity  # one vocabulary for alerts and the channels they go to
 
 
@@ -208,6 +209,12 @@ class Alert(models.Model):
     resolution_note = models.TextField(blank=True)
     action_taken = models.TextField(blank=True)
     occurrence_count = models.PositiveIntegerField(default=1)
+    occurrence_key = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The source's name for the current occurrence (Alertmanager's startsAt): "
+        "a re-sent notice with the same key is not counted again.",
+    )
     last_value = models.FloatField(null=True, blank=True)
 
     # Notification bookkeeping: an alert that was announced as firing is announced as resolved.
@@ -307,13 +314,16 @@ class Silence(models.Model):
         return ", ".join(f"{m['label']}{m['op']}{m['value']}" for m in self.matchers)
 
     def matches(self, labels: dict) -> bool:
-        for matcher in self.matchers:
-            actual = str(labels.get(matcher["label"], ""))
-            op, expected = matcher["op"], str(matcher["value"])
-            if op == "=" and actual != expected:
-                return False
-            if op == "!=" and actual == expected:
-                return False
-            if op == "=~" and not re.fullmatch(expected, actual):
-                return False
-        return True
+        return matchers_match(self.matchers, labels)
+
+    def clean(self):
+        matchers = self.matchers
+        if not isinstance(matchers, list) or not all(isinstance(m, dict) for m in matchers):
+            raise ValidationError({"matchers": 'Expected a list of {"label", "op", "value"} objects.'})
+        problems = [
+            f"Matcher {index + 1}: {' '.join(found)}"
+            for index, found in enumerate(matcher_problems(m) for m in matchers)
+            if found
+        ]
+        if problems:
+            raise ValidationError({"matchers": problems})

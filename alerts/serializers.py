@@ -1,7 +1,9 @@
 from django.db import transaction
 from rest_framework import serializers
 
+from alerts.matching import OPERATORS, matcher_problems
 from alerts.models import Alert, AlertEvent, AlertRule, EscalationStep, Severity, Silence
+from alerts.services import BUILT_IN_LABELS
 from notifications.models import Channel
 
 MAX_ESCALATION_STEPS = 10
@@ -173,6 +175,14 @@ class ManualAlertSerializer(serializers.Serializer):
     fingerprint = serializers.CharField(max_length=180, required=False)
     labels = serializers.DictField(child=serializers.CharField(max_length=200), required=False, default=dict)
 
+    def validate_labels(self, labels):
+        taken = sorted(set(labels) & set(BUILT_IN_LABELS))
+        if taken:
+            raise serializers.ValidationError(
+                f"{', '.join(taken)}: built-in labels, set by Vigil from the alert itself."
+            )
+        return labels
+
 
 class AcknowledgeSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
@@ -185,19 +195,13 @@ class ResolveSerializer(serializers.Serializer):
 
 class MatcherSerializer(serializers.Serializer):
     label = serializers.CharField(max_length=100)
-    op = serializers.ChoiceField(choices=["=", "!=", "=~"], default="=")
+    op = serializers.ChoiceField(choices=OPERATORS, default="=")
     value = serializers.CharField(max_length=500, allow_blank=True)
 
     def validate(self, data):
-        if data["op"] == "=~":
-            import re
-
-            try:
-                re.compile(data["value"])
-            except re.error as exc:
-                raise serializers.ValidationError(
-                    {"value": [f"Not a valid regular expression: {exc}"]}
-                ) from None
+        problems = matcher_problems(data)
+        if problems:
+            raise serializers.ValidationError({"value": problems})
         return data
 
 

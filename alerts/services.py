@@ -27,6 +27,7 @@ class AlertTransitionError(Exception):
 class Raised:
     alert: Alert
     created: bool
+    counted: bool = True
 
 
 def _event(alert: Alert, kind: str, *, actor_type=AlertEvent.Actor.SYSTEM, user=None, detail="", at=None):
@@ -35,21 +36,29 @@ def _event(alert: Alert, kind: str, *, actor_type=AlertEvent.Actor.SYSTEM, user=
     )
 
 
+# Labels every alert carries, which silences match on; a manual alert cannot set them itself.
+BUILT_IN_LABELS = ("alertname", "severity", "type", "metric", "fingerprint", "rule", "component")
+
+
 def alert_labels(alert: Alert) -> dict:
     """What silences match against."""
-    labels = {
+    built_in = {
         "alertname": alert.title,
         "severity": alert.severity,
         "type": alert.alert_type,
         "metric": alert.metric,
         "fingerprint": alert.fingerprint,
-        **{str(k): str(v) for k, v in (alert.labels or {}).items()},
     }
     if alert.rule_id:
-        labels["rule"] = alert.rule.name
+        built_in["rule"] = alert.rule.name
     if alert.component_id:
-        labels["component"] = alert.component.name
-    return labels
+        built_in["component"] = alert.component.name
+    own = {str(k): str(v) for k, v in (alert.labels or {}).items()}
+    if alert.alert_type == Alert.Type.EXTERNAL:
+        # An external source's labels are what its operators silence on (Alertmanager's own
+        # alertname and severity words), so they stand where they are set.
+        return {**built_in, **own}
+    return {**own, **built_in}
 
 
 def suppression_reason(alert: Alert, now: datetime) -> str:
@@ -88,48 +97,54 @@ def alert_raise(
     actor_type: str = AlertEvent.Actor.RULE,
     user=None,
     hold_reason: str = "",
+    occurrence_key: str = "",
     now: datetime | None = None,
 ) -> Raised:
     """Open an alert for `fingerprint`, or count a repeat on the open one.
 
     `hold_reason` records the alert without notifying it (e.g. a probe whose dependency is
     down: one root cause, one page); silences and maintenance do the same on their own.
+    `occurrence_key` is the source's own name for this occurrence: a source that re-sends the
+    same occurrence (Alertmanager repeating a group) is not counted twice.
 
     Race-free: the partial unique constraint allows one open alert per fingerprint; a second
     creator loses the INSERT inside a savepoint and counts a repeat instead.
     """
     now = now or timezone.now()
+    candidate = Alert(
+        fingerprint=fingerprint,
+        title=title[:300],
+        severity=severity,
+        alert_type=alert_type,
+        message=message,
+        metric=metric,
+        value=value,
+        last_value=value,
+        threshold=threshold,
+        labels=labels or {},
+        rule=rule,
+        component=component,
+        occurrence_key=occurrence_key,
+        fired_at=now,
+        last_fired_at=now,
+    )
+    # Matched before any row is locked: however many silences there are, matching them never
+    # holds up another writer of the same alert.
+    reason = hold_reason or suppression_reason(candidate, now)
+    candidate.suppressed_reason = reason
+    candidate.next_escalation_at = None if reason else _first_escalation_at(rule, now)
     with transaction.atomic():
         existing = Alert.objects.select_for_update().filter(fingerprint=fingerprint).open().first()
         if existing is None:
             try:
                 with transaction.atomic():
-                    alert = Alert.objects.create(
-                        fingerprint=fingerprint,
-                        title=title[:300],
-                        severity=severity,
-                        alert_type=alert_type,
-                        message=message,
-                        metric=metric,
-                        value=value,
-                        last_value=value,
-                        threshold=threshold,
-                        labels=labels or {},
-                        rule=rule,
-                        component=component,
-                        fired_at=now,
-                        last_fired_at=now,
-                        next_escalation_at=_first_escalation_at(rule, now),
-                    )
+                    candidate.save(force_insert=True)
+                    alert = candidate
             except IntegrityError:
                 existing = Alert.objects.select_for_update().filter(fingerprint=fingerprint).open().get()
             else:
                 _event(alert, AlertEvent.Kind.FIRED, actor_type=actor_type, user=user, detail=message, at=now)
-                reason = hold_reason or suppression_reason(alert, now)
                 if reason:
-                    alert.suppressed_reason = reason
-                    alert.next_escalation_at = None
-                    alert.save(update_fields=["suppressed_reason", "next_escalation_at"])
                     kind = (
                         AlertEvent.Kind.SILENCED
                         if reason.startswith("silenced")
@@ -138,8 +153,13 @@ def alert_raise(
                     _event(alert, kind, detail=reason, at=now)
                 alerts_announce_after_commit()
                 return Raised(alert, True)
+        if occurrence_key and existing.occurrence_key == occurrence_key:
+            return Raised(existing, False, counted=False)
         Alert.objects.filter(pk=existing.pk).update(
-            occurrence_count=F("occurrence_count") + 1, last_value=value, last_fired_at=now
+            occurrence_count=F("occurrence_count") + 1,
+            last_value=value,
+            last_fired_at=now,
+            occurrence_key=occurrence_key,
         )
         existing.refresh_from_db()
         _event(existing, AlertEvent.Kind.REPEATED, actor_type=actor_type, user=user, detail=message, at=now)

@@ -73,6 +73,7 @@ ALERTMANAGER_COUNTS = inline_serializer(
         "fired": serializers.IntegerField(),
         "repeated": serializers.IntegerField(),
         "resolved": serializers.IntegerField(),
+        "unchanged": serializers.IntegerField(),
     },
 )
 

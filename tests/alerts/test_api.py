@@ -139,8 +139,13 @@ ALERTMANAGER = {
 
 def test_it_accepts_alertmanager_firing_then_resolved(api):
     url = "/api/operations/integrations/alertmanager"
-    assert api.post(url, ALERTMANAGER, format="json").json() == {"fired": 1, "repeated": 0, "resolved": 0}
-    assert api.post(url, ALERTMANAGER, format="json").json()["repeated"] == 1
+    assert api.post(url, ALERTMANAGER, format="json").json() == {
+        "fired": 1,
+        "repeated": 0,
+        "resolved": 0,
+        "unchanged": 0,
+    }
+    assert api.post(url, ALERTMANAGER, format="json").json()["unchanged"] == 1
     alert = Alert.objects.get()
     assert (alert.alert_type, alert.severity, alert.title) == ("external", "medium", "Latency high on web-1")
     resolved = {**ALERTMANAGER, "alerts": [{**ALERTMANAGER["alerts"][0], "status": "resolved"}]}
@@ -169,3 +174,16 @@ def test_it_shows_every_evaluation_field_read_only_in_the_admin():
 
     model_admin = admin.site._registry[AlertRule]
     assert set(AlertRule.EVALUATION_FIELDS) <= set(model_admin.readonly_fields)
+
+
+def test_an_alertmanager_group_re_send_is_not_a_new_occurrence(api):
+    url = "/api/operations/integrations/alertmanager"
+    api.post(url, ALERTMANAGER, format="json")
+    for _ in range(3):
+        counts = api.post(url, ALERTMANAGER, format="json").json()
+        assert counts == {"fired": 0, "repeated": 0, "resolved": 0, "unchanged": 1}
+    assert Alert.objects.get().occurrence_count == 1
+    again = {**ALERTMANAGER, "alerts": [{**ALERTMANAGER["alerts"][0], "startsAt": "2026-03-02T13:00:00Z"}]}
+    assert api.post(url, again, format="json").json()["repeated"] == 1
+    assert api.post(url, again, format="json").json()["unchanged"] == 1
+    assert Alert.objects.get().occurrence_count == 2
