@@ -174,6 +174,7 @@ class Alert(models.Model):
     class Type(models.TextChoices):
         METRIC = "metric", "Metric rule"
         PROBE = "probe", "Component probe"
+        CHECK = "check", "Heartbeat check"
         MANUAL = "manual", "Manual"
         EXTERNAL = "external", "Alertmanager"
         META = "meta", "Vigil itself"

@@ -44,6 +44,7 @@ BEAT_JOBS: dict[str, tuple[str, str]] = {
     "evaluate_alerts": ("alerts.tasks.evaluate_alerts", "ALERT_CHECK_INTERVAL"),
     "escalate_alerts": ("alerts.tasks.escalate_alerts", "ESCALATION_CHECK_INTERVAL"),
     "run_probes": ("healthchecks.tasks.run_probes", "HEALTH_CHECK_INTERVAL"),
+    "sweep_checks": ("healthchecks.tasks.sweep_checks", "CHECKS_SWEEP_INTERVAL"),
     "send_maintenance_reminders": (
         "statuspage.tasks.send_maintenance_reminders",
         "SUBSCRIBERS_REMINDER_CHECK_INTERVAL",

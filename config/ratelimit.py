@@ -11,20 +11,9 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest
 
 from core.cache import count_in_window
-
-
-def client_address(request: HttpRequest) -> str:
-    """The client's address: when told to trust X-Forwarded-For (behind a proxy), its last
-    entry, the one the proxy wrote; earlier entries come from the client and are forged at will
-    (one per request would get around every limit). Else REMOTE_ADDR."""
-    if settings.THROTTLE_TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded.strip():
-            return forwarded.split(",")[-1].strip()[:64]
-    return request.META.get("REMOTE_ADDR", "")[:64]
+from core.http import client_address  # noqa: F401  (the throttles' notion of a client)
 
 
 def exempt(address: str) -> bool:

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from alerts.retention import alerts_purge
-from healthchecks.retention import probe_results_purge
+from healthchecks.retention import pings_purge, probe_results_purge
 from monitoring.retention import metrics_purge
 from notifications.services import notifications_purge
 
@@ -18,6 +18,7 @@ PURGERS: list[Callable[[datetime], dict[str, int]]] = [
     alerts_purge,
     notifications_purge,
     probe_results_purge,
+    pings_purge,
 ]
 
 

@@ -366,8 +366,16 @@ WHITENOISE_USE_FINDERS = DEBUG or not (STATIC_ROOT / "staticfiles.json").exists(
 # --- Throttling of the public JSON (config/throttling.py) ---------------------------------
 # Requests per minute per client address on the public JSON (0: no limit); see
 # docs/console-and-api.md. The subscribe endpoints have their own per-address limits (statuspage).
-PUBLIC_THROTTLE_RATES = {"public": env_int("PUBLIC_API_THROTTLE_PER_MINUTE", 600, minimum=0)}
-PUBLIC_THROTTLE_PATHS = [("/api/status/admin", ""), ("/api/status", "public"), ("/api/v2/", "public")]
+PUBLIC_THROTTLE_RATES = {
+    "public": env_int("PUBLIC_API_THROTTLE_PER_MINUTE", 600, minimum=0),
+    "ping": env_int("PING_THROTTLE_PER_MINUTE", 600, minimum=0),
+}
+PUBLIC_THROTTLE_PATHS = [
+    ("/api/status/admin", ""),
+    ("/api/status", "public"),
+    ("/api/v2/", "public"),
+    ("/ping/", "ping"),
+]
 # Never throttled: by default loopback, i.e. a proxy on the same machine that does not pass
 # X-Forwarded-For (counting it would throttle every visitor as one), local tools and benchmarks.
 THROTTLE_EXEMPT_IPS = env_list("THROTTLE_EXEMPT_IPS", ["127.0.0.1", "::1"])
@@ -506,6 +514,11 @@ PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 64, minimum=1, maximum=512)
 PROBE_BATCH_SIZE = env_int("PROBE_BATCH_SIZE", 2000, minimum=1, maximum=20000)
 PROBE_CERT_CHECK_HOURS = env_int("PROBE_CERT_CHECK_HOURS", 24, minimum=1)
 PROBE_RESULTS_RETENTION_DAYS = env_int("PROBE_RESULTS_RETENTION_DAYS", LOGS_RETENTION_DAYS, minimum=1)
+
+# --- Heartbeat checks (healthchecks/pings/); see docs/checks.md ---------------------------
+# How often sweep_checks looks for overdue checks: a check is marked down at most this late.
+# Pings per client and minute: PING_THROTTLE_PER_MINUTE (PUBLIC_THROTTLE_RATES above).
+CHECKS_SWEEP_INTERVAL = env_int("CHECKS_SWEEP_INTERVAL", 30, minimum=5)
 
 # --- E-mail subscribers of the status page; see docs/subscribers.md -----------------------
 SUBSCRIBERS_CONFIRM_HOURS = env_int("SUBSCRIBERS_CONFIRM_HOURS", 48, minimum=1)

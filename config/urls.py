@@ -16,6 +16,7 @@ admin.site.index_title = "Operations console"
 
 urlpatterns = [
     path("", include("healthchecks.urls")),
+    path("", include("healthchecks.pings.urls")),
     path("", include("monitoring.urls")),
     path("metrics", prometheus.metrics_view, name="prometheus"),
     path("api/operations/", include("alerts.urls")),

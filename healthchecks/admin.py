@@ -99,3 +99,7 @@ class ProbeResultAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# Heartbeat checks' admin lives with them.
+from healthchecks.pings import admin as pings_admin  # noqa: E402, F401

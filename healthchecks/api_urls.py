@@ -2,9 +2,12 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from healthchecks import api
+from healthchecks.pings import api as pings_api
 
 router = SimpleRouter(trailing_slash=False)
 router.register("probes", api.ProbeViewSet, basename="probe")
+router.register("checks", pings_api.CheckViewSet, basename="check")
+router.register("check-projects", pings_api.CheckProjectViewSet, basename="check-project")
 
 urlpatterns = [
     *router.urls,

@@ -233,3 +233,7 @@ def validate_probe_url(value: str) -> None:
     """Probes speak HTTP only, and never to the cloud metadata service: the one rule for every
     URL Vigil sends requests to (core/outbound.py)."""
     outbound.validate_probe_url(value)
+
+
+# Heartbeat checks live in their own module; importing them here makes them this app's models.
+from healthchecks.pings.models import Check, CheckProject, Ping  # noqa: E402, F401

@@ -3,6 +3,7 @@ import socket
 from celery import shared_task
 
 from healthchecks.models import Heartbeat
+from healthchecks.pings.services import checks_sweep
 from healthchecks.probes.services import probes_run_due
 from healthchecks.services import heartbeat_record
 
@@ -17,3 +18,8 @@ def heartbeat(self) -> str:
 @shared_task(ignore_result=True)
 def run_probes() -> str:
     return str(probes_run_due())
+
+
+@shared_task(ignore_result=True)
+def sweep_checks() -> str:
+    return str(checks_sweep())

@@ -39,6 +39,7 @@ def worst_status(statuses) -> str:
 class StatusSource(models.TextChoices):
     MANUAL = "manual", "Set by staff"
     PROBE = "probe", "Health probe"
+    CHECK = "check", "Heartbeat check"
     MAINTENANCE = "maintenance", "Maintenance"
     SYSTEM = "system", "System (incident or restoration)"
 

@@ -194,6 +194,10 @@ def component_update(
     return component
 
 
+# Sources that watch the component by themselves: they yield to whatever holds its status.
+AUTOMATIC_SOURCES = frozenset({StatusSource.PROBE, StatusSource.CHECK})
+
+
 def component_set_status(
     *,
     component: Component,
@@ -204,13 +208,13 @@ def component_set_status(
     at: datetime | None = None,
     manual_hold_until: datetime | None = None,
 ) -> bool:
-    """Set a component's status. A probe result (with the probe's `manual_hold_until`) is ignored
-    while component_status_hold says something holds the component."""
+    """Set a component's status. A probe or check result (with the probe's `manual_hold_until`)
+    is ignored while component_status_hold says something holds the component."""
     if status not in ComponentStatus.values:
         raise ValueError(f"unknown component status {status!r}")
     with transaction.atomic():
         component = Component.objects.select_for_update().get(pk=component.pk)
-        if source == StatusSource.PROBE and component_status_hold(
+        if source in AUTOMATIC_SOURCES and component_status_hold(
             component=component, manual_hold_until=manual_hold_until
         ):
             return False

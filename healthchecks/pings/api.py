@@ -1,0 +1,122 @@
+"""Staff API of heartbeat checks: settings (through the services), state, pings, pause/resume."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as ModelValidationError
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from healthchecks.pings.models import Check, CheckProject, Ping
+from healthchecks.pings.services import (
+    CHECK_SETTINGS,
+    check_create,
+    check_pause,
+    check_resume,
+    check_update,
+)
+
+
+def ping_url(check: Check) -> str:
+    """The address the job calls, under PUBLIC_URL (jobs reach Vigil where visitors do)."""
+    if check.project_id and check.slug:
+        path = reverse("pings:ping-slug", args=[check.project.ping_key, check.slug])
+    else:
+        path = reverse("pings:ping", args=[check.ping_key])
+    return settings.PUBLIC_URL.rstrip("/") + path
+
+
+class CheckProjectSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CheckProject
+        fields = ["id", "name", "ping_key"]
+        read_only_fields = ["ping_key"]
+
+
+class CheckSerializer(serializers.ModelSerializer):
+    ping_url = serializers.SerializerMethodField()
+    # Blank (no project) is allowed: stated so, since a slug field's pattern would refuse ''.
+    slug = serializers.RegexField(r"^[-a-zA-Z0-9_]*$", max_length=100, required=False, allow_blank=True)
+
+    class Meta:
+        model = Check
+        fields = [
+            "id",
+            *CHECK_SETTINGS,
+            "ping_key",
+            "ping_url",
+            "builtin_job",
+            *Check.STATE_FIELDS,
+            "created_at",
+        ]
+        read_only_fields = ["ping_key", "builtin_job", *Check.STATE_FIELDS, "created_at"]
+        # The unique (project, slug) is checked by the model's validation in the services.
+        validators = []
+
+    def get_ping_url(self, check) -> str:
+        return ping_url(check)
+
+    def _saved(self, save):
+        try:
+            return save()
+        except ModelValidationError as exc:
+            raise ValidationError(exc.message_dict) from None
+
+    def create(self, validated_data):
+        return self._saved(lambda: check_create(**validated_data))
+
+    def update(self, instance, validated_data):
+        return self._saved(lambda: check_update(check=instance, **validated_data))
+
+
+class PingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Ping
+        fields = [
+            "id",
+            "kind",
+            "exit_status",
+            "at",
+            "duration",
+            "method",
+            "remote_addr",
+            "user_agent",
+            "body",
+        ]
+        read_only_fields = fields
+
+
+class CheckProjectViewSet(viewsets.ModelViewSet):
+    lookup_value_regex = "[0-9]+"
+    queryset = CheckProject.objects.order_by("name")
+    serializer_class = CheckProjectSerializer
+
+
+class CheckViewSet(viewsets.ModelViewSet):
+    lookup_value_regex = "[0-9]+"
+    queryset = Check.objects.select_related("project", "component").order_by("name", "pk")
+    serializer_class = CheckSerializer
+    filterset_fields = ["state", "kind", "component", "project"]
+
+    @extend_schema(request=None, responses=CheckSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request, pk=None):
+        """Stop watching the check until its next ping or a resume."""
+        check = check_pause(check=self.get_object())
+        return Response(CheckSerializer(check, context={"request": request}).data)
+
+    @extend_schema(request=None, responses=CheckSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        check = check_resume(check=self.get_object())
+        return Response(CheckSerializer(check, context={"request": request}).data)
+
+    @extend_schema(responses=PingSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def pings(self, request, pk=None):
+        """The check's pings, newest first (kept LOGS_RETENTION_DAYS)."""
+        pings = self.get_object().pings.order_by("-at", "-id")
+        page = self.paginate_queryset(pings)
+        return self.get_paginated_response(PingSerializer(page, many=True).data)

@@ -1,0 +1,56 @@
+"""The ping endpoints jobs call: no login, no CSRF (curl and cron have neither), GET/POST/HEAD.
+
+/ping/<uuid>[/start|/fail|/log|/<exit status>] and /ping/<project ping key>/<slug>[/...].
+An unknown key answers the same short 404 whether or not a similar key exists."""
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from core.http import client_address
+from healthchecks.pings.models import Check
+from healthchecks.pings.services import MAX_BODY_CHARACTERS, check_ping, ping_kind
+
+PING_METHODS = ["GET", "POST", "HEAD"]
+
+
+def _answer(text: str, status: int) -> HttpResponse:
+    return HttpResponse(f"{text}\n", status=status, content_type="text/plain; charset=utf-8")
+
+
+def _body(request: HttpRequest) -> str:
+    # Read no more than what is kept: a job posting its whole log costs one bounded read.
+    raw = request.read(MAX_BODY_CHARACTERS * 4) if request.method == "POST" else b""
+    return raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")[:MAX_BODY_CHARACTERS]
+
+
+def _ping(request: HttpRequest, check: Check | None, action: str) -> HttpResponse:
+    if check is None:
+        return _answer("not found", 404)
+    try:
+        kind, exit_status = ping_kind(action)
+    except ValueError:
+        return _answer("unknown ping: use /start, /fail, /log or an exit status 0-255", 400)
+    check_ping(
+        check=check,
+        kind=kind,
+        exit_status=exit_status,
+        body=_body(request),
+        method=request.method,
+        remote_addr=client_address(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
+    return _answer("OK", 200)
+
+
+@csrf_exempt
+@require_http_methods(PING_METHODS)
+def ping_by_key(request: HttpRequest, key, action: str = "") -> HttpResponse:
+    return _ping(request, Check.objects.filter(ping_key=key).first(), action)
+
+
+@csrf_exempt
+@require_http_methods(PING_METHODS)
+def ping_by_slug(request: HttpRequest, project_key: str, slug: str, action: str = "") -> HttpResponse:
+    check = Check.objects.filter(project__ping_key=project_key, slug=slug).first()
+    return _ping(request, check, action)
