@@ -4,13 +4,15 @@ Every periodic job is listed in BEAT_JOBS with the setting that gives its interv
 also a management command of the same name, so ops can run it by hand or from cron.
 """
 
+import logging
 import os
 from datetime import timedelta
 
-from celery import Celery, signals
+from celery import Celery, bootsteps, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+logger = logging.getLogger(__name__)
 app = Celery("vigil")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
@@ -60,6 +62,47 @@ def beat_schedule(intervals: dict) -> dict:
         schedule[job] = {
             "task": task,
             "schedule": timedelta(seconds=seconds),
-            "options": {"expires": seconds},
+            # The header tells the worker that beat sent it (config.beat_reports).
+            "options": {"expires": seconds, "headers": {"beat_job": job}},
         }
     return schedule
+
+
+@signals.task_success.connect
+def _report_beat_job(sender=None, **kwargs) -> None:
+    from config.beat_reports import beat_job_report
+
+    beat_job_report(sender)
+
+
+class SweepChecksWithoutBeat(bootsteps.StartStopStep):
+    """Every worker also sends the heartbeat-check sweep on its own timer: when beat stalls, the
+    built-in checks of its jobs still go down and alert. Extra sweeps are harmless (claims are
+    SKIP LOCKED), and are not beat's, so they do not count as the sweep job reporting."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, worker, **kwargs):
+        self.timer_entry = None
+
+    def start(self, worker):
+        from django.conf import settings
+
+        interval = settings.CHECKS_SWEEP_INTERVAL
+        self.timer_entry = worker.timer.call_repeatedly(
+            interval, _send_sweep, (worker.app, interval), priority=10
+        )
+
+    def stop(self, worker):
+        if self.timer_entry is not None:
+            self.timer_entry.cancel()
+
+
+def _send_sweep(celery_app, interval: int) -> None:
+    try:
+        celery_app.send_task("healthchecks.tasks.sweep_checks", expires=interval)
+    except Exception as exc:  # a broker outage must not stop the worker's timer
+        logger.warning("heartbeat-check sweep not sent: %s", exc)
+
+
+app.steps["worker"].add(SweepChecksWithoutBeat)

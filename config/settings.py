@@ -519,6 +519,9 @@ PROBE_RESULTS_RETENTION_DAYS = env_int("PROBE_RESULTS_RETENTION_DAYS", LOGS_RETE
 # How often sweep_checks looks for overdue checks: a check is marked down at most this late.
 # Pings per client and minute: PING_THROTTLE_PER_MINUTE (PUBLIC_THROTTLE_RATES above).
 CHECKS_SWEEP_INTERVAL = env_int("CHECKS_SWEEP_INTERVAL", 30, minimum=5)
+# Vigil's own beat jobs report to built-in checks; one is down when its job has not run for
+# two intervals, and at least this long (so a stalled beat is an alert).
+BUILTIN_CHECKS_MIN_GRACE = env_int("BUILTIN_CHECKS_MIN_GRACE", 300, minimum=5)
 
 # --- E-mail subscribers of the status page; see docs/subscribers.md -----------------------
 SUBSCRIBERS_CONFIRM_HOURS = env_int("SUBSCRIBERS_CONFIRM_HOURS", 48, minimum=1)

@@ -8,6 +8,7 @@ and a redelivered task raise one alert per down check.
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -275,22 +276,25 @@ def check_resume(*, check: Check) -> Check:
 
 
 def builtin_check_ping(*, job: str, interval_seconds: int, now: datetime | None = None) -> None:
-    """A Vigil beat job reports that it ran; its built-in check is made on first use, expecting
-    it every interval with a grace of two intervals (at least five minutes)."""
-    check = Check.objects.filter(builtin_job=job).first()
-    if check is None:
-        Check.objects.bulk_create(
-            [
-                Check(
-                    name=f"Vigil beat job: {job}",
-                    builtin_job=job,
-                    period_seconds=max(60, interval_seconds),
-                    grace_seconds=max(300, 2 * interval_seconds),
-                    severity="high",
-                    description="Made by Vigil: its beat job reports here each time it runs.",
-                )
-            ],
-            ignore_conflicts=True,
-        )
-        check = Check.objects.get(builtin_job=job)
-    check_ping(check=check, kind=Ping.Kind.SUCCESS, method="TASK", now=now)
+    """A Vigil beat job reports that it ran. Its built-in check is made on first use and kept
+    in step with the job's interval: due every interval, down after two more (at least
+    BUILTIN_CHECKS_MIN_GRACE)."""
+    period = interval_seconds
+    grace = max(settings.BUILTIN_CHECKS_MIN_GRACE, 2 * interval_seconds)
+    Check.objects.bulk_create(
+        [
+            Check(
+                name=f"Vigil beat job: {job}",
+                builtin_job=job,
+                period_seconds=period,
+                grace_seconds=grace,
+                severity="high",
+                description="Made by Vigil: its beat job reports here each time it runs.",
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    Check.objects.filter(builtin_job=job).exclude(period_seconds=period, grace_seconds=grace).update(
+        period_seconds=period, grace_seconds=grace
+    )
+    check_ping(check=Check.objects.get(builtin_job=job), kind=Ping.Kind.SUCCESS, method="TASK", now=now)

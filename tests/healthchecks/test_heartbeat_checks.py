@@ -252,3 +252,24 @@ def test_a_slug_taken_in_the_project_is_a_clear_400(api):
     assert api.post("/api/operations/checks", body, format="json").status_code == 201
     again = api.post("/api/operations/checks", {**body, "name": "b"}, format="json")
     assert again.status_code == 400 and Check.objects.count() == 1
+
+
+def test_only_jobs_that_beat_sent_report_to_their_built_in_check(settings):
+    from types import SimpleNamespace
+
+    from config.beat_reports import beat_job_report
+
+    assert settings.CELERY_BEAT_SCHEDULE["evaluate_alerts"]["options"]["headers"] == {
+        "beat_job": "evaluate_alerts"
+    }
+    assert beat_job_report(SimpleNamespace(request=SimpleNamespace())) is None
+    assert not Check.objects.exists()
+    settings.BUILTIN_CHECKS_MIN_GRACE = 300
+    assert (
+        beat_job_report(SimpleNamespace(request=SimpleNamespace(beat_job="evaluate_alerts")))
+        == "evaluate_alerts"
+    )
+    check = Check.objects.get(builtin_job="evaluate_alerts")
+    assert (check.state, check.period_seconds, check.grace_seconds) == ("up", 30, 300)
+    beat_job_report(SimpleNamespace(request=SimpleNamespace(beat_job="evaluate_alerts")))
+    assert Check.objects.count() == 1 and check.pings.count() == 2
