@@ -242,7 +242,8 @@ def slack_payload(message: Message, delivery: Delivery) -> dict:
     text = render_text(message, context)
     footer = f"*Severity:* {message.severity} · <{settings.PUBLIC_URL}|{_slack_escape(settings.SITE_NAME)}>"
     return {
-        "text": f"[{message.severity}] {message.subject}",  # notification fallback
+        # The notification fallback is mrkdwn too: an unescaped subject could ping <!channel>.
+        "text": f"[{message.severity}] {_slack_escape(message.subject)}",
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": message.subject[:150]}},
             {"type": "section", "text": {"type": "mrkdwn", "text": _slack_escape(text)[:3000]}},
