@@ -304,6 +304,10 @@ def _post(url: str, body: bytes, headers: dict, limit: Deadline) -> Outcome:
                 allow_redirects=False,  # a redirect is a misconfigured URL: fail visibly
                 stream=True,
             ) as response:
+                if limit.expired:
+                    # The headers were cut off (http.client takes the end of the stream for the
+                    # end of the headers): a status line alone is not a complete answer.
+                    return Outcome.retry(_missed(limit))
                 # A success needs nothing from the body; an error keeps its first lines.
                 ok = 200 <= response.status_code < 300
                 return classify_response(response, b"" if ok else read_answer(response))

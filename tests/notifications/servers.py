@@ -196,11 +196,13 @@ def endless_answer(status: int, *, most: int = 256 * 1024 * 1024):
 
 
 def trickled_headers(interval: float):
-    """An HTTP answer whose status line and headers come one byte per `interval`, never ending."""
+    """An HTTP answer with a success's status line at once, then headers that come one byte
+    per `interval` and never end."""
 
     def answer(conn: socket.socket, peer: BadPeer) -> None:
         read_http_request(conn)
-        peer.trickle(conn, b"HTTP/1.1 200 OK\r\nX-Padding: " + b"a" * 1_000_000, interval)
+        peer.send(conn, b"HTTP/1.1 200 OK\r\n")
+        peer.trickle(conn, b"X-Padding: " + b"a" * 1_000_000, interval)
 
     return answer
 
