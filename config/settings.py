@@ -483,6 +483,14 @@ NOTIFICATIONS_MAX_AGE_HOURS = env_int("NOTIFICATIONS_MAX_AGE_HOURS", 24, minimum
 NOTIFICATIONS_RETRY_BASE_SECONDS = env_float("NOTIFICATIONS_RETRY_BASE_SECONDS", 30, minimum=0)
 NOTIFICATIONS_RETRY_MAX_SECONDS = env_float("NOTIFICATIONS_RETRY_MAX_SECONDS", 3600, minimum=1)
 NOTIFICATIONS_HTTP_TIMEOUT = env_float("NOTIFICATIONS_HTTP_TIMEOUT", 10, minimum=0.1, maximum=60)
+# One send in all (connect, request, the whole answer), HTTP or SMTP: a peer that trickles its
+# answer never trips the timeouts above, which bound each read.
+NOTIFICATIONS_SEND_DEADLINE = env_float("NOTIFICATIONS_SEND_DEADLINE", 20, minimum=0.1, maximum=120)
+if NOTIFICATIONS_SEND_DEADLINE + 1 >= NOTIFICATIONS_CLAIM_SECONDS:
+    # A send still running when its claim ends could be sent a second time by another worker.
+    raise ImproperlyConfigured(
+        "NOTIFICATIONS_SEND_DEADLINE must be shorter than NOTIFICATIONS_CLAIM_SECONDS - 1"
+    )
 WEBHOOK_SECRET = env_str("WEBHOOK_SECRET")
 # Outbound requests (core/outbound.py): webhooks and Slack reach public addresses only,
 # probes anything but link-local (cloud metadata); these list networks to allow anyway.

@@ -124,11 +124,20 @@ class Message(models.Model):
 
 
 class DeliveryQuerySet(models.QuerySet):
-    def claimable(self, now: datetime) -> "DeliveryQuerySet":
+    def due(self, now: datetime) -> "DeliveryQuerySet":
         """Pending, due, and not claimed by a live worker (never claimed, or its claim expired)."""
         return self.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now).filter(
             Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
         )
+
+    def claimable(self, now: datetime) -> "DeliveryQuerySet":
+        """Due and still within its maximum age: a row past give_up_at is failed, not sent."""
+        return self.due(now).filter(give_up_at__gt=now)
+
+    def overdue(self, now: datetime) -> "DeliveryQuerySet":
+        """Due rows past their maximum age (a retry is never scheduled past it, so these are
+        rows whose sends never got an answer recorded)."""
+        return self.due(now).filter(give_up_at__lte=now)
 
 
 class Delivery(models.Model):

@@ -29,7 +29,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import requests
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -86,10 +85,15 @@ def _lease() -> timedelta:
 
 
 def _deadline(started: float, budget: float | None) -> float:
-    """Stop starting new sends while the lease still covers the slowest single send (the
-    provider timeout plus a margin) and before Celery's soft time limit."""
-    slowest = max(settings.NOTIFICATIONS_HTTP_TIMEOUT, settings.EMAIL_TIMEOUT) + 5
-    limit = min(settings.NOTIFICATIONS_CLAIM_SECONDS, settings.CELERY_TASK_SOFT_TIME_LIMIT) - slowest
+    """Stop starting new sends while there is time left for the last one: before the lease
+    ends, its send deadline and a second to write its answer; before Celery's soft time limit,
+    also closing the SMTP connection (one more send deadline). So the task, and the command
+    that runs the same loop without a time limit, are done within CELERY_TASK_SOFT_TIME_LIMIT."""
+    send = settings.NOTIFICATIONS_SEND_DEADLINE
+    limit = min(
+        settings.NOTIFICATIONS_CLAIM_SECONDS - send - 1,
+        settings.CELERY_TASK_SOFT_TIME_LIMIT - 2 * send - 1,
+    )
     if budget is not None:
         limit = min(limit, budget)
     return started + max(1.0, limit)
@@ -378,54 +382,62 @@ class AnswerWriter:
 
 
 def send_claimed(token: uuid.UUID, ids: list[int], *, deadline: float) -> SendReport:
-    """Send the rows this worker claimed, one SMTP connection and one HTTP session per batch."""
+    """Send the rows this worker claimed, over one SMTP connection per batch."""
     report = SendReport(batches=1)
     deliveries = list(
         Delivery.objects.filter(pk__in=ids, claim_token=token).select_related("channel").order_by("pk")
     )
     messages = Message.objects.in_bulk({d.message_id for d in deliveries})
     email = EmailSender()
-    session = requests.Session()
     answers = AnswerWriter(token, report)
-    in_flight = -1
+    in_flight: Sent | None = None
+    untried = 0
     try:
         for index, delivery in enumerate(deliveries):
             if time.monotonic() >= deadline:
                 report.released += release(token, [d.pk for d in deliveries[index:]])
                 break
             answers.check()
-            in_flight = index
             message = messages[delivery.message_id]
-            started_at, started = timezone.now(), time.monotonic()
-            outcome = _send_one(delivery, message, email, session)
-            took_ms = int((time.monotonic() - started) * 1000)
-            answers.add(Sent(delivery, message, outcome, started_at, took_ms))
-    except BaseException:
-        # Stopped early (Celery's soft time limit, a lost database): rows never tried go back
-        # at once; the one in flight may have been accepted, so it waits for its lease.
+            current = Sent(delivery, message, Outcome.sent(), timezone.now(), 0)
+            in_flight, untried = current, index + 1
+            started = time.monotonic()
+            current.outcome = _send_one(delivery, message, email)
+            current.duration_ms = int((time.monotonic() - started) * 1000)
+            in_flight = None
+            answers.add(current)
+    except BaseException as exc:
+        # Stopped early (Celery's soft time limit, a lost database). The send in flight counts
+        # as an attempt, so a peer that holds every send until the time limit still meets the
+        # attempt and age caps; rows never tried go back at once.
+        if in_flight is not None:
+            took = timezone.now() - in_flight.started_at
+            in_flight.outcome = Outcome.retry(f"interrupted before an answer ({type(exc).__name__})")
+            in_flight.duration_ms = int(took.total_seconds() * 1000)
+            with contextlib.suppress(Exception):
+                answers.add(in_flight)
         with contextlib.suppress(Exception):
-            release(token, [d.pk for d in deliveries[in_flight + 1 :]])
+            release(token, [d.pk for d in deliveries[untried:]])
         raise
     finally:
         email.close()
-        session.close()
         # Also after an exception: what the providers accepted gets written.
         answers.close()
     return report
 
 
-def _send_one(delivery: Delivery, message: Message, email: EmailSender, session: requests.Session) -> Outcome:
+def _send_one(delivery: Delivery, message: Message, email: EmailSender) -> Outcome:
     kind = delivery.kind
     if kind == Channel.Kind.EMAIL:
         return email.send(message, delivery)
     if kind == Channel.Kind.DASHBOARD:
         return Outcome.sent()  # the in-app row is written by record_many(), in the same transaction
     if kind == Channel.Kind.SLACK:
-        return send_slack(session, message, delivery)
+        return send_slack(message, delivery)
     if kind == Channel.Kind.WEBHOOK:
         if delivery.channel is None:
             return Outcome.failed("the webhook channel was deleted, so there is no signing secret")
-        return send_webhook(session, message, delivery, delivery.channel.secret)
+        return send_webhook(message, delivery, delivery.channel.secret)
     return Outcome.failed(f"unknown delivery kind {kind!r}")
 
 
@@ -479,5 +491,38 @@ def deliveries_send_range(*, first_id: int, last_id: int, budget: float | None =
 
 
 def deliveries_send_due(*, budget: float | None = None) -> SendReport:
-    """The sweeper: claim and send every due delivery (new, retry due, or claim expired)."""
-    return send_loop(Delivery.objects.all(), budget=budget, order="next_attempt_at")
+    """The sweeper: fail what is past its maximum age, then claim and send every due delivery
+    (new, retry due, or claim expired)."""
+    report = SendReport(failed=fail_overdue(Delivery.objects.all()))
+    report.add(send_loop(Delivery.objects.all(), budget=budget, order="next_attempt_at"))
+    return report
+
+
+def fail_overdue(queryset, *, now: datetime | None = None) -> int:
+    """Fail the due rows of `queryset` that are past give_up_at, which claims never take, and
+    tell staff as for any permanent failure. Returns how many failed."""
+    now = now or timezone.now()
+    failed = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                queryset.overdue(now)
+                .select_for_update(skip_locked=True)
+                .order_by("next_attempt_at")
+                .values_list("pk", flat=True)[: settings.NOTIFICATIONS_BATCH_SIZE]
+            )
+            rows = Delivery.objects.filter(pk__in=ids).select_related("message", "channel")
+            for delivery in rows:
+                error = f"gave up after {delivery.attempts} attempts, past its maximum age"
+                if delivery.last_error:
+                    error += f": {delivery.last_error}"
+                Delivery.objects.filter(pk=delivery.pk).update(
+                    status=Delivery.Status.FAILED,
+                    last_error=error[:2000],
+                    claim_token=None,
+                    claimed_until=None,
+                )
+                _staff_notice_failed(delivery, delivery.message, Outcome.failed(error), now)
+        failed += len(ids)
+        if len(ids) < settings.NOTIFICATIONS_BATCH_SIZE:
+            return failed

@@ -10,6 +10,12 @@ Classification (the issue's rule, in one place):
   address that is not an address -> failed at once.
 SMTP authentication and sender-refused errors retry: they are the server's configuration, not
 the recipient's fault, and failing 100,000 subscribers for a typo in EMAIL_URL would be worse.
+
+Every send, HTTP or SMTP, runs under one total deadline (NOTIFICATIONS_SEND_DEADLINE: connect,
+request and the whole answer; core.deadline), because a peer that trickles its answer one
+byte at a time never trips a per-read timeout. A send the deadline ends retries like a timeout.
+HTTP answers are streamed and at most MAX_ANSWER_BYTES of them read: only an error answer's
+first lines are kept, and a receiver must not be able to fill a worker's memory.
 """
 
 import contextlib
@@ -23,6 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import requests
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -31,10 +38,14 @@ from django.core.validators import validate_email
 from django.template.loader import select_template
 
 from core import outbound
+from core.deadline import Deadline, deadline
 from notifications.models import Delivery, DeliveryAttempt, Message
 
 USER_AGENT = "Vigil-Notifications/1"
 GENERIC_TEMPLATE = "generic"
+# Of an HTTP answer only an error's first 300 characters are kept (Outcome.error); reading more
+# would only let a receiver fill the worker's memory.
+MAX_ANSWER_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -131,7 +142,11 @@ def classify_smtp_error(exc: Exception) -> Outcome:
 
 
 class EmailSender:
-    """One SMTP connection for a whole batch, opened on first use (Django's get_connection)."""
+    """One SMTP connection for a whole batch, opened on first use (Django's get_connection).
+
+    Each send, and closing the connection, is bounded by NOTIFICATIONS_SEND_DEADLINE. A server
+    that misses it is left for the rest of the batch: a trickling server costs one attempt's
+    deadline per batch, not one per row."""
 
     def __init__(self) -> None:
         self.connection = None
@@ -147,30 +162,59 @@ class EmailSender:
             # once per row. The attempt is recorded and the row retries with backoff.
             return self.unavailable
         mail = build_email(message, delivery)
+        with deadline(settings.NOTIFICATIONS_SEND_DEADLINE) as limit:
+            outcome = self._send(mail, limit)
+        if limit.expired:
+            self.close()  # the deadline shut its socket down
+            if outcome.result != DeliveryAttempt.Outcome.SENT:
+                outcome = self.unavailable = Outcome.retry(f"SMTP server: {_missed(limit)}")
+        return outcome
+
+    def _send(self, mail: EmailMultiAlternatives, limit: Deadline) -> Outcome:
         if self.connection is None:
             try:
-                self.connection = get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT)
+                timeout = min(settings.EMAIL_TIMEOUT, limit.seconds)
+                self.connection = get_connection(fail_silently=False, timeout=timeout)
                 self.connection.open()
+            except SoftTimeLimitExceeded:
+                raise
             except Exception as exc:
                 self.connection = None
                 outcome = classify_smtp_error(exc)
                 self.unavailable = Outcome.retry(f"SMTP server unavailable: {outcome.error}")
                 return self.unavailable
+        else:
+            self._watch(limit)
         try:
             accepted = self.connection.send_messages([mail])
         except smtplib.SMTPRecipientsRefused as exc:
             return classify_smtp_error(exc)  # the connection is still good (smtplib sent RSET)
+        except SoftTimeLimitExceeded:
+            raise  # the task is being stopped: not the server's answer
         except Exception as exc:
             self.close()  # never reuse a connection in an unknown state
             return classify_smtp_error(exc)
         return Outcome.sent() if accepted else Outcome.retry("the e-mail backend accepted nothing")
 
+    def _watch(self, limit: Deadline) -> None:
+        # The connection was opened during an earlier send: hand its socket to this deadline.
+        # (Django's SMTP backend keeps smtplib's SMTP as .connection; other backends have none.)
+        sock = getattr(getattr(self.connection, "connection", None), "sock", None)
+        if sock is not None:
+            limit.watch(sock)
+
     def close(self) -> None:
         if self.connection is not None:
-            # Closing a dead connection must not fail the batch.
-            with contextlib.suppress(Exception):
+            # Closing says QUIT and waits for the reply, which a trickling server can hold too;
+            # closing a dead connection must not fail the batch.
+            with deadline(settings.NOTIFICATIONS_SEND_DEADLINE) as limit, contextlib.suppress(Exception):
+                self._watch(limit)
                 self.connection.close()
             self.connection = None
+
+
+def _missed(limit: Deadline) -> str:
+    return f"no complete answer within the send deadline of {limit.seconds:g} s"
 
 
 # --- HTTP: Slack and generic webhooks ---------------------------------------------------
@@ -192,45 +236,89 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
-def classify_response(response: requests.Response) -> Outcome:
+def classify_response(response: requests.Response, answer: bytes = b"") -> Outcome:
+    """The outcome of an HTTP answer: its status, and for an error the start of `answer`
+    (the body as far as it was read)."""
     code = response.status_code
     if 200 <= code < 300:
         return Outcome.sent(code)
-    snippet = response.text[:300] if response.text else response.reason or ""
+    snippet = _decode(answer, response.encoding)[:300] or response.reason or ""
     error = f"HTTP {code}: {snippet}".strip()
     if code == 429 or code >= 500:
         return Outcome.retry(error, code, parse_retry_after(response.headers.get("Retry-After")))
     return Outcome.failed(error, code)
 
 
-def post_json(session: requests.Session, url: str, body: bytes, headers: dict) -> Outcome:
+def _decode(answer: bytes, encoding: str | None) -> str:
+    try:
+        return answer.decode(encoding or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        return answer.decode("utf-8", errors="replace")
+
+
+def read_answer(response: requests.Response, limit: int = MAX_ANSWER_BYTES) -> bytes:
+    """At most `limit` bytes of the body, read as a stream. When a broken connection or the
+    deadline cuts it short, the chunks read until then are kept."""
+    answer = bytearray()
+    try:
+        for chunk in response.iter_content(4096):
+            answer += chunk
+            if len(answer) >= limit:
+                break
+    except requests.RequestException:
+        pass
+    return bytes(answer[:limit])
+
+
+def post_json(url: str, body: bytes, headers: dict) -> Outcome:
+    """The one HTTP sender of every channel that posts (Slack, webhooks)."""
     # Checked again here, not only when the channel was saved: a name may resolve elsewhere
     # now, and rows saved before the rule existed are not trusted either.
     refused = outbound.check_destination(url, outbound.WEBHOOK)
     if refused:
         return Outcome.failed(refused)
-    outcome = _post(session, url, body, headers)
+    with deadline(settings.NOTIFICATIONS_SEND_DEADLINE) as limit:
+        outcome = _post(url, body, headers, limit)
     # requests quotes the URL in its errors; Slack's path and webhook query strings are secrets.
     return replace(outcome, error=outbound.scrub(outcome.error, url)) if outcome.error else outcome
 
 
-def _post(session: requests.Session, url: str, body: bytes, headers: dict) -> Outcome:
-    timeout = settings.NOTIFICATIONS_HTTP_TIMEOUT
-    try:
-        response = session.post(
-            url,
-            data=body,
-            headers={"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers},
-            timeout=timeout,
-            allow_redirects=False,  # a redirect is a misconfigured URL: fail visibly
-        )
-    except requests.Timeout:
-        return Outcome.retry(f"timed out after {timeout:g} s")
-    except requests.ConnectionError as exc:
-        return Outcome.retry(f"connection error: {exc}")
-    except requests.RequestException as exc:  # invalid URL, bad scheme: retrying cannot help
-        return Outcome.failed(f"{type(exc).__name__}: {exc}")
-    return classify_response(response)
+def _post(url: str, body: bytes, headers: dict, limit: Deadline) -> Outcome:
+    timeout = min(settings.NOTIFICATIONS_HTTP_TIMEOUT, limit.seconds)
+    # A session of its own: a connection kept from an earlier send would not be under this
+    # send's deadline (the deadline watches the sockets connected inside it).
+    with requests.Session() as session:
+        try:
+            with session.post(
+                url,
+                data=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "User-Agent": USER_AGENT,
+                    # The answer is read only as far as MAX_ANSWER_BYTES: a compressed one could
+                    # unpack to far more than that from a few bytes read.
+                    "Accept-Encoding": "identity",
+                    **headers,
+                },
+                timeout=timeout,
+                allow_redirects=False,  # a redirect is a misconfigured URL: fail visibly
+                stream=True,
+            ) as response:
+                if limit.expired:
+                    # The headers were cut off (http.client takes the end of the stream for the
+                    # end of the headers): a status line alone is not a complete answer.
+                    return Outcome.retry(_missed(limit))
+                # A success needs nothing from the body; an error keeps its first lines.
+                ok = 200 <= response.status_code < 300
+                return classify_response(response, b"" if ok else read_answer(response))
+        except requests.RequestException as exc:
+            if limit.expired:
+                return Outcome.retry(_missed(limit))
+            if isinstance(exc, requests.Timeout):
+                return Outcome.retry(f"timed out after {timeout:g} s")
+            if isinstance(exc, requests.ConnectionError):
+                return Outcome.retry(f"connection error: {exc}")
+            return Outcome.failed(f"{type(exc).__name__}: {exc}")  # invalid URL, bad scheme
 
 
 def _slack_escape(text: str) -> str:
@@ -242,7 +330,8 @@ def slack_payload(message: Message, delivery: Delivery) -> dict:
     text = render_text(message, context)
     footer = f"*Severity:* {message.severity} · <{settings.PUBLIC_URL}|{_slack_escape(settings.SITE_NAME)}>"
     return {
-        "text": f"[{message.severity}] {message.subject}",  # notification fallback
+        # The notification fallback is mrkdwn too: an unescaped subject could ping <!channel>.
+        "text": f"[{message.severity}] {_slack_escape(message.subject)}",
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": message.subject[:150]}},
             {"type": "section", "text": {"type": "mrkdwn", "text": _slack_escape(text)[:3000]}},
@@ -251,9 +340,9 @@ def slack_payload(message: Message, delivery: Delivery) -> dict:
     }
 
 
-def send_slack(session: requests.Session, message: Message, delivery: Delivery) -> Outcome:
+def send_slack(message: Message, delivery: Delivery) -> Outcome:
     body = json.dumps(slack_payload(message, delivery), cls=DjangoJSONEncoder).encode()
-    return post_json(session, delivery.recipient, body, {})
+    return post_json(delivery.recipient, body, {})
 
 
 def webhook_payload(message: Message, delivery: Delivery) -> dict:
@@ -278,7 +367,7 @@ def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={mac.hexdigest()}"
 
 
-def send_webhook(session: requests.Session, message: Message, delivery: Delivery, secret: str) -> Outcome:
+def send_webhook(message: Message, delivery: Delivery, secret: str) -> Outcome:
     body = json.dumps(webhook_payload(message, delivery), cls=DjangoJSONEncoder).encode()
     timestamp = str(int(datetime.now(UTC).timestamp()))
     headers = {
@@ -287,7 +376,7 @@ def send_webhook(session: requests.Session, message: Message, delivery: Delivery
         "X-Vigil-Signature": webhook_signature(secret, timestamp, body),
         "X-Vigil-Event": message.kind,
     }
-    return post_json(session, delivery.recipient, body, headers)
+    return post_json(delivery.recipient, body, headers)
 
 
 def render_plain(message: Message, delivery: Delivery) -> str:

@@ -107,3 +107,146 @@ class HttpReceiver:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class BadPeer:
+    """A loopback server that misbehaves on purpose: `answer(conn, peer)` runs once per
+    connection, in a thread of its own, after the peer accepted it. Every behaviour stops by
+    itself after `lasts` seconds, so a client with no deadline is slow, not hung for ever."""
+
+    def __init__(self, answer, *, lasts: float = 10.0) -> None:
+        self.answer, self.lasts = answer, lasts
+        self.bytes_sent = 0
+        self.connections = 0
+        self.stopped = threading.Event()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return self.sock.getsockname()[1]
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):  # the client hung up: what these peers wait for
+            self.answer(conn, self)
+
+    def send(self, conn: socket.socket, data: bytes) -> None:
+        conn.sendall(data)
+        self.bytes_sent += len(data)
+
+    def trickle(self, conn: socket.socket, data: bytes, interval: float) -> None:
+        """`data` one byte every `interval` seconds, until it or the peer's time runs out."""
+        ends = time.monotonic() + self.lasts
+        for byte in data:
+            if self.stopped.is_set() or time.monotonic() > ends:
+                return
+            self.send(conn, bytes([byte]))
+            time.sleep(interval)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.sock.close()
+
+
+def read_http_request(conn: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = next(
+        (
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        ),
+        0,
+    )
+    while len(body) < length:
+        body += conn.recv(65536)
+    return head
+
+
+def endless_answer(status: int, *, most: int = 256 * 1024 * 1024):
+    """An HTTP answer whose body goes on (up to `most` bytes, as fast as the client reads)."""
+
+    def answer(conn: socket.socket, peer: BadPeer) -> None:
+        read_http_request(conn)
+        conn.sendall(f"HTTP/1.1 {status} Whatever\r\nContent-Length: {most}\r\n\r\n".encode())
+        chunk = b"x" * 65536
+        while peer.bytes_sent < most and not peer.stopped.is_set():
+            peer.send(conn, chunk)
+
+    return answer
+
+
+def trickled_headers(interval: float):
+    """An HTTP answer with a success's status line at once, then headers that come one byte
+    per `interval` and never end."""
+
+    def answer(conn: socket.socket, peer: BadPeer) -> None:
+        read_http_request(conn)
+        peer.send(conn, b"HTTP/1.1 200 OK\r\n")
+        peer.trickle(conn, b"X-Padding: " + b"a" * 1_000_000, interval)
+
+    return answer
+
+
+def trickled_body(status: int, interval: float):
+    """An HTTP answer with its headers at once and then a body of one byte per `interval`."""
+
+    def answer(conn: socket.socket, peer: BadPeer) -> None:
+        read_http_request(conn)
+        conn.sendall(f"HTTP/1.1 {status} Whatever\r\nContent-Length: 1000000\r\n\r\n".encode())
+        peer.trickle(conn, b"x" * 1_000_000, interval)
+
+    return answer
+
+
+def trickling_smtp(stage: str, interval: float):
+    """An SMTP server that speaks normally except at `stage`, where its reply comes one byte per
+    `interval` and never ends: "greeting", "data" (the reply to the message) or "quit"."""
+    endless_reply = b"-" + b"a" * 1_000_000
+
+    def answer(conn: socket.socket, peer: BadPeer) -> None:
+        lines = conn.makefile("rb")
+
+        def reply(code: bytes, text: bytes, now: str) -> None:
+            if stage == now:
+                peer.trickle(conn, code + endless_reply, interval)
+            else:
+                peer.send(conn, code + b" " + text + b"\r\n")
+
+        reply(b"220", b"trickle.example ESMTP", "greeting")
+        for line in lines:
+            verb = line[:4].upper()
+            if verb in (b"EHLO", b"HELO"):
+                peer.send(conn, b"250 trickle.example\r\n")
+            elif verb == b"DATA":
+                peer.send(conn, b"354 go ahead\r\n")
+                for body_line in lines:
+                    if body_line == b".\r\n":
+                        break
+                reply(b"250", b"accepted", "data")
+            elif verb == b"QUIT":
+                reply(b"221", b"bye", "quit")
+                return
+            else:
+                peer.send(conn, b"250 OK\r\n")
+
+    return answer

@@ -124,3 +124,13 @@ def test_it_parses_both_forms_of_retry_after():
     assert parse_retry_after("30") == 30
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470) == 10
     assert parse_retry_after("soon") is None
+
+
+def test_it_escapes_the_subject_in_the_slack_text_fallback(http_receiver):
+    SlackChannelFactory(url=http_receiver.url("/ok"))
+    notify(subject="<!channel> db-1 down, see <https://evil.example|the runbook> & act")
+    deliveries_send_due()
+    [request] = http_receiver.requests
+    assert request["json"]["text"] == (
+        "[critical] &lt;!channel&gt; db-1 down, see &lt;https://evil.example|the runbook&gt; &amp; act"
+    )

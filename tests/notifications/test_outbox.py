@@ -198,7 +198,7 @@ def test_it_resends_once_when_a_worker_dies_between_smtp_acceptance_and_the_writ
     assert Delivery.objects.get().status == "sent"
 
 
-def test_it_writes_what_was_sent_and_releases_the_rest_when_stopped_by_the_time_limit(smtp, monkeypatch):
+def test_it_counts_the_send_in_flight_and_releases_the_rest_when_stopped_by_the_time_limit(smtp, monkeypatch):
     from celery.exceptions import SoftTimeLimitExceeded
 
     fan_out(3)
@@ -216,5 +216,7 @@ def test_it_writes_what_was_sent_and_releases_the_rest_when_stopped_by_the_time_
         outbox.send_claimed(token, ids, deadline=float("inf"))
     first, in_flight, untried = Delivery.objects.order_by("pk")
     assert first.status == "sent"
-    assert in_flight.claim_token == token  # may have been accepted: waits for its lease
-    assert untried.claim_token is None and untried.status == "pending"
+    # An attempt, classified: the attempt and age caps apply to a peer that outlasts the task.
+    assert in_flight.attempts == 1 and in_flight.claim_token is None and in_flight.status == "pending"
+    assert in_flight.attempt_log.get().error == "interrupted before an answer (SoftTimeLimitExceeded)"
+    assert untried.claim_token is None and untried.status == "pending" and untried.attempts == 0

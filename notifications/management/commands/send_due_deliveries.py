@@ -6,7 +6,9 @@ from notifications.services import deliveries_send_due
 class Command(BaseCommand):
     help = (
         "Send every due delivery: new ones whose dispatch was lost, retries that are due, and rows "
-        "whose claim expired (a dead worker). The beat job of the same name; safe to run twice at once."
+        "whose claim expired (a dead worker); fail those past their maximum age. The beat job of the "
+        "same name, with its deadline: done within CELERY_TASK_SOFT_TIME_LIMIT seconds (or --budget, "
+        "plus one send). Safe to run twice at once."
     )
 
     def add_arguments(self, parser):
