@@ -78,7 +78,7 @@ def _shift(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-@cached_public(vary_on=("page",))
+@cached_public(params={"page": 1})
 def history(request: HttpRequest):
     raw = request.GET.get("page", "1")
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_HISTORY_PAGES:  # "²".isdigit()
