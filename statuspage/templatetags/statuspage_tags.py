@@ -126,14 +126,14 @@ def _headline(name: str, figures, percentage: float | None) -> str:
     return f"Uptime of {name} over the past {len(figures)} days: {percent(percentage)}."
 
 
-def _text_alternative(name: str, figures, percentage: float | None) -> str:
-    lines = [_headline(name, figures, percentage)]
+def _text_alternative(headline: str, runs: list[tuple[int, int, str, str]]) -> str:
+    lines = [headline]
     quiet = dict.fromkeys(QUIET_LEVELS, 0)
-    for figure in figures:
-        if figure.level in QUIET_LEVELS:
-            quiet[figure.level] += 1
+    for _first, length, level, text in runs:
+        if level in QUIET_LEVELS:
+            quiet[level] += length
         else:
-            lines.append(day_summary(figure).replace("\n", ", ", 1).replace("\n", "; ") + ".")
+            lines.append(text.replace("\n", ", ", 1).replace("\n", "; ") + ".")
     if quiet["operational"]:
         others = "the other " if len(lines) > 1 else ""
         lines.append(f"No downtime recorded on {others}{_days(quiet['operational'])}.")
@@ -147,18 +147,20 @@ def uptime_bars(name: str, figures, percentage: float | None) -> SafeString:
     """A component's daily bars as one focusable element holding one small SVG.
 
     Ninety elements with a tooltip each made a component about 11 kB of HTML, and a page of
-    10,000 components 120 MB. Here quiet days share one rectangle, only days with something to
-    tell get their own (with their text as an SVG <title>, the hover tooltip; over a quiet day the
-    strip's own <title> shows its 90-day figure), and the gaps
-    between days are one dashed stroke. The text alternative is one aria-label listing the days
-    that had trouble, which CSS also shows on keyboard focus."""
+    10,000 components 120 MB. Here quiet days share one rectangle and only days with something
+    to tell get their own, with their text as an SVG <title> (the hover tooltip; over a quiet day
+    the strip's own <title> shows its 90-day figure); the gaps between days are one dashed
+    stroke. The text alternative is one aria-label listing the days that had trouble, which CSS
+    also shows on keyboard focus."""
     days = len(figures)
+    runs = _runs(figures)
+    headline = _headline(name, figures, percentage)
     shapes = format_html_join(
         "",
         '<rect class="bar--{}" x="{}" width="{}" height="1">{}</rect>',
         (
             (level, first, length, format_html("<title>{}</title>", text) if text else "")
-            for first, length, level, text in _runs(figures)
+            for first, length, level, text in runs
         ),
     )
     return format_html(
@@ -167,9 +169,9 @@ def uptime_bars(name: str, figures, percentage: float | None) -> SafeString:
         "<title>{}</title>{}"
         '<path class="bars__gaps" d="M-.075 .5H{}" stroke-width="1" stroke-dasharray=".15 .85"/>'
         "</svg></div>",
-        _text_alternative(name, figures, percentage),
+        _text_alternative(headline, runs),
         days,
-        _headline(name, figures, percentage),
+        headline,
         shapes,
         days,
     )
