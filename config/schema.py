@@ -31,6 +31,13 @@ BAD_PAGE = {
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
 }
+CANONICAL = {
+    "301": {
+        "description": "Another spelling of this URL (a leading zero, a default or repeated "
+        "parameter): Location names the one the page cache serves",
+        "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
+    }
+}
 RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds until the next request is accepted",
@@ -133,16 +140,19 @@ PLAIN_VIEWS: dict[str, dict] = {
     "/api/status/incidents": _get(
         "Incidents, newest first (?page=)",
         STATUS_PAGE,
-        {**JSON_OK, **BAD_PAGE, **THROTTLED},
+        {**JSON_OK, **CANONICAL, **BAD_PAGE, **THROTTLED},
         [{"name": "page", "in": "query", "required": False, "schema": {"type": "integer"}}],
     ),
     "/api/status/incidents/{id}": _get(
-        "One incident with its updates", STATUS_PAGE, {**JSON_OK, **NOT_FOUND, **THROTTLED}, _id("id")
+        "One incident with its updates",
+        STATUS_PAGE,
+        {**JSON_OK, **CANONICAL, **NOT_FOUND, **THROTTLED},
+        _id("id"),
     ),
     "/api/status/components/{id}/uptime": _get(
         f"A component's daily uptime (?days=1..{UPTIME_DAYS}, default {UPTIME_DAYS})",
         STATUS_PAGE,
-        {**JSON_OK, **NOT_FOUND, **THROTTLED},
+        {**JSON_OK, **CANONICAL, **NOT_FOUND, **THROTTLED},
         [
             *_id("id"),
             {

@@ -504,6 +504,9 @@ PROBE_ALLOWED_NETWORKS = env_networks("PROBE_ALLOWED_NETWORKS")
 STATUSPAGE_LOCAL_TTL = env_float("STATUSPAGE_LOCAL_TTL", 1.0, minimum=0, maximum=10)
 STATUSPAGE_CACHE_TIMEOUT = env_int("STATUSPAGE_CACHE_TIMEOUT", 300, minimum=1)
 STATUSPAGE_BROWSER_MAX_AGE = env_int("STATUSPAGE_BROWSER_MAX_AGE", 1, minimum=0, maximum=300)
+# The most one rendered page (plain and gzip copies together) may take in the shared cache; a
+# larger one is served uncached, so a huge page cannot cost Redis its size once per generation.
+STATUSPAGE_CACHE_MAX_BYTES = env_int("STATUSPAGE_CACHE_MAX_BYTES", 4 * 1024 * 1024, minimum=1024)
 # A folder the static copy of the page is written to after each change (empty: off).
 STATUSPAGE_PUBLISH_DIR = env_str("STATUSPAGE_PUBLISH_DIR", "")
 STATUSPAGE_PUBLISH_INTERVAL = env_int("STATUSPAGE_PUBLISH_INTERVAL", 300, minimum=10)

@@ -14,6 +14,13 @@ messages middleware and before URL resolution: none of them has anything to do f
 the same for everyone, and together they were about half the CPU of a cached request. It only
 knows paths the cached views have already served (their vary parameters and route come from
 there); everything else goes down the whole stack as before.
+
+Two things bound what the cache holds. A request is answered from it only in its canonical form:
+`/incidents/06` or `?page=01` would each render and store their own copy of the same page, so
+they are sent (301) to `/incidents/6` and `?page=1`'s canonical URL first, and query parameters
+a view does not read are left out of the key. And a rendered page larger than
+STATUSPAGE_CACHE_MAX_BYTES is served but not stored, so one huge page cannot fill Redis once per
+generation.
 """
 
 import gzip
@@ -26,8 +33,9 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.urls import ResolverMatch
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponsePermanentRedirect
+from django.urls import NoReverseMatch, ResolverMatch, reverse
+from django.utils.http import urlencode
 
 GENERATION_KEY = "statuspage:generation"
 logger = logging.getLogger(__name__)
@@ -94,6 +102,50 @@ def invalidate() -> None:
     _local.pages = {}
 
 
+def _canonical_number(raw: str) -> int | None:
+    # int() also reads "+2", " 2", "2_0" and other scripts' digits: each is another spelling of
+    # a number, so another cache entry unless it is sent to the one spelling. (Past 4,300 digits
+    # int() refuses, and the view answers as for any other bad value.)
+    try:
+        return int(raw)
+    except ValueError:
+        return None
+
+
+def _canonical_url(request: HttpRequest, params: dict[str, int]) -> str | None:
+    """Where a non-canonical spelling of this page lives, or None when the request is canonical.
+
+    The path is rebuilt from the route and its converted arguments (`/incidents/06` ->
+    `/incidents/6`); each whole-number parameter is written in digits without leading zeros and
+    left out when it is the default. A value that is not a number stays as it is, for the view
+    to refuse."""
+    match = request.resolver_match
+    path = request.path
+    if match is not None and match.view_name:
+        try:
+            path = reverse(match.view_name, args=match.args, kwargs=match.kwargs)
+        except NoReverseMatch:
+            path = request.path
+    canonical = path != request.path
+    query = []
+    for name, default in params.items():
+        values = request.GET.getlist(name)
+        if not values:
+            continue
+        raw = values[-1]  # what request.GET.get() and so the view reads
+        number = _canonical_number(raw)
+        if number is None:
+            query.append((name, raw))
+            canonical = canonical or len(values) > 1
+            continue
+        if number != default:
+            query.append((name, str(number)))
+        canonical = canonical or len(values) > 1 or number == default or str(number) != raw
+    if not canonical:
+        return None
+    return f"{path}?{urlencode(query)}" if query else path
+
+
 def _key(request: HttpRequest, vary_on: tuple[str, ...]) -> str:
     # Only the parameters the view reads are part of the key, so ?random=... cannot bust the cache.
     params = "&".join(f"{name}={request.GET.get(name, '')}" for name in vary_on)
@@ -129,8 +181,26 @@ def _remember_route(request: HttpRequest, vary_on: tuple[str, ...], cors: bool) 
         _local.routes[request.path] = (vary_on, cors, request.resolver_match)
 
 
-def cached_public(*, vary_on: tuple[str, ...] = (), cors: bool = False):
-    """Serve a public GET view from the page cache. Only 200 responses are kept."""
+def _storable(key: str, hit: tuple[str, str, bytes, bytes]) -> bool:
+    size = len(hit[2]) + len(hit[3])
+    if size <= settings.STATUSPAGE_CACHE_MAX_BYTES:
+        return True
+    logger.warning(
+        "public page %s is %d bytes (plain and gzip), over STATUSPAGE_CACHE_MAX_BYTES=%d: served uncached",
+        key,
+        size,
+        settings.STATUSPAGE_CACHE_MAX_BYTES,
+    )
+    return False
+
+
+def cached_public(*, params: dict[str, int] | None = None, cors: bool = False):
+    """Serve a public GET view from the page cache. Only 200 responses are kept.
+
+    `params` names the whole-number query parameters the view reads, with their defaults: they
+    are part of the cache key and have one canonical spelling (any other is redirected to it)."""
+    params = dict(params or {})
+    vary_on = tuple(params)
 
     def decorator(view):
         @wraps(view)
@@ -145,6 +215,9 @@ def cached_public(*, vary_on: tuple[str, ...] = (), cors: bool = False):
             if hit is not None and hit[0] == generation:
                 _remember_route(request, vary_on, cors)
                 return _response(request, hit, cors)
+            canonical = _canonical_url(request, params)
+            if canonical is not None:
+                return HttpResponsePermanentRedirect(canonical)
             shared_key = f"statuspage:page:{BUILD}:{generation}:{hashlib.sha1(key.encode()).hexdigest()}"
             hit = cache.get(shared_key)
             if hit is None:
@@ -160,6 +233,8 @@ def cached_public(*, vary_on: tuple[str, ...] = (), cors: bool = False):
                             return response
                         body = response.content
                         hit = (generation, response["Content-Type"], body, gzip.compress(body, 6))
+                        if not _storable(key, hit):
+                            return _response(request, hit, cors)
                         cache.set(shared_key, hit, timeout=settings.STATUSPAGE_CACHE_TIMEOUT)
             if len(_local.pages) >= LOCAL_MAX_ENTRIES:
                 _local.pages = {}

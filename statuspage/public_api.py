@@ -85,7 +85,7 @@ def status_overview(request: HttpRequest):
     return _json(v2.summary(queries.page_state(with_uptime=False)))
 
 
-@cached_public(vary_on=("page",))
+@cached_public(params={"page": 1})
 def incident_list(request: HttpRequest):
     paginator = Paginator(queries.with_details(Incident.objects.all()), PUBLIC_PAGE_SIZE)
     try:
@@ -114,7 +114,7 @@ def incident_detail(request: HttpRequest, pk: int):
     return _json({"incident": v2.incident(incident)})
 
 
-@cached_public(vary_on=("days",))
+@cached_public(params={"days": uptime.MAX_DAYS})
 def component_uptime(request: HttpRequest, pk: int):
     raw = request.GET.get("days", str(uptime.MAX_DAYS))
     # isascii(): "²".isdigit() is true too, and int() refuses it.

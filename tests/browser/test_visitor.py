@@ -35,3 +35,13 @@ def test_it_shows_all_systems_operational_when_nothing_is_wrong(page):
     component_create(name="Website")
     page.goto("/")
     expect(page.get_by_role("main")).to_contain_text("All Systems Operational")
+
+
+def test_it_gives_the_uptime_bars_a_text_alternative_read_on_focus(page, outage):
+    page.goto("/")
+    bars = page.get_by_role("img", name=re.compile(r"^Uptime of Public API over the past 90 days"))
+    expect(bars).to_have_count(1)
+    expect(bars).to_have_accessible_name(re.compile("Partial outage"))
+    bars.focus()
+    expect(bars).to_be_focused()
+    assert bars.bounding_box()["width"] > 300  # drawn across the row, not collapsed

@@ -61,12 +61,12 @@ def test_it_shows_maintenance_in_progress_and_upcoming(client):
     assert "Switch swap" in html and "Kernel patch" in html and "In progress" in html
 
 
-def test_it_draws_ninety_day_bars_with_a_described_day(client):
+def test_it_draws_ninety_days_as_one_described_element(client):
     component = ComponentFactory()
     services.component_set_status(component=component, status="major_outage")
     html = client.get("/").content.decode()
-    assert html.count('class="bar bar--') == 90
-    assert 'class="bar bar--major" tabindex="0"' in html
+    assert html.count('<div class="bars" tabindex="0" role="img" aria-label="') == 1
+    assert 'viewBox="0 0 90 1"' in html and '<rect class="bar--major" x="89" width="1"' in html
     assert "Major outage:" in html
 
 
@@ -273,4 +273,4 @@ def test_it_leaves_out_bars_of_components_that_hide_their_uptime(client):
     ComponentFactory(name="Hidden", show_uptime=False)
     html = client.get("/").content.decode()
     assert "Hidden" in html
-    assert html.count('class="bar bar--') == 90
+    assert html.count('<div class="bars"') == 1
