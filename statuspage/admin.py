@@ -5,6 +5,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 
+from core.text import validate_text
 from statuspage import services
 from statuspage.models import (
     OPEN_INCIDENT_STATUSES,
@@ -184,7 +185,7 @@ class IncidentForm(forms.ModelForm):
         label="Post update: status",
     )
     update_message = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Message"
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Message", validators=[validate_text]
     )
     affected = forms.ModelMultipleChoiceField(
         Component.objects.all(),

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from core.datetimes import UTCDateTimeField
 from core.outbound import validate_probe_url
+from core.text import validate_line, validate_text
 from statuspage.models import Component, ComponentStatus, Impact, IncidentStatus
 
 
@@ -36,7 +37,7 @@ class ComponentSerializer(serializers.ModelSerializer):
 
 class ComponentStatusInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=ComponentStatus.choices)
-    note = serializers.CharField(max_length=200, required=False, default="")
+    note = serializers.CharField(max_length=200, required=False, default="", validators=[validate_line])
 
 
 class ComponentStatusesField(serializers.DictField):
@@ -61,8 +62,8 @@ class ComponentStatusesField(serializers.DictField):
 
 
 class IncidentCreateInput(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    message = serializers.CharField()
+    title = serializers.CharField(max_length=200, validators=[validate_line])
+    message = serializers.CharField(validators=[validate_text])
     status = serializers.ChoiceField(
         choices=[s for s in IncidentStatus.choices if s[0] != IncidentStatus.POSTMORTEM],
         default=IncidentStatus.INVESTIGATING,
@@ -75,7 +76,7 @@ class IncidentCreateInput(serializers.Serializer):
 
 class IncidentUpdateInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=IncidentStatus.choices)
-    message = serializers.CharField()
+    message = serializers.CharField(validators=[validate_text])
     impact_override = serializers.ChoiceField(choices=Impact.choices, required=False, allow_blank=True)
     components = ComponentStatusesField(required=False, default=dict)
     notify = serializers.BooleanField(required=False, default=True)
@@ -83,8 +84,10 @@ class IncidentUpdateInput(serializers.Serializer):
 
 
 class MaintenanceInput(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, default="", allow_blank=True)
+    title = serializers.CharField(max_length=200, validators=[validate_line])
+    description = serializers.CharField(
+        required=False, default="", allow_blank=True, validators=[validate_text]
+    )
     components = serializers.PrimaryKeyRelatedField(
         queryset=Component.objects.all(), many=True, required=False
     )
@@ -99,4 +102,4 @@ class MaintenanceInput(serializers.Serializer):
 
 
 class MessageInput(serializers.Serializer):
-    message = serializers.CharField(required=False, default="", allow_blank=True)
+    message = serializers.CharField(required=False, default="", allow_blank=True, validators=[validate_text])
