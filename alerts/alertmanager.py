@@ -1,9 +1,13 @@
-"""Prometheus Alertmanager webhook payloads (version 4) → Vigil alerts."""
+"""Prometheus Alertmanager webhook payloads (version 4) → Vigil alerts.
+
+Alertmanager cannot correct a payload we refuse, and refusing would lose the alert: control
+characters in its texts are cleaned (core.text) instead, so they never reach a mail header."""
 
 from dataclasses import dataclass
 
 from alerts.models import Alert, AlertEvent, Severity
 from alerts.services import alert_raise, alert_resolve
+from core.text import clean_line, clean_text
 
 SEVERITY_WORDS = {
     "critical": Severity.CRITICAL,
@@ -83,11 +87,11 @@ def apply(alerts: list[ExternalAlert], *, user=None) -> dict:
         message = item.annotations.get("description") or item.annotations.get("summary") or ""
         raised = alert_raise(
             fingerprint=fingerprint,
-            title=str(item.annotations.get("summary") or item.labels["alertname"]),
+            title=clean_line(item.annotations.get("summary") or item.labels["alertname"])[:300],
             severity=severity,
             alert_type=Alert.Type.EXTERNAL,
-            message=str(message),
-            labels={str(k): str(v) for k, v in item.labels.items()},
+            message=clean_text(message),
+            labels={clean_line(k): clean_line(v) for k, v in item.labels.items()},
             actor_type=AlertEvent.Actor.SYSTEM,
             user=user,
             # Alertmanager re-sends a firing group every repeat_interval; only a new startsAt is

@@ -4,6 +4,7 @@ from rest_framework import serializers
 from alerts.matching import OPERATORS, matcher_problems
 from alerts.models import Alert, AlertEvent, AlertRule, EscalationStep, Severity, Silence
 from alerts.services import BUILT_IN_LABELS
+from core.text import validate_line, validate_text
 from notifications.models import Channel
 
 MAX_ESCALATION_STEPS = 10
@@ -169,11 +170,13 @@ class AlertDetailSerializer(AlertSerializer):
 
 
 class ManualAlertSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=300)
+    title = serializers.CharField(max_length=300, validators=[validate_line])
     severity = serializers.ChoiceField(choices=Severity.choices)
-    message = serializers.CharField(required=False, allow_blank=True, default="")
-    fingerprint = serializers.CharField(max_length=180, required=False)
-    labels = serializers.DictField(child=serializers.CharField(max_length=200), required=False, default=dict)
+    message = serializers.CharField(required=False, allow_blank=True, default="", validators=[validate_text])
+    fingerprint = serializers.CharField(max_length=180, required=False, validators=[validate_line])
+    labels = serializers.DictField(
+        child=serializers.CharField(max_length=200, validators=[validate_line]), required=False, default=dict
+    )
 
     def validate_labels(self, labels):
         taken = sorted(set(labels) & set(BUILT_IN_LABELS))

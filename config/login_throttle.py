@@ -10,6 +10,7 @@ a person mistyping would reach. A successful login clears its username's counter
 """
 
 import hashlib
+import unicodedata
 
 from django.conf import settings
 from django.contrib import admin
@@ -19,13 +20,21 @@ from django.template.response import TemplateResponse
 from config import ratelimit
 
 
+def username_key(typed: str) -> str:
+    """The name the lock counts: the login form turns what was typed into a username with NFKC
+    (UsernameField), so full-width "ｖｉｅｗｅｒ" logs in as "viewer"; counting anything less
+    normalised would give each spelling a fresh set of attempts. Casefolded, as usernames that
+    differ only in case are one person to an attacker guessing."""
+    return unicodedata.normalize("NFKC", typed).strip().casefold()
+
+
 def _keys(request: HttpRequest) -> list[tuple[str, int]]:
     """(counter key, limit) that this login attempt counts against."""
     keys = []
     address = ratelimit.client_address(request)
     if not ratelimit.exempt(address):
         keys.append((f"login:ip:{address}", settings.LOGIN_FAILURES_PER_IP))
-    username = str(request.POST.get("username", "")).strip().lower()
+    username = username_key(str(request.POST.get("username", "")))
     if username:
         # Hashed: the cache need not hold what people typed as a username (sometimes a password).
         digest = hashlib.sha256(username.encode()).hexdigest()[:32]

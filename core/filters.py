@@ -1,10 +1,10 @@
 """Query-string filters shared by the API's list endpoints (django-filter)."""
 
-from datetime import UTC
-
 import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
+
+from core.datetimes import OUT_OF_RANGE, to_utc
 
 
 class UTCDateTimeField(IsoDateTimeField):
@@ -17,9 +17,9 @@ class UTCDateTimeField(IsoDateTimeField):
         if value is None:
             return None
         try:
-            return value.astimezone(UTC)
+            return to_utc(value)
         except OverflowError:
-            raise forms.ValidationError("Enter a date-time between the years 1 and 9999.") from None
+            raise forms.ValidationError(OUT_OF_RANGE) from None
 
 
 class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):

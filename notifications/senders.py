@@ -7,7 +7,8 @@ Classification (the issue's rule, in one place):
 - timeouts, connection errors, HTTP 5xx and 429 (honouring Retry-After), SMTP 4xx replies,
   a dropped SMTP connection -> retry with backoff;
 - any other HTTP status (3xx and 4xx), SMTP 5xx replies for the recipient or the message, an
-  address that is not an address -> failed at once.
+  address that is not an address, a mail that cannot be written (a header Django refuses) ->
+  failed at once: sending it again cannot succeed.
 SMTP authentication and sender-refused errors retry: they are the server's configuration, not
 the recipient's fault, and failing 100,000 subscribers for a typo in EMAIL_URL would be worse.
 
@@ -32,13 +33,14 @@ import requests
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import validate_email
 from django.template.loader import select_template
 
 from core import outbound
 from core.deadline import Deadline, deadline
+from core.text import clean_line
 from notifications.models import Delivery, DeliveryAttempt, Message
 
 USER_AGENT = "Vigil-Notifications/1"
@@ -102,18 +104,21 @@ def render_html(message: Message, context: dict) -> str:
 
 def build_email(message: Message, delivery: Delivery) -> EmailMultiAlternatives:
     context = template_context(message, delivery)
-    headers = {"X-Vigil-Delivery": delivery.idempotency_key}
+    # Every header value is cleaned of control characters, whatever the row holds: one in a
+    # subject would otherwise fail the mail (BadHeaderError) or, a vertical tab or a separator
+    # (which Python's header folding breaks lines on), inject headers of its own.
+    headers = {"X-Vigil-Delivery": clean_line(delivery.idempotency_key)}
     # RFC 8058: the one-click header must point at a URL that unsubscribes on POST; a plain
     # unsubscribe page alone gets List-Unsubscribe without the -Post header.
-    one_click = delivery.context.get("unsubscribe_one_click_url")
-    page = delivery.context.get("unsubscribe_url")
+    one_click = clean_line(delivery.context.get("unsubscribe_one_click_url"))
+    page = clean_line(delivery.context.get("unsubscribe_url"))
     if one_click:
         headers["List-Unsubscribe"] = f"<{one_click}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     elif page:
         headers["List-Unsubscribe"] = f"<{page}>"
     mail = EmailMultiAlternatives(
-        subject=message.subject.replace("\n", " "),
+        subject=clean_line(message.subject),
         body=render_text(message, context),
         to=[delivery.recipient],
         headers=headers,
@@ -123,6 +128,10 @@ def build_email(message: Message, delivery: Delivery) -> EmailMultiAlternatives:
 
 
 def classify_smtp_error(exc: Exception) -> Outcome:
+    if isinstance(exc, BadHeaderError | ValueError):
+        # Raised while Django writes the mail (a header it refuses, an address it cannot
+        # encode), before anything is sent: the same row would fail the same way every time.
+        return Outcome.failed(f"the mail cannot be written: {type(exc).__name__}: {exc}")
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, reply = next(iter(exc.recipients.values()), (None, b""))
         text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
@@ -187,8 +196,9 @@ class EmailSender:
             self._watch(limit)
         try:
             accepted = self.connection.send_messages([mail])
-        except smtplib.SMTPRecipientsRefused as exc:
-            return classify_smtp_error(exc)  # the connection is still good (smtplib sent RSET)
+        except (smtplib.SMTPRecipientsRefused, ValueError) as exc:
+            # The connection is still good: smtplib sent RSET, or the mail was never started.
+            return classify_smtp_error(exc)
         except SoftTimeLimitExceeded:
             raise  # the task is being stopped: not the server's answer
         except Exception as exc:

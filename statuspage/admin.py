@@ -5,6 +5,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 
+from core.text import validate_text
 from statuspage import services
 from statuspage.models import (
     OPEN_INCIDENT_STATUSES,
@@ -184,7 +185,7 @@ class IncidentForm(forms.ModelForm):
         label="Post update: status",
     )
     update_message = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Message"
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Message", validators=[validate_text]
     )
     affected = forms.ModelMultipleChoiceField(
         Component.objects.all(),
@@ -304,8 +305,35 @@ class MaintenanceUpdateInline(admin.TabularInline):
         return False
 
 
+class MaintenanceForm(forms.ModelForm):
+    notify = forms.BooleanField(required=False, initial=True, label="Notify subscribers")
+    record_history = forms.BooleanField(
+        required=False,
+        label="Record past maintenance",
+        help_text="For a window that is already over: stored as completed, and nobody is mailed.",
+    )
+
+    class Meta:
+        model = Maintenance
+        fields = ["title", "description", "components", "scheduled_for", "scheduled_until"]
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is None and data.get("scheduled_for") and data.get("scheduled_until"):
+            try:
+                services.maintenance_window_check(
+                    scheduled_for=data["scheduled_for"],
+                    scheduled_until=data["scheduled_until"],
+                    record_history=data.get("record_history", False),
+                )
+            except services.InvalidWindow as exc:
+                self.add_error(exc.field, str(exc))
+        return data
+
+
 @admin.register(Maintenance)
 class MaintenanceAdmin(admin.ModelAdmin):
+    form = MaintenanceForm
     list_display = ["title", "status", "scheduled_for", "scheduled_until", "auto_start", "auto_complete"]
     list_filter = ["status", "auto_start", "auto_complete"]
     search_fields = ["title", "description"]
@@ -328,6 +356,12 @@ class MaintenanceAdmin(admin.ModelAdmin):
     inlines = [MaintenanceUpdateInline]
     actions = ["start", "complete"]
 
+    def get_fields(self, request, obj=None):
+        # Whether to announce, and whether this is history, are decided when scheduling.
+        if obj is None:
+            return [f for f in self.fields if f not in self.readonly_fields] + ["notify", "record_history"]
+        return self.fields
+
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         if change:
@@ -347,6 +381,8 @@ class MaintenanceAdmin(admin.ModelAdmin):
             components=data.get("components") or [],
             auto_start=data.get("auto_start", True),
             auto_complete=data.get("auto_complete", True),
+            notify=data.get("notify", True),
+            record_history=data.get("record_history", False),
             author=request.user,
         )
         obj.pk = created.pk

@@ -149,6 +149,13 @@ def _scheduled_update(maintenance: Maintenance) -> MaintenanceUpdate | None:
     return maintenance.updates.filter(status=MaintenanceStatus.SCHEDULED).order_by("created_at", "id").first()
 
 
+def maintenance_notifies(maintenance: Maintenance) -> bool:
+    """Whether the window was scheduled to be announced: what its reminder and its automatic
+    start and end follow."""
+    update = _scheduled_update(maintenance)
+    return update is None or update.notify
+
+
 def announce(kind: str, obj) -> Message | None:
     """The hook statuspage.services._after_commit calls (inside the service's transaction)."""
     if kind == "incident_update" and isinstance(obj, IncidentUpdate):
@@ -188,8 +195,7 @@ def maintenance_reminders_send(*, now: datetime | None = None) -> str:
             continue
         if Message.objects.filter(dedup_key=key).exists():
             continue
-        update = _scheduled_update(maintenance)
-        if update is not None and not update.notify:
+        if not maintenance_notifies(maintenance):
             continue
         with transaction.atomic():
             row = (

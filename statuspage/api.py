@@ -46,6 +46,8 @@ STAFF_CHANGE = [IsAdminUser, ChangePermissions]
 def _refused(exc: Exception) -> Response:
     if isinstance(exc, services.IllegalTransition):
         return error_response(str(exc), status.HTTP_409_CONFLICT)
+    if isinstance(exc, services.InvalidWindow):
+        return error_response("Invalid input.", status.HTTP_400_BAD_REQUEST, errors={exc.field: [str(exc)]})
     return error_response(
         "Invalid input.", status.HTTP_400_BAD_REQUEST, errors={"non_field_errors": [str(exc)]}
     )
@@ -143,7 +145,10 @@ class MaintenanceCreate(APIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         values["components"] = values.get("components", [])
-        maintenance = services.maintenance_schedule(author=request.user, **values)
+        try:
+            maintenance = services.maintenance_schedule(author=request.user, **values)
+        except services.InvalidWindow as exc:
+            return _refused(exc)
         return Response(
             {"scheduled_maintenance": _maintenance_out(maintenance.pk)}, status=status.HTTP_201_CREATED
         )

@@ -226,16 +226,15 @@ def seed_statuspage() -> str:
         if "API outage" in title:
             services.incident_postmortem_publish(incident=incident, body=POSTMORTEM)
 
-    past = services.maintenance_schedule(
+    services.maintenance_schedule(
         title="Database cluster upgrade",
         description="Minor version upgrade of the database cluster.",
         scheduled_for=_at(now, 24, 3),
         scheduled_until=_at(now, 24, 5),
         components=[by_name["Database cluster"]],
         notify=False,
+        record_history=True,
     )
-    services.maintenance_start(maintenance=past, at=_at(now, 24, 3))
-    services.maintenance_complete(maintenance=past, at=_at(now, 24, 4) + timedelta(minutes=20))
 
     in_three_days = (now + timedelta(days=3)).replace(hour=2, minute=0, second=0, microsecond=0)
     services.maintenance_schedule(

@@ -1,10 +1,15 @@
-"""Atom and RSS feeds of incidents and maintenance (django.contrib.syndication), cached like the pages."""
+"""Atom and RSS feeds of incidents and maintenance (django.contrib.syndication), cached like the pages.
+
+XML 1.0 cannot carry most control characters, and Django refuses to write a feed holding one:
+every stored text is cleaned on its way out (core.text), so one bad row, however old, never
+takes the feed down for everyone."""
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape, format_html_join
 
+from core.text import clean_line, clean_text
 from statuspage.cache import cached_public
 from statuspage.models import Incident, Maintenance
 
@@ -29,16 +34,19 @@ class HistoryRss(Feed):
 
     def item_title(self, item) -> str:
         if isinstance(item, Maintenance):
-            return f"[Maintenance] {item.title}"
-        return item.title
+            return f"[Maintenance] {clean_line(item.title)}"
+        return clean_line(item.title)
 
     def item_description(self, item) -> str:
         # The whole timeline, newest first, as Statuspage's feeds show it.
         return format_html_join(
             "",
             "<p><small>{} UTC</small><br><strong>{}</strong> - {}</p>",
-            ((f"{u.display_at:%b %d, %H:%M}", u.get_status_display(), u.body) for u in item.updates.all()),
-        ) or escape(item.title)
+            (
+                (f"{u.display_at:%b %d, %H:%M}", u.get_status_display(), clean_text(u.body))
+                for u in item.updates.all()
+            ),
+        ) or escape(clean_line(item.title))
 
     def item_link(self, item) -> str:
         return item.get_absolute_url()

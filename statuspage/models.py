@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core import outbound
+from core.text import validate_line, validate_text
 
 
 class ComponentStatus(models.TextChoices):
@@ -53,8 +54,8 @@ class StatusHold(models.TextChoices):
 
 
 class ComponentGroup(models.Model):
-    name = models.CharField(max_length=100, unique=True)
-    description = models.CharField(max_length=300, blank=True)
+    name = models.CharField(max_length=100, unique=True, validators=[validate_line])
+    description = models.CharField(max_length=300, blank=True, validators=[validate_line])
     position = models.PositiveIntegerField(default=0, help_text="Lower comes first on the page.")
     collapsed = models.BooleanField(default=False, help_text="Shown folded on the page until opened.")
 
@@ -74,8 +75,8 @@ class Component(models.Model):
         NETWORK = "network", "Network"
         THIRD_PARTY = "third_party", "Third-party provider"
 
-    name = models.CharField(max_length=100)
-    description = models.CharField(max_length=300, blank=True)
+    name = models.CharField(max_length=100, validators=[validate_line])
+    description = models.CharField(max_length=300, blank=True, validators=[validate_line])
     type = models.CharField(max_length=20, choices=Type.choices, default=Type.SERVICE)
     group = models.ForeignKey(
         ComponentGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="components"
@@ -190,7 +191,7 @@ class IncidentQuerySet(models.QuerySet):
 
 
 class Incident(models.Model):
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, validators=[validate_line])
     status = models.CharField(
         max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.INVESTIGATING
     )
@@ -205,7 +206,7 @@ class Incident(models.Model):
     monitoring_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    postmortem_body = models.TextField(blank=True)
+    postmortem_body = models.TextField(blank=True, validators=[validate_text])
     postmortem_published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -253,7 +254,7 @@ class IncidentComponent(models.Model):
 class IncidentUpdate(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
     status = models.CharField(max_length=16, choices=IncidentStatus.choices)
-    body = models.TextField()
+    body = models.TextField(validators=[validate_text])
     display_at = models.DateTimeField(default=timezone.now, help_text="The time shown on the page.")
     # A snapshot, as Statuspage shows it: [{"code", "name", "old_status", "new_status"}].
     affected_components = models.JSONField(default=list, blank=True)
@@ -288,8 +289,8 @@ class MaintenanceQuerySet(models.QuerySet):
 
 
 class Maintenance(models.Model):
-    title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    title = models.CharField(max_length=200, validators=[validate_line])
+    description = models.TextField(blank=True, validators=[validate_text])
     components = models.ManyToManyField(Component, related_name="maintenances", blank=True)
     scheduled_for = models.DateTimeField()
     scheduled_until = models.DateTimeField()
@@ -332,7 +333,7 @@ class Maintenance(models.Model):
 class MaintenanceUpdate(models.Model):
     maintenance = models.ForeignKey(Maintenance, on_delete=models.CASCADE, related_name="updates")
     status = models.CharField(max_length=16, choices=MaintenanceStatus.choices)
-    body = models.TextField()
+    body = models.TextField(validators=[validate_text])
     display_at = models.DateTimeField(default=timezone.now)
     notify = models.BooleanField(default=True)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

@@ -4,7 +4,9 @@ import re
 
 from rest_framework import serializers
 
+from core.datetimes import UTCDateTimeField
 from core.outbound import validate_probe_url
+from core.text import validate_line, validate_text
 from statuspage.models import Component, ComponentStatus, Impact, IncidentStatus
 
 
@@ -35,7 +37,7 @@ class ComponentSerializer(serializers.ModelSerializer):
 
 class ComponentStatusInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=ComponentStatus.choices)
-    note = serializers.CharField(max_length=200, required=False, default="")
+    note = serializers.CharField(max_length=200, required=False, default="", validators=[validate_line])
 
 
 class ComponentStatusesField(serializers.DictField):
@@ -60,8 +62,8 @@ class ComponentStatusesField(serializers.DictField):
 
 
 class IncidentCreateInput(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    message = serializers.CharField()
+    title = serializers.CharField(max_length=200, validators=[validate_line])
+    message = serializers.CharField(validators=[validate_text])
     status = serializers.ChoiceField(
         choices=[s for s in IncidentStatus.choices if s[0] != IncidentStatus.POSTMORTEM],
         default=IncidentStatus.INVESTIGATING,
@@ -69,35 +71,35 @@ class IncidentCreateInput(serializers.Serializer):
     impact_override = serializers.ChoiceField(choices=Impact.choices, required=False, default="")
     components = ComponentStatusesField(required=False, default=dict)
     notify = serializers.BooleanField(required=False, default=True)
-    started_at = serializers.DateTimeField(required=False, default=None)
+    started_at = UTCDateTimeField(required=False, default=None)
 
 
 class IncidentUpdateInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=IncidentStatus.choices)
-    message = serializers.CharField()
+    message = serializers.CharField(validators=[validate_text])
     impact_override = serializers.ChoiceField(choices=Impact.choices, required=False, allow_blank=True)
     components = ComponentStatusesField(required=False, default=dict)
     notify = serializers.BooleanField(required=False, default=True)
-    display_at = serializers.DateTimeField(required=False, default=None)
+    display_at = UTCDateTimeField(required=False, default=None)
 
 
 class MaintenanceInput(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, default="", allow_blank=True)
+    title = serializers.CharField(max_length=200, validators=[validate_line])
+    description = serializers.CharField(
+        required=False, default="", allow_blank=True, validators=[validate_text]
+    )
     components = serializers.PrimaryKeyRelatedField(
         queryset=Component.objects.all(), many=True, required=False
     )
-    scheduled_for = serializers.DateTimeField()
-    scheduled_until = serializers.DateTimeField()
+    scheduled_for = UTCDateTimeField()
+    scheduled_until = UTCDateTimeField()
     auto_start = serializers.BooleanField(required=False, default=True)
     auto_complete = serializers.BooleanField(required=False, default=True)
     notify = serializers.BooleanField(required=False, default=True)
-
-    def validate(self, attrs):
-        if attrs["scheduled_until"] <= attrs["scheduled_for"]:
-            raise serializers.ValidationError({"scheduled_until": ["Must be after scheduled_for."]})
-        return attrs
+    # The window's rules (it ends after it starts, and not in the past unless this is set) are
+    # statuspage.services.maintenance_window_check, which the view turns into field errors.
+    record_history = serializers.BooleanField(required=False, default=False)
 
 
 class MessageInput(serializers.Serializer):
-    message = serializers.CharField(required=False, default="", allow_blank=True)
+    message = serializers.CharField(required=False, default="", allow_blank=True, validators=[validate_text])

@@ -11,9 +11,10 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from core.datetimes import to_utc
 from statuspage import cache as page_cache
 from statuspage import publish, uptime
-from statuspage.announce import announce
+from statuspage.announce import announce, maintenance_notifies
 from statuspage.models import (
     ACTIVE_MAINTENANCE_STATUSES,
     IMPACT_OF_STATUS,
@@ -45,12 +46,32 @@ class IllegalTransition(StatusPageError):
 
 
 class InvalidWindow(StatusPageError, ValueError):
-    """A maintenance window that does not end after it starts (a ValueError, as bad input is)."""
+    """A maintenance window that cannot be scheduled as given (a ValueError, as bad input is).
+    `field` names the input it is about."""
+
+    field = "scheduled_until"
 
 
-def _check_window(scheduled_for: datetime, scheduled_until: datetime) -> None:
-    if scheduled_until <= scheduled_for:
-        raise InvalidWindow("scheduled_until must be after scheduled_for")
+def maintenance_window_check(
+    *, scheduled_for: datetime, scheduled_until: datetime, record_history: bool = False, now=None
+) -> None:
+    """The rules of a window, for the service, the API and the admin form alike.
+
+    Compared in UTC: two times in one local zone compare by wall clock, which gets the hour
+    the clocks go back wrong. A window that is already over would be started and completed at
+    the next beat, mailing every subscriber twice about the past: it is taken only as history
+    (record_history), stored completed and announced to nobody."""
+    start, end = to_utc(scheduled_for), to_utc(scheduled_until)
+    if end <= start:
+        raise InvalidWindow("scheduled_until must be after scheduled_for.")
+    ended = end <= to_utc(now or timezone.now())
+    if ended and not record_history:
+        raise InvalidWindow(
+            "This window has already ended. To record maintenance that happened in the past, "
+            "set record_history: it is stored as completed and nobody is mailed."
+        )
+    if record_history and not ended:
+        raise InvalidWindow("Only a window that has already ended can be recorded as history.")
 
 
 # Open incidents move freely between the open states and may resolve; a resolved incident only
@@ -421,11 +442,23 @@ def maintenance_schedule(
     auto_start: bool = True,
     auto_complete: bool = True,
     notify: bool = True,
+    record_history: bool = False,
     author=None,
 ) -> Maintenance:
-    _check_window(scheduled_for, scheduled_until)
-    actor = author if getattr(author, "pk", None) else None
+    """Schedule a window; with `record_history`, record one that is already over (completed,
+    with its own times, and no mail whatever `notify` says)."""
     now = timezone.now()
+    maintenance_window_check(
+        scheduled_for=scheduled_for, scheduled_until=scheduled_until, record_history=record_history, now=now
+    )
+    actor = author if getattr(author, "pk", None) else None
+    history = {}
+    if record_history:
+        history = {
+            "status": MaintenanceStatus.COMPLETED,
+            "started_at": scheduled_for,
+            "completed_at": scheduled_until,
+        }
     with transaction.atomic():
         maintenance = Maintenance.objects.create(
             title=title,
@@ -437,15 +470,16 @@ def maintenance_schedule(
             created_by=actor,
             created_at=now,
             updated_at=now,
+            **history,
         )
         maintenance.components.set(list(components))
         update = MaintenanceUpdate.objects.create(
             maintenance=maintenance,
-            status=MaintenanceStatus.SCHEDULED,
+            status=MaintenanceStatus.COMPLETED if record_history else MaintenanceStatus.SCHEDULED,
             body=description or f"{title} is scheduled.",
-            notify=notify,
+            notify=notify and not record_history,
             author=actor,
-            display_at=now,
+            display_at=scheduled_until if record_history else now,
             created_at=now,
         )
         _after_commit("maintenance_update", update)
@@ -473,7 +507,16 @@ def maintenance_edit(
         maintenance = Maintenance.objects.select_for_update().get(pk=maintenance.pk)
         for name, value in fields.items():
             setattr(maintenance, name, value)
-        _check_window(maintenance.scheduled_for, maintenance.scheduled_until)
+        if {"scheduled_for", "scheduled_until"} & set(fields):
+            # Moving a window that has not started into the past would start and complete it
+            # at the next beat; a window under way or over keeps its times correctable.
+            maintenance_window_check(
+                scheduled_for=maintenance.scheduled_for,
+                scheduled_until=maintenance.scheduled_until,
+                record_history=maintenance.status != MaintenanceStatus.SCHEDULED
+                and maintenance.scheduled_until <= now,
+                now=now,
+            )
         maintenance.updated_at = now
         maintenance.save()
         if components is not None:
@@ -537,26 +580,38 @@ def maintenance_update_create(
 
 
 def maintenance_start(
-    *, maintenance: Maintenance, message: str = "", author=None, at: datetime | None = None
+    *,
+    maintenance: Maintenance,
+    message: str = "",
+    notify: bool = True,
+    author=None,
+    at: datetime | None = None,
 ) -> MaintenanceUpdate:
     return maintenance_update_create(
         require_from=(MaintenanceStatus.SCHEDULED,),
         maintenance=maintenance,
         status=MaintenanceStatus.IN_PROGRESS,
         message=message or "Scheduled maintenance is now in progress.",
+        notify=notify,
         author=author,
         at=at,
     )
 
 
 def maintenance_complete(
-    *, maintenance: Maintenance, message: str = "", author=None, at: datetime | None = None
+    *,
+    maintenance: Maintenance,
+    message: str = "",
+    notify: bool = True,
+    author=None,
+    at: datetime | None = None,
 ) -> MaintenanceUpdate:
     return maintenance_update_create(
         require_from=ACTIVE_MAINTENANCE_STATUSES,
         maintenance=maintenance,
         status=MaintenanceStatus.COMPLETED,
         message=message or "The scheduled maintenance has been completed.",
+        notify=notify,
         author=author,
         at=at,
     )
@@ -580,7 +635,8 @@ def maintenance_start_due(*, now: datetime | None = None) -> str:
             )
             if row is None:
                 continue
-            maintenance_start(maintenance=row)
+            # Unattended, the start and the end are announced as the window was scheduled.
+            maintenance_start(maintenance=row, notify=maintenance_notifies(row))
             started += 1
     due_end = Maintenance.objects.active().filter(auto_complete=True, scheduled_until__lte=now)
     for pk in list(due_end.values_list("pk", flat=True)):
@@ -588,6 +644,6 @@ def maintenance_start_due(*, now: datetime | None = None) -> str:
             row = Maintenance.objects.select_for_update(skip_locked=True).active().filter(pk=pk).first()
             if row is None:
                 continue
-            maintenance_complete(maintenance=row)
+            maintenance_complete(maintenance=row, notify=maintenance_notifies(row))
             completed += 1
     return f"maintenance: {started} started, {completed} completed"

@@ -100,6 +100,33 @@ def test_it_locks_a_username_after_failed_logins_even_for_the_right_password(set
         assert _login(Client(REMOTE_ADDR=ADDRESS), "viewer", "pw-viewer-12345").status_code == 302
 
 
+def _form_login(username: str, password: str, address: str):
+    """A login through the real form, CSRF enforced: the token comes from the page itself."""
+    client = Client(REMOTE_ADDR=address, enforce_csrf_checks=True)
+    assert client.get("/admin/login/").status_code == 200
+    token = client.cookies["csrftoken"].value
+    data = {"username": username, "password": password, "next": "/admin/", "csrfmiddlewaretoken": token}
+    return client.post("/admin/login/", data)
+
+
+def test_it_locks_the_full_width_spelling_of_a_locked_username(settings):
+    settings.LOGIN_FAILURES_PER_USERNAME = 3
+    role_user("viewer")
+    codes = [_form_login("viewer", "wrong", f"198.51.100.{n}").status_code for n in range(3)]
+    assert codes == [200, 200, 200]
+    # Full-width letters: the form's NFKC turns them into "viewer", the right password.
+    locked = _form_login("\uff56\uff49\uff45\uff57\uff45\uff52", "pw-viewer-12345", ADDRESS)
+    _assert_throttled(locked, settings.LOGIN_FAILURE_WINDOW)
+
+
+def test_it_counts_full_width_failures_against_the_plain_username(settings):
+    settings.LOGIN_FAILURES_PER_USERNAME = 2
+    role_user("viewer")
+    for n, spelling in enumerate(["\uff36\uff29\uff25\uff37\uff25\uff32", "VIEWER"]):
+        assert _form_login(spelling, "wrong", f"198.51.100.{n}").status_code == 200
+    _assert_throttled(_form_login("viewer", "pw-viewer-12345", ADDRESS), settings.LOGIN_FAILURE_WINDOW)
+
+
 def test_it_limits_failed_logins_per_client_address(settings):
     settings.LOGIN_FAILURES_PER_IP = 3
     role_user("viewer")
