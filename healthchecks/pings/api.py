@@ -2,8 +2,9 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as ModelValidationError
+from django.core.validators import RegexValidator
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -35,10 +36,24 @@ class CheckProjectSerializer(serializers.ModelSerializer):
         read_only_fields = ["ping_key"]
 
 
+@extend_schema_field({"type": "string", "maxLength": 100, "pattern": "^[-a-zA-Z0-9_]*$"})
+class SlugOrBlankField(serializers.CharField):
+    """A slug, or blank for a check outside any project (a slug field's pattern would refuse '')."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(
+            RegexValidator(r"^[-a-zA-Z0-9_]*$", "Letters, digits, hyphens and underscores only.")
+        )
+
+    def run_validation(self, data=serializers.empty):
+        # Blank is allowed here, not through allow_blank: that would document the field twice.
+        return "" if data == "" else super().run_validation(data)
+
+
 class CheckSerializer(serializers.ModelSerializer):
     ping_url = serializers.SerializerMethodField()
-    # Blank (no project) is allowed: stated so, since a slug field's pattern would refuse ''.
-    slug = serializers.RegexField(r"^[-a-zA-Z0-9_]*$", max_length=100, required=False, allow_blank=True)
+    slug = SlugOrBlankField(max_length=100, required=False)
 
     class Meta:
         model = Check

@@ -12,6 +12,8 @@ from rest_framework.authtoken.models import Token
 from config.models import AuditEntry
 from config.runtime_config import config_get
 from healthchecks.models import ProbeResult
+from healthchecks.pings.models import CheckProject, Ping
+from healthchecks.pings.services import check_create, check_ping
 from monitoring.models import HourRollup, MinuteRollup, RollupCursor
 from notifications.models import StaffNotification
 from statuspage.models import Component
@@ -52,6 +54,13 @@ def full_world() -> dict:
         cursor=RollupCursor.objects.create(resolution="minute", rolled_up_until=now - timedelta(minutes=1)),
         notice=StaffNotification.objects.create(title="Something failed", dedup_key="security-notice"),
         config=config_get(),
+    )
+    project = CheckProject.objects.create(name="ops")
+    check = check_create(name="nightly backup", project=project, slug="backup")
+    world.update(
+        check_project=project,
+        check=check,
+        ping=check_ping(check=check, kind=Ping.Kind.SUCCESS),
     )
     admin_user = role_user("administrator")
     world.update(

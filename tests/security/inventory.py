@@ -8,10 +8,11 @@ from django.contrib import admin
 from config.url_inventory import url_patterns
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
-# Public writes by design (subscribers act through the secret in their link); the CSRF checks
-# cover them instead.
+# Public writes by design: subscribers act through the secret in their link (the CSRF checks
+# cover them instead), and jobs ping their heartbeat check by its secret key (no session, no CSRF:
+# cron and curl have neither; tests/healthchecks/test_heartbeat_checks.py covers them).
 PUBLIC_WRITES = re.compile(
-    r"^/api/status/(subscribe|confirm/\{token\}|unsubscribe/\{token\}|manage/\{token\})$"
+    r"^/api/status/(subscribe|confirm/\{token\}|unsubscribe/\{token\}|manage/\{token\})$|^/ping/"
 )
 
 
@@ -55,6 +56,8 @@ def fill(path: str, world: dict) -> str:
         ("/alert-rules/", world["rule"].pk),
         ("/silences/", world["silence"].pk),
         ("/probes/", world["probe"].pk),
+        ("/checks/", world["check"].pk),
+        ("/check-projects/", world["check_project"].pk),
         ("/components/", world["component"].pk),
         ("/incidents/", world["incident"].pk),
         ("/maintenance/", world["maintenance"].pk),
