@@ -24,6 +24,7 @@ from alerts.serializers import (
     ManualAlertSerializer,
     ResolveSerializer,
 )
+from config.schema_responses import ref
 from statuspage.serializers import (
     ComponentSerializer,
     ComponentStatusInput,
@@ -33,8 +34,9 @@ from statuspage.serializers import (
     MessageInput,
 )
 
-INCIDENT = inline_serializer("IncidentEnvelope", {"incident": serializers.DictField()})
-MAINTENANCE = inline_serializer("MaintenanceEnvelope", {"scheduled_maintenance": serializers.DictField()})
+# Raw schemas (dicts) are used as given; config.schema adds the named ones they refer to.
+INCIDENT = ref("IncidentEnvelope")
+MAINTENANCE = ref("MaintenanceEnvelope")
 CONFLICT = OpenApiResponse(description="The transition is not allowed from the current state (error shape).")
 
 
@@ -135,7 +137,7 @@ EXTENSIONS = [
     _annotate(
         "healthchecks.views.detailed",
         get=dict(
-            responses={200: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT},
+            responses={200: ref("HealthReportDetailed"), 503: ref("HealthReportDetailed")},
             description="Every check with its latency and details; 503 when one is down.",
         ),
     ),
@@ -179,7 +181,7 @@ EXTENSIONS = [
         "healthchecks.api.system_status",
         optional=True,
         get=dict(
-            responses={200: OpenApiTypes.OBJECT}, description="Every component's status and probe verdict."
+            responses={200: ref("SystemStatus")}, description="Every component's status and probe verdict."
         ),
     ),
     _annotate(
@@ -190,7 +192,7 @@ EXTENSIONS = [
                 OpenApiParameter("service", str, OpenApiParameter.PATH),
                 "healthchecks.serializers.HistoryQuerySerializer",
             ],
-            responses={200: OpenApiTypes.OBJECT, 404: None},
+            responses={200: ref("ServiceHistory"), 404: None},
             description="One service's probe history (query: see HistoryQuerySerializer).",
         ),
     ),
