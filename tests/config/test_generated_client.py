@@ -68,7 +68,8 @@ def test_it_creates_an_incident_with_components_and_reads_it_back(generated, liv
     body = models.IncidentCreateInputRequest(
         title="Slow queries",
         message="We are looking into it.",
-        components=models.IncidentCreateInputRequestComponents.from_dict(
+        # The first of the field's two shapes (oneOf): statuses by component id.
+        components=models.IncidentCreateInputRequestComponentsType0.from_dict(
             {str(database.pk): "major_outage", str(web.pk): "degraded_performance"}
         ),
     )
