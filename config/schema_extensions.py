@@ -7,7 +7,7 @@ schema test then reports its missing request/response)."""
 import re
 
 from django.utils.module_loading import import_string
-from drf_spectacular.extensions import OpenApiViewExtension
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension, OpenApiViewExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -25,6 +25,7 @@ from alerts.serializers import (
     ResolveSerializer,
 )
 from config.schema_responses import ref
+from notifications.models import Channel
 from statuspage.serializers import (
     ComponentSerializer,
     ComponentStatusInput,
@@ -77,6 +78,24 @@ ALERTMANAGER_COUNTS = inline_serializer(
         "resolved": serializers.IntegerField(),
     },
 )
+
+
+class ChannelsFieldSchema(OpenApiSerializerFieldExtension):
+    """A rule's channels: ids or kinds when written, the ids they stand for when read."""
+
+    target_class = "alerts.serializers.ChannelsField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        if direction == "response":
+            return {"type": "array", "items": {"type": "integer"}}
+        kind = {"type": "string", "enum": Channel.Kind.values}
+        return {
+            "type": "array",
+            "items": {"oneOf": [{"type": "integer"}, kind]},
+            "description": "Channel ids, or kinds: a kind stands for every channel of that kind enabled "
+            "when the rule is saved (stored as their ids).",
+        }
+
 
 DOTTED_CLASS = re.compile(r"^[a-z_][\w.]*\.[A-Z]\w*$")
 
