@@ -10,8 +10,42 @@ from notifications.models import Channel
 MAX_ESCALATION_STEPS = 10
 
 
+class ChannelsField(serializers.ManyRelatedField):
+    """Channels by id (3) or by kind ("email"), as the specification's examples name them. A kind
+    stands for every channel of that kind enabled when the rule is saved; the rule stores their
+    ids, so it reads back as ids and a channel added later is not on it until the rule is saved
+    again. The schema of both directions is in config.schema_extensions."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            child_relation=serializers.PrimaryKeyRelatedField(queryset=Channel.objects.all()), **kwargs
+        )
+
+    def to_internal_value(self, data):
+        if isinstance(data, str | dict) or not hasattr(data, "__iter__"):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        channels = []
+        for item in data:
+            if isinstance(item, str) and not item.isdigit():
+                channels.extend(_channels_of_kind(item))
+            else:
+                channels.append(self.child_relation.to_internal_value(item))
+        return list({channel.pk: channel for channel in channels}.values())
+
+
+def _channels_of_kind(kind: str) -> list[Channel]:
+    if kind not in Channel.Kind.values:
+        raise serializers.ValidationError(
+            f"{kind!r} is neither a channel id nor a channel kind ({', '.join(Channel.Kind.values)})."
+        )
+    channels = list(Channel.objects.filter(kind=kind, enabled=True).order_by("pk"))
+    if not channels:
+        raise serializers.ValidationError(f"No channel of kind {kind!r} is enabled.")
+    return channels
+
+
 class EscalationStepSerializer(serializers.ModelSerializer):
-    channels = serializers.PrimaryKeyRelatedField(many=True, queryset=Channel.objects.all())
+    channels = ChannelsField()
     repeat = serializers.IntegerField(min_value=0, max_value=10, default=0)
     escalate_after_minutes = serializers.IntegerField(min_value=1, max_value=7 * 24 * 60)
     level = serializers.IntegerField(min_value=1, max_value=MAX_ESCALATION_STEPS)
@@ -22,7 +56,7 @@ class EscalationStepSerializer(serializers.ModelSerializer):
 
 
 class AlertRuleSerializer(serializers.ModelSerializer):
-    channels = serializers.PrimaryKeyRelatedField(many=True, queryset=Channel.objects.all(), required=False)
+    channels = ChannelsField(required=False)
     escalation_steps = EscalationStepSerializer(many=True, required=False)
     # Declared (not the model's JSONField) so the schema says what is accepted: tag names to
     # values (numbers are taken and stored as text).

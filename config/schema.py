@@ -5,14 +5,18 @@ described here by hand and added to the schema by a postprocessing hook."""
 import copy
 import re
 
+from config.schema_responses import SCHEMAS, ref
 from config.throttling import throttled
 from config.url_inventory import served_paths
 from statuspage.uptime import MAX_DAYS as UPTIME_DAYS
 
 PUBLIC = []  # no security: anyone may call these
-JSON_OK = {
-    "200": {"description": "JSON document", "content": {"application/json": {"schema": {"type": "object"}}}}
-}
+
+
+def json_ok(schema: str, description: str = "JSON document") -> dict:
+    return {"200": {"description": description, "content": {"application/json": {"schema": ref(schema)}}}}
+
+
 TEXT_OK = {
     "200": {
         "description": "Prometheus text format",
@@ -52,12 +56,16 @@ THROTTLED = {
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
 }
+HEALTH_REPORT = {"application/json": {"schema": ref("HealthReport")}}
 HEALTH = {
+    "200": {"description": "Healthy (or degraded)", "content": HEALTH_REPORT},
+    "503": {"description": "Down", "content": HEALTH_REPORT},
+}
+HEALTH_LIVE = {
     "200": {
-        "description": "Healthy (or degraded)",
-        "content": {"application/json": {"schema": {"type": "object"}}},
-    },
-    "503": {"description": "Down", "content": {"application/json": {"schema": {"type": "object"}}}},
+        "description": "The process answers",
+        "content": {"application/json": {"schema": ref("HealthLive")}},
+    }
 }
 
 
@@ -85,36 +93,64 @@ def _token(name: str = "token") -> list[dict]:
 
 
 SUBSCRIBERS = "subscribers (public)"
+COMPONENT_IDS = {"type": "array", "items": {"type": "integer"}}
+# JSON only: the status page's own form posts here too, but that is the page's, not the API's.
 SUBSCRIBE_BODY = {
     "required": True,
     "content": {
         "application/json": {
             "schema": {
                 "type": "object",
-                "properties": {
-                    "email": {"type": "string", "format": "email"},
-                    "components": {"type": "array", "items": {"type": "integer"}},
-                },
+                "properties": {"email": {"type": "string", "format": "email"}, "components": COMPONENT_IDS},
                 "required": ["email"],
             }
         },
-        "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+    },
+}
+MANAGE_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"components": COMPONENT_IDS},
+                "required": ["components"],
+            }
+        }
     },
 }
 # The subscriber endpoints answer JSON to a JSON client and a page to a browser.
 PAGE = {"text/html": {"schema": {"type": "string"}}}
-JSON_OR_PAGE = {"application/json": {"schema": {"type": "object"}}, **PAGE}
 ERROR_OR_PAGE = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}, **PAGE}
+
+
+def _json_or_page(schema: str) -> dict:
+    return {"application/json": {"schema": ref(schema)}, **PAGE}
+
+
 ACCEPTED = {
     "202": {
         "description": "Confirmation mail sent (JSON to a JSON client, a page to a browser)",
-        "content": JSON_OR_PAGE,
+        "content": _json_or_page("SubscribeAccepted"),
     }
 }
 BAD_INPUT = {"400": {"description": "Invalid input", "content": ERROR_OR_PAGE}}
+BAD_LINK = {
+    "400": {"description": "The link is not valid, has expired or was used", "content": ERROR_OR_PAGE}
+}
 TOKEN_PAGE = {
-    "200": {"description": "The subscription (JSON), or a page", "content": JSON_OR_PAGE},
-    "400": {"description": "The link is not valid, has expired or was used", "content": ERROR_OR_PAGE},
+    "200": {
+        "description": "The subscription's state (JSON), or a page",
+        "content": _json_or_page("SubscriptionState"),
+    },
+    **BAD_LINK,
+}
+MANAGE_PAGE = {
+    "200": {
+        "description": "The subscription's components (JSON), or a page",
+        "content": _json_or_page("SubscriptionComponents"),
+    },
+    **BAD_LINK,
 }
 SUBSCRIBE_THROTTLED = {
     "429": {
@@ -132,27 +168,30 @@ METRICS_FORBIDDEN = {
 
 
 STATUS_PAGE = "status page (public)"
+V2 = "statuspage v2 (public)"
 # path -> path item, for the plain Django JSON views
 PLAIN_VIEWS: dict[str, dict] = {
     "/api/status": _get(
-        "Overall status, components, open incidents, maintenance", STATUS_PAGE, {**JSON_OK, **THROTTLED}
+        "Overall status, components, open incidents, maintenance",
+        STATUS_PAGE,
+        {**json_ok("StatusSummary"), **THROTTLED},
     ),
     "/api/status/incidents": _get(
         "Incidents, newest first (?page=)",
         STATUS_PAGE,
-        {**JSON_OK, **CANONICAL, **BAD_PAGE, **THROTTLED},
+        {**json_ok("IncidentPage"), **CANONICAL, **BAD_PAGE, **THROTTLED},
         [{"name": "page", "in": "query", "required": False, "schema": {"type": "integer"}}],
     ),
     "/api/status/incidents/{id}": _get(
         "One incident with its updates",
         STATUS_PAGE,
-        {**JSON_OK, **CANONICAL, **NOT_FOUND, **THROTTLED},
+        {**json_ok("IncidentEnvelope"), **CANONICAL, **NOT_FOUND, **THROTTLED},
         _id("id"),
     ),
     "/api/status/components/{id}/uptime": _get(
         f"A component's daily uptime (?days=1..{UPTIME_DAYS}, default {UPTIME_DAYS})",
         STATUS_PAGE,
-        {**JSON_OK, **CANONICAL, **NOT_FOUND, **THROTTLED},
+        {**json_ok("ComponentUptime"), **CANONICAL, **NOT_FOUND, **THROTTLED},
         [
             *_id("id"),
             {
@@ -163,27 +202,25 @@ PLAIN_VIEWS: dict[str, dict] = {
             },
         ],
     ),
-    "/api/v2/summary.json": _get(
-        "Statuspage v2: summary", "statuspage v2 (public)", {**JSON_OK, **THROTTLED}
-    ),
-    "/api/v2/status.json": _get("Statuspage v2: status", "statuspage v2 (public)", {**JSON_OK, **THROTTLED}),
+    "/api/v2/summary.json": _get("Statuspage v2: summary", V2, {**json_ok("StatusSummary"), **THROTTLED}),
+    "/api/v2/status.json": _get("Statuspage v2: status", V2, {**json_ok("StatusOverall"), **THROTTLED}),
     "/api/v2/components.json": _get(
-        "Statuspage v2: components", "statuspage v2 (public)", {**JSON_OK, **THROTTLED}
+        "Statuspage v2: components", V2, {**json_ok("StatusComponentList"), **THROTTLED}
     ),
     "/api/v2/incidents.json": _get(
-        "Statuspage v2: incidents", "statuspage v2 (public)", {**JSON_OK, **THROTTLED}
+        "Statuspage v2: incidents", V2, {**json_ok("StatusIncidentList"), **THROTTLED}
     ),
     "/api/v2/incidents/unresolved.json": _get(
-        "Statuspage v2: unresolved incidents", "statuspage v2 (public)", {**JSON_OK, **THROTTLED}
+        "Statuspage v2: unresolved incidents", V2, {**json_ok("StatusIncidentList"), **THROTTLED}
     ),
     "/api/v2/scheduled-maintenances.json": _get(
-        "Statuspage v2: maintenance", "statuspage v2 (public)", {**JSON_OK, **THROTTLED}
+        "Statuspage v2: maintenance", V2, {**json_ok("StatusMaintenanceList"), **THROTTLED}
     ),
     "/api/v2/scheduled-maintenances/upcoming.json": _get(
-        "Statuspage v2: upcoming maintenance", "statuspage v2 (public)", {**JSON_OK, **THROTTLED}
+        "Statuspage v2: upcoming maintenance", V2, {**json_ok("StatusMaintenanceList"), **THROTTLED}
     ),
     "/api/v2/scheduled-maintenances/active.json": _get(
-        "Statuspage v2: active maintenance", "statuspage v2 (public)", {**JSON_OK, **THROTTLED}
+        "Statuspage v2: active maintenance", V2, {**json_ok("StatusMaintenanceList"), **THROTTLED}
     ),
     "/api/status/subscribe": {
         "post": {
@@ -204,11 +241,14 @@ PLAIN_VIEWS: dict[str, dict] = {
         "post": _op("Unsubscribe (one click)", SUBSCRIBERS, TOKEN_PAGE, _token()),
     },
     "/api/status/manage/{token}": {
-        "get": _op("A subscription's components", SUBSCRIBERS, TOKEN_PAGE, _token()),
-        "post": _op("Change a subscription's components", SUBSCRIBERS, TOKEN_PAGE, _token()),
+        "get": _op("A subscription's components", SUBSCRIBERS, MANAGE_PAGE, _token()),
+        "post": {
+            **_op("Change a subscription's components", SUBSCRIBERS, MANAGE_PAGE, _token()),
+            "requestBody": MANAGE_BODY,
+        },
     },
     "/health": _get("Overall health (load balancers)", "health", HEALTH),
-    "/health/live": _get("Liveness: the process answers", "health", HEALTH),
+    "/health/live": _get("Liveness: the process answers", "health", HEALTH_LIVE),
     "/health/ready": _get("Readiness: database, cache, broker", "health", HEALTH),
     "/health/database": _get("Database round trip", "health", HEALTH),
     "/health/system": _get("CPU, memory and disk against the configured thresholds", "health", HEALTH),
@@ -243,7 +283,10 @@ def add_plain_views(result: dict, generator, request, public) -> dict:
                     for method, operation in item.items()
                 },
             )
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    for name, schema in SCHEMAS.items():
+        schemas.setdefault(name, copy.deepcopy(schema))  # drf-spectacular's own enums keep their notes
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for path, item in result["paths"].items():
         for method, operation in item.items():

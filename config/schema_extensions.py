@@ -7,7 +7,7 @@ schema test then reports its missing request/response)."""
 import re
 
 from django.utils.module_loading import import_string
-from drf_spectacular.extensions import OpenApiViewExtension
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension, OpenApiViewExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -24,6 +24,8 @@ from alerts.serializers import (
     ManualAlertSerializer,
     ResolveSerializer,
 )
+from config.schema_responses import ref
+from notifications.models import Channel
 from statuspage.serializers import (
     ComponentSerializer,
     ComponentStatusInput,
@@ -33,8 +35,9 @@ from statuspage.serializers import (
     MessageInput,
 )
 
-INCIDENT = inline_serializer("IncidentEnvelope", {"incident": serializers.DictField()})
-MAINTENANCE = inline_serializer("MaintenanceEnvelope", {"scheduled_maintenance": serializers.DictField()})
+# Raw schemas (dicts) are used as given; config.schema adds the named ones they refer to.
+INCIDENT = ref("IncidentEnvelope")
+MAINTENANCE = ref("MaintenanceEnvelope")
 CONFLICT = OpenApiResponse(description="The transition is not allowed from the current state (error shape).")
 
 
@@ -76,6 +79,24 @@ ALERTMANAGER_COUNTS = inline_serializer(
         "unchanged": serializers.IntegerField(),
     },
 )
+
+
+class ChannelsFieldSchema(OpenApiSerializerFieldExtension):
+    """A rule's channels: ids or kinds when written, the ids they stand for when read."""
+
+    target_class = "alerts.serializers.ChannelsField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        if direction == "response":
+            return {"type": "array", "items": {"type": "integer"}}
+        kind = {"type": "string", "enum": Channel.Kind.values}
+        return {
+            "type": "array",
+            "items": {"oneOf": [{"type": "integer"}, kind]},
+            "description": "Channel ids, or kinds: a kind stands for every channel of that kind enabled "
+            "when the rule is saved (stored as their ids).",
+        }
+
 
 DOTTED_CLASS = re.compile(r"^[a-z_][\w.]*\.[A-Z]\w*$")
 
@@ -136,7 +157,7 @@ EXTENSIONS = [
     _annotate(
         "healthchecks.views.detailed",
         get=dict(
-            responses={200: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT},
+            responses={200: ref("HealthReportDetailed"), 503: ref("HealthReportDetailed")},
             description="Every check with its latency and details; 503 when one is down.",
         ),
     ),
@@ -180,7 +201,7 @@ EXTENSIONS = [
         "healthchecks.api.system_status",
         optional=True,
         get=dict(
-            responses={200: OpenApiTypes.OBJECT}, description="Every component's status and probe verdict."
+            responses={200: ref("SystemStatus")}, description="Every component's status and probe verdict."
         ),
     ),
     _annotate(
@@ -191,7 +212,7 @@ EXTENSIONS = [
                 OpenApiParameter("service", str, OpenApiParameter.PATH),
                 "healthchecks.serializers.HistoryQuerySerializer",
             ],
-            responses={200: OpenApiTypes.OBJECT, 404: None},
+            responses={200: ref("ServiceHistory"), 404: None},
             description="One service's probe history (query: see HistoryQuerySerializer).",
         ),
     ),

@@ -112,7 +112,7 @@ class IncidentUpdate(APIView):
 
     def put(self, request, pk: int):
         incident = get_object_or_404(Incident, pk=pk)
-        data = IncidentUpdateInput(data=request.data)
+        data = IncidentUpdateInput(data=request.data, context={"incident": incident})
         data.is_valid(raise_exception=True)
         values = data.validated_data
         try:

@@ -183,6 +183,15 @@ IMPACT_OF_STATUS = {
     ComponentStatus.PARTIAL_OUTAGE: Impact.MAJOR,
     ComponentStatus.MAJOR_OUTAGE: Impact.CRITICAL,
 }
+# The status of a component that an incident names without one (a plain list of affected
+# components): the reverse of the mapping above. Named as affected, a component is at least
+# degraded, also while the incident's impact is still "none".
+STATUS_OF_IMPACT = {
+    Impact.NONE: ComponentStatus.DEGRADED_PERFORMANCE,
+    Impact.MINOR: ComponentStatus.DEGRADED_PERFORMANCE,
+    Impact.MAJOR: ComponentStatus.PARTIAL_OUTAGE,
+    Impact.CRITICAL: ComponentStatus.MAJOR_OUTAGE,
+}
 
 
 class IncidentQuerySet(models.QuerySet):

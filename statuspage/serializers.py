@@ -2,12 +2,13 @@
 
 import re
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.datetimes import UTCDateTimeField
 from core.outbound import validate_probe_url
 from core.text import validate_line, validate_text
-from statuspage.models import Component, ComponentStatus, Impact, IncidentStatus
+from statuspage.models import STATUS_OF_IMPACT, Component, ComponentStatus, Impact, IncidentStatus
 
 
 class ComponentSerializer(serializers.ModelSerializer):
@@ -40,25 +41,66 @@ class ComponentStatusInput(serializers.Serializer):
     note = serializers.CharField(max_length=200, required=False, default="", validators=[validate_line])
 
 
-class ComponentStatusesField(serializers.DictField):
-    """{"<component id>": "<status>"}, as Statuspage's write API takes it; returns {Component: status}."""
+COMPONENT_ID = re.compile(r"[0-9]{1,18}")
+STATUS_MAP_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {"type": "string", "enum": ComponentStatus.values},
+}
+ID_LIST_SCHEMA = {"type": "array", "items": {"type": "integer"}}
 
-    child = serializers.ChoiceField(choices=ComponentStatus.choices)
+
+@extend_schema_field(
+    {
+        "oneOf": [STATUS_MAP_SCHEMA, ID_LIST_SCHEMA],
+        "description": 'The affected components: {"<component id>": "<status>"}, or a list of component '
+        "ids, each then at the status the incident's impact implies (none and minor: "
+        "degraded_performance, major: partial_outage, critical: major_outage).",
+    }
+)
+class AffectedComponentsField(serializers.Field):
+    """{"<component id>": "<status>"}, as Statuspage's write API takes it, or [<component id>, ...],
+    as the specification's examples send it. Returns {Component: status} for the first and
+    [Component, ...] for the second (the serializer gives those their status from the impact)."""
+
+    statuses = serializers.DictField(child=serializers.ChoiceField(choices=ComponentStatus.choices))
 
     def to_internal_value(self, data):
-        statuses = super().to_internal_value(data)
-        ids = {}
-        for key in statuses:
-            # ASCII digits, at most 18 (below the 64-bit id range): str.isdigit() also takes "²",
-            # which int() refuses, and a longer number would overflow the IN (...) lookup.
-            if not re.fullmatch(r"[0-9]{1,18}", str(key)):
-                raise serializers.ValidationError(f"{key!r} is not a component id.")
-            ids[int(key)] = statuses[key]
-        found = Component.objects.in_bulk(list(ids))
+        if isinstance(data, list):
+            components = self._components([self._id(value) for value in data])
+            return list(components.values())
+        if isinstance(data, dict):
+            statuses = self.statuses.to_internal_value(data)
+            components = self._components([self._id(key) for key in statuses])
+            return {components[int(key)]: status for key, status in statuses.items()}
+        raise serializers.ValidationError(
+            'Expected {"<component id>": "<status>"} or a list of component ids, not '
+            f"{type(data).__name__}."
+        )
+
+    @staticmethod
+    def _id(value) -> int:
+        # ASCII digits, at most 18 (below the 64-bit id range): str.isdigit() also takes "²",
+        # which int() refuses, and a longer number would overflow the IN (...) lookup. A bool
+        # is an int to Python, never an id.
+        if isinstance(value, bool) or not COMPONENT_ID.fullmatch(str(value)):
+            raise serializers.ValidationError(f"{value!r} is not a component id.")
+        return int(value)
+
+    @staticmethod
+    def _components(ids: list[int]) -> dict[int, Component]:
+        found = Component.objects.in_bulk(ids)
         missing = sorted(set(ids) - set(found))
         if missing:
             raise serializers.ValidationError(f"Unknown component ids: {', '.join(map(str, missing))}.")
-        return {found[pk]: status for pk, status in ids.items()}
+        return {pk: found[pk] for pk in dict.fromkeys(ids)}
+
+
+def _with_statuses(attrs: dict, impact: str) -> dict:
+    """A plain list of components, given the status the incident's impact implies."""
+    if isinstance(attrs.get("components"), list):
+        status = STATUS_OF_IMPACT[impact or Impact.NONE]
+        attrs["components"] = {component: status for component in attrs["components"]}
+    return attrs
 
 
 class IncidentCreateInput(serializers.Serializer):
@@ -69,18 +111,28 @@ class IncidentCreateInput(serializers.Serializer):
         default=IncidentStatus.INVESTIGATING,
     )
     impact_override = serializers.ChoiceField(choices=Impact.choices, required=False, default="")
-    components = ComponentStatusesField(required=False, default=dict)
+    components = AffectedComponentsField(required=False, default=dict)
     notify = serializers.BooleanField(required=False, default=True)
     started_at = UTCDateTimeField(required=False, default=None)
+
+    def validate(self, attrs):
+        return _with_statuses(attrs, attrs["impact_override"])
 
 
 class IncidentUpdateInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=IncidentStatus.choices)
     message = serializers.CharField(validators=[validate_text])
     impact_override = serializers.ChoiceField(choices=Impact.choices, required=False, allow_blank=True)
-    components = ComponentStatusesField(required=False, default=dict)
+    components = AffectedComponentsField(required=False, default=dict)
     notify = serializers.BooleanField(required=False, default=True)
     display_at = UTCDateTimeField(required=False, default=None)
+
+    def validate(self, attrs):
+        """The impact of a plain list: the one given, else the incident's (context["incident"])."""
+        incident = self.context.get("incident")
+        return _with_statuses(
+            attrs, attrs.get("impact_override") or getattr(incident, "effective_impact", "")
+        )
 
 
 class MaintenanceInput(serializers.Serializer):

@@ -104,3 +104,53 @@ def test_it_groups_operations_by_topic():
     assert paths["/api/operations/alert-rules"]["get"]["tags"] == ["alerts"]
     assert paths["/api/status/admin/incidents"]["post"]["tags"] == ["status page (staff)"]
     assert paths["/api/operations/config"]["get"]["tags"] == ["console"]
+
+
+def _operations(schema: dict):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            yield f"{method.upper()} {path}", operation
+
+
+def test_it_declares_json_only_request_bodies():
+    # A generated client builds one body type per media type; the form variants of nested
+    # bodies cannot be encoded and broke the client's modules on import.
+    declared = {
+        name: sorted(operation["requestBody"]["content"])
+        for name, operation in _operations(_schema())
+        if "requestBody" in operation
+    }
+    assert declared and not {name: types for name, types in declared.items() if types != ["application/json"]}
+
+
+def _named(schemas: dict, schema: dict) -> bool:
+    """A $ref (or a list of them) to a named schema that says what it holds."""
+    target = schema.get("items", schema).get("$ref", "")
+    named = schemas.get(target.rsplit("/", 1)[-1])
+    return bool(named) and bool(named.get("properties") or named.get("enum") or named.get("oneOf"))
+
+
+def test_it_names_the_schema_of_every_json_answer():
+    schema = _schema()
+    schemas = schema["components"]["schemas"]
+    untyped = [
+        f"{name} {code}"
+        for name, operation in _operations(schema)
+        for code, response in operation["responses"].items()
+        if "application/json" in response.get("content", {})
+        and not _named(schemas, response["content"]["application/json"]["schema"])
+    ]
+    assert not untyped
+
+
+def test_it_types_the_incident_writes_and_the_public_answers():
+    paths = _schema()["paths"]
+
+    def answer(path: str, method: str = "get", code: str = "200") -> str:
+        return paths[path][method]["responses"][code]["content"]["application/json"]["schema"]["$ref"]
+
+    assert answer("/api/status/admin/incidents", "post", "201").endswith("/IncidentEnvelope")
+    assert answer("/api/status/admin/incidents/{id}", "put").endswith("/IncidentEnvelope")
+    assert answer("/api/status").endswith("/StatusSummary")
+    assert answer("/api/v2/summary.json").endswith("/StatusSummary")
+    assert answer("/api/v2/incidents/unresolved.json").endswith("/StatusIncidentList")

@@ -1,0 +1,83 @@
+"""Alert rules name channels by id, or by kind as the specification's examples do
+("channels": ["email", "dashboard"]): a kind means every enabled channel of that kind."""
+
+import pytest
+
+from alerts.models import AlertRule
+from notifications.models import Channel
+from tests.alerts.factories import ChannelFactory
+from tests.alerts.test_api import RULE
+
+pytestmark = pytest.mark.django_db
+URL = "/api/operations/alert-rules"
+
+
+@pytest.fixture
+def channels():
+    return {
+        "mail": ChannelFactory(name="mail", kind=Channel.Kind.EMAIL),
+        "mail-off": ChannelFactory(name="mail-off", kind=Channel.Kind.EMAIL, enabled=False),
+        "board": ChannelFactory(name="board", kind=Channel.Kind.DASHBOARD),
+        "hook": ChannelFactory(name="hook", kind=Channel.Kind.WEBHOOK, url="https://hooks.example.com/x"),
+    }
+
+
+def _rule() -> AlertRule:
+    return AlertRule.objects.get(name=RULE["name"])
+
+
+def _names(channels) -> set[str]:
+    return {channel.name for channel in channels.all()}
+
+
+def test_it_takes_kinds_as_every_enabled_channel_of_the_kind(api, channels):
+    response = api.post(URL, {**RULE, "channels": ["email", "dashboard"]}, format="json")
+    assert response.status_code == 201, response.json()
+    assert _names(_rule().channels) == {"mail", "board"}
+    assert sorted(response.json()["channels"]) == sorted([channels["mail"].pk, channels["board"].pk])
+
+
+def test_it_takes_kinds_in_escalation_steps(api, channels):
+    step = {"level": 1, "escalate_after_minutes": 15, "channels": ["webhook"]}
+    response = api.post(URL, {**RULE, "escalation_steps": [step]}, format="json")
+    assert response.status_code == 201, response.json()
+    assert _names(_rule().escalation_steps.get().channels) == {"hook"}
+
+
+def test_it_takes_ids_and_kinds_together_once_each(api, channels):
+    body = {**RULE, "channels": [channels["mail"].pk, "email", channels["mail-off"].pk]}
+    response = api.post(URL, body, format="json")
+    assert response.status_code == 201, response.json()
+    assert _names(_rule().channels) == {"mail", "mail-off"}
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (["sms"], "'sms' is neither a channel id nor a channel kind (email, slack, webhook, dashboard)."),
+        (["slack"], "No channel of kind 'slack' is enabled."),
+        ("email", 'Expected a list of items but got type "str".'),
+    ],
+)
+def test_it_refuses_a_bad_kind_with_a_field_error(api, channels, names, message):
+    response = api.post(URL, {**RULE, "channels": names}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"channels": [message]}
+    assert not AlertRule.objects.filter(name=RULE["name"]).exists()
+
+
+def test_it_names_the_step_of_a_bad_kind(api, channels):
+    step = {"level": 1, "escalate_after_minutes": 15, "channels": ["pager"]}
+    response = api.post(URL, {**RULE, "escalation_steps": [step]}, format="json")
+    assert response.status_code == 400
+    assert "pager" in str(response.json()["errors"]["escalation_steps"])
+
+
+def test_it_documents_ids_or_kinds_for_writes_and_ids_for_reads():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schemas = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    written = schemas["AlertRuleRequest"]["properties"]["channels"]["items"]["oneOf"]
+    assert written[0] == {"type": "integer"} and "dashboard" in written[1]["enum"]
+    assert schemas["AlertRule"]["properties"]["channels"]["items"] == {"type": "integer"}
+    assert "oneOf" in schemas["EscalationStepRequest"]["properties"]["channels"]["items"]
