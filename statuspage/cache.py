@@ -30,6 +30,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import ResolverMatch
 from django.views.decorators.csrf import csrf_exempt
 
+from statuspage.cors import ALLOWED_METHODS, allow_any_origin, preflight
+
 GENERATION_KEY = "statuspage:generation"
 logger = logging.getLogger(__name__)
 
@@ -117,8 +119,7 @@ def _response(request: HttpRequest, hit: tuple[str, str, bytes, bytes], cors: bo
     response["Vary"] = "Accept-Encoding"
     response["Cache-Control"] = f"public, max-age={settings.STATUSPAGE_BROWSER_MAX_AGE}"
     if cors:
-        # Statuspage's public API is readable from any origin (status widgets embed it).
-        response["Access-Control-Allow-Origin"] = "*"
+        allow_any_origin(response)
     return response
 
 
@@ -136,10 +137,12 @@ def cached_public(*, vary_on: tuple[str, ...] = (), cors: bool = False):
     def decorator(view):
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs):
+            if cors and request.method == "OPTIONS":
+                return preflight(request)
             if request.method not in ("GET", "HEAD"):
                 # Read-only pages: any other method is refused here, before the view, so it
                 # can neither write nor make the view render past the cache.
-                return HttpResponseNotAllowed(["GET", "HEAD"])
+                return HttpResponseNotAllowed(list(ALLOWED_METHODS) if cors else ["GET", "HEAD"])
             generation = current_generation()
             key = _key(request, vary_on)
             hit = _local.pages.get(key)
@@ -158,7 +161,8 @@ def cached_public(*, vary_on: tuple[str, ...] = (), cors: bool = False):
                         if hasattr(response, "render") and not getattr(response, "is_rendered", True):
                             response.render()
                         if response.status_code != 200:
-                            return response
+                            # Not cached, but a widget must still be able to read the error.
+                            return allow_any_origin(response) if cors else response
                         body = response.content
                         hit = (generation, response["Content-Type"], body, gzip.compress(body, 6))
                         cache.set(shared_key, hit, timeout=settings.STATUSPAGE_CACHE_TIMEOUT)
