@@ -233,6 +233,7 @@ def seed_statuspage() -> str:
         scheduled_until=_at(now, 24, 5),
         components=[by_name["Database cluster"]],
         notify=False,
+        at=_at(now, 31, 10),  # announced a week ahead, as a real window would be
     )
     services.maintenance_start(maintenance=past, at=_at(now, 24, 3))
     services.maintenance_complete(maintenance=past, at=_at(now, 24, 4) + timedelta(minutes=20))

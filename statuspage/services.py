@@ -418,7 +418,9 @@ def maintenance_schedule(
     auto_complete: bool = True,
     notify: bool = True,
     author=None,
+    at: datetime | None = None,
 ) -> Maintenance:
+    """`at` is when it was announced (its "Scheduled" update), now unless told otherwise."""
     _check_window(scheduled_for, scheduled_until)
     actor = author if getattr(author, "pk", None) else None
     now = timezone.now()
@@ -441,7 +443,7 @@ def maintenance_schedule(
             body=description or f"{title} is scheduled.",
             notify=notify,
             author=actor,
-            display_at=now,
+            display_at=at or now,
             created_at=now,
         )
         _after_commit("maintenance_update", update)
