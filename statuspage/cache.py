@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 
 def _build_fingerprint() -> str:
-    """Changes when the status page's code, templates or CSS change, so a deploy never serves
+    """Changes when the status page's code, templates or static files change, so a deploy never serves
     pages rendered by the previous release from the shared cache."""
     from pathlib import Path
 
@@ -46,7 +46,7 @@ def _build_fingerprint() -> str:
     stamp = hashlib.sha1()
     for root in roots:
         for path in sorted(root.rglob("*")):
-            if path.suffix in (".py", ".html", ".css", ".js", ".svg"):
+            if path.suffix in (".py", ".html", ".css", ".js", ".svg", ".ico", ".txt"):
                 info = path.stat()
                 stamp.update(f"{path.relative_to(app.parent)}:{info.st_size}:{info.st_mtime_ns}".encode())
     return stamp.hexdigest()[:12]

@@ -1,9 +1,10 @@
 """Public HTML pages, each served from the page cache (statuspage/cache.py)."""
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -11,6 +12,7 @@ from statuspage import queries, uptime
 from statuspage.cache import cached_public
 from statuspage.models import Incident, Maintenance
 
+FAVICON = (Path(__file__).resolve().parent / "static" / "statuspage" / "favicon.ico").read_bytes()
 MONTHS_PER_PAGE = 3
 MAX_HISTORY_PAGES = 40  # ten years: enough, and a bound on what a crawler can make us render
 
@@ -51,6 +53,17 @@ def home(request: HttpRequest):
         "statuspage/home.html",
         _context(state=state, sections=sections, past_by_day=past_by_day, now=state.now),
     )
+
+
+@cached_public()
+def favicon(request: HttpRequest):
+    """/favicon.ico, which browsers and crawlers ask for whatever the page's <link rel=icon> says."""
+    return HttpResponse(FAVICON, content_type="image/x-icon")
+
+
+@cached_public()
+def robots(request: HttpRequest):
+    return render(request, "statuspage/robots.txt", content_type="text/plain; charset=utf-8")
 
 
 @cached_public()
