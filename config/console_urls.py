@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
-from config import console, ops_api
+from config import api_docs, console, ops_api
 
 urlpatterns = [
     path("api/operations/dashboard", ops_api.DashboardView.as_view(), name="operations-dashboard"),
@@ -15,6 +15,8 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="api-schema", permission_classes=[AllowAny]),
         name="api-docs",
     ),
+    # REDOC_DIST points here: Redoc's bundle without its request to another host (config/api_docs.py).
+    path("api/redoc/dist/bundles/redoc.standalone.js", api_docs.redoc_bundle_view, name="api-redoc-bundle"),
     path(
         "api/redoc/",
         SpectacularRedocView.as_view(url_name="api-schema", permission_classes=[AllowAny]),

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable
 from django.conf import settings
 from django.http import HttpResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.core import Metric
 from prometheus_client.exposition import generate_latest
@@ -25,6 +24,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from rest_framework.authtoken.models import Token
 
 from alerts.metrics import alert_metrics
+from core.views import read_only
 from healthchecks.metrics import health_metrics, heartbeat_metrics, queue_metrics
 from monitoring.metrics import metric_store_metrics
 from notifications.metrics import delivery_metrics
@@ -79,7 +79,7 @@ def _token_allowed(header: str) -> bool:
 
 
 @never_cache
-@require_GET
+@read_only
 def metrics_view(request):
     if not (
         _ip_allowed(request.META.get("REMOTE_ADDR", ""))

@@ -4,12 +4,12 @@ from importlib.metadata import PackageNotFoundError, version
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
 from core.infrastructure import database_details
+from core.views import read_only
 from healthchecks import checks
 from healthchecks.checks import DEGRADED, DOWN, OK
 
@@ -54,34 +54,34 @@ def _respond(status: str, results: dict) -> JsonResponse:
 
 
 @never_cache
-@require_GET
+@read_only
 def live(request):
     return JsonResponse({"status": OK})
 
 
 @never_cache
-@require_GET
+@read_only
 def ready(request):
     results = checks.run_checks(READINESS)
     return _respond(DOWN if any(r.status != OK for r in results.values()) else OK, results)
 
 
 @never_cache
-@require_GET
+@read_only
 def overall(request):
     results = checks.run_checks(OVERALL)
     return _respond(_overall(results), results)
 
 
 @never_cache
-@require_GET
+@read_only
 def database(request):
     results = checks.run_checks({"database": database_details})
     return _respond(results["database"].status, results)
 
 
 @never_cache
-@require_GET
+@read_only
 def system(request):
     results = checks.run_checks({"system": checks.system})
     return _respond(results["system"].status, results)

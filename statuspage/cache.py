@@ -36,13 +36,16 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponsePermanentRedirect
 from django.urls import NoReverseMatch, ResolverMatch, reverse
 from django.utils.http import urlencode
+from django.views.decorators.csrf import csrf_exempt
+
+from statuspage.cors import ALLOWED_METHODS, allow_any_origin, preflight
 
 GENERATION_KEY = "statuspage:generation"
 logger = logging.getLogger(__name__)
 
 
 def _build_fingerprint() -> str:
-    """Changes when the status page's code, templates or CSS change, so a deploy never serves
+    """Changes when the status page's code, templates or static files change, so a deploy never serves
     pages rendered by the previous release from the shared cache."""
     from pathlib import Path
 
@@ -51,7 +54,7 @@ def _build_fingerprint() -> str:
     stamp = hashlib.sha1()
     for root in roots:
         for path in sorted(root.rglob("*")):
-            if path.suffix in (".py", ".html", ".css", ".js", ".svg"):
+            if path.suffix in (".py", ".html", ".css", ".js", ".svg", ".ico", ".txt"):
                 info = path.stat()
                 stamp.update(f"{path.relative_to(app.parent)}:{info.st_size}:{info.st_mtime_ns}".encode())
     return stamp.hexdigest()[:12]
@@ -168,8 +171,7 @@ def _response(request: HttpRequest, hit: tuple[str, str, bytes, bytes], cors: bo
     response["Vary"] = "Accept-Encoding"
     response["Cache-Control"] = f"public, max-age={settings.STATUSPAGE_BROWSER_MAX_AGE}"
     if cors:
-        # Statuspage's public API is readable from any origin (status widgets embed it).
-        response["Access-Control-Allow-Origin"] = "*"
+        allow_any_origin(response)
     return response
 
 
@@ -205,10 +207,12 @@ def cached_public(*, params: dict[str, int] | None = None, cors: bool = False):
     def decorator(view):
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs):
+            if cors and request.method == "OPTIONS":
+                return preflight(request)
             if request.method not in ("GET", "HEAD"):
                 # Read-only pages: any other method is refused here, before the view, so it
                 # can neither write nor make the view render past the cache.
-                return HttpResponseNotAllowed(["GET", "HEAD"])
+                return HttpResponseNotAllowed(list(ALLOWED_METHODS) if cors else ["GET", "HEAD"])
             generation = current_generation()
             key = _key(request, vary_on)
             hit = _local.pages.get(key)
@@ -230,7 +234,8 @@ def cached_public(*, params: dict[str, int] | None = None, cors: bool = False):
                         if hasattr(response, "render") and not getattr(response, "is_rendered", True):
                             response.render()
                         if response.status_code != 200:
-                            return response
+                            # Not cached, but a widget must still be able to read the error.
+                            return allow_any_origin(response) if cors else response
                         body = response.content
                         hit = (generation, response["Content-Type"], body, gzip.compress(body, 6))
                         if not _storable(key, hit):
@@ -242,7 +247,9 @@ def cached_public(*, params: dict[str, int] | None = None, cors: bool = False):
             _remember_route(request, vary_on, cors)
             return _response(request, hit, cors)
 
-        return wrapper
+        # Read-only, so CSRF-exempt for the reason core.views.read_only gives: otherwise a POST
+        # gets the CSRF page before the method check above can answer 405.
+        return csrf_exempt(wrapper)
 
     return decorator
 

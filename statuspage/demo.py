@@ -234,6 +234,7 @@ def seed_statuspage() -> str:
         components=[by_name["Database cluster"]],
         notify=False,
         record_history=True,
+        at=_at(now, 31, 10),  # announced a week ahead, as a real window would be
     )
 
     in_three_days = (now + timedelta(days=3)).replace(hour=2, minute=0, second=0, microsecond=0)

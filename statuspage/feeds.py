@@ -4,6 +4,8 @@ XML 1.0 cannot carry most control characters, and Django refuses to write a feed
 every stored text is cleaned on its way out (core.text), so one bad row, however old, never
 takes the feed down for everyone."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.utils.feedgenerator import Atom1Feed
@@ -14,6 +16,23 @@ from statuspage.cache import cached_public
 from statuspage.models import Incident, Maintenance
 
 FEED_ITEMS = 50
+
+
+def published(item) -> datetime:
+    """When the item was first told: an incident's start, a maintenance's announcement."""
+    if isinstance(item, Incident):
+        return item.started_at
+    updates = list(item.updates.all())  # newest first (the models' ordering)
+    return updates[-1].display_at if updates else item.created_at
+
+
+def last_updated(item) -> datetime:
+    """The time of its latest published word, not of the row's last save (an edit of the title,
+    or the demo seed, would otherwise date every item at once)."""
+    times = [u.display_at for u in item.updates.all()[:1]]
+    if getattr(item, "postmortem_published_at", None):
+        times.append(item.postmortem_published_at)
+    return max(times, default=item.updated_at)
 
 
 class HistoryRss(Feed):
@@ -30,7 +49,7 @@ class HistoryRss(Feed):
         maintenance = list(
             Maintenance.objects.prefetch_related("updates").order_by("-updated_at")[:FEED_ITEMS]
         )
-        return sorted(incidents + maintenance, key=lambda item: item.updated_at, reverse=True)[:FEED_ITEMS]
+        return sorted(incidents + maintenance, key=last_updated, reverse=True)[:FEED_ITEMS]
 
     def item_title(self, item) -> str:
         if isinstance(item, Maintenance):
@@ -52,14 +71,16 @@ class HistoryRss(Feed):
         return item.get_absolute_url()
 
     def item_guid(self, item) -> str:
-        kind = "maintenance" if isinstance(item, Maintenance) else "incident"
-        return f"{settings.PUBLIC_URL}/{kind}/{item.pk}"
+        # The page's own address, so the id a reader keeps is also a link that works.
+        return f"{settings.PUBLIC_URL}{item.get_absolute_url()}"
 
-    def item_pubdate(self, item):
-        return item.created_at
+    item_guid_is_permalink = True
 
-    def item_updateddate(self, item):
-        return item.updated_at
+    def item_pubdate(self, item) -> datetime:
+        return published(item)
+
+    def item_updateddate(self, item) -> datetime:
+        return last_updated(item)
 
 
 class HistoryAtom(HistoryRss):

@@ -79,13 +79,13 @@ def maintenance_active(request: HttpRequest):
 # --- Vigil's own public paths (DESIGN.md) --------------------------------------------------
 
 
-@cached_public()
+@cached_public(cors=True)
 def status_overview(request: HttpRequest):
     """GET /api/status: the summary, in the Statuspage shape, so one client reads both."""
     return _json(v2.summary(queries.page_state(with_uptime=False)))
 
 
-@cached_public(params={"page": 1})
+@cached_public(params={"page": 1}, cors=True)
 def incident_list(request: HttpRequest):
     paginator = Paginator(queries.with_details(Incident.objects.all()), PUBLIC_PAGE_SIZE)
     try:
@@ -105,7 +105,7 @@ def incident_list(request: HttpRequest):
     )
 
 
-@cached_public()
+@cached_public(cors=True)
 def incident_detail(request: HttpRequest, pk: int):
     try:
         incident = queries.with_details(Incident.objects.filter(pk=pk)).get()
@@ -114,7 +114,7 @@ def incident_detail(request: HttpRequest, pk: int):
     return _json({"incident": v2.incident(incident)})
 
 
-@cached_public(params={"days": uptime.MAX_DAYS})
+@cached_public(params={"days": uptime.MAX_DAYS}, cors=True)
 def component_uptime(request: HttpRequest, pk: int):
     raw = request.GET.get("days", str(uptime.MAX_DAYS))
     # isascii(): "²".isdigit() is true too, and int() refuses it.

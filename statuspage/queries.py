@@ -143,11 +143,8 @@ def page_state(*, now: datetime | None = None, with_uptime: bool = True, past_da
     if with_uptime:
         state.uptime = uptime.figures_for([c for c in components if c.show_uptime], now=now)
     if past_days:
+        # Open ones too: the day an incident started lists it, even while it is still open.
         state.past_incidents = list(
-            with_details(
-                Incident.objects.exclude(status__in=["investigating", "identified", "monitoring"]).filter(
-                    started_at__gte=now - timedelta(days=past_days)
-                )
-            )
+            with_details(Incident.objects.filter(started_at__gte=now - timedelta(days=past_days)))
         )
     return state

@@ -444,9 +444,12 @@ def maintenance_schedule(
     notify: bool = True,
     record_history: bool = False,
     author=None,
+    at: datetime | None = None,
 ) -> Maintenance:
-    """Schedule a window; with `record_history`, record one that is already over (completed,
-    with its own times, and no mail whatever `notify` says)."""
+    """Schedule a window; `at` is when it was announced (its "Scheduled" update), now unless
+    told otherwise. With `record_history`, record one that is already over: completed, with its
+    own times and its scheduled, in-progress and completed updates, and no mail whatever
+    `notify` says."""
     now = timezone.now()
     maintenance_window_check(
         scheduled_for=scheduled_for, scheduled_until=scheduled_until, record_history=record_history, now=now
@@ -475,13 +478,27 @@ def maintenance_schedule(
         maintenance.components.set(list(components))
         update = MaintenanceUpdate.objects.create(
             maintenance=maintenance,
-            status=MaintenanceStatus.COMPLETED if record_history else MaintenanceStatus.SCHEDULED,
+            status=MaintenanceStatus.SCHEDULED,
             body=description or f"{title} is scheduled.",
             notify=notify and not record_history,
             author=actor,
-            display_at=scheduled_until if record_history else now,
+            display_at=at or (min(now, scheduled_for) if record_history else now),
             created_at=now,
         )
+        if record_history:
+            for status, body, when in (
+                (MaintenanceStatus.IN_PROGRESS, f"{title} has started.", scheduled_for),
+                (MaintenanceStatus.COMPLETED, f"{title} is complete.", scheduled_until),
+            ):
+                update = MaintenanceUpdate.objects.create(
+                    maintenance=maintenance,
+                    status=status,
+                    body=body,
+                    notify=False,
+                    author=actor,
+                    display_at=when,
+                    created_at=now,
+                )
         _after_commit("maintenance_update", update)
     return maintenance
 

@@ -223,7 +223,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         already = subscriber.status == SubscriberStatus.CONFIRMED
         if wants_json(request):
             return JsonResponse({"status": subscriber.status, "detail": "POST to this URL to confirm."})
-        return _page(request, "confirm.html", subscriber=subscriber, already=already)
+        return _page(request, "confirm.html", subscriber=subscriber, already=already, token=token)
     try:
         subscriber = service.subscriber_confirm(token=token)
     except service.TokenError as exc:
@@ -254,7 +254,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         if wants_json(request):
             return JsonResponse({"status": subscriber.status, "detail": "POST to this URL to unsubscribe."})
-        return _page(request, "unsubscribe.html", subscriber=subscriber)
+        return _page(request, "unsubscribe.html", subscriber=subscriber, token=token)
     service.subscriber_unsubscribe(subscriber=subscriber)
     message = f"{subscriber.email} will get no more mail from {settings.SITE_NAME} status updates."
     if wants_json(request):
@@ -289,6 +289,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     return _page(
         request,
         "manage.html",
+        token=token,
         subscriber=subscriber,
         components=components,
         chosen=chosen,

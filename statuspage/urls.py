@@ -10,6 +10,8 @@ urlpatterns = [
     path("incidents/<int:pk>", views.incident_detail, name="incident"),
     path("maintenance/<int:pk>", views.maintenance_detail, name="maintenance"),
     path("history", views.history, name="history"),
+    path("favicon.ico", views.favicon, name="favicon"),
+    path("robots.txt", views.robots, name="robots"),
     path("feeds/history.rss", feeds.rss, name="feed-rss"),
     path("feeds/history.atom", feeds.atom, name="feed-atom"),
     # Statuspage-compatible v2 read API

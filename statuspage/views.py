@@ -1,10 +1,11 @@
 """Public HTML pages, each served from the page cache (statuspage/cache.py)."""
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.paginator import InvalidPage, Paginator
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -12,6 +13,7 @@ from statuspage import queries, uptime
 from statuspage.cache import cached_public
 from statuspage.models import Incident, Maintenance
 
+FAVICON = (Path(__file__).resolve().parent / "static" / "statuspage" / "favicon.ico").read_bytes()
 MONTHS_PER_PAGE = 3
 # Components a home page shows, each with its uptime bars. The page is read most when something
 # is broken, so its render must stay short whatever the number of components: a page of 10,000
@@ -66,6 +68,17 @@ def home(request: HttpRequest):
         "statuspage/home.html",
         _context(state=state, sections=sections, page=page, past_by_day=past_by_day, now=state.now),
     )
+
+
+@cached_public()
+def favicon(request: HttpRequest):
+    """/favicon.ico, which browsers and crawlers ask for whatever the page's <link rel=icon> says."""
+    return HttpResponse(FAVICON, content_type="image/x-icon")
+
+
+@cached_public()
+def robots(request: HttpRequest):
+    return render(request, "statuspage/robots.txt", content_type="text/plain; charset=utf-8")
 
 
 @cached_public()

@@ -71,14 +71,8 @@ def pytest_runtest_makereport(item, call):
             report.sections.append(("screenshot", f"not taken: {exc}"))
 
 
-# Blocked on purpose: Redoc's "API docs by Redocly" logo, which it always loads from its CDN
-# (Vigil serves every asset itself and works offline; without the image the link shows text).
-BLOCKED_ON_PURPOSE = ("https://cdn.redoc.ly/",)
-
-
 def _is_csp_violation(text: str) -> bool:
-    violation = "Content Security Policy" in text or "Content-Security-Policy" in text
-    return violation and not any(url in text for url in BLOCKED_ON_PURPOSE)
+    return "Content Security Policy" in text or "Content-Security-Policy" in text
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
 """The API docs render under their Content-Security-Policy (the page fixture fails the test on
 any violation Chromium reports)."""
 
+from urllib.parse import urlsplit
+
 import pytest
 from playwright.sync_api import expect
 
@@ -17,3 +19,15 @@ def test_it_renders_redoc(page):
     page.goto("/api/redoc/")
     expect(page.get_by_role("heading", name="Vigil API").first).to_be_visible()
     expect(page.get_by_text("/api/operations/alerts").first).to_be_attached()
+
+
+@pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/"])
+def test_it_asks_no_other_host_for_anything(page, live_server, path):
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(path)
+    page.wait_for_load_state("networkidle")
+    expect(page.get_by_text("/api/operations/alerts").first).to_be_attached()
+    served_here = urlsplit(live_server.url).netloc
+    elsewhere = [url for url in requested if url.startswith("http") and urlsplit(url).netloc != served_here]
+    assert requested and not elsewhere, elsewhere

@@ -82,12 +82,31 @@ def _api_refusals(client, world, *, expected: int) -> list[str]:
         allowed = (expected,) if declared else (expected, 405)
         if response.status_code not in allowed:
             wrong.append(f"{method} {path}: {response.status_code}")
+        elif response.status_code == 405 and "GET" not in response.get("Allow", ""):
+            wrong.append(f"{method} {path}: 405 without the methods it allows")
     return wrong
+
+
+def _enforcing_client(**headers) -> APIClient:
+    """A client that checks CSRF as a browser's request is checked (Django's test client skips
+    the check unless told), so a refusal here is the one a real client gets."""
+    return APIClient(enforce_csrf_checks=True, **headers)
+
+
+def _browser_client(user=None) -> Client:
+    """An enforcing client that sends its CSRF token, as a staff member's browser does: the
+    refusal must come from the login or the permission, not from a missing token."""
+    client = Client(enforce_csrf_checks=True)
+    if user is not None:
+        client.force_login(user)
+    client.get("/admin/" if user is not None else "/admin/login/")
+    client.defaults["HTTP_X_CSRFTOKEN"] = client.cookies["csrftoken"].value
+    return client
 
 
 def test_it_refuses_every_api_write_to_anonymous(world):
     before = db_snapshot()
-    wrong = _api_refusals(APIClient(), world, expected=401)
+    wrong = _api_refusals(_enforcing_client(), world, expected=401)
     assert not wrong, wrong
     assert db_changes(before, db_snapshot()) == []
 
@@ -95,14 +114,18 @@ def test_it_refuses_every_api_write_to_anonymous(world):
 def test_it_refuses_every_api_write_to_a_viewer_with_a_token(world):
     token = Token.objects.create(user=role_user("viewer"))
     before = db_snapshot()
-    wrong = _api_refusals(APIClient(HTTP_AUTHORIZATION=f"Token {token.key}"), world, expected=403)
+    wrong = _api_refusals(_enforcing_client(HTTP_AUTHORIZATION=f"Token {token.key}"), world, expected=403)
     assert not wrong, wrong
     assert db_changes(before, db_snapshot()) == []
 
 
 def test_it_refuses_every_api_write_to_a_viewer_session(world):
-    client = APIClient(enforce_csrf_checks=False)
+    # With the session's CSRF token, as the viewer's own browser sends it: the refusal must
+    # come from the permission, not from a missing token.
+    client = _enforcing_client()
     client.force_login(role_user("viewer"))
+    client.get("/admin/")
+    client.credentials(HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
     before = db_snapshot()
     wrong = _api_refusals(client, world, expected=403)
     assert not wrong, wrong
@@ -152,7 +175,7 @@ def _admin_posts(world) -> list[tuple[str, str, dict, str | None, object]]:
 
 def test_it_sends_anonymous_admin_writes_to_the_login_page(world):
     world["viewer"] = role_user("viewer")
-    client = Client()
+    client = _browser_client()
     before = db_snapshot()
     wrong = []
     for name, url, data, action, _ in _admin_posts(world):
@@ -165,8 +188,7 @@ def test_it_sends_anonymous_admin_writes_to_the_login_page(world):
 
 def test_it_refuses_every_admin_write_to_a_viewer(world):
     viewer = world["viewer"] = role_user("viewer")
-    client = Client()
-    client.force_login(viewer)
+    client = _browser_client(viewer)
     request = RequestFactory().post("/admin/")
     request.user = viewer
     before = db_snapshot()
@@ -215,7 +237,7 @@ def _quick_actions(world) -> list[str]:
 
 
 def test_it_sends_anonymous_quick_actions_to_the_login_page(world):
-    client = Client()
+    client = _browser_client()
     before = db_snapshot()
     for url in _quick_actions(world):
         response = client.post(url, {"status": "resolved", "message": "no", "note": "no"})
@@ -224,8 +246,7 @@ def test_it_sends_anonymous_quick_actions_to_the_login_page(world):
 
 
 def test_it_refuses_quick_actions_to_a_viewer(world):
-    client = Client()
-    client.force_login(role_user("viewer"))
+    client = _browser_client(role_user("viewer"))
     before = db_snapshot()
     codes = {
         url: client.post(url, {"status": "resolved", "message": "no"}).status_code
