@@ -343,6 +343,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+# One date and time format on every console page (config/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["config.formats"]
 
 # --- Static files (WhiteNoise) ------------------------------------------------------------
 STATIC_URL = "static/"
