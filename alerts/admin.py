@@ -20,7 +20,7 @@ class AlertRuleAdmin(admin.ModelAdmin):
         "severity",
         "state",
         "describe",
-        "last_value",
+        "last_reading",
         "last_evaluated_at",
         "has_error",
     ]
@@ -53,6 +53,11 @@ class AlertRuleAdmin(admin.ModelAdmin):
     @admin.display(description="condition")
     def describe(self, rule: AlertRule) -> str:
         return rule.describe_condition()
+
+    @admin.display(description="last value", ordering="last_value")
+    def last_reading(self, rule: AlertRule) -> str:
+        # Four significant digits: an aggregate like 34.79224999 % reads as 34.79.
+        return "" if rule.last_value is None else f"{rule.last_value:.4g}"
 
     @admin.display(boolean=True, description="error")
     def has_error(self, rule: AlertRule) -> bool:

@@ -136,6 +136,29 @@ def env_database(name: str, default: dict) -> dict:
 def env_email(name: str, default: str) -> dict:
     value = raw(name) or default
     try:
-        return _parser.email_url_config(value)
+        config = _parser.email_url_config(value)
     except Exception as exc:
         raise ImproperlyConfigured(f"{name} is not a valid e-mail URL ({exc})") from None
+    if config["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend":
+        config["EMAIL_FILE_PATH"] = _mail_folder(name, value)
+    return config
+
+
+def _mail_folder(name: str, value: str) -> str:
+    """The folder of filemail:///var/mail/vigil. django-environ drops the path's leading slash,
+    and Django's file backend only fails when the first mail is sent: both are checked here."""
+    from pathlib import Path
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(value)
+    folder = Path(unquote(parts.path))
+    if parts.netloc or not folder.is_absolute() or folder == Path("/"):
+        raise ImproperlyConfigured(
+            f"{name} must name an absolute folder for the mail files, e.g. filemail:///var/mail/vigil; "
+            f"got {value!r}"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImproperlyConfigured(f"{name}: the mail folder {folder} cannot be created ({exc})") from None
+    return str(folder)

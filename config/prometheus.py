@@ -67,12 +67,13 @@ def _ip_allowed(address: str) -> bool:
 
 def _token_allowed(header: str) -> bool:
     scheme, _, credential = header.partition(" ")
-    credential = credential.strip()
+    # Scrapers write the scheme as they like: it is case-insensitive (RFC 7235, section 2.1).
+    scheme, credential = scheme.lower(), credential.strip()
     if not credential:
         return False
-    if scheme == "Bearer" and settings.METRICS_TOKEN:
+    if scheme == "bearer" and settings.METRICS_TOKEN:
         return hmac.compare_digest(credential.encode(), settings.METRICS_TOKEN.encode())
-    if scheme == "Token":
+    if scheme == "token":
         token = Token.objects.select_related("user").filter(key=credential).first()
         return bool(token and token.user.is_active and token.user.is_staff)
     return False

@@ -143,7 +143,21 @@ def heartbeats() -> dict:
     return details
 
 
-psutil.cpu_percent(interval=None)  # prime the counter: the first reading is always 0.0
+# psutil measures CPU use since its previous call: a process's first call (or one right after
+# another request's) has nothing to compare with and reads 0.0. Such a reading is measured over
+# CPU_SAMPLE_SECONDS instead; later ones cost nothing.
+CPU_SAMPLE_SECONDS = 0.1
+CPU_FRESH_AFTER_SECONDS = 0.5
+_last_cpu_reading: float | None = None
+
+
+def cpu_percent() -> float:
+    global _last_cpu_reading
+    now = time.monotonic()
+    previous, _last_cpu_reading = _last_cpu_reading, now
+    if previous is None or now - previous < CPU_FRESH_AFTER_SECONDS:
+        return psutil.cpu_percent(interval=CPU_SAMPLE_SECONDS)
+    return psutil.cpu_percent(interval=None)
 
 
 def system() -> dict:
@@ -151,7 +165,7 @@ def system() -> dict:
     disk = psutil.disk_usage(str(settings.DATA_DIR))
     load_1, load_5, load_15 = os.getloadavg()
     readings = {
-        "cpu_percent": psutil.cpu_percent(interval=None),
+        "cpu_percent": cpu_percent(),
         "memory_percent": memory.percent,
         "disk_percent": disk.percent,
     }

@@ -277,7 +277,8 @@ def _check_transition(table: dict[str, set[str]], old: str, new: str, what: str)
     if new not in table:
         raise ValueError(f"unknown {what} status {new!r}")
     if new not in table[old]:
-        raise IllegalTransition(f"A {what} cannot go from {old} to {new}.")
+        article = "An" if what[0] in "aeiou" else "A"
+        raise IllegalTransition(f"{article} {what} cannot go from {old} to {new}.")
 
 
 def incident_create(

@@ -1,15 +1,37 @@
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django import template
 from django.conf import settings
+from django.db import models
+from django.utils import formats, timezone
 
+from alerts.models import Alert
 from config.charts import svg_chart
 from config.console import DASHBOARD_PERMISSIONS
 from config.dashboard import dashboard_data
 from config.runtime_config import config_get
-from statuspage.models import IncidentStatus
+from notifications.models import Severity
+from statuspage.models import Impact, IncidentStatus, MaintenanceStatus
 
 register = template.Library()
+
+# The dashboard's data carries the API's values (in_progress); people read the choices' labels.
+CHOICES: dict[str, type[models.TextChoices]] = {
+    "alert": Alert.Status,
+    "severity": Severity,
+    "incident": IncidentStatus,
+    "impact": Impact,
+    "maintenance": MaintenanceStatus,
+}
+
+
+@register.filter
+def label(value: str, kind: str) -> str:
+    """The display label of a value of one vocabulary: {{ m.status|label:"maintenance" }}."""
+    try:
+        return CHOICES[kind](value).label
+    except ValueError:
+        return value
 
 
 def chart_thresholds() -> dict[str, float]:
@@ -24,14 +46,15 @@ def chart_thresholds() -> dict[str, float]:
 
 @register.filter
 def when(value: str | None) -> str:
-    """An ISO timestamp from the dashboard data, short and in UTC: 2026-11-24 04:25 UTC."""
+    """An ISO timestamp from the dashboard data, in the admin's one date-time format
+    (config/formats): 2026-11-24 04:25 UTC."""
     if not value:
         return ""
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return value
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
 @register.simple_tag(takes_context=True)

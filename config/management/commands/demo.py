@@ -21,6 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-start", action="store_true", help="Set up only; do not start the Procfile.")
 
     def handle(self, *args, no_start=False, **options):
+        # Variables for the Procfile's processes only, never this process's own environment.
+        self.procfile_env: dict[str, str] = {}
         self.step("Applying database migrations")
         call_command("migrate", interactive=False, verbosity=0)
         self.step("Collecting static files")
@@ -36,9 +38,22 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"Vigil is ready: {url}/  (status page)   {url}/admin/  (console)")
         )
         self.stdout.write(self.style.SUCCESS(f"Admin login: {ADMIN_USERNAME} / {password}"))
+        self.stdout.write(self.style.SUCCESS(f"Mail (confirmation links and all): {self.mail_folder()}"))
         self.stdout.write("")
         if not no_start:
             self.start_procfile()
+
+    def mail_folder(self) -> str:
+        """Where the demo's processes write mail. The console backend's mail goes through the
+        logs, whose filter hides the tokens in subscriber links (config/redact.py), so a demo
+        subscriber could never confirm: without an EMAIL_URL the demo writes one file per
+        message instead, and the logs keep hiding tokens."""
+        if "EMAIL_URL" in os.environ:
+            return f"sent as EMAIL_URL says ({settings.EMAIL_BACKEND})"
+        folder = Path(settings.DATA_DIR) / "mail"
+        folder.mkdir(exist_ok=True)
+        self.procfile_env["EMAIL_URL"] = f"filemail://{folder}"
+        return f"{folder}/ (one file per message)"
 
     def step(self, message: str) -> None:
         self.stdout.write(f"==> {message}")
@@ -64,7 +79,11 @@ class Command(BaseCommand):
         if honcho is None:
             raise CommandError("honcho is not installed; run: pip install -e .")
         # The Procfile's commands (gunicorn, celery) live beside this Python.
-        env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+        env = {
+            **os.environ,
+            **self.procfile_env,
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
         self.step("Starting web, worker and beat (Ctrl-C stops them)")
         sys.stdout.flush()
         os.chdir(settings.BASE_DIR)
