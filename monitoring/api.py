@@ -17,12 +17,12 @@ from django.utils import timezone
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import error_response
 from core.filters import UTCDateTimeFilter
+from core.parsers import JSONParser
 from monitoring.ingest import MAX_POINTS, BatchInvalid, metric_points_write, points_validate
 from monitoring.models import Metric, MetricType
 from monitoring.queries import INTERVALS, SeriesFilter, metric_buckets, tag_q
