@@ -8,13 +8,14 @@ from django.utils import timezone
 
 from alerts.retention import alerts_purge
 from healthchecks.retention import pings_purge, probe_results_purge
-from monitoring.retention import metrics_purge
+from monitoring.retention import ingest_keys_purge, metrics_purge
 from notifications.services import notifications_purge
 
 # Each takes `now` and returns {what: rows deleted}. Deletes go in batches, each its own short
 # transaction (core.batches), so two runs at once just share the work.
 PURGERS: list[Callable[[datetime], dict[str, int]]] = [
     metrics_purge,
+    ingest_keys_purge,
     alerts_purge,
     notifications_purge,
     probe_results_purge,

@@ -17,13 +17,22 @@ from django.utils import timezone
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import error_response
 from core.filters import UTCDateTimeFilter
-from monitoring.ingest import MAX_POINTS, BatchInvalid, metric_points_write, points_validate
+from core.parsers import JSONParser
+from monitoring.ingest import (
+    MAX_POINTS,
+    BatchInvalid,
+    Idempotency,
+    IdempotencyKeyReused,
+    ingest_key_answer,
+    ingest_key_problem,
+    metric_points_write,
+    points_validate,
+)
 from monitoring.models import Metric, MetricType
 from monitoring.queries import INTERVALS, SeriesFilter, metric_buckets, tag_q
 
@@ -53,14 +62,29 @@ class MetricIngestView(APIView):
                 f"A batch holds at most {MAX_POINTS} points; this one has {len(batch)}. Split it.",
                 status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             )
+        idempotency = None
+        key = request.headers.get("Idempotency-Key")
+        if key is not None:
+            problem = ingest_key_problem(key)
+            if problem:
+                return error_response(problem, status.HTTP_400_BAD_REQUEST)
+            idempotency = Idempotency.of(user_id=request.user.pk, key=key, payload=payload)
         try:
-            points = points_validate(payload)
+            # A resend is answered from its key before validation: the same answer even if the
+            # points would no longer pass (older than the retention by now, say).
+            result = ingest_key_answer(idempotency) if idempotency else None
+            if result is None:
+                result = metric_points_write(points=points_validate(payload), idempotency=idempotency)
         except BatchInvalid as exc:
             return error_response(
                 "Invalid input: nothing was written.", status.HTTP_400_BAD_REQUEST, errors=exc.errors
             )
-        written = metric_points_write(points=points)
-        return Response({"written": written}, status=status.HTTP_201_CREATED)
+        except IdempotencyKeyReused as exc:
+            return error_response(str(exc), status.HTTP_422_UNPROCESSABLE_ENTITY)
+        response = Response({"written": result.written}, status=status.HTTP_201_CREATED)
+        if result.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
 
 
 def _validate_tag(value: str) -> None:

@@ -5,17 +5,19 @@ serializer costs more than the write itself. PostgreSQL writes with COPY (psycop
 Django's connection, so it joins the request's transaction; SQLite uses bulk_create.
 """
 
+import hashlib
 import json
 import math
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from monitoring.models import MetricType
+from monitoring.models import IngestKey, MetricType
 from monitoring.writer import Point, metrics_write
 
 MAX_POINTS = 10_000
@@ -28,6 +30,8 @@ CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 MAX_TAGS = 20
 MAX_FLOAT = 1.7e308  # a JSON integer beyond this does not fit a double (and float() would raise)
 FUTURE_SLACK = timedelta(hours=1)
+INGEST_KEY_DAYS = 1  # how long an Idempotency-Key is remembered (purged by ingest_keys_purge)
+INGEST_KEY_MAX_LENGTH = 255
 
 
 class BatchInvalid(Exception):
@@ -163,12 +167,67 @@ def points_validate(payload, *, now: datetime | None = None) -> list[Point]:
     return points
 
 
-def metric_points_write(*, points: list[Point]) -> int:
-    """Write validated points atomically; returns how many were written."""
+class IdempotencyKeyReused(Exception):
+    """The Idempotency-Key was already used for a different batch (the API answers 422)."""
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    user_id: int
+    key: str
+    body_sha256: str
+
+    @classmethod
+    def of(cls, *, user_id: int, key: str, payload) -> "Idempotency":
+        """The batch is compared as decoded JSON, so a resend formatted differently (spacing, key
+        order) is still the same batch."""
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return cls(user_id=user_id, key=key, body_sha256=hashlib.sha256(canonical.encode()).hexdigest())
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    written: int
+    replayed: bool = False  # an earlier request with this key wrote the batch; nothing written now
+
+
+def ingest_key_problem(key: str) -> str | None:
+    if not key or len(key) > INGEST_KEY_MAX_LENGTH or not (key.isascii() and key.isprintable()):
+        return f"Idempotency-Key must be 1 to {INGEST_KEY_MAX_LENGTH} printable ASCII characters."
+    return None
+
+
+def ingest_key_answer(idempotency: Idempotency) -> IngestResult | None:
+    """The answer already given for this key, or None if the key is new."""
+    row = IngestKey.objects.filter(user_id=idempotency.user_id, key=idempotency.key).first()
+    if row is None:
+        return None
+    if row.body_sha256 != idempotency.body_sha256:
+        raise IdempotencyKeyReused("This Idempotency-Key was already used with a different batch.")
+    return IngestResult(written=row.written, replayed=True)
+
+
+def metric_points_write(*, points: list[Point], idempotency: Idempotency | None = None) -> IngestResult:
+    """Write validated points atomically. With an Idempotency-Key, the key is stored in the same
+    transaction: a resend while the first is still writing waits on the key's unique index
+    (PostgreSQL) or the write lock (SQLite), then finds the key and writes nothing."""
     with transaction.atomic():
+        if idempotency is not None:
+            try:
+                with transaction.atomic():
+                    key_row = IngestKey.objects.create(
+                        user_id=idempotency.user_id, key=idempotency.key, body_sha256=idempotency.body_sha256
+                    )
+            except IntegrityError:
+                answer = ingest_key_answer(idempotency)
+                if answer is not None:
+                    return answer
+                raise  # the row was purged in between: let the client try again
         count = metrics_write(points)
+        if idempotency is not None:
+            IngestKey.objects.filter(pk=key_row.pk).update(written=count)
         transaction.on_commit(lambda: ingested_add(count))
-    return count
+    return IngestResult(written=count)
 
 
 def ingested_add(count: int) -> None:

@@ -6,6 +6,7 @@ millions of raw points. RollupCursor records how far each resolution is rolled u
 queries read rollups before it and raw points after it.
 """
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -129,3 +130,23 @@ class RollupCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resolution} rollups until {self.rolled_up_until:%Y-%m-%d %H:%M}"
+
+
+class IngestKey(models.Model):
+    """An ingest request's Idempotency-Key: a client that resends a batch after a lost answer gets
+    the first answer again instead of a second copy of the points. Written in the transaction that
+    writes the points, so a key exists exactly when its batch does; the unique key makes a resend
+    that arrives while the first is still writing wait for it, then find it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    body_sha256 = models.CharField(max_length=64)
+    written = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="ingest_key_unique_per_user")]
+        indexes = [models.Index(fields=["created_at"], name="ingest_key_created")]  # purge
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,4 +1,4 @@
-"""Retention of metric points and their rollups (one of the purge functions of purge_old_data)."""
+"""Retention of metric points, their rollups and ingest keys (purge functions of purge_old_data)."""
 
 from datetime import datetime, timedelta
 
@@ -6,7 +6,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.batches import delete_in_batches
-from monitoring.models import HourRollup, Metric, MinuteRollup
+from monitoring.ingest import INGEST_KEY_DAYS
+from monitoring.models import HourRollup, IngestKey, Metric, MinuteRollup
 
 
 def metrics_purge(now: datetime | None = None) -> dict[str, int]:
@@ -29,3 +30,10 @@ def metrics_purge(now: datetime | None = None) -> dict[str, int]:
             HourRollup.objects.filter(bucket_start__lt=older_than(settings.METRIC_HOUR_ROLLUP_RETENTION_DAYS))
         ),
     }
+
+
+def ingest_keys_purge(now: datetime | None = None) -> dict[str, int]:
+    """Forget ingest Idempotency-Keys after a day: a client resends within minutes, not days."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=INGEST_KEY_DAYS)
+    return {"ingest idempotency keys": delete_in_batches(IngestKey.objects.filter(created_at__lt=cutoff))}

@@ -13,7 +13,6 @@ Sec-Fetch-Site) says it comes from another site gets 403. Requests without those
 servers, API clients) and the RFC 8058 one-click body are let through.
 """
 
-import json
 import re
 from collections.abc import Iterable
 from functools import wraps
@@ -25,6 +24,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from core.parsers import JSONBodyError, json_loads
 from statuspage.models import Component
 from subscribers import services as service
 from subscribers.models import SubscriberStatus
@@ -168,9 +168,9 @@ def _read_input(request: HttpRequest) -> tuple[object, object]:
         if len(request.body) > MAX_BODY:
             raise BadBody("The request body is too large.")
         try:
-            data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            raise BadBody("The request body is not valid JSON.") from None
+            data = json_loads(request.body or b"{}")
+        except JSONBodyError as exc:
+            raise BadBody(f"The request body is not valid JSON: {exc}") from None
         if not isinstance(data, dict):
             raise BadBody('Send a JSON object such as {"email": "name@example.com"}.')
         return data.get("email"), data.get("components")

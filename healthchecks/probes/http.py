@@ -1,8 +1,9 @@
 """Run probes: plain data in, plain data out, no database (worker threads never touch the ORM).
 
-One pooled requests.Session serves a whole round; every probe has strict connect and read
-timeouts and a total deadline on reading the body, and the round waits for no probe longer
-than its own deadline, so one hung endpoint delays nothing else.
+One pooled requests.Session serves a whole round. Every probe's timeout is a deadline over its
+whole exchange (connect, headers, body; see deadline.py), so a probe ends by its timeout however
+slowly the endpoint answers, and its thread and socket are free again: one hung or trickling
+endpoint delays nothing else and leaves nothing behind.
 """
 
 import json
@@ -18,10 +19,11 @@ from django.utils import timezone
 from requests.adapters import HTTPAdapter
 
 from core import outbound
-from healthchecks.probes import tls
+from healthchecks.probes import deadline, tls
 
 MAX_BODY_BYTES = 1024 * 1024  # enough for any health document; a huge body is not read further
 USER_AGENT = "Vigil-probe/1.0"
+RELEASE_GRACE_SECONDS = 2.0
 _MISSING = object()
 
 
@@ -66,9 +68,17 @@ class _Session(requests.Session):
         return target
 
 
+class _WatchedAdapter(HTTPAdapter):
+    """Pools whose connections put their sockets under the running probe's deadline."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = deadline.watched_pool_classes
+
+
 def make_session(pool_size: int) -> requests.Session:
     session = _Session()
-    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    adapter = _WatchedAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT
@@ -112,7 +122,9 @@ def _content_problem(spec: ProbeSpec, body: bytes) -> str:
         if value is _MISSING:
             return f"JSON field {spec.json_path!r} missing"
         if spec.json_value and _as_text(value) != spec.json_value:
-            return f"JSON field {spec.json_path!r} is {_as_text(value)[:80]!r}, expected {spec.json_value!r}"
+            # Never the value found: the field may hold anything (a password, a token), and the
+            # error is shown to everyone who may read probe results.
+            return f"JSON field {spec.json_path!r} does not have the expected value"
     return ""
 
 
@@ -129,9 +141,8 @@ def _error_text(exc: Exception, timeout: float) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
-def _http(spec: ProbeSpec, session: requests.Session, outcome: Outcome) -> None:
+def _http(spec: ProbeSpec, session: requests.Session, outcome: Outcome, watchdog: deadline.Watchdog) -> None:
     started = time.perf_counter()
-    deadline = started + spec.timeout
     if urlsplit(spec.url).scheme not in ("http", "https"):
         outcome.error = "only http and https URLs are probed"
         return
@@ -139,24 +150,25 @@ def _http(spec: ProbeSpec, session: requests.Session, outcome: Outcome) -> None:
     if refused:
         outcome.error = refused
         return
-    try:
-        with session.request(
-            spec.method, spec.url, timeout=(spec.timeout, spec.timeout), stream=True, allow_redirects=True
-        ) as response:
-            outcome.status_code = response.status_code
-            body = bytearray()
-            if spec.method != "HEAD":
-                for chunk in response.iter_content(16384):
-                    body += chunk
-                    if time.perf_counter() > deadline:
-                        raise requests.Timeout()
-                    if len(body) >= MAX_BODY_BYTES:
-                        break
-    except Exception as exc:  # any failure of the request is the probe's result, never a crash
-        outcome.latency_ms = round((time.perf_counter() - started) * 1000, 2)
-        # requests quotes the URL, with its query string and password, in its errors.
-        outcome.error = outbound.scrub(_error_text(exc, spec.timeout), spec.url)
-        return
+    with watchdog.deadline(spec.timeout) as exchange:
+        try:
+            with session.request(
+                spec.method, spec.url, timeout=(spec.timeout, spec.timeout), stream=True, allow_redirects=True
+            ) as response:
+                outcome.status_code = response.status_code
+                body = bytearray()
+                if spec.method != "HEAD":
+                    for chunk in response.iter_content(16384):
+                        body += chunk
+                        if len(body) >= MAX_BODY_BYTES:
+                            break
+        except Exception as exc:  # any failure of the request is the probe's result, never a crash
+            outcome.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+            # Cut by the deadline, requests sees a closed connection: report what happened.
+            error = _error_text(requests.Timeout() if exchange.expired else exc, spec.timeout)
+            # requests quotes the URL, with its query string and password, in its errors.
+            outcome.error = outbound.scrub(error, spec.url)
+            return
     outcome.latency_ms = round((time.perf_counter() - started) * 1000, 2)
     if outcome.status_code not in spec.expected_status_codes:
         expected = ", ".join(str(code) for code in spec.expected_status_codes)
@@ -170,39 +182,55 @@ def _http(spec: ProbeSpec, session: requests.Session, outcome: Outcome) -> None:
     outcome.slow = outcome.latency_ms > spec.degraded_latency_ms
 
 
-def _certificate(spec: ProbeSpec, outcome: Outcome) -> None:
+def _certificate(spec: ProbeSpec, outcome: Outcome, watchdog: deadline.Watchdog) -> None:
     parts = urlsplit(spec.url)
     outcome.cert_checked = True
+    timeout = min(spec.timeout, 5.0)
     try:
-        outcome.cert_expires_at = tls.certificate_expiry(
-            parts.hostname or "", parts.port or 443, timeout=min(spec.timeout, 5.0)
-        )
+        with watchdog.deadline(timeout):
+            outcome.cert_expires_at = tls.certificate_expiry(
+                parts.hostname or "", parts.port or 443, timeout=timeout
+            )
     except Exception as exc:  # CertificateError, or an odd host name: recorded, never a crash
         outcome.cert_error = str(exc)[:300]
 
 
-def execute(spec: ProbeSpec, session: requests.Session) -> Outcome:
+def execute(spec: ProbeSpec, session: requests.Session, watchdog: deadline.Watchdog | None = None) -> Outcome:
+    """One probe. Without a watchdog (a single probe, not a round) it brings its own."""
+    if watchdog is None:
+        with deadline.Watchdog() as own:
+            return execute(spec, session, own)
     outcome = Outcome(probe_id=spec.probe_id, checked_at=timezone.now(), ok=False)
-    _http(spec, session, outcome)
+    _http(spec, session, outcome, watchdog)
     if spec.check_certificate and urlsplit(spec.url).scheme == "https":
-        _certificate(spec, outcome)
+        _certificate(spec, outcome, watchdog)
     return outcome
 
 
 def execute_all(specs: list[ProbeSpec], *, concurrency: int, round_deadline: float) -> list[Outcome]:
-    """Run every spec on a bounded pool. A probe still running at the round deadline (its
-    thread stuck past its own timeouts) is reported as failed and left behind, not waited for."""
+    """Run every spec on a bounded pool; each probe ends by its own timeout. The round deadline
+    bounds the queue: probes not started by then are reported as failed, and any still running
+    are cut off. Every worker thread and socket is released before this returns."""
     if not specs:
         return []
     session = make_session(min(concurrency, len(specs)))
     pool = ThreadPoolExecutor(max_workers=min(concurrency, len(specs)), thread_name_prefix="probe")
     started = timezone.now()
-    futures = {pool.submit(execute, spec, session): spec for spec in specs}
-    wait(futures, timeout=round_deadline)
-    pool.shutdown(wait=False, cancel_futures=True)
+    with deadline.Watchdog() as watchdog:
+        futures = {pool.submit(execute, spec, session, watchdog): spec for spec in specs}
+        _, running = wait(futures, timeout=round_deadline)
+        if running:
+            pool.shutdown(wait=False, cancel_futures=True)
+            watchdog.expire_all()
+        # A cut-off probe returns at once; only a name lookup (which no socket deadline reaches)
+        # could still hold a thread, and it gets a bounded grace rather than the round.
+        _, stuck = wait(futures, timeout=RELEASE_GRACE_SECONDS)
+    pool.shutdown(wait=not stuck)
+    if not stuck:
+        session.close()
     outcomes = []
     for future, spec in futures.items():
-        if future.done() and not future.cancelled():
+        if future not in running:
             outcomes.append(future.result())
         else:
             outcomes.append(
@@ -214,6 +242,4 @@ def execute_all(specs: list[ProbeSpec], *, concurrency: int, round_deadline: flo
                     error=f"not finished within the round deadline of {round_deadline:g} s",
                 )
             )
-    if all(future.done() for future in futures):
-        session.close()
     return outcomes

@@ -70,8 +70,16 @@ def test_it_checks_a_json_field_exists_and_equals(target):
     missing = run(target.url("/ok"), json_path="checks.cache")
     assert missing.error == "JSON field 'checks.cache' missing"
     wrong = run(target.url("/ok"), json_path="status", json_value="green")
-    assert wrong.error == "JSON field 'status' is 'ok', expected 'green'"
+    assert wrong.error == "JSON field 'status' does not have the expected value"
     assert run(target.url("/text"), json_path="status").error == "response is not JSON"
+
+
+def test_it_never_shows_the_value_a_json_field_held(target):
+    target.overrides["/ok"] = 200  # answers {"status": "broken"}
+    outcome = run(target.url("/ok"), json_path="status", json_value="internal-db-password")
+    assert not outcome.ok
+    assert "broken" not in outcome.error
+    assert outcome.error == "JSON field 'status' does not have the expected value"
 
 
 def test_it_walks_lists_in_a_json_path():

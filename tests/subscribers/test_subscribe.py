@@ -88,7 +88,6 @@ def test_it_refuses_unknown_components(client):
         "Ann <ann@example.com>",
         "ann@example.com, bob@example.com",
         "ann@example.com;bob@example.com",
-        "ann\x00@example.com",
         "a" * 250 + "@example.com",
         "ann@exa mple.com",
         "ann@-example-.com",
@@ -99,6 +98,17 @@ def test_it_refuses_malformed_and_hostile_addresses_with_400(client, address):
     assert response.status_code == 400
     assert response.json()["errors"]["email"]
     assert not Subscriber.objects.exists() and not Message.objects.exists()
+
+
+def test_it_refuses_an_address_with_a_nul_character(client):
+    # In JSON the body itself is refused (core/parsers.py); in a form the address is.
+    response = subscribe(client, {"email": "ann\x00@example.com"})
+    assert response.status_code == 400 and "NUL" in response.json()["detail"]
+    response = client.post(
+        "/api/status/subscribe", {"email": "ann\x00@example.com"}, HTTP_ACCEPT="application/json"
+    )
+    assert response.status_code == 400 and response.json()["errors"]["email"]
+    assert not Subscriber.objects.exists()
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'"ann@example.com"', b'{"email": 42}'])
