@@ -12,6 +12,7 @@ from core.api import error_response
 from core.filters import UTCDateTimeField
 from oncall.models import Schedule
 from oncall.queries import on_call_now_and_next, user_names
+from oncall.resolver import OUT_OF_RANGE, in_range
 from oncall.serializers import ScheduleSerializer
 from oncall.services import (
     ScheduleError,
@@ -116,6 +117,10 @@ class OnCallView(APIView):
             at = UTCDateTimeField(required=False).clean(request.query_params.get("at")) or timezone.now()
         except forms.ValidationError as exc:
             return error_response("Invalid input.", status.HTTP_400_BAD_REQUEST, errors={"at": exc.messages})
+        if not in_range(at):
+            return error_response(
+                "Invalid input.", status.HTTP_400_BAD_REQUEST, errors={"at": [OUT_OF_RANGE]}
+            )
         answers = on_call_now_and_next(Schedule.objects.order_by("name"), at)
         names = user_names(
             user_id

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from oncall.resolver import EARLIEST, LATEST, OUT_OF_RANGE, in_range
+
 
 @cache
 def time_zone_names() -> frozenset[str]:
@@ -94,6 +96,8 @@ class RotationLayer(models.Model):
             errors["restrict_weekdays"] = "Weekdays are a list of numbers from 0 (Monday) to 6 (Sunday)."
         elif len(set(weekdays)) != len(weekdays):
             errors["restrict_weekdays"] = "Each weekday may appear once."
+        if self.starts_on and not EARLIEST.date() <= self.starts_on < LATEST.date():
+            errors["starts_on"] = OUT_OF_RANGE
         if errors:
             raise ValidationError(errors)
 
@@ -135,8 +139,15 @@ class ScheduleOverride(models.Model):
         return f"{self.user} {self.starts_at:%Y-%m-%d %H:%M} – {self.ends_at:%Y-%m-%d %H:%M}"
 
     def clean(self) -> None:
-        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            raise ValidationError({"ends_at": "An override ends after it starts."})
+        errors = {
+            name: OUT_OF_RANGE
+            for name in ("starts_at", "ends_at")
+            if getattr(self, name) and not in_range(getattr(self, name))
+        }
+        if not errors and self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            errors["ends_at"] = "An override ends after it starts."
+        if errors:
+            raise ValidationError(errors)
 
 
 class CalendarFeed(models.Model):

@@ -24,6 +24,17 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 DAILY, WEEKLY, HOURS = "daily", "weekly", "hours"
+# The instants a schedule answers for: wide enough for any rota, narrow enough that the day before
+# or the horizon after an instant never leaves the years a Python date can hold.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+OUT_OF_RANGE = "Give a date between 1900 and 9000."
+
+
+def in_range(at: datetime) -> bool:
+    return EARLIEST <= at < LATEST
+
+
 MIDNIGHT = time(0, 0)
 ONE_DAY = timedelta(days=1)
 

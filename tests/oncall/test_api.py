@@ -149,6 +149,23 @@ def test_it_refuses_bad_input_with_a_clear_400(api, people, change, field, text)
     assert not Schedule.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("field", "item"),
+    [
+        ("layers", {"level": 1, "starts_on": "0001-01-01", "handoff_time": "00:30"}),
+        ("overrides", {"starts_at": "0001-01-01T00:00:00Z", "ends_at": "2025-03-05T10:00:00Z"}),
+    ],
+)
+def test_it_refuses_dates_outside_the_years_a_schedule_answers_for(api, people, field, item):
+    alice, bob = people
+    item = {**item, "members": [alice.pk]} if field == "layers" else {**item, "user": alice.pk}
+    response = api.post(
+        "/api/operations/oncall/schedules", body(alice, bob, **{field: [item]}), format="json"
+    )
+    assert response.status_code == 400
+    assert "Give a date between 1900 and 9000." in response.json()["errors"][field][0]
+
+
 def test_it_refuses_two_layers_on_one_level(api, people):
     alice, bob = people
     payload = body(alice, bob)
@@ -186,7 +203,17 @@ def test_it_answers_for_the_instant_asked_and_says_when_nobody_is_on_call(api, p
     assert answer["next"]["user"]["username"] == "alice"
 
 
-@pytest.mark.parametrize("at", ["yesterday", "2025-13-01T00:00:00Z", "2025-03-05T10:00:00+24:00"])
+@pytest.mark.parametrize(
+    "at",
+    [
+        "yesterday",
+        "2025-13-01T00:00:00Z",
+        "2025-03-05T10:00:00+24:00",
+        # The day before and the 35 days after would leave the years a date can hold.
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T00:00:00Z",
+    ],
+)
 def test_it_refuses_an_instant_that_is_not_one(api, at):
     response = api.get("/api/operations/oncall", {"at": at})
     assert response.status_code == 400
