@@ -4,6 +4,7 @@ from rest_framework import serializers
 from alerts.matching import OPERATORS, matcher_problems
 from alerts.models import Alert, AlertEvent, AlertRule, EscalationStep, Severity, Silence
 from alerts.services import BUILT_IN_LABELS
+from core.serializers import nested_items_complete
 from core.text import validate_line, validate_text
 from notifications.models import Channel
 
@@ -105,15 +106,7 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         read_only_fields = AlertRule.EVALUATION_FIELDS
 
     def validate_escalation_steps(self, steps):
-        # A PATCH is partial, and DRF then skips the required fields of nested items too; but
-        # the steps given replace the rule's steps whole, so each needs all of them.
-        required = [name for name, field in EscalationStepSerializer().fields.items() if field.required]
-        missing = {
-            index: {name: ["This field is required."] for name in required if name not in step}
-            for index, step in enumerate(steps)
-        }
-        if any(missing.values()):
-            raise serializers.ValidationError({index: errors for index, errors in missing.items() if errors})
+        nested_items_complete(steps, EscalationStepSerializer())
         levels = [step["level"] for step in steps]
         if len(levels) != len(set(levels)):
             raise serializers.ValidationError("Each escalation step needs its own level.")

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "django_filters",
     "config",
     "subscribers",
+    "oncall",
     "healthchecks",
     "monitoring",
     "notifications",

@@ -21,6 +21,8 @@ urlpatterns = [
     path("metrics", prometheus.metrics_view, name="prometheus"),
     path("api/operations/", include("alerts.urls")),
     path("api/operations/", include("healthchecks.api_urls")),
+    path("api/operations/", include("oncall.urls")),
+    path("", include("oncall.feed_urls")),
     path("", include("config.console_urls")),
     # Before the admin's own URLs: its login, with failed attempts counted and limited.
     path("admin/login/", admin_login),

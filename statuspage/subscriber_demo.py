@@ -4,8 +4,9 @@ Written directly, not through subscriber_subscribe: the demo must not mail examp
 
 from django.utils import timezone
 
+from core.tokens import new_token, token_digest
 from statuspage.models import Component
-from subscribers.models import Subscriber, SubscriberStatus, new_token, token_digest
+from subscribers.models import Subscriber, SubscriberStatus
 
 DEMO_SUBSCRIBERS = [
     ("alex@example.com", SubscriberStatus.CONFIRMED, []),

@@ -9,8 +9,6 @@ One row per normalised address. Two kinds of secret link:
   every incident mail carries it, and it never expires (an unsubscribe link must keep working).
 """
 
-import hashlib
-import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -19,13 +17,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+from core.tokens import new_token
 
 
 class SubscriberStatus(models.TextChoices):

@@ -19,8 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.cache import count_in_window
+from core.tokens import new_token, token_digest
 from notifications.services import EmailRecipient, message_enqueue
-from subscribers.models import Subscriber, SubscriberStatus, new_token, token_digest
+from subscribers.models import Subscriber, SubscriberStatus
 
 MAX_ADDRESS_LENGTH = 254
 

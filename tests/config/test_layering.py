@@ -11,6 +11,7 @@ PACKAGES = (
     "notifications",
     "monitoring",
     "subscribers",
+    "oncall",
     "statuspage",
     "alerts",
     "healthchecks",

@@ -98,9 +98,10 @@ def staff_user(django_user_model):
 @pytest.fixture
 def world(db) -> World:
     from alerts.models import Alert
+    from core.tokens import token_digest
     from statuspage import services
     from statuspage.models import ComponentStatus
-    from subscribers.models import SubscriberStatus, token_digest
+    from subscribers.models import SubscriberStatus
     from tests.alerts.factories import AlertFactory, AlertRuleFactory, ChannelFactory, SilenceFactory
     from tests.healthchecks.factories import ProbeFactory
     from tests.statuspage.factories import ComponentFactory, ComponentGroupFactory

@@ -16,10 +16,13 @@ from healthchecks.pings.models import CheckProject, Ping
 from healthchecks.pings.services import check_create, check_ping
 from monitoring.models import HourRollup, MinuteRollup, RollupCursor
 from notifications.models import StaffNotification
+from oncall.services import calendar_feed_issue
 from statuspage.models import Component
 from tests.config.factories import ops_world, role_user
 from tests.healthchecks.factories import HeartbeatFactory, ProbeFactory
 from tests.monitoring.factories import MetricFactory
+from tests.oncall.factories import daily_layer
+from tests.oncall.factories import schedule as oncall_schedule
 from tests.subscribers.factories import SubscriberFactory
 
 # What every request may touch without it being a write anyone made: the login session.
@@ -76,6 +79,13 @@ def full_world() -> dict:
             object_id=str(world["component"].pk),
             object_repr=str(world["component"]),
         ),
+    )
+    world.update(
+        schedule=oncall_schedule(
+            layers=[daily_layer(admin_user)],
+            overrides=[{"user": admin_user, "starts_at": now, "ends_at": now + timedelta(hours=1)}],
+        ),
+        calendar_token=calendar_feed_issue(user=admin_user),
     )
     return world
 

@@ -6,8 +6,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from core.tokens import token_digest
 from notifications.models import Delivery
-from subscribers.models import Subscriber, SubscriberStatus, token_digest
+from subscribers.models import Subscriber, SubscriberStatus
 from subscribers.services import subscriber_subscribe
 from tests.statuspage.factories import ComponentFactory
 from tests.subscribers.factories import SubscriberFactory
