@@ -5,8 +5,8 @@ is 404 (never a hint that the token once existed)."""
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.views.decorators.http import require_GET
 
+from core.views import read_only
 from oncall.calendar import feed_window, shifts_calendar
 from oncall.models import Schedule
 from oncall.queries import calendar_feed_owner, schedule_timelines, user_names
@@ -29,7 +29,7 @@ def _calendar(body: bytes) -> HttpResponse:
     return response
 
 
-@require_GET
+@read_only
 def user_calendar(request, token: str):
     """Every shift of the token's owner, in every schedule."""
     user = _owner(token)
@@ -41,7 +41,7 @@ def user_calendar(request, token: str):
     return _calendar(shifts_calendar(f"On call: {name}", own, {user.pk: name}))
 
 
-@require_GET
+@read_only
 def schedule_calendar(request, token: str, pk: int):
     """Every shift of one schedule, whoever is on call."""
     _owner(token)
