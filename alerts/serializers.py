@@ -56,9 +56,36 @@ class EscalationStepSerializer(serializers.ModelSerializer):
         fields = ["level", "escalate_after_minutes", "channels", "repeat"]
 
 
+class SpecEscalationSerializer(serializers.Serializer):
+    """One escalation in the specification's words: after `escalateAfterMinutes`, to
+    `escalateToChannels` (ids or kinds). Written as the rule's single escalation step."""
+
+    enabled = serializers.BooleanField(default=True)
+    escalateAfterMinutes = serializers.IntegerField(min_value=1, max_value=7 * 24 * 60, default=15)  # noqa: N815
+    escalateToChannels = ChannelsField()  # noqa: N815
+
+    def as_steps(self, data: dict) -> list[dict]:
+        if not data["enabled"]:
+            return []
+        return [
+            {
+                "level": 1,
+                "escalate_after_minutes": data["escalateAfterMinutes"],
+                "channels": data["escalateToChannels"],
+                "repeat": 0,
+            }
+        ]
+
+
 class AlertRuleSerializer(serializers.ModelSerializer):
     channels = ChannelsField(required=False)
     escalation_steps = EscalationStepSerializer(many=True, required=False)
+    escalation = SpecEscalationSerializer(
+        required=False,
+        write_only=True,
+        help_text="The specification's shape of one escalation; the rule reads back as its "
+        "escalation_steps. Give this or escalation_steps, not both.",
+    )
     # Declared (not the model's JSONField) so the schema says what is accepted: tag names to
     # values (numbers are taken and stored as text).
     tags = serializers.DictField(
@@ -95,6 +122,7 @@ class AlertRuleSerializer(serializers.ModelSerializer):
             "component",
             "runbook_url",
             "escalation_steps",
+            "escalation",
             "state",
             "pending_since",
             "firing_since",
@@ -113,6 +141,12 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         return steps
 
     def validate(self, data):
+        if "escalation" in data:
+            if "escalation_steps" in data:
+                raise serializers.ValidationError(
+                    {"escalation": ["Give escalation or escalation_steps, not both."]}
+                )
+            data["escalation_steps"] = SpecEscalationSerializer().as_steps(data.pop("escalation"))
         metric_name = data.get("metric_name", getattr(self.instance, "metric_name", ""))
         category = data.get("category", getattr(self.instance, "category", ""))
         if not metric_name and not category:

@@ -117,8 +117,44 @@ def claim(
             .values_list("pk", flat=True)[:limit]
         )
         if ids:
+            ids = _count_interrupted(ids, now)
             Delivery.objects.filter(pk__in=ids).update(claim_token=token, claimed_until=now + _lease())
     return token, ids
+
+
+INTERRUPTED = "interrupted: the worker holding it stopped before an answer was recorded (its claim ran out)"
+
+
+def _count_interrupted(ids: list[int], now: datetime) -> list[int]:
+    """Rows whose claim ran out were held by a worker that was killed (or stalled) mid-batch:
+    that counts as an attempt, so a row that kills its worker every time still reaches its
+    attempt limit. Returns the ids still to send (those at their limit are failed here)."""
+    interrupted = Delivery.objects.filter(pk__in=ids, claimed_until__isnull=False).select_related(
+        "message", "channel"
+    )
+    failed = set()
+    for delivery in interrupted:
+        attempts = delivery.attempts + 1
+        DeliveryAttempt.objects.create(
+            delivery=delivery,
+            started_at=delivery.claimed_until - _lease(),
+            outcome=DeliveryAttempt.Outcome.RETRY,
+            error=INTERRUPTED,
+        )
+        if attempts < delivery.attempt_limit:
+            Delivery.objects.filter(pk=delivery.pk).update(attempts=attempts, last_error=INTERRUPTED)
+            continue
+        error = f"gave up after {attempts} attempts: {INTERRUPTED}"
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=Delivery.Status.FAILED,
+            attempts=attempts,
+            last_error=error,
+            claim_token=None,
+            claimed_until=None,
+        )
+        _staff_notice_failed(delivery, delivery.message, Outcome.failed(error), now)
+        failed.add(delivery.pk)
+    return [pk for pk in ids if pk not in failed]
 
 
 def release(token: uuid.UUID, ids: list[int]) -> int:

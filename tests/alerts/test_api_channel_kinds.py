@@ -81,3 +81,41 @@ def test_it_documents_ids_or_kinds_for_writes_and_ids_for_reads():
     assert written[0] == {"type": "integer"} and "dashboard" in written[1]["enum"]
     assert schemas["AlertRule"]["properties"]["channels"]["items"] == {"type": "integer"}
     assert "oneOf" in schemas["EscalationStepRequest"]["properties"]["channels"]["items"]
+
+
+def test_it_takes_the_specifications_escalation_shape(api, channels):
+    body = {
+        **RULE,
+        "channels": ["email", "dashboard"],
+        "escalation": {"escalateAfterMinutes": 30, "escalateToChannels": ["webhook"]},
+    }
+    response = api.post(URL, body, format="json")
+    assert response.status_code == 201, response.json()
+    step = _rule().escalation_steps.get()
+    assert (step.level, step.escalate_after_minutes, _names(step.channels)) == (1, 30, {"hook"})
+    assert response.json()["escalation_steps"][0]["channels"] == [channels["hook"].pk]
+    assert "escalation" not in response.json()
+
+
+def test_a_disabled_specification_escalation_clears_the_steps(api, channels):
+    api.post(URL, {**RULE, "escalation": {"escalateToChannels": ["webhook"]}}, format="json")
+    rule = _rule()
+    off = api.patch(
+        f"{URL}/{rule.pk}", {"escalation": {"enabled": False, "escalateToChannels": []}}, format="json"
+    )
+    assert off.status_code == 200, off.json()
+    assert not rule.escalation_steps.exists()
+
+
+def test_it_refuses_both_escalation_shapes_or_an_unknown_kind(api, channels):
+    both = {
+        **RULE,
+        "escalation": {"escalateToChannels": ["webhook"]},
+        "escalation_steps": [{"level": 1, "escalate_after_minutes": 5, "channels": ["email"]}],
+    }
+    response = api.post(URL, both, format="json")
+    assert response.status_code == 400 and "escalation" in response.json()["errors"]
+    unknown = {**RULE, "escalation": {"escalateToChannels": ["pager"]}}
+    response = api.post(URL, unknown, format="json")
+    assert response.status_code == 400 and "escalation" in str(response.json()["errors"])
+    assert not AlertRule.objects.filter(name=RULE["name"]).exists()

@@ -220,3 +220,23 @@ def test_it_counts_the_send_in_flight_and_releases_the_rest_when_stopped_by_the_
     assert in_flight.attempts == 1 and in_flight.claim_token is None and in_flight.status == "pending"
     assert in_flight.attempt_log.get().error == "interrupted before an answer (SoftTimeLimitExceeded)"
     assert untried.claim_token is None and untried.status == "pending" and untried.attempts == 0
+
+
+def test_a_killed_workers_claim_counts_as_an_attempt_and_the_limit_still_applies(smtp, settings):
+    fan_out(2)
+    Delivery.objects.filter(recipient="s1@example.com").update(attempt_limit=1)
+    outbox.claim(Delivery.objects.all(), limit=100)  # the worker is killed mid-send (SIGKILL, OOM)
+    with time_machine.travel(timezone.now() + timedelta(seconds=settings.NOTIFICATIONS_CLAIM_SECONDS + 1)):
+        deliveries_send_due()
+    survivor, limited = (
+        Delivery.objects.get(recipient="s0@example.com"),
+        Delivery.objects.get(recipient="s1@example.com"),
+    )
+    assert (survivor.status, survivor.attempts) == ("sent", 2)
+    assert survivor.attempt_log.filter(outcome="retry", error=outbox.INTERRUPTED).count() == 1
+    assert (limited.status, limited.attempts) == (
+        "failed",
+        1,
+    ) and "gave up after 1 attempts" in limited.last_error
+    assert smtp.recipients() == ["s0@example.com"]
+    assert StaffNotification.objects.exists()

@@ -2,14 +2,13 @@
 
 import os
 import secrets
-import shutil
 import sys
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 ADMIN_USERNAME = "admin"
 
@@ -75,9 +74,6 @@ class Command(BaseCommand):
 
     def start_procfile(self) -> None:
         bin_dir = Path(sys.executable).parent
-        honcho = shutil.which("honcho", path=str(bin_dir)) or shutil.which("honcho")
-        if honcho is None:
-            raise CommandError("honcho is not installed; run: pip install -e .")
         # The Procfile's commands (gunicorn, celery) live beside this Python.
         env = {
             **os.environ,
@@ -87,4 +83,6 @@ class Command(BaseCommand):
         self.step("Starting web, worker and beat (Ctrl-C stops them)")
         sys.stdout.flush()
         os.chdir(settings.BASE_DIR)
-        os.execve(honcho, [honcho, "start", "-f", str(settings.BASE_DIR / "Procfile")], env)
+        # honcho, with time for the worker to stop by itself (config/procfile.py).
+        procfile = str(settings.BASE_DIR / "Procfile")
+        os.execve(sys.executable, [sys.executable, "-m", "config.procfile", procfile], env)
