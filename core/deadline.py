@@ -136,6 +136,11 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 sys.addaudithook(_on_audit)
 
 
+def current() -> Deadline | None:
+    """The deadline this thread runs under, if any."""
+    return getattr(_current, "deadline", None)
+
+
 @contextlib.contextmanager
 def deadline(seconds: float) -> Iterator[Deadline]:
     """Bound everything this thread sends and receives inside the block to `seconds` in all."""

@@ -141,7 +141,7 @@ def _error_text(exc: Exception, timeout: float) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
-def _http(spec: ProbeSpec, session: requests.Session, outcome: Outcome, watchdog: deadline.Watchdog) -> None:
+def _http(spec: ProbeSpec, session: requests.Session, outcome: Outcome, probe_round: deadline.Round) -> None:
     started = time.perf_counter()
     if urlsplit(spec.url).scheme not in ("http", "https"):
         outcome.error = "only http and https URLs are probed"
@@ -150,7 +150,7 @@ def _http(spec: ProbeSpec, session: requests.Session, outcome: Outcome, watchdog
     if refused:
         outcome.error = refused
         return
-    with watchdog.deadline(spec.timeout) as exchange:
+    with probe_round.deadline(spec.timeout) as exchange:
         try:
             with session.request(
                 spec.method, spec.url, timeout=(spec.timeout, spec.timeout), stream=True, allow_redirects=True
@@ -182,12 +182,12 @@ def _http(spec: ProbeSpec, session: requests.Session, outcome: Outcome, watchdog
     outcome.slow = outcome.latency_ms > spec.degraded_latency_ms
 
 
-def _certificate(spec: ProbeSpec, outcome: Outcome, watchdog: deadline.Watchdog) -> None:
+def _certificate(spec: ProbeSpec, outcome: Outcome, probe_round: deadline.Round) -> None:
     parts = urlsplit(spec.url)
     outcome.cert_checked = True
     timeout = min(spec.timeout, 5.0)
     try:
-        with watchdog.deadline(timeout):
+        with probe_round.deadline(timeout):
             outcome.cert_expires_at = tls.certificate_expiry(
                 parts.hostname or "", parts.port or 443, timeout=timeout
             )
@@ -195,15 +195,13 @@ def _certificate(spec: ProbeSpec, outcome: Outcome, watchdog: deadline.Watchdog)
         outcome.cert_error = str(exc)[:300]
 
 
-def execute(spec: ProbeSpec, session: requests.Session, watchdog: deadline.Watchdog | None = None) -> Outcome:
-    """One probe. Without a watchdog (a single probe, not a round) it brings its own."""
-    if watchdog is None:
-        with deadline.Watchdog() as own:
-            return execute(spec, session, own)
+def execute(spec: ProbeSpec, session: requests.Session, probe_round: deadline.Round | None = None) -> Outcome:
+    """One probe; on its own (not in a round) it is a round of one."""
+    probe_round = probe_round or deadline.Round()
     outcome = Outcome(probe_id=spec.probe_id, checked_at=timezone.now(), ok=False)
-    _http(spec, session, outcome, watchdog)
+    _http(spec, session, outcome, probe_round)
     if spec.check_certificate and urlsplit(spec.url).scheme == "https":
-        _certificate(spec, outcome, watchdog)
+        _certificate(spec, outcome, probe_round)
     return outcome
 
 
@@ -216,15 +214,15 @@ def execute_all(specs: list[ProbeSpec], *, concurrency: int, round_deadline: flo
     session = make_session(min(concurrency, len(specs)))
     pool = ThreadPoolExecutor(max_workers=min(concurrency, len(specs)), thread_name_prefix="probe")
     started = timezone.now()
-    with deadline.Watchdog() as watchdog:
-        futures = {pool.submit(execute, spec, session, watchdog): spec for spec in specs}
-        _, running = wait(futures, timeout=round_deadline)
-        if running:
-            pool.shutdown(wait=False, cancel_futures=True)
-            watchdog.expire_all()
-        # A cut-off probe returns at once; only a name lookup (which no socket deadline reaches)
-        # could still hold a thread, and it gets a bounded grace rather than the round.
-        _, stuck = wait(futures, timeout=RELEASE_GRACE_SECONDS)
+    probe_round = deadline.Round()
+    futures = {pool.submit(execute, spec, session, probe_round): spec for spec in specs}
+    _, running = wait(futures, timeout=round_deadline)
+    if running:
+        pool.shutdown(wait=False, cancel_futures=True)
+        probe_round.expire_all()
+    # A cut-off probe returns at once; only a name lookup (which no socket deadline reaches)
+    # could still hold a thread, and it gets a bounded grace rather than the round.
+    _, stuck = wait(futures, timeout=RELEASE_GRACE_SECONDS)
     pool.shutdown(wait=not stuck)
     if not stuck:
         session.close()
