@@ -6,6 +6,7 @@ StaffNotification is the in-app ("dashboard") inbox that staff see in the admin.
 """
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -39,6 +40,7 @@ class Channel(models.Model):
         SLACK = "slack", "Slack"
         WEBHOOK = "webhook", "Webhook"
         DASHBOARD = "dashboard", "Dashboard"
+        NTFY = "ntfy", "ntfy"
 
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -61,6 +63,12 @@ class Channel(models.Model):
         default=new_signing_secret,
         help_text="Webhook channels: HMAC-SHA256 signing secret (X-Vigil-Signature).",
     )
+    destination = models.CharField(max_length=200, blank=True, help_text="ntfy channels: the topic.")
+    token = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="ntfy channels: an access token (optional).",
+    )
     # Set on rows created from the environment, so re-syncing never creates a second one
     # and never overwrites what staff changed in the admin since.
     env_key = models.CharField(max_length=200, null=True, blank=True, unique=True, editable=False)
@@ -80,8 +88,11 @@ class Channel(models.Model):
         if self.kind == self.Kind.EMAIL:
             parts = self.recipients.replace(",", "\n").splitlines()
             return list(dict.fromkeys(p.strip() for p in parts if p.strip()))
-        if self.kind in (self.Kind.SLACK, self.Kind.WEBHOOK):
+        if self.kind in URL_KINDS:
             return [self.url] if self.url else []
+        if self.kind == self.Kind.NTFY:
+            server = (self.url or settings.NTFY_URL).rstrip("/")
+            return [f"{server}/{self.destination}"] if self.destination else []
         # One dashboard delivery per message, shown to every staff user (see StaffNotification).
         return [DASHBOARD_RECIPIENT]
 
@@ -94,15 +105,23 @@ class Channel(models.Model):
                     validate_email(address)
                 except ValidationError:
                     raise ValidationError({"recipients": f"{address!r} is not a valid address."}) from None
-        if self.kind in (self.Kind.SLACK, self.Kind.WEBHOOK):
+        if self.kind in URL_KINDS or (self.kind == self.Kind.NTFY and self.url):
             problem = outbound.check_url(self.url, outbound.WEBHOOK)
             if problem:
                 raise ValidationError({"url": problem})
+        if self.kind == self.Kind.NTFY and not NTFY_TOPIC.fullmatch(self.destination):
+            raise ValidationError({"destination": "An ntfy topic is 1 to 64 letters, digits, '-' or '_'."})
         if self.kind == self.Kind.WEBHOOK and not self.secret:
             raise ValidationError({"secret": "A webhook channel needs a signing secret."})
 
 
 DASHBOARD_RECIPIENT = "staff"
+# Kinds whose one recipient is the channel's URL (a webhook that carries its credential).
+URL_KINDS = (Channel.Kind.SLACK, Channel.Kind.WEBHOOK)
+# Kinds whose delivery recipient is a URL, shown with its host only.
+URL_RECIPIENT_KINDS = (*URL_KINDS, Channel.Kind.NTFY)
+# ntfy's own rule for topic names.
+NTFY_TOPIC = re.compile(r"[-_A-Za-z0-9]{1,64}")
 
 
 class Message(models.Model):
@@ -195,7 +214,7 @@ class Delivery(models.Model):
 
     def recipient_display(self) -> str:
         # Webhook URLs may carry tokens (Slack's always do): show only scheme and host.
-        if self.kind in (Channel.Kind.SLACK, Channel.Kind.WEBHOOK):
+        if self.kind in URL_RECIPIENT_KINDS:
             return outbound.redact_url(self.recipient)
         return self.recipient
 

@@ -1,0 +1,73 @@
+"""Senders for the push and chat providers (ntfy, ...).
+
+Each renders the same message from the one template context (senders.template_context: alert,
+storm group, incident, maintenance, test), escapes it for the provider's format, and posts it
+through senders.post_json, so it shares the outbound-URL check, the deadline, the capped
+answer and the classification; what differs is the payload and how the provider's documented
+error body gives its reason.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+
+from notifications.models import Channel, Delivery, Message, Severity
+from notifications.senders import Outcome, json_field_reason, post_json, render_text, template_context
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message as every provider shows it, before its own escaping."""
+
+    title: str
+    body: str
+    severity: str
+    link: str
+
+
+def notice_for(message: Message, delivery: Delivery) -> Notice:
+    context = template_context(message, delivery)
+    link = context.get("url")
+    # Only a web address may become a link a phone opens; anything else points at the page.
+    if not (isinstance(link, str) and link.startswith(("https://", "http://"))):
+        link = settings.PUBLIC_URL
+    return Notice(message.subject, render_text(message, context).strip(), message.severity, link)
+
+
+def _post(url: str, payload: dict, headers: dict | None = None, explain=None) -> Outcome:
+    body = json.dumps(payload, cls=DjangoJSONEncoder).encode()
+    return post_json(url, body, headers or {}, explain)
+
+
+# --- ntfy ------------------------------------------------------------------------------
+
+# ntfy's priorities run from 1 (min) to 5 (max, which breaks through Do Not Disturb on phones).
+NTFY_PRIORITY = {Severity.CRITICAL: 5, Severity.HIGH: 4, Severity.MEDIUM: 3, Severity.LOW: 2}
+# ntfy's error body: {"code": 40301, "http": 403, "error": "forbidden", "link": "..."}.
+ntfy_reason = json_field_reason("error")
+
+
+def send_ntfy(message: Message, delivery: Delivery) -> Outcome:
+    # Published as JSON to the server's root (ntfy's JSON form of the Title, Priority and Click
+    # headers): header values cannot carry every character a title may hold.
+    server, _, topic = delivery.recipient.rpartition("/")
+    notice = notice_for(message, delivery)
+    payload = {
+        "topic": topic,
+        "title": notice.title,
+        "message": notice.body,
+        "priority": NTFY_PRIORITY[Severity(notice.severity)],
+        "click": notice.link,
+        "tags": [notice.severity],
+    }
+    token = delivery.channel.token if delivery.channel else ""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return _post(server + "/", payload, headers, ntfy_reason)
+
+
+SENDERS: dict[str, Callable[[Message, Delivery], Outcome]] = {
+    Channel.Kind.NTFY: send_ntfy,
+}
