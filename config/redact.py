@@ -3,7 +3,7 @@ gunicorn's access log, Celery's), rewriting each record's message and traceback.
 
 It takes out what the code cannot keep from being quoted: subscriber tokens in request paths
 ("Bad Request: /api/status/manage/<token>"), API tokens and Authorization values, passwords in
-URLs (user:password@), token-like query parameters, Slack webhook paths, and the literal values
+URLs (user:password@), token-like query parameters, Slack and Discord webhook paths, and the literal values
 of the secrets in the settings (SECRET_KEY, the e-mail and database passwords, METRICS_TOKEN,
 WEBHOOK_SECRET, SLACK_WEBHOOK_URL).
 """
@@ -28,6 +28,8 @@ PATTERNS = [
         rf"\g<1>{HIDDEN}",
     ),
     (re.compile(r"(hooks\.slack\.com/services/)[^\s\"'?#]+"), rf"\g<1>{HIDDEN}"),
+    # Chat webhooks carry their credential in the path as well.
+    (re.compile(r"(discord(?:app)?\.com/api/webhooks/)[^\s\"'?#]+"), rf"\g<1>{HIDDEN}"),
 ]
 
 

@@ -41,6 +41,7 @@ class Channel(models.Model):
         WEBHOOK = "webhook", "Webhook"
         DASHBOARD = "dashboard", "Dashboard"
         NTFY = "ntfy", "ntfy"
+        DISCORD = "discord", "Discord"
 
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -55,7 +56,9 @@ class Channel(models.Model):
         blank=True, help_text="E-mail channels: addresses, one per line or comma-separated."
     )
     url = models.CharField(
-        max_length=1000, blank=True, help_text="Slack incoming-webhook URL or webhook URL (http/https)."
+        max_length=1000,
+        blank=True,
+        help_text="The webhook URL (Slack, Discord, webhook channels) or the server (ntfy, optional).",
     )
     secret = models.CharField(
         max_length=200,
@@ -117,7 +120,7 @@ class Channel(models.Model):
 
 DASHBOARD_RECIPIENT = "staff"
 # Kinds whose one recipient is the channel's URL (a webhook that carries its credential).
-URL_KINDS = (Channel.Kind.SLACK, Channel.Kind.WEBHOOK)
+URL_KINDS = (Channel.Kind.SLACK, Channel.Kind.WEBHOOK, Channel.Kind.DISCORD)
 # Kinds whose delivery recipient is a URL, shown with its host only.
 URL_RECIPIENT_KINDS = (*URL_KINDS, Channel.Kind.NTFY)
 # ntfy's own rule for topic names.

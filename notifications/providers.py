@@ -8,6 +8,7 @@ error body gives its reason.
 """
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,7 +16,14 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
 from notifications.models import Channel, Delivery, Message, Severity
-from notifications.senders import Outcome, json_field_reason, post_json, render_text, template_context
+from notifications.senders import (
+    Outcome,
+    ProviderAnswer,
+    json_field_reason,
+    post_json,
+    render_text,
+    template_context,
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,22 @@ def notice_for(message: Message, delivery: Delivery) -> Notice:
     if not (isinstance(link, str) and link.startswith(("https://", "http://"))):
         link = settings.PUBLIC_URL
     return Notice(message.subject, render_text(message, context).strip(), message.severity, link)
+
+
+# One colour per severity for the providers that colour a card or an embed.
+SEVERITY_COLOUR = {
+    Severity.CRITICAL: 0xD93025,
+    Severity.HIGH: 0xF57C00,
+    Severity.MEDIUM: 0xF9A825,
+    Severity.LOW: 0x1E88E5,
+}
+# Every character CommonMark (and Discord's and Teams' dialects of it) gives a meaning, plus the
+# mention and link brackets: each is backslash-escaped so it shows as itself.
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_~|>#+\-=.!\[\](){}<@:])")
+
+
+def escape_markdown(text: str) -> str:
+    return MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def _post(url: str, payload: dict, headers: dict | None = None, explain=None) -> Outcome:
@@ -68,6 +92,43 @@ def send_ntfy(message: Message, delivery: Delivery) -> Outcome:
     return _post(server + "/", payload, headers, ntfy_reason)
 
 
+# --- Discord ---------------------------------------------------------------------------
+
+
+def discord_answer(answer: bytes) -> ProviderAnswer:
+    """Discord's error body: {"message": "Unknown Webhook", "code": 10015}; a 429 adds
+    "retry_after" in seconds (fractional, finer than the Retry-After header)."""
+    told = json_field_reason("message")(answer)
+    try:
+        wait = json.loads(answer).get("retry_after")
+    except (ValueError, AttributeError):
+        wait = None
+    valid = isinstance(wait, int | float) and not isinstance(wait, bool) and 0 <= wait < 86400
+    return ProviderAnswer(told.reason, float(wait) if valid else None)
+
+
+def discord_payload(notice: Notice) -> dict:
+    return {
+        "embeds": [
+            {
+                "title": escape_markdown(notice.title)[:256],
+                "description": escape_markdown(notice.body)[:4096],
+                "url": notice.link,
+                "color": SEVERITY_COLOUR[Severity(notice.severity)],
+                "footer": {"text": f"{settings.SITE_NAME} · {notice.severity}"},
+            }
+        ],
+        # Nobody is pinged, whatever the text says: @everyone, @here, <@id> and <@&role> stay text.
+        "allowed_mentions": {"parse": []},
+    }
+
+
+def send_discord(message: Message, delivery: Delivery) -> Outcome:
+    payload = discord_payload(notice_for(message, delivery))
+    return _post(delivery.recipient, payload, explain=discord_answer)
+
+
 SENDERS: dict[str, Callable[[Message, Delivery], Outcome]] = {
     Channel.Kind.NTFY: send_ntfy,
+    Channel.Kind.DISCORD: send_discord,
 }
