@@ -42,6 +42,7 @@ class Channel(models.Model):
         DASHBOARD = "dashboard", "Dashboard"
         NTFY = "ntfy", "ntfy"
         DISCORD = "discord", "Discord"
+        TEAMS = "teams", "Microsoft Teams"
 
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -58,7 +59,7 @@ class Channel(models.Model):
     url = models.CharField(
         max_length=1000,
         blank=True,
-        help_text="The webhook URL (Slack, Discord, webhook channels) or the server (ntfy, optional).",
+        help_text="The webhook URL (Slack, Discord, Teams, webhook channels) or the server (ntfy, optional).",
     )
     secret = models.CharField(
         max_length=200,
@@ -120,7 +121,7 @@ class Channel(models.Model):
 
 DASHBOARD_RECIPIENT = "staff"
 # Kinds whose one recipient is the channel's URL (a webhook that carries its credential).
-URL_KINDS = (Channel.Kind.SLACK, Channel.Kind.WEBHOOK, Channel.Kind.DISCORD)
+URL_KINDS = (Channel.Kind.SLACK, Channel.Kind.WEBHOOK, Channel.Kind.DISCORD, Channel.Kind.TEAMS)
 # Kinds whose delivery recipient is a URL, shown with its host only.
 URL_RECIPIENT_KINDS = (*URL_KINDS, Channel.Kind.NTFY)
 # ntfy's own rule for topic names.

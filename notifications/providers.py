@@ -128,7 +128,80 @@ def send_discord(message: Message, delivery: Delivery) -> Outcome:
     return _post(delivery.recipient, payload, explain=discord_answer)
 
 
+# --- Microsoft Teams -------------------------------------------------------------------
+
+# Adaptive Card colours are named, not numbers: the card's band and the title take them.
+TEAMS_STYLE = {
+    Severity.CRITICAL: ("attention", "Attention"),
+    Severity.HIGH: ("warning", "Warning"),
+    Severity.MEDIUM: ("accent", "Accent"),
+    Severity.LOW: ("good", "Good"),
+}
+
+
+def teams_answer(answer: bytes) -> ProviderAnswer:
+    """A Workflows URL (Power Automate) answers {"error": {"code": ..., "message": ...}}; an
+    older connector URL answers plain text, which is its own reason."""
+    try:
+        error = json.loads(answer).get("error")
+    except (ValueError, AttributeError):
+        return ProviderAnswer()
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return ProviderAnswer(error["message"])
+    return ProviderAnswer()
+
+
+def teams_payload(notice: Notice) -> dict:
+    style, colour = TEAMS_STYLE[Severity(notice.severity)]
+    # TextRun shows its text as it is (a TextBlock would read it as Markdown), so no escaping
+    # can be missed; JSON encoding does the rest.
+    card = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "msteams": {"width": "Full"},
+        "body": [
+            {
+                "type": "Container",
+                "style": style,
+                "bleed": True,
+                "items": [
+                    {
+                        "type": "RichTextBlock",
+                        "inlines": [
+                            {
+                                "type": "TextRun",
+                                "text": notice.title,
+                                "weight": "Bolder",
+                                "size": "Medium",
+                                "color": colour,
+                            }
+                        ],
+                    }
+                ],
+            },
+            {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": notice.body}]},
+            {
+                "type": "RichTextBlock",
+                "inlines": [{"type": "TextRun", "text": f"Severity: {notice.severity}", "isSubtle": True}],
+            },
+        ],
+        "actions": [{"type": "Action.OpenUrl", "title": f"Open in {settings.SITE_NAME}", "url": notice.link}],
+    }
+    return {
+        "type": "message",
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+        ],
+    }
+
+
+def send_teams(message: Message, delivery: Delivery) -> Outcome:
+    return _post(delivery.recipient, teams_payload(notice_for(message, delivery)), explain=teams_answer)
+
+
 SENDERS: dict[str, Callable[[Message, Delivery], Outcome]] = {
     Channel.Kind.NTFY: send_ntfy,
     Channel.Kind.DISCORD: send_discord,
+    Channel.Kind.TEAMS: send_teams,
 }
