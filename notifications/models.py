@@ -43,6 +43,7 @@ class Channel(models.Model):
         NTFY = "ntfy", "ntfy"
         DISCORD = "discord", "Discord"
         TEAMS = "teams", "Microsoft Teams"
+        TELEGRAM = "telegram", "Telegram"
 
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -67,11 +68,15 @@ class Channel(models.Model):
         default=new_signing_secret,
         help_text="Webhook channels: HMAC-SHA256 signing secret (X-Vigil-Signature).",
     )
-    destination = models.CharField(max_length=200, blank=True, help_text="ntfy channels: the topic.")
+    destination = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="ntfy channels: the topic. Telegram channels: the chat id (or @channel).",
+    )
     token = models.CharField(
         max_length=500,
         blank=True,
-        help_text="ntfy channels: an access token (optional).",
+        help_text="ntfy channels: an access token (optional). Telegram channels: the bot token.",
     )
     # Set on rows created from the environment, so re-syncing never creates a second one
     # and never overwrites what staff changed in the admin since.
@@ -94,6 +99,8 @@ class Channel(models.Model):
             return list(dict.fromkeys(p.strip() for p in parts if p.strip()))
         if self.kind in URL_KINDS:
             return [self.url] if self.url else []
+        if self.kind == self.Kind.TELEGRAM:
+            return [self.destination] if self.destination else []
         if self.kind == self.Kind.NTFY:
             server = (self.url or settings.NTFY_URL).rstrip("/")
             return [f"{server}/{self.destination}"] if self.destination else []
@@ -115,6 +122,15 @@ class Channel(models.Model):
                 raise ValidationError({"url": problem})
         if self.kind == self.Kind.NTFY and not NTFY_TOPIC.fullmatch(self.destination):
             raise ValidationError({"destination": "An ntfy topic is 1 to 64 letters, digits, '-' or '_'."})
+        if self.kind == self.Kind.TELEGRAM:
+            if not TELEGRAM_BOT_TOKEN.fullmatch(self.token):
+                raise ValidationError(
+                    {"token": "A Telegram bot token looks like 123456789:AAH… (from @BotFather)."}
+                )
+            if not TELEGRAM_CHAT.fullmatch(self.destination):
+                raise ValidationError(
+                    {"destination": "A Telegram chat is a numeric id (-100… for groups) or a @channelname."}
+                )
         if self.kind == self.Kind.WEBHOOK and not self.secret:
             raise ValidationError({"secret": "A webhook channel needs a signing secret."})
 
@@ -126,6 +142,9 @@ URL_KINDS = (Channel.Kind.SLACK, Channel.Kind.WEBHOOK, Channel.Kind.DISCORD, Cha
 URL_RECIPIENT_KINDS = (*URL_KINDS, Channel.Kind.NTFY)
 # ntfy's own rule for topic names.
 NTFY_TOPIC = re.compile(r"[-_A-Za-z0-9]{1,64}")
+# The shapes Telegram's Bot API documents for a bot token and a chat_id.
+TELEGRAM_BOT_TOKEN = re.compile(r"[0-9]{5,}:[A-Za-z0-9_-]{30,}")
+TELEGRAM_CHAT = re.compile(r"-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31}")
 
 
 class Message(models.Model):

@@ -7,6 +7,7 @@ answer and the classification; what differs is the payload and how the provider'
 error body gives its reason.
 """
 
+import html
 import json
 import re
 from collections.abc import Callable
@@ -200,8 +201,51 @@ def send_teams(message: Message, delivery: Delivery) -> Outcome:
     return _post(delivery.recipient, teams_payload(notice_for(message, delivery)), explain=teams_answer)
 
 
+# --- Telegram --------------------------------------------------------------------------
+
+# sendMessage takes at most 4096 characters of text after its entities are parsed; the body
+# is cut before escaping so an entity is never cut in half.
+TELEGRAM_BODY_CHARACTERS = 3000
+
+
+def telegram_answer(answer: bytes) -> ProviderAnswer:
+    """The Bot API's error body: {"ok": false, "error_code": 400, "description": "Bad Request:
+    chat not found"}; a 429 says how long to wait in parameters.retry_after."""
+    told = json_field_reason("description")(answer)
+    try:
+        wait = json.loads(answer)["parameters"]["retry_after"]
+    except (ValueError, KeyError, TypeError):
+        wait = None
+    valid = isinstance(wait, int) and not isinstance(wait, bool) and 0 <= wait < 86400
+    return ProviderAnswer(told.reason, float(wait) if valid else None)
+
+
+def telegram_payload(notice: Notice, chat: str) -> dict:
+    text = (
+        f"<b>{html.escape(notice.title)}</b>\n\n"
+        f"{html.escape(notice.body[:TELEGRAM_BODY_CHARACTERS])}\n\n"
+        f"<i>Severity: {notice.severity}</i> · "
+        f'<a href="{html.escape(notice.link)}">Open in {html.escape(settings.SITE_NAME)}</a>'
+    )
+    return {
+        "chat_id": chat,
+        "text": text,
+        "parse_mode": "HTML",
+        "link_preview_options": {"is_disabled": True},
+    }
+
+
+def send_telegram(message: Message, delivery: Delivery) -> Outcome:
+    if delivery.channel is None:
+        return Outcome.failed("the Telegram channel was deleted, so there is no bot token")
+    url = f"{settings.TELEGRAM_API_URL}/bot{delivery.channel.token}/sendMessage"
+    payload = telegram_payload(notice_for(message, delivery), delivery.recipient)
+    return _post(url, payload, explain=telegram_answer)
+
+
 SENDERS: dict[str, Callable[[Message, Delivery], Outcome]] = {
     Channel.Kind.NTFY: send_ntfy,
     Channel.Kind.DISCORD: send_discord,
     Channel.Kind.TEAMS: send_teams,
+    Channel.Kind.TELEGRAM: send_telegram,
 }
