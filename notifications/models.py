@@ -44,6 +44,7 @@ class Channel(models.Model):
         DISCORD = "discord", "Discord"
         TEAMS = "teams", "Microsoft Teams"
         TELEGRAM = "telegram", "Telegram"
+        MATTERMOST = "mattermost", "Mattermost"
 
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -60,7 +61,7 @@ class Channel(models.Model):
     url = models.CharField(
         max_length=1000,
         blank=True,
-        help_text="The webhook URL (Slack, Discord, Teams, webhook channels) or the server (ntfy, optional).",
+        help_text="The webhook URL; for ntfy, the server (optional).",
     )
     secret = models.CharField(
         max_length=200,
@@ -137,7 +138,13 @@ class Channel(models.Model):
 
 DASHBOARD_RECIPIENT = "staff"
 # Kinds whose one recipient is the channel's URL (a webhook that carries its credential).
-URL_KINDS = (Channel.Kind.SLACK, Channel.Kind.WEBHOOK, Channel.Kind.DISCORD, Channel.Kind.TEAMS)
+URL_KINDS = (
+    Channel.Kind.SLACK,
+    Channel.Kind.WEBHOOK,
+    Channel.Kind.DISCORD,
+    Channel.Kind.TEAMS,
+    Channel.Kind.MATTERMOST,
+)
 # Kinds whose delivery recipient is a URL, shown with its host only.
 URL_RECIPIENT_KINDS = (*URL_KINDS, Channel.Kind.NTFY)
 # ntfy's own rule for topic names.

@@ -23,6 +23,7 @@ from notifications.senders import (
     json_field_reason,
     post_json,
     render_text,
+    slack_payload,
     template_context,
 )
 
@@ -243,9 +244,36 @@ def send_telegram(message: Message, delivery: Delivery) -> Outcome:
     return _post(url, payload, explain=telegram_answer)
 
 
+# --- Mattermost ------------------------------------------------------------------------
+
+# Mattermost's error body: {"id": "...", "message": "Invalid webhook.", "status_code": 400}.
+mattermost_reason = json_field_reason("message")
+# A word joiner after "@" keeps @channel, @all, @here and @user from notifying anyone while it
+# still reads as typed; Mattermost has no switch that turns mentions off for a webhook.
+MENTION = re.compile(r"@(?=\w)")
+
+
+def _inert_markdown(text: str) -> str:
+    return MENTION.sub("@\u2060", escape_markdown(text))
+
+
+def mattermost_payload(message: Message, delivery: Delivery) -> dict:
+    """The Slack message, as a Slack-compatible webhook shows it: Mattermost reads `text` and
+    no Block Kit, and reads it as Markdown with mentions, so Slack's texts (already escaped
+    for mrkdwn, whose entities Markdown decodes back) are also escaped for Markdown."""
+    slack = slack_payload(message, delivery)
+    section, footer = slack["blocks"][1]["text"]["text"], slack["blocks"][2]["elements"][0]["text"]
+    return {"text": f"**{_inert_markdown(slack['text'])}**\n\n{_inert_markdown(section)}\n\n{footer}"}
+
+
+def send_mattermost(message: Message, delivery: Delivery) -> Outcome:
+    return _post(delivery.recipient, mattermost_payload(message, delivery), explain=mattermost_reason)
+
+
 SENDERS: dict[str, Callable[[Message, Delivery], Outcome]] = {
     Channel.Kind.NTFY: send_ntfy,
     Channel.Kind.DISCORD: send_discord,
     Channel.Kind.TEAMS: send_teams,
     Channel.Kind.TELEGRAM: send_telegram,
+    Channel.Kind.MATTERMOST: send_mattermost,
 }
