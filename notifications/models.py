@@ -45,6 +45,7 @@ class Channel(models.Model):
         TEAMS = "teams", "Microsoft Teams"
         TELEGRAM = "telegram", "Telegram"
         MATTERMOST = "mattermost", "Mattermost"
+        GOTIFY = "gotify", "Gotify"
 
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -61,7 +62,7 @@ class Channel(models.Model):
     url = models.CharField(
         max_length=1000,
         blank=True,
-        help_text="The webhook URL; for ntfy, the server (optional).",
+        help_text="The webhook URL; for Gotify the server, for ntfy the server (optional).",
     )
     secret = models.CharField(
         max_length=200,
@@ -77,7 +78,7 @@ class Channel(models.Model):
     token = models.CharField(
         max_length=500,
         blank=True,
-        help_text="ntfy channels: an access token (optional). Telegram channels: the bot token.",
+        help_text="ntfy: an access token (optional). Telegram: the bot token. Gotify: the application token.",
     )
     # Set on rows created from the environment, so re-syncing never creates a second one
     # and never overwrites what staff changed in the admin since.
@@ -98,7 +99,7 @@ class Channel(models.Model):
         if self.kind == self.Kind.EMAIL:
             parts = self.recipients.replace(",", "\n").splitlines()
             return list(dict.fromkeys(p.strip() for p in parts if p.strip()))
-        if self.kind in URL_KINDS:
+        if self.kind in URL_KINDS or self.kind == self.Kind.GOTIFY:
             return [self.url] if self.url else []
         if self.kind == self.Kind.TELEGRAM:
             return [self.destination] if self.destination else []
@@ -117,7 +118,7 @@ class Channel(models.Model):
                     validate_email(address)
                 except ValidationError:
                     raise ValidationError({"recipients": f"{address!r} is not a valid address."}) from None
-        if self.kind in URL_KINDS or (self.kind == self.Kind.NTFY and self.url):
+        if self.kind in (*URL_KINDS, self.Kind.GOTIFY) or (self.kind == self.Kind.NTFY and self.url):
             problem = outbound.check_url(self.url, outbound.WEBHOOK)
             if problem:
                 raise ValidationError({"url": problem})
@@ -132,6 +133,10 @@ class Channel(models.Model):
                 raise ValidationError(
                     {"destination": "A Telegram chat is a numeric id (-100… for groups) or a @channelname."}
                 )
+        if self.kind == self.Kind.GOTIFY and not GOTIFY_TOKEN.fullmatch(self.token):
+            raise ValidationError(
+                {"token": "A Gotify channel needs the application token of an app on that server."}
+            )
         if self.kind == self.Kind.WEBHOOK and not self.secret:
             raise ValidationError({"secret": "A webhook channel needs a signing secret."})
 
@@ -146,11 +151,13 @@ URL_KINDS = (
     Channel.Kind.MATTERMOST,
 )
 # Kinds whose delivery recipient is a URL, shown with its host only.
-URL_RECIPIENT_KINDS = (*URL_KINDS, Channel.Kind.NTFY)
+URL_RECIPIENT_KINDS = (*URL_KINDS, Channel.Kind.NTFY, Channel.Kind.GOTIFY)
 # ntfy's own rule for topic names.
 NTFY_TOPIC = re.compile(r"[-_A-Za-z0-9]{1,64}")
 # The shapes Telegram's Bot API documents for a bot token and a chat_id.
 TELEGRAM_BOT_TOKEN = re.compile(r"[0-9]{5,}:[A-Za-z0-9_-]{30,}")
+# Gotify's application tokens are printable and have no spaces (they go in a header).
+GOTIFY_TOKEN = re.compile(r"[!-~]{1,200}")
 TELEGRAM_CHAT = re.compile(r"-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31}")
 
 

@@ -1,4 +1,4 @@
-"""Senders for the push and chat providers (ntfy, ...).
+"""Senders for the push and chat providers: ntfy, Discord, Teams, Telegram, Mattermost, Gotify.
 
 Each renders the same message from the one template context (senders.template_context: alert,
 storm group, incident, maintenance, test), escapes it for the provider's format, and posts it
@@ -270,10 +270,38 @@ def send_mattermost(message: Message, delivery: Delivery) -> Outcome:
     return _post(delivery.recipient, mattermost_payload(message, delivery), explain=mattermost_reason)
 
 
+# --- Gotify ----------------------------------------------------------------------------
+
+# Gotify's clients sound and pop up from priority 8; 4-7 notify quietly, 1-3 only list.
+GOTIFY_PRIORITY = {Severity.CRITICAL: 10, Severity.HIGH: 8, Severity.MEDIUM: 5, Severity.LOW: 2}
+# Gotify's error body: {"error": "Unauthorized", "errorCode": 401, "errorDescription": "..."}.
+gotify_reason = json_field_reason("errorDescription", "error")
+
+
+def send_gotify(message: Message, delivery: Delivery) -> Outcome:
+    if delivery.channel is None:
+        return Outcome.failed("the Gotify channel was deleted, so there is no application token")
+    notice = notice_for(message, delivery)
+    payload = {
+        "title": notice.title,
+        "message": notice.body,
+        "priority": GOTIFY_PRIORITY[Severity(notice.severity)],
+        "extras": {
+            # Shown as plain text: the clients would otherwise read the message as Markdown.
+            "client::display": {"contentType": "text/plain"},
+            "client::notification": {"click": {"url": notice.link}},
+        },
+    }
+    # The token goes in Gotify's header rather than ?token=, which would put it in access logs.
+    headers = {"X-Gotify-Key": delivery.channel.token}
+    return _post(delivery.recipient.rstrip("/") + "/message", payload, headers, gotify_reason)
+
+
 SENDERS: dict[str, Callable[[Message, Delivery], Outcome]] = {
     Channel.Kind.NTFY: send_ntfy,
     Channel.Kind.DISCORD: send_discord,
     Channel.Kind.TEAMS: send_teams,
     Channel.Kind.TELEGRAM: send_telegram,
     Channel.Kind.MATTERMOST: send_mattermost,
+    Channel.Kind.GOTIFY: send_gotify,
 }
