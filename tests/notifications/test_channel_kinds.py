@@ -8,7 +8,8 @@ from django.urls import reverse
 from config.models import AuditEntry
 from notifications.models import Channel, Delivery
 from notifications.providers import SENDERS
-from notifications.services import deliveries_send_due
+from notifications.senders import render_plain
+from notifications.services import deliveries_send_due, message_enqueue
 from tests.config.factories import role_user
 from tests.notifications.factories import ChannelFactory
 from tests.notifications.provider_servers import Answer, ProviderServer
@@ -103,3 +104,27 @@ def test_it_lists_every_kind_in_the_api_schema(client):
     schema = client.get("/api/schema/", {"format": "json"}).json()
     channel_kinds = [enum for enum in enums(schema) if "dashboard" in enum]
     assert channel_kinds and all(set(SENDERS) <= set(enum) for enum in channel_kinds)
+
+
+@pytest.mark.parametrize(
+    ("template", "context", "shown"),
+    [
+        (
+            "alert",
+            {"alerts": [{"severity": "critical", "title": "Disk full", "status": "firing"}]},
+            "Disk full",
+        ),
+        ("alert", {"state": "storm", "alerts": [{"title": f"rule {n}"} for n in range(3)]}, "rule 2"),
+        ("statuspage_incident", {"headline": "New incident", "title": "API down"}, "New incident: API down"),
+        ("statuspage_maintenance", {"title": "Database upgrade", "status": "scheduled"}, "Database upgrade"),
+        ("test", {"body": "This is a test."}, "This is a test."),
+    ],
+)
+def test_it_sends_each_producers_text_as_the_email_text(provider, template, context, shown):
+    ChannelFactory(kind=Channel.Kind.NTFY, recipients="", destination="ops")
+    message = message_enqueue(
+        kind="check", subject="Check", template=template, context=context, severity="high", dedup_key=template
+    )
+    deliveries_send_due()
+    sent = provider.requests[0]["json"]["message"]
+    assert sent == render_plain(message, Delivery.objects.get()).strip() and shown in sent
