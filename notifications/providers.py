@@ -18,6 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from notifications.models import Channel, Delivery, Message, Severity
 from notifications.senders import (
+    Explain,
     Outcome,
     ProviderAnswer,
     json_field_reason,
@@ -54,7 +55,7 @@ SEVERITY_COLOUR = {
     Severity.MEDIUM: 0xF9A825,
     Severity.LOW: 0x1E88E5,
 }
-# Every character CommonMark (and Discord's and Teams' dialects of it) gives a meaning, plus the
+# Every character CommonMark (and Discord's and Mattermost's dialects of it) gives a meaning, plus the
 # mention and link brackets: each is backslash-escaped so it shows as itself.
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_~|>#+\-=.!\[\](){}<@:])")
 
@@ -63,7 +64,13 @@ def escape_markdown(text: str) -> str:
     return MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
-def _post(url: str, payload: dict, headers: dict | None = None, explain=None) -> Outcome:
+def _seconds(value: object) -> float | None:
+    """A wait a provider's body names, if it is a sane number of seconds (under a day)."""
+    valid = isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 86400
+    return float(value) if valid else None
+
+
+def _post(url: str, payload: dict, headers: dict | None = None, explain: Explain | None = None) -> Outcome:
     body = json.dumps(payload, cls=DjangoJSONEncoder).encode()
     return post_json(url, body, headers or {}, explain)
 
@@ -105,8 +112,7 @@ def discord_answer(answer: bytes) -> ProviderAnswer:
         wait = json.loads(answer).get("retry_after")
     except (ValueError, AttributeError):
         wait = None
-    valid = isinstance(wait, int | float) and not isinstance(wait, bool) and 0 <= wait < 86400
-    return ProviderAnswer(told.reason, float(wait) if valid else None)
+    return ProviderAnswer(told.reason, _seconds(wait))
 
 
 def discord_payload(notice: Notice) -> dict:
@@ -217,8 +223,7 @@ def telegram_answer(answer: bytes) -> ProviderAnswer:
         wait = json.loads(answer)["parameters"]["retry_after"]
     except (ValueError, KeyError, TypeError):
         wait = None
-    valid = isinstance(wait, int) and not isinstance(wait, bool) and 0 <= wait < 86400
-    return ProviderAnswer(told.reason, float(wait) if valid else None)
+    return ProviderAnswer(told.reason, _seconds(wait))
 
 
 def telegram_payload(notice: Notice, chat: str) -> dict:
