@@ -128,3 +128,13 @@ def test_it_sends_each_producers_text_as_the_email_text(provider, template, cont
     deliveries_send_due()
     sent = provider.requests[0]["json"]["message"]
     assert sent == render_plain(message, Delivery.objects.get()).strip() and shown in sent
+
+
+def test_it_retries_a_408_from_any_http_channel(provider):
+    # 408 is the receiver asking for the request again; it used to fail the delivery at once.
+    provider.then(Answer(408, b"Request Timeout"))
+    ChannelFactory(kind=Channel.Kind.WEBHOOK, recipients="", url=f"{provider.url}/hook", secret="s3cret")
+    message_enqueue(kind="alert.firing", subject="Latency", severity="high", dedup_key="a:408")
+    deliveries_send_due()
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.PENDING and delivery.last_error == "HTTP 408: Request Timeout"
