@@ -510,6 +510,12 @@ WEBHOOK_SECRET = env_str("WEBHOOK_SECRET")
 # probes anything but link-local (cloud metadata); these list networks to allow anyway.
 WEBHOOK_ALLOWED_NETWORKS = env_networks("WEBHOOK_ALLOWED_NETWORKS")
 PROBE_ALLOWED_NETWORKS = env_networks("PROBE_ALLOWED_NETWORKS")
+# The providers' services, for channels that do not name a server of their own (and for tests,
+# which point them at loopback servers).
+NTFY_URL = env_url("NTFY_URL", "https://ntfy.sh", schemes=("https", "http")).rstrip("/")
+TELEGRAM_API_URL = env_url("TELEGRAM_API_URL", "https://api.telegram.org", schemes=("https", "http")).rstrip(
+    "/"
+)
 
 # --- Status page (statuspage/): caching, the static copy, maintenance, uptime -------------
 # Public pages and JSON are served from a cache that each change turns over (statuspage/cache.py).

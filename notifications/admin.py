@@ -8,7 +8,14 @@ from django.utils.html import format_html
 
 from core import outbound
 from core.pagination import CheapPaginator
-from notifications.models import Channel, Delivery, DeliveryAttempt, Message, StaffNotification
+from notifications.models import (
+    URL_RECIPIENT_KINDS,
+    Channel,
+    Delivery,
+    DeliveryAttempt,
+    Message,
+    StaffNotification,
+)
 from notifications.services import (
     channel_send_test,
     deliveries_retry_now,
@@ -25,7 +32,7 @@ class ChannelAdmin(admin.ModelAdmin):
     actions = ["send_test_notification"]
     # A Slack URL's path and a webhook's signing secret are credentials: whoever may change a
     # channel sets them anyway; everyone else (Viewers, Operators) sees the host only.
-    SECRET_FIELDS = ("url", "secret")
+    SECRET_FIELDS = ("url", "secret", "token")
 
     def _shows_secrets(self, request, obj=None) -> bool:
         return self.has_change_permission(request, obj) or (obj is None and self.has_add_permission(request))
@@ -57,7 +64,9 @@ class ChannelAdmin(admin.ModelAdmin):
             return ", ".join(recipients[:3]) + (f" (+{len(recipients) - 3})" if len(recipients) > 3 else "")
         if channel.kind == Channel.Kind.DASHBOARD:
             return "all staff (in-app)"
-        return outbound.redact_url(channel.url)
+        if channel.kind in URL_RECIPIENT_KINDS:
+            return ", ".join(outbound.redact_url(r) for r in recipients)
+        return ", ".join(recipients)
 
     @admin.action(description="Send test notification", permissions=["change"])
     def send_test_notification(self, request, queryset):

@@ -6,6 +6,7 @@ StaffNotification is the in-app ("dashboard") inbox that staff see in the admin.
 """
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -39,6 +40,12 @@ class Channel(models.Model):
         SLACK = "slack", "Slack"
         WEBHOOK = "webhook", "Webhook"
         DASHBOARD = "dashboard", "Dashboard"
+        NTFY = "ntfy", "ntfy"
+        DISCORD = "discord", "Discord"
+        TEAMS = "teams", "Microsoft Teams"
+        TELEGRAM = "telegram", "Telegram"
+        MATTERMOST = "mattermost", "Mattermost"
+        GOTIFY = "gotify", "Gotify"
 
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -53,13 +60,25 @@ class Channel(models.Model):
         blank=True, help_text="E-mail channels: addresses, one per line or comma-separated."
     )
     url = models.CharField(
-        max_length=1000, blank=True, help_text="Slack incoming-webhook URL or webhook URL (http/https)."
+        max_length=1000,
+        blank=True,
+        help_text="The webhook URL; for Gotify the server, for ntfy the server (optional).",
     )
     secret = models.CharField(
         max_length=200,
         blank=True,
         default=new_signing_secret,
         help_text="Webhook channels: HMAC-SHA256 signing secret (X-Vigil-Signature).",
+    )
+    destination = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="ntfy channels: the topic. Telegram channels: the chat id (or @channel).",
+    )
+    token = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="ntfy: an access token (optional). Telegram: the bot token. Gotify: the application token.",
     )
     # Set on rows created from the environment, so re-syncing never creates a second one
     # and never overwrites what staff changed in the admin since.
@@ -80,8 +99,13 @@ class Channel(models.Model):
         if self.kind == self.Kind.EMAIL:
             parts = self.recipients.replace(",", "\n").splitlines()
             return list(dict.fromkeys(p.strip() for p in parts if p.strip()))
-        if self.kind in (self.Kind.SLACK, self.Kind.WEBHOOK):
+        if self.kind in URL_KINDS or self.kind == self.Kind.GOTIFY:
             return [self.url] if self.url else []
+        if self.kind == self.Kind.TELEGRAM:
+            return [self.destination] if self.destination else []
+        if self.kind == self.Kind.NTFY:
+            server = (self.url or settings.NTFY_URL).rstrip("/")
+            return [f"{server}/{self.destination}"] if self.destination else []
         # One dashboard delivery per message, shown to every staff user (see StaffNotification).
         return [DASHBOARD_RECIPIENT]
 
@@ -94,15 +118,47 @@ class Channel(models.Model):
                     validate_email(address)
                 except ValidationError:
                     raise ValidationError({"recipients": f"{address!r} is not a valid address."}) from None
-        if self.kind in (self.Kind.SLACK, self.Kind.WEBHOOK):
+        if self.kind in (*URL_KINDS, self.Kind.GOTIFY) or (self.kind == self.Kind.NTFY and self.url):
             problem = outbound.check_url(self.url, outbound.WEBHOOK)
             if problem:
                 raise ValidationError({"url": problem})
+        if self.kind == self.Kind.NTFY and not NTFY_TOPIC.fullmatch(self.destination):
+            raise ValidationError({"destination": "An ntfy topic is 1 to 64 letters, digits, '-' or '_'."})
+        if self.kind == self.Kind.TELEGRAM:
+            if not TELEGRAM_BOT_TOKEN.fullmatch(self.token):
+                raise ValidationError(
+                    {"token": "A Telegram bot token looks like 123456789:AAH… (from @BotFather)."}
+                )
+            if not TELEGRAM_CHAT.fullmatch(self.destination):
+                raise ValidationError(
+                    {"destination": "A Telegram chat is a numeric id (-100… for groups) or a @channelname."}
+                )
+        if self.kind == self.Kind.GOTIFY and not GOTIFY_TOKEN.fullmatch(self.token):
+            raise ValidationError(
+                {"token": "A Gotify channel needs the application token of an app on that server."}
+            )
         if self.kind == self.Kind.WEBHOOK and not self.secret:
             raise ValidationError({"secret": "A webhook channel needs a signing secret."})
 
 
 DASHBOARD_RECIPIENT = "staff"
+# Kinds whose one recipient is the channel's URL (a webhook that carries its credential).
+URL_KINDS = (
+    Channel.Kind.SLACK,
+    Channel.Kind.WEBHOOK,
+    Channel.Kind.DISCORD,
+    Channel.Kind.TEAMS,
+    Channel.Kind.MATTERMOST,
+)
+# Kinds whose delivery recipient is a URL, shown with its host only.
+URL_RECIPIENT_KINDS = (*URL_KINDS, Channel.Kind.NTFY, Channel.Kind.GOTIFY)
+# ntfy's own rule for topic names.
+NTFY_TOPIC = re.compile(r"[-_A-Za-z0-9]{1,64}")
+# The shapes Telegram's Bot API documents for a bot token and a chat_id.
+TELEGRAM_BOT_TOKEN = re.compile(r"[0-9]{5,}:[A-Za-z0-9_-]{30,}")
+# Gotify's application tokens are printable and have no spaces (they go in a header).
+GOTIFY_TOKEN = re.compile(r"[!-~]{1,200}")
+TELEGRAM_CHAT = re.compile(r"-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31}")
 
 
 class Message(models.Model):
@@ -195,7 +251,7 @@ class Delivery(models.Model):
 
     def recipient_display(self) -> str:
         # Webhook URLs may carry tokens (Slack's always do): show only scheme and host.
-        if self.kind in (Channel.Kind.SLACK, Channel.Kind.WEBHOOK):
+        if self.kind in URL_RECIPIENT_KINDS:
             return outbound.redact_url(self.recipient)
         return self.recipient
 

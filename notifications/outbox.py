@@ -44,6 +44,7 @@ from notifications.models import (
     StaffNotification,
     StaffNotificationRead,
 )
+from notifications.providers import SENDERS
 from notifications.senders import EmailSender, Outcome, render_plain, send_slack, send_webhook
 
 log = logging.getLogger(__name__)
@@ -474,6 +475,8 @@ def _send_one(delivery: Delivery, message: Message, email: EmailSender) -> Outco
         if delivery.channel is None:
             return Outcome.failed("the webhook channel was deleted, so there is no signing secret")
         return send_webhook(message, delivery, delivery.channel.secret)
+    if kind in SENDERS:
+        return SENDERS[kind](message, delivery)
     return Outcome.failed(f"unknown delivery kind {kind!r}")
 
 

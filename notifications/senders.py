@@ -26,6 +26,7 @@ import hmac
 import json
 import smtplib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -246,16 +247,54 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
-def classify_response(response: requests.Response, answer: bytes = b"") -> Outcome:
-    """The outcome of an HTTP answer: its status, and for an error the start of `answer`
-    (the body as far as it was read)."""
+@dataclass(frozen=True)
+class ProviderAnswer:
+    """What a provider's documented error body says: its reason, and how long to wait when
+    it says so in the body rather than in Retry-After."""
+
+    reason: str = ""
+    retry_after: float | None = None
+
+
+# Reads a provider's error body; given the bytes as far as they were read.
+Explain = Callable[[bytes], ProviderAnswer]
+
+
+def json_field_reason(*names: str) -> Explain:
+    """An Explain for providers whose error body is a JSON object with the reason in one of
+    `names` (the first present wins); anything else keeps the raw snippet."""
+
+    def explain(answer: bytes) -> ProviderAnswer:
+        try:
+            body = json.loads(answer)
+        except ValueError:
+            return ProviderAnswer()
+        if not isinstance(body, dict):
+            return ProviderAnswer()
+        for name in names:
+            if isinstance(body.get(name), str | int) and str(body[name]).strip():
+                return ProviderAnswer(str(body[name]).strip())
+        return ProviderAnswer()
+
+    return explain
+
+
+def classify_response(
+    response: requests.Response, answer: bytes = b"", explain: Explain | None = None
+) -> Outcome:
+    """The outcome of an HTTP answer: its status, and for an error the provider's reason (from
+    `explain`, reading its documented error body) or the start of `answer` (the body as far as
+    it was read). 408 and 429 are the provider asking to be tried again later; any other 4xx
+    (and a 3xx: a misconfigured URL) cannot succeed by resending."""
     code = response.status_code
     if 200 <= code < 300:
         return Outcome.sent(code)
-    snippet = _decode(answer, response.encoding)[:300] or response.reason or ""
-    error = f"HTTP {code}: {snippet}".strip()
-    if code == 429 or code >= 500:
-        return Outcome.retry(error, code, parse_retry_after(response.headers.get("Retry-After")))
+    told = explain(answer) if explain and answer else ProviderAnswer()
+    snippet = clean_line(told.reason) or _decode(answer, response.encoding) or response.reason or ""
+    error = f"HTTP {code}: {snippet[:300]}".strip()
+    if code in (408, 429) or code >= 500:
+        wait = parse_retry_after(response.headers.get("Retry-After"))
+        return Outcome.retry(error, code, told.retry_after if wait is None else wait)
     return Outcome.failed(error, code)
 
 
@@ -280,20 +319,21 @@ def read_answer(response: requests.Response, limit: int = MAX_ANSWER_BYTES) -> b
     return bytes(answer[:limit])
 
 
-def post_json(url: str, body: bytes, headers: dict) -> Outcome:
-    """The one HTTP sender of every channel that posts (Slack, webhooks)."""
+def post_json(url: str, body: bytes, headers: dict, explain: Explain | None = None) -> Outcome:
+    """The one HTTP sender of every channel that posts (Slack, webhooks, the chat and push
+    providers). `explain` reads the provider's error body for its reason."""
     # Checked again here, not only when the channel was saved: a name may resolve elsewhere
     # now, and rows saved before the rule existed are not trusted either.
     refused = outbound.check_destination(url, outbound.WEBHOOK)
     if refused:
         return Outcome.failed(refused)
     with deadline(settings.NOTIFICATIONS_SEND_DEADLINE) as limit:
-        outcome = _post(url, body, headers, limit)
+        outcome = _post(url, body, headers, limit, explain)
     # requests quotes the URL in its errors; Slack's path and webhook query strings are secrets.
     return replace(outcome, error=outbound.scrub(outcome.error, url)) if outcome.error else outcome
 
 
-def _post(url: str, body: bytes, headers: dict, limit: Deadline) -> Outcome:
+def _post(url: str, body: bytes, headers: dict, limit: Deadline, explain: Explain | None) -> Outcome:
     timeout = min(settings.NOTIFICATIONS_HTTP_TIMEOUT, limit.seconds)
     # A session of its own: a connection kept from an earlier send would not be under this
     # send's deadline (the deadline watches the sockets connected inside it).
@@ -320,7 +360,7 @@ def _post(url: str, body: bytes, headers: dict, limit: Deadline) -> Outcome:
                     return Outcome.retry(_missed(limit))
                 # A success needs nothing from the body; an error keeps its first lines.
                 ok = 200 <= response.status_code < 300
-                return classify_response(response, b"" if ok else read_answer(response))
+                return classify_response(response, b"" if ok else read_answer(response), explain)
         except requests.RequestException as exc:
             if limit.expired:
                 return Outcome.retry(_missed(limit))
