@@ -26,6 +26,10 @@ def test_it_opens_the_changelists_with_search(admin_client_, model):
 def _form(component, **changes) -> dict:
     return {
         "component": component.pk,
+        "kind": "http",
+        "record_type": "A",
+        "expected_values": "[]",
+        "nameserver_port": "53",
         "url": "https://app.example.com/health",
         "method": "GET",
         "expected_status_codes": "[200]",
