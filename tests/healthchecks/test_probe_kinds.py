@@ -2,6 +2,7 @@
 and a component with several probes takes the worst of their verdicts."""
 
 import socket
+import threading
 import time
 
 import pytest
@@ -51,9 +52,15 @@ def nameserver():
 
 @pytest.fixture
 def tls_target(tmp_path):
+    threads = threading.active_count()
     server = ProbeTarget(tls_cert=self_signed_certificate(tmp_path, days=30)).start()
     yield server
     server.stop()
+    # A refused handshake leaves the server's handler thread finishing after the test; wait for
+    # it, so the thread-counting tests after this one count only their own.
+    deadline = time.monotonic() + 2
+    while threading.active_count() > threads and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def tick():
