@@ -77,6 +77,7 @@ class Probe(models.Model):
         TCP = "tcp", "TCP"
         DNS = "dns", "DNS"
         TLS = "tls", "TLS certificate"
+        ICMP = "icmp", "ICMP echo (ping)"
 
     class Method(models.TextChoices):
         GET = "GET", "GET"
@@ -97,6 +98,7 @@ class Probe(models.Model):
         Kind.TCP: ["host", "port", "tls_handshake"],
         Kind.DNS: ["host", "record_type", "expected_values", "nameserver", "nameserver_port"],
         Kind.TLS: ["host", "port"],
+        Kind.ICMP: ["host"],
     }
 
     # What a probe run writes back (one executemany per round); read-only in the admin and the API.

@@ -217,7 +217,7 @@ def execute(spec: ProbeSpec, session: requests.Session, probe_round: deadline.Ro
     return outcome
 
 
-KINDS = {"tcp": kinds.tcp, "dns": kinds.dns_lookup, "tls": kinds.certificate}
+KINDS = {"tcp": kinds.tcp, "dns": kinds.dns_lookup, "tls": kinds.certificate, "icmp": kinds.icmp}
 
 
 def execute_all(specs: list[ProbeSpec], *, concurrency: int, round_deadline: float) -> list[Outcome]:

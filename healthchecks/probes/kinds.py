@@ -1,10 +1,11 @@
 """The probe kinds beside HTTP: a TCP connect (optionally with a TLS handshake), a DNS answer, a
-TLS certificate. Plain data in, plain data out, no database, like http.py.
+TLS certificate, an ICMP echo. Plain data in, plain data out, no database, like http.py.
 
 Each runs under its probe's deadline (probe_round.deadline): core.deadline shuts down every
 socket the thread connects when the time is up, so a connect or handshake that hangs ends at
 the probe's timeout. DNS queries go over UDP without connecting, which no socket deadline
-reaches, so dnspython's own `lifetime` (a total over every try and server) gets the time left.
+reaches, so dnspython's own `lifetime` (a total over every try and server) gets the time left;
+an ICMP echo is one packet whose wait icmplib bounds by the time left the same way.
 """
 
 import socket
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 
 import dns.exception
 import dns.resolver
+import icmplib
 
 from core import outbound
 from healthchecks.probes import tls
@@ -146,3 +148,43 @@ def dns_lookup(spec, outcome, probe_round: Round) -> None:
         outcome.error = f"{spec.record_type} answer for {spec.host} lacks {', '.join(missing)}"[:500]
         return
     _finish_ok(spec, outcome, started)
+
+
+ICMP_NOT_ALLOWED = (
+    "ICMP is not allowed for this process: add its group to the kernel's net.ipv4.ping_group_range "
+    "(unprivileged echo sockets) or give it CAP_NET_RAW"
+)
+
+
+def _echo(host: str, timeout: float):
+    """One echo, over an unprivileged ICMP socket where the kernel allows one, else a raw socket
+    (root or CAP_NET_RAW)."""
+    try:
+        return icmplib.ping(host, count=1, timeout=timeout, privileged=False)
+    except icmplib.SocketPermissionError:
+        return icmplib.ping(host, count=1, timeout=timeout, privileged=True)
+
+
+def icmp(spec, outcome, probe_round: Round) -> None:
+    problem = _destination_problem(spec.host, 0)
+    if problem:
+        outcome.error = problem
+        return
+    started = time.perf_counter()
+    with probe_round.deadline(spec.timeout):
+        try:
+            reply = _echo(spec.host, current_remaining(spec.timeout))
+        except icmplib.SocketPermissionError:
+            outcome.error = ICMP_NOT_ALLOWED
+        except icmplib.NameLookupError:
+            outcome.error = f"{spec.host} does not resolve"
+        except Exception as exc:  # an unusable address or socket: the probe's result, never a crash
+            outcome.error = f"ICMP echo failed: {exc}"[:500]
+    if not outcome.error and not reply.is_alive:
+        outcome.error = f"no echo reply within {spec.timeout:g} s"
+    if outcome.error:
+        outcome.latency_ms = _elapsed_ms(started)
+        return
+    _finish_ok(spec, outcome, started)
+    outcome.latency_ms = round(reply.avg_rtt, 2)  # the echo's own round trip, not the set-up
+    outcome.slow = outcome.latency_ms > spec.degraded_latency_ms

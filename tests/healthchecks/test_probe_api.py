@@ -199,7 +199,7 @@ def test_it_answers_404_for_an_unknown_service(api):
         ({"kind": "tcp", "host": "db.example.com", "port": 70000}, "port"),
         ({"kind": "dns", "host": "example.com", "nameserver": "not-an-ip"}, "nameserver"),
         ({"kind": "dns", "host": "example.com", "expected_values": "1.2.3.4"}, "expected_values"),
-        ({"kind": "icmp", "host": "example.com"}, "kind"),
+        ({"kind": "smtp", "host": "example.com"}, "kind"),
     ],
 )
 def test_it_refuses_bad_kind_fields_naming_the_field(api, payload, field):

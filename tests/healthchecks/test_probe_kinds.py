@@ -5,11 +5,13 @@ import socket
 import threading
 import time
 
+import icmplib
 import pytest
 from django.utils import timezone
 
 from alerts.models import Alert
 from healthchecks.models import Probe, ProbeResult
+from healthchecks.probes.kinds import ICMP_NOT_ALLOWED
 from healthchecks.probes.services import probes_run_due
 from statuspage.models import ComponentStatus
 from tests.healthchecks.dns_server import DNSResponder
@@ -207,3 +209,23 @@ def test_it_ends_a_dns_query_nobody_answers_at_the_probes_timeout(closed_port):
     silent.close()
     assert last_result(probe).error == "timed out after 0.5 s"
     assert time.monotonic() - started < 3
+
+
+def test_it_pings_loopback():
+    probe = probe_of(Probe.Kind.ICMP, host="127.0.0.1")
+    tick()
+    result = last_result(probe)
+    assert result.ok, result.error
+    assert result.latency_ms < 100
+
+
+def test_it_says_how_to_allow_icmp_where_the_process_may_not(monkeypatch):
+    # Whether this process may open ICMP sockets is the machine's setting, not the code's: the
+    # kernel's refusal is what is stood in for here.
+    def refused(*args, **kwargs):
+        raise icmplib.SocketPermissionError(False)
+
+    monkeypatch.setattr(icmplib, "ping", refused)
+    probe = probe_of(Probe.Kind.ICMP, host="127.0.0.1")
+    tick()
+    assert last_result(probe).error == ICMP_NOT_ALLOWED
