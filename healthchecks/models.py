@@ -240,6 +240,16 @@ class Probe(models.Model):
         # One alert per component, whichever of its probes finds it down.
         return f"probe:{self.component_id}"
 
+    def target(self) -> str:
+        """What this probe checks, for alerts and metrics (a URL without its credentials)."""
+        if self.kind == self.Kind.HTTP:
+            return outbound.without_credentials(self.component.health_check_url)
+        if self.kind == self.Kind.DNS:
+            return f"{self.host} {self.record_type}"
+        if self.kind == self.Kind.ICMP or self.port is None:
+            return self.host
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
     def cert_check_due(self, now: datetime) -> bool:
         if self.cert_checked_at is None:
             return True

@@ -20,7 +20,6 @@ from django.utils.text import slugify
 from alerts.models import Alert, AlertEvent, Severity
 from alerts.notify import announcements_batched
 from alerts.services import alert_raise, alert_resolve
-from core.outbound import without_credentials
 from healthchecks.models import OUTAGE_STATUSES, Probe, ProbeResult
 from healthchecks.probes.http import Outcome, ProbeSpec, execute_all
 from monitoring.models import Metric, MetricType
@@ -204,7 +203,7 @@ def _record(probes: dict[int, Probe], outcomes: list[Outcome]) -> None:
         component = probes[o.probe_id].component
         common = {
             "source": metric_source(component),
-            "endpoint": without_credentials(component.health_check_url)[:200],
+            "endpoint": probes[o.probe_id].target()[:200],
             "tags": {"component_id": component.pk, "probe_id": o.probe_id},
             "timestamp": o.checked_at,
         }
@@ -336,8 +335,7 @@ def _alert_down(probe: Probe, outcome: Outcome, graph: _Graph, down_now: set[int
         severity=Severity.CRITICAL,
         alert_type=Alert.Type.PROBE,
         message=(
-            f"{probe.consecutive_failures} probes in a row failed for "
-            f"{without_credentials(component.health_check_url)}: {outcome.error}"
+            f"{probe.consecutive_failures} probes in a row failed for {probe.target()}: {outcome.error}"
         ),
         metric="probe.up",
         value=0.0,
@@ -386,7 +384,7 @@ def _certificate(probe: Probe, outcome: Outcome, now: datetime, summary: RoundSu
                     title=f"TLS certificate of {probe.component.name} expires in {probe.cert_days_left} days",
                     severity=CERT_SEVERITY[days],
                     alert_type=Alert.Type.PROBE,
-                    message=f"{without_credentials(probe.component.health_check_url)}: certificate "
+                    message=f"{probe.target()}: certificate "
                     f"valid until {outcome.cert_expires_at:%Y-%m-%d %H:%M} UTC ({days}-day warning).",
                     metric="probe.cert_days_left",
                     value=float(probe.cert_days_left),

@@ -13,6 +13,7 @@ from alerts.models import Alert
 from healthchecks.models import Probe, ProbeResult
 from healthchecks.probes.kinds import ICMP_NOT_ALLOWED
 from healthchecks.probes.services import probes_run_due
+from monitoring.models import Metric
 from statuspage.models import ComponentStatus
 from tests.healthchecks.dns_server import DNSResponder
 from tests.healthchecks.factories import ProbeFactory
@@ -229,3 +230,11 @@ def test_it_says_how_to_allow_icmp_where_the_process_may_not(monkeypatch):
     probe = probe_of(Probe.Kind.ICMP, host="127.0.0.1")
     tick()
     assert last_result(probe).error == ICMP_NOT_ALLOWED
+
+
+def test_it_names_the_tcp_target_in_the_alert_and_the_metrics(closed_port):
+    probe = probe_of(Probe.Kind.TCP, host="127.0.0.1", port=closed_port)
+    tick()
+    alert = Alert.objects.get(fingerprint=f"probe:{probe.component_id}")
+    assert alert.message == f"1 probes in a row failed for 127.0.0.1:{closed_port}: connection refused"
+    assert Metric.objects.get(name="probe.up").endpoint == f"127.0.0.1:{closed_port}"
