@@ -225,6 +225,7 @@ HEALTH = {
     "ProbeState": _object(
         {
             "id": INTEGER,
+            "kind": ref("ProbeKindEnum"),
             "enabled": BOOLEAN,
             "url": STRING,
             "interval_seconds": INTEGER,
@@ -249,6 +250,7 @@ HEALTH = {
             "status_source": ref("StatusSourceEnum"),
             "status_changed_at": _nullable(DATE_TIME),
             "probe": _nullable(ref("ProbeState")),
+            "probes": _array(ref("ProbeState")),
         }
     ),
     "SystemStatus": _object(
@@ -300,6 +302,7 @@ HEALTH = {
             "results": _array(
                 _object(
                     {
+                        "probe": INTEGER,
                         "checked_at": DATE_TIME,
                         "ok": BOOLEAN,
                         "slow": BOOLEAN,

@@ -443,6 +443,7 @@ SPECTACULAR_SETTINGS = {
         "IncidentStatusEnum": "statuspage.models.IncidentStatus",
         "MaintenanceStatusEnum": "statuspage.models.MaintenanceStatus",
         "AlertStatusEnum": "alerts.models.Alert.Status",
+        "ProbeKindEnum": "healthchecks.models.Probe.Kind",
     },
 }
 

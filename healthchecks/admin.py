@@ -22,8 +22,9 @@ class HeartbeatAdmin(admin.ModelAdmin):
 class ProbeForm(forms.ModelForm):
     url = forms.CharField(
         max_length=200,
+        required=False,
         validators=[validate_probe_url],
-        help_text="The component's health_check_url (http or https).",
+        help_text="http probes: the component's health_check_url (http or https).",
     )
 
     class Meta:
@@ -34,6 +35,22 @@ class ProbeForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["url"].initial = self.instance.component.health_check_url
+            self.fields["kind"].disabled = True  # another kind is another probe
+
+    def clean(self):
+        cleaned = super().clean()
+        component = cleaned.get("component") or getattr(self.instance, "component", None)
+        http = cleaned.get("kind") == Probe.Kind.HTTP
+        if (
+            http
+            and not self.instance.pk
+            and component
+            and component.probes.filter(kind=Probe.Kind.HTTP).exists()
+        ):
+            self.add_error("kind", "The component has an HTTP probe already; change that one.")
+        if http and not (cleaned.get("url") or "").strip():
+            self.add_error("url", "An http probe needs the component's URL.")
+        return cleaned
 
     def clean_manual_hold_until(self):
         until = self.cleaned_data[HOLD_FIELD]
@@ -50,6 +67,7 @@ class ProbeAdmin(admin.ModelAdmin):
     form = ProbeForm
     list_display = [
         "component",
+        "kind",
         "enabled",
         "is_down",
         "last_ok",
@@ -59,9 +77,9 @@ class ProbeAdmin(admin.ModelAdmin):
         "consecutive_failures",
         "cert_days_left",
     ]
-    list_filter = ["enabled", "is_down", "last_ok", "method"]
+    list_filter = ["kind", "enabled", "is_down", "last_ok", "method"]
     list_select_related = ["component"]
-    search_fields = ["component__name", "component__health_check_url", "last_error"]
+    search_fields = ["component__name", "component__health_check_url", "host", "last_error"]
     readonly_fields = [*Probe.STATE_FIELDS, "next_due_at"]
     actions = ["probe_now"]
 
@@ -72,7 +90,8 @@ class ProbeAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in SETTINGS_FIELDS}
         component = obj.component if change else form.cleaned_data["component"]
-        saved = probe_configure(component=component, url=form.cleaned_data["url"], **fields)
+        url = form.cleaned_data["url"] or None  # other kinds leave the component's URL alone
+        saved = probe_configure(component=component, probe=obj if change else None, url=url, **fields)
         if HOLD_FIELD in form.changed_data:
             saved = probe_hold(probe=saved, until=form.cleaned_data[HOLD_FIELD], actor=request.user)
         obj.pk, obj.component = saved.pk, saved.component

@@ -17,7 +17,7 @@ class ProbeViewSet(viewsets.ModelViewSet):
     lookup_value_regex = "[0-9]+"  # anything else is not a route (404), not a failed cast
     queryset = Probe.objects.select_related("component").order_by("pk")
     serializer_class = ProbeSerializer
-    filterset_fields = ["enabled", "is_down", "component"]
+    filterset_fields = ["kind", "enabled", "is_down", "component"]
 
     @action(detail=True, methods=["post"])
     def hold(self, request, pk=None):

@@ -1,3 +1,4 @@
+import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -50,16 +51,55 @@ def validate_status_codes(value) -> None:
             raise ValidationError(f"{code!r} is not an HTTP status code (100–599).")
 
 
+HOST_NAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?|[0-9A-Fa-f:.]+")
+
+
+def validate_probe_host(value: str) -> None:
+    """A host name or IP address, and one probes may connect to (the rule of core/outbound.py)."""
+    if not HOST_NAME.fullmatch(value) or ".." in value:
+        raise ValidationError("Enter a host name or an IP address (no scheme, port or path).")
+    netloc = f"[{value}]" if ":" in value else value
+    problem = outbound.check_url(f"http://{netloc}/", outbound.PROBE)
+    if problem:
+        raise ValidationError(problem)
+
+
 class Probe(models.Model):
-    """How one component's health_check_url is probed, and the debounce state of its results.
+    """One way a component is watched (its health_check_url over HTTP, a TCP port, a DNS name,
+    a TLS certificate), and the debounce state of its results. A component may have several;
+    its status is the worst of their verdicts.
 
     The counters are written only by the run that claimed the probe (claims are exclusive), so
     they need no lock; the component's status is changed through statuspage's service."""
+
+    class Kind(models.TextChoices):
+        HTTP = "http", "HTTP"
+        TCP = "tcp", "TCP"
+        DNS = "dns", "DNS"
+        TLS = "tls", "TLS certificate"
+        ICMP = "icmp", "ICMP echo (ping)"
 
     class Method(models.TextChoices):
         GET = "GET", "GET"
         HEAD = "HEAD", "HEAD"
         POST = "POST", "POST"
+
+    class RecordType(models.TextChoices):
+        A = "A", "A"
+        AAAA = "AAAA", "AAAA"
+        CNAME = "CNAME", "CNAME"
+        MX = "MX", "MX"
+        NS = "NS", "NS"
+        TXT = "TXT", "TXT"
+
+    # The fields each kind needs besides the common ones; the rest are ignored for that kind.
+    KIND_FIELDS = {
+        Kind.HTTP: ["method", "expected_status_codes", "keyword", "json_path", "json_value"],
+        Kind.TCP: ["host", "port", "tls_handshake"],
+        Kind.DNS: ["host", "record_type", "expected_values", "nameserver", "nameserver_port"],
+        Kind.TLS: ["host", "port"],
+        Kind.ICMP: ["host"],
+    }
 
     # What a probe run writes back (one executemany per round); read-only in the admin and the API.
     STATE_FIELDS = [
@@ -68,6 +108,7 @@ class Probe(models.Model):
         "consecutive_slow",
         "consecutive_fast",
         "is_down",
+        "verdict",
         "last_checked_at",
         "last_ok",
         "last_status_code",
@@ -79,7 +120,33 @@ class Probe(models.Model):
         "cert_error",
     ]
 
-    component = models.OneToOneField("statuspage.Component", on_delete=models.CASCADE, related_name="probe")
+    component = models.ForeignKey("statuspage.Component", on_delete=models.CASCADE, related_name="probes")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.HTTP)
+    host = models.CharField(
+        max_length=253,
+        blank=True,
+        validators=[validate_probe_host],
+        help_text="tcp, dns, tls: the host name or IP address to check.",
+    )
+    port = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(65535)],
+        help_text="tcp: the port to connect to; tls: the port (443 if empty).",
+    )
+    tls_handshake = models.BooleanField(default=False, help_text="tcp: also complete a TLS handshake.")
+    record_type = models.CharField(max_length=8, choices=RecordType.choices, default=RecordType.A)
+    expected_values = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="dns: values the answer must contain (all of them); empty means it must resolve.",
+    )
+    nameserver = models.GenericIPAddressField(
+        null=True, blank=True, help_text="dns: ask this server instead of the system resolver."
+    )
+    nameserver_port = models.PositiveIntegerField(
+        default=53, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
     method = models.CharField(max_length=8, choices=Method.choices, default=Method.GET)
     expected_status_codes = models.JSONField(default=_default_codes, validators=[validate_status_codes])
     keyword = models.CharField(max_length=200, blank=True, help_text="Text the response body must contain.")
@@ -123,6 +190,12 @@ class Probe(models.Model):
     consecutive_slow = models.PositiveIntegerField(default=0)
     consecutive_fast = models.PositiveIntegerField(default=0)
     is_down = models.BooleanField(default=False, help_text="The debounced verdict that raised the alert.")
+    verdict = models.CharField(
+        max_length=30,
+        blank=True,
+        choices=ComponentStatus.choices,
+        help_text="The status this probe's streaks last called for; the component takes the worst.",
+    )
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_ok = models.BooleanField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -143,17 +216,39 @@ class Probe(models.Model):
         ordering = ["component__position", "component__name"]
         # Serves the claim query: enabled probes due now, oldest first.
         indexes = [models.Index(fields=["enabled", "next_due_at"], name="probe_enabled_due")]
+        constraints = [
+            # The HTTP probe checks the component's health_check_url, so one is enough; it also
+            # keeps two rounds that both create the default probe from making two.
+            models.UniqueConstraint(
+                fields=["component"], condition=models.Q(kind="http"), name="probe_one_http_per_component"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"probe of {self.component}"
+        return f"{self.kind} probe of {self.component}"
 
     def clean(self) -> None:
         if self.json_value and not self.json_path:
             raise ValidationError({"json_value": "Set json_path too: the value is compared at that path."})
+        if self.kind != self.Kind.HTTP and not self.host:
+            raise ValidationError({"host": f"A {self.kind} probe needs a host."})
+        if self.kind == self.Kind.TCP and not self.port:
+            raise ValidationError({"port": "A tcp probe needs a port."})
 
     @property
     def fingerprint(self) -> str:
+        # One alert per component, whichever of its probes finds it down.
         return f"probe:{self.component_id}"
+
+    def target(self) -> str:
+        """What this probe checks, for alerts and metrics (a URL without its credentials)."""
+        if self.kind == self.Kind.HTTP:
+            return outbound.without_credentials(self.component.health_check_url)
+        if self.kind == self.Kind.DNS:
+            return f"{self.host} {self.record_type}"
+        if self.kind == self.Kind.ICMP or self.port is None:
+            return self.host
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
     def cert_check_due(self, now: datetime) -> bool:
         if self.cert_checked_at is None:
@@ -174,6 +269,11 @@ class Probe(models.Model):
         else:
             self.consecutive_fast += 1
             self.consecutive_slow = 0
+
+    def verdict_update(self, component_status: str) -> None:
+        """Move this probe's own verdict by its streaks; a new probe starts from the component's status."""
+        current = self.verdict or component_status
+        self.verdict = self.desired_status(current) or current
 
     def desired_status(self, current: str) -> str | None:
         """The status the streaks call for, or None to leave it as it is (still debouncing).

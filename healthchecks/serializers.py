@@ -6,7 +6,18 @@ from healthchecks.models import Probe, validate_probe_url
 from healthchecks.probes.services import ProbeError, probe_configure, probe_hold, probe_hold_end_check
 from statuspage.models import ComponentStatus
 
+KIND_FIELDS = [
+    "host",
+    "port",
+    "tls_handshake",
+    "record_type",
+    "expected_values",
+    "nameserver",
+    "nameserver_port",
+]
 SETTINGS_FIELDS = [
+    "kind",
+    *KIND_FIELDS,
     "method",
     "expected_status_codes",
     "keyword",
@@ -40,6 +51,9 @@ class ProbeSerializer(serializers.ModelSerializer):
         min_length=1,  # the same rule, stated so the schema shows it
         required=False,
     )
+    expected_values = serializers.ListField(
+        child=serializers.CharField(max_length=255), max_length=20, required=False
+    )
 
     class Meta:
         model = Probe
@@ -54,11 +68,14 @@ class ProbeSerializer(serializers.ModelSerializer):
             *STATE_FIELDS,
         ]
         read_only_fields = STATE_FIELDS
+        # One HTTP probe per component is checked in validate(), with a message that says so.
+        validators = []
 
     def get_fields(self):
         fields = super().get_fields()
         if isinstance(self.instance, Probe):
             fields["component"].read_only = True  # a probe stays with its component
+            fields["kind"].read_only = True  # and its kind: another kind is another probe
         return fields
 
     def to_representation(self, instance):
@@ -83,8 +100,29 @@ class ProbeSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"json_value": ["Set json_path too: the value is compared at that path."]}
             )
-        if component is not None and not (attrs.get("url") or component.health_check_url):
-            raise serializers.ValidationError({"url": ["The component has no health_check_url; give one."]})
+        kind = attrs.get("kind", getattr(self.instance, "kind", Probe.Kind.HTTP))
+        if kind == Probe.Kind.HTTP:
+            if component is not None and not (attrs.get("url") or component.health_check_url):
+                raise serializers.ValidationError(
+                    {"url": ["The component has no health_check_url; give one."]}
+                )
+            if (
+                self.instance is None
+                and component is not None
+                and component.probes.filter(kind=kind).exists()
+            ):
+                raise serializers.ValidationError(
+                    {
+                        "component": [
+                            "The component has an HTTP probe already (one checks its URL); change that one."
+                        ]
+                    }
+                )
+        else:
+            if not attrs.get("host", getattr(self.instance, "host", "")):
+                raise serializers.ValidationError({"host": [f"A {kind} probe needs a host."]})
+            if kind == Probe.Kind.TCP and not attrs.get("port", getattr(self.instance, "port", None)):
+                raise serializers.ValidationError({"port": ["A tcp probe needs a port."]})
         return attrs
 
     def _hold(self, probe: Probe, until) -> Probe:
@@ -106,7 +144,7 @@ class ProbeSerializer(serializers.ModelSerializer):
         fields = {name: getattr(instance, name) for name in SETTINGS_FIELDS}
         fields.update(validated_data)
         with transaction.atomic():
-            probe = probe_configure(component=instance.component, url=url, **fields)
+            probe = probe_configure(component=instance.component, probe=instance, url=url, **fields)
             return self._hold(probe, until) if held else probe
 
 

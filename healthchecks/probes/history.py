@@ -14,9 +14,9 @@ from statuspage.uptime import WEIGHTS
 def component_by_service(service: str) -> Component | None:
     """A component by id or by the slug of its name (components have no slug column)."""
     if service.isascii() and service.isdigit():  # "²".isdigit() is true too; int() refuses it
-        return Component.objects.select_related("probe").filter(pk=int(service)).first()
+        return Component.objects.prefetch_related("probes").filter(pk=int(service)).first()
     wanted = slugify(service)
-    for component in Component.objects.select_related("probe").order_by("pk"):
+    for component in Component.objects.prefetch_related("probes").order_by("pk"):
         if slugify(component.name) == wanted:
             return component
     return None
@@ -27,6 +27,7 @@ def probe_state(probe: Probe | None) -> dict | None:
         return None
     return {
         "id": probe.pk,
+        "kind": probe.kind,
         "enabled": probe.enabled,
         "url": probe.component.health_check_url,
         "interval_seconds": probe.interval_seconds,
@@ -60,12 +61,21 @@ def service_state(component: Component) -> dict:
         "status": component.status,
         "status_source": component.status_source,
         "status_changed_at": component.status_changed_at,
-        "probe": probe_state(getattr(component, "probe", None)),
+        # The HTTP probe (or the first), as before several kinds; `probes` has them all.
+        "probe": probe_state(_main_probe(component)),
+        "probes": [probe_state(probe) for probe in component.probes.all()],
     }
 
 
+def _main_probe(component: Component) -> Probe | None:
+    probes = sorted(component.probes.all(), key=lambda p: (p.kind != Probe.Kind.HTTP, p.pk))
+    return probes[0] if probes else None
+
+
 def system_status() -> dict:
-    components = list(Component.objects.select_related("probe", "group").order_by("position", "name"))
+    components = list(
+        Component.objects.select_related("group").prefetch_related("probes").order_by("position", "name")
+    )
     by_status = {status: 0 for status in ComponentStatus.values}
     for component in components:
         by_status[component.status] += 1
@@ -74,8 +84,8 @@ def system_status() -> dict:
         "checked_at": timezone.now(),
         "summary": {
             "components": len(components),
-            "probed": sum(1 for c in components if getattr(c, "probe", None) and c.probe.enabled),
-            "probes_down": sum(1 for c in components if getattr(c, "probe", None) and c.probe.is_down),
+            "probed": sum(1 for c in components if any(p.enabled for p in c.probes.all())),
+            "probes_down": sum(1 for c in components if any(p.is_down for p in c.probes.all())),
             "by_status": by_status,
         },
         "services": [service_state(c) for c in components],
@@ -119,7 +129,6 @@ def _p95(values: list[float]) -> float | None:
 def service_history(component: Component, *, hours: int, limit: int, now: datetime | None = None) -> dict:
     now = now or timezone.now()
     since = now - timedelta(hours=hours)
-    probe = getattr(component, "probe", None)
     body = {
         "service": service_state(component),
         "hours": hours,
@@ -141,9 +150,9 @@ def service_history(component: Component, *, hours: int, limit: int, now: dateti
         "checks": {"total": 0, "failed": 0, "slow": 0, "availability_percent": None, "latency_ms": None},
         "results": [],
     }
-    if probe is None:
+    if not component.probes.all():
         return body
-    window = ProbeResult.objects.filter(probe=probe, checked_at__gte=since)
+    window = ProbeResult.objects.filter(probe__component=component, checked_at__gte=since)
     figures = window.aggregate(
         total=Count("pk"),
         failed=Count("pk", filter=Q(ok=False)),
@@ -166,6 +175,7 @@ def service_history(component: Component, *, hours: int, limit: int, now: dateti
     }
     body["results"] = [
         {
+            "probe": r.probe_id,
             "checked_at": r.checked_at,
             "ok": r.ok,
             "slow": r.slow,

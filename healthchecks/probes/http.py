@@ -1,4 +1,5 @@
-"""Run probes: plain data in, plain data out, no database (worker threads never touch the ORM).
+"""Run probes (HTTP here, the other kinds in kinds.py): plain data in, plain data out, no
+database (worker threads never touch the ORM).
 
 One pooled requests.Session serves a whole round. Every probe's timeout is a deadline over its
 whole exchange (connect, headers, body; see deadline.py), so a probe ends by its timeout however
@@ -19,7 +20,7 @@ from django.utils import timezone
 from requests.adapters import HTTPAdapter
 
 from core import outbound
-from healthchecks.probes import deadline, tls
+from healthchecks.probes import deadline, kinds, tls
 
 MAX_BODY_BYTES = 1024 * 1024  # enough for any health document; a huge body is not read further
 USER_AGENT = "Vigil-probe/1.0"
@@ -30,7 +31,15 @@ _MISSING = object()
 @dataclass(frozen=True)
 class ProbeSpec:
     probe_id: int
-    url: str
+    url: str = ""
+    kind: str = "http"
+    host: str = ""
+    port: int | None = None
+    tls_handshake: bool = False
+    record_type: str = "A"
+    expected_values: tuple[str, ...] = ()
+    nameserver: str | None = None
+    nameserver_port: int = 53
     method: str = "GET"
     expected_status_codes: tuple[int, ...] = (200,)
     keyword: str = ""
@@ -199,10 +208,16 @@ def execute(spec: ProbeSpec, session: requests.Session, probe_round: deadline.Ro
     """One probe; on its own (not in a round) it is a round of one."""
     probe_round = probe_round or deadline.Round()
     outcome = Outcome(probe_id=spec.probe_id, checked_at=timezone.now(), ok=False)
+    if spec.kind != "http":
+        KINDS[spec.kind](spec, outcome, probe_round)
+        return outcome
     _http(spec, session, outcome, probe_round)
     if spec.check_certificate and urlsplit(spec.url).scheme == "https":
         _certificate(spec, outcome, probe_round)
     return outcome
+
+
+KINDS = {"tcp": kinds.tcp, "dns": kinds.dns_lookup, "tls": kinds.certificate, "icmp": kinds.icmp}
 
 
 def execute_all(specs: list[ProbeSpec], *, concurrency: int, round_deadline: float) -> list[Outcome]:

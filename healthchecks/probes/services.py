@@ -20,12 +20,11 @@ from django.utils.text import slugify
 from alerts.models import Alert, AlertEvent, Severity
 from alerts.notify import announcements_batched
 from alerts.services import alert_raise, alert_resolve
-from core.outbound import without_credentials
 from healthchecks.models import OUTAGE_STATUSES, Probe, ProbeResult
 from healthchecks.probes.http import Outcome, ProbeSpec, execute_all
 from monitoring.models import Metric, MetricType
 from monitoring.writer import metrics_write
-from statuspage.models import Component, ComponentStatus, StatusSource
+from statuspage.models import Component, ComponentStatus, StatusSource, worst_status
 from statuspage.services import component_manual_status_release, component_set_status
 
 logger = logging.getLogger(__name__)
@@ -44,17 +43,27 @@ class ProbeError(Exception):
 # --- configuration ------------------------------------------------------------------------
 
 
-def probe_configure(*, component: Component, url: str | None = None, **settings_fields) -> Probe:
-    """Create or update a component's probe; `url` (already validated) becomes its health_check_url.
+def probe_configure(
+    *, component: Component, probe: Probe | None = None, url: str | None = None, **settings_fields
+) -> Probe:
+    """Create or update one of a component's probes; `url` (already validated) becomes its
+    health_check_url. Without `probe`, an HTTP probe updates the component's one HTTP probe (a
+    URL has one) and any other kind is a new probe.
 
     A changed setting takes effect at the next round: the probe is made due now."""
+    fields = {**settings_fields, "next_due_at": timezone.now()}
     with transaction.atomic():
         if url is not None and url != component.health_check_url:
             Component.objects.filter(pk=component.pk).update(health_check_url=url)
             component.health_check_url = url
-        probe, _ = Probe.objects.update_or_create(
-            component=component, defaults={**settings_fields, "next_due_at": timezone.now()}
-        )
+        if probe is None and fields.get("kind", Probe.Kind.HTTP) == Probe.Kind.HTTP:
+            probe = Probe.objects.filter(component=component, kind=Probe.Kind.HTTP).first()
+        if probe is None:
+            probe = Probe.objects.create(component=component, **fields)
+        else:
+            for name, value in fields.items():
+                setattr(probe, name, value)
+            probe.save()
     return probe
 
 
@@ -85,13 +94,16 @@ def probe_hold(
 
 
 def probe_ensure_for_components(*, now: datetime | None = None) -> int:
-    """Give every component that has a health_check_url and no probe the default one, due now.
+    """Give every component that has a health_check_url and no HTTP probe the default one, due now.
 
     statuspage sits below healthchecks and cannot create the probe where a URL is set (its API
     and admin), so every round starts here: a URL set anywhere is probed from the next round.
-    Two rounds at once may both find a component without one; the one-to-one keeps one."""
+    Two rounds at once may both find a component without one; the unique constraint on a
+    component's HTTP probe keeps one."""
     missing = list(
-        Component.objects.exclude(health_check_url="").filter(probe__isnull=True).values_list("pk", flat=True)
+        Component.objects.exclude(health_check_url="")
+        .exclude(probes__kind=Probe.Kind.HTTP)
+        .values_list("pk", flat=True)
     )
     if missing:
         now = now or timezone.now()
@@ -118,7 +130,8 @@ def probes_claim_due(*, now: datetime | None = None, limit: int | None = None) -
             Probe.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("component")
             .filter(enabled=True, next_due_at__lte=now + timedelta(seconds=DUE_GRACE_SECONDS))
-            .exclude(component__health_check_url="")
+            # An HTTP probe of a component whose URL was cleared waits until it has one again.
+            .exclude(kind=Probe.Kind.HTTP, component__health_check_url="")
             .order_by("next_due_at")[:limit]
         )
         by_interval: dict[int, list[int]] = defaultdict(list)
@@ -135,6 +148,14 @@ def _spec(probe: Probe, now: datetime) -> ProbeSpec:
     return ProbeSpec(
         probe_id=probe.pk,
         url=url,
+        kind=probe.kind,
+        host=probe.host,
+        port=probe.port,
+        tls_handshake=probe.tls_handshake,
+        record_type=probe.record_type,
+        expected_values=tuple(probe.expected_values or ()),
+        nameserver=probe.nameserver,
+        nameserver_port=probe.nameserver_port,
         method=probe.method,
         expected_status_codes=tuple(probe.expected_status_codes or [200]),
         keyword=probe.keyword,
@@ -142,7 +163,9 @@ def _spec(probe: Probe, now: datetime) -> ProbeSpec:
         json_value=probe.json_value,
         timeout=probe.timeout_seconds,
         degraded_latency_ms=probe.degraded_latency_ms,
-        check_certificate=url.startswith("https://") and probe.cert_check_due(now),
+        check_certificate=probe.kind == Probe.Kind.HTTP
+        and url.startswith("https://")
+        and probe.cert_check_due(now),
     )
 
 
@@ -180,7 +203,7 @@ def _record(probes: dict[int, Probe], outcomes: list[Outcome]) -> None:
         component = probes[o.probe_id].component
         common = {
             "source": metric_source(component),
-            "endpoint": without_credentials(component.health_check_url)[:200],
+            "endpoint": probes[o.probe_id].target()[:200],
             "tags": {"component_id": component.pk, "probe_id": o.probe_id},
             "timestamp": o.checked_at,
         }
@@ -312,8 +335,7 @@ def _alert_down(probe: Probe, outcome: Outcome, graph: _Graph, down_now: set[int
         severity=Severity.CRITICAL,
         alert_type=Alert.Type.PROBE,
         message=(
-            f"{probe.consecutive_failures} probes in a row failed for "
-            f"{without_credentials(component.health_check_url)}: {outcome.error}"
+            f"{probe.consecutive_failures} probes in a row failed for {probe.target()}: {outcome.error}"
         ),
         metric="probe.up",
         value=0.0,
@@ -362,7 +384,7 @@ def _certificate(probe: Probe, outcome: Outcome, now: datetime, summary: RoundSu
                     title=f"TLS certificate of {probe.component.name} expires in {probe.cert_days_left} days",
                     severity=CERT_SEVERITY[days],
                     alert_type=Alert.Type.PROBE,
-                    message=f"{without_credentials(probe.component.health_check_url)}: certificate "
+                    message=f"{probe.target()}: certificate "
                     f"valid until {outcome.cert_expires_at:%Y-%m-%d %H:%M} UTC ({days}-day warning).",
                     metric="probe.cert_days_left",
                     value=float(probe.cert_days_left),
@@ -383,12 +405,42 @@ def _certificate(probe: Probe, outcome: Outcome, now: datetime, summary: RoundSu
             summary.alerts_resolved += 1
 
 
+def _component_targets(probes: list[Probe], current: dict[int, str]) -> dict[int, tuple[str, Probe]]:
+    """Per component of this round: the worst verdict of all its enabled probes (those that ran
+    now and the stored verdicts of the others) and the probe of this round that calls for it,
+    for the components whose status that would change."""
+    verdicts: dict[int, list[str]] = defaultdict(list)
+    ran = {probe.pk for probe in probes}
+    for probe in probes:
+        verdicts[probe.component_id].append(probe.verdict)
+    others = (
+        Probe.objects.filter(component__in=list(verdicts), enabled=True)
+        .exclude(pk__in=ran)
+        .exclude(verdict="")
+        .values_list("component_id", "verdict")
+    )
+    for component_id, verdict in others:
+        verdicts[component_id].append(verdict)
+    targets = {}
+    for component_id, statuses in verdicts.items():
+        target = worst_status(statuses)
+        if target != current.get(component_id):
+            mine = [p for p in probes if p.component_id == component_id]
+            targets[component_id] = (target, next((p for p in mine if p.verdict == target), mine[0]))
+    return targets
+
+
+def _still_down_elsewhere(probe: Probe) -> bool:
+    """Another probe of the component still finds it down: its alert stays open."""
+    return Probe.objects.filter(component_id=probe.component_id, is_down=True).exclude(pk=probe.pk).exists()
+
+
 def probe_outcomes_apply(*, probes: dict[int, Probe], outcomes: list[Outcome], now: datetime) -> RoundSummary:
     summary = RoundSummary(claimed=len(outcomes))
     current = dict(
         Component.objects.filter(pk__in=[p.component_id for p in probes.values()]).values_list("pk", "status")
     )
-    actions = []
+    by_probe = {}
     for outcome in outcomes:
         probe = probes[outcome.probe_id]
         probe.component.status = current.get(probe.component_id, probe.component.status)
@@ -401,7 +453,14 @@ def probe_outcomes_apply(*, probes: dict[int, Probe], outcomes: list[Outcome], n
         probe.last_status_code = outcome.status_code
         probe.last_latency_ms = outcome.latency_ms
         probe.last_error = outcome.error[:500]
-        target = probe.desired_status(probe.component.status)
+        probe.verdict_update(probe.component.status)
+        by_probe[probe.pk] = outcome
+    targets = _component_targets([probes[pk] for pk in by_probe], current)
+    actions = []
+    for probe_id, outcome in by_probe.items():
+        probe = probes[probe_id]
+        target, driver = targets.get(probe.component_id, (None, None))
+        target = target if driver is probe else None  # a component's status is set once a round
         goes_down = probe.verdict_down() and not probe.is_down
         comes_up = probe.is_down and probe.verdict_up()
         if target or goes_down or comes_up or outcome.cert_checked:
@@ -427,7 +486,8 @@ def probe_outcomes_apply(*, probes: dict[int, Probe], outcomes: list[Outcome], n
                         probe.is_down = True
                         summary.alerts_raised += 1
                     elif comes_up:
-                        summary.alerts_resolved += _alert_recovered(probe, now)
+                        if not _still_down_elsewhere(probe):
+                            summary.alerts_resolved += _alert_recovered(probe, now)
                         probe.is_down = False
                     if outcome.cert_checked:
                         _certificate(probe, outcome, now, summary)

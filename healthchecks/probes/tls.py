@@ -2,12 +2,16 @@
 
 The certificate is fetched without verification (a self-signed or already-expired one must
 still report its date) and its notAfter is read from the DER with a few lines of ASN.1
-walking, so Vigil needs no crypto library for this.
+walking. Whether the certificate names the host (tls probes) is read with cryptography's
+x509 parser: subjectAltName matching has rules (wildcards, IP entries) not worth writing again.
 """
 
+import ipaddress
 import socket
 import ssl
 from datetime import UTC, datetime
+
+from cryptography import x509
 
 
 class CertificateError(Exception):
@@ -59,7 +63,8 @@ def not_after(der: bytes) -> datetime:
     return _time(tag, der[start:end])
 
 
-def certificate_expiry(host: str, port: int, *, timeout: float) -> datetime:
+def peer_certificate(host: str, port: int, *, timeout: float) -> bytes:
+    """The DER certificate the server presents, fetched without verification."""
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
@@ -75,7 +80,57 @@ def certificate_expiry(host: str, port: int, *, timeout: float) -> datetime:
         raise CertificateError(f"{type(exc).__name__}: {exc}"[:300]) from exc
     if not der:
         raise CertificateError("the server sent no certificate")
+    return der
+
+
+def certificate_expiry(host: str, port: int, *, timeout: float) -> datetime:
+    der = peer_certificate(host, port, timeout=timeout)
     try:
         return not_after(der)
     except (ValueError, IndexError, UnicodeDecodeError) as exc:
         raise CertificateError(f"unreadable certificate: {exc}") from exc
+
+
+def _name_matches(pattern: str, host: str) -> bool:
+    """RFC 6125: a wildcard stands for the whole left-most label only (*.example.com)."""
+    pattern, host = pattern.rstrip(".").lower(), host.rstrip(".").lower()
+    if pattern.startswith("*."):
+        return "." in host and host.split(".", 1)[1] == pattern[2:]
+    return pattern == host
+
+
+def hostname_mismatch(der: bytes, host: str) -> str:
+    """Why the certificate is not for `host` ("" when it is): its subjectAltName names (DNS and
+    IP), or its common name when it has none, the way browsers no longer but many servers do."""
+    try:
+        certificate = x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        raise CertificateError(f"unreadable certificate: {exc}") from exc
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        dns_names = names.get_values_for_type(x509.DNSName)
+        addresses = names.get_values_for_type(x509.IPAddress)
+    except x509.ExtensionNotFound:
+        common = certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+        dns_names, addresses = [str(attribute.value) for attribute in common], []
+        if address is not None:
+            addresses = [ipaddress.ip_address(n) for n in dns_names if _is_address(n)]
+    if address is not None:
+        if address in addresses:
+            return ""
+    elif any(_name_matches(name, host) for name in dns_names):
+        return ""
+    listed = ", ".join([*dns_names, *(str(a) for a in addresses)]) or "no names"
+    return f"certificate is not for {host} (it names {listed})"[:500]
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True

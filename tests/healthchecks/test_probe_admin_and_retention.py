@@ -26,6 +26,10 @@ def test_it_opens_the_changelists_with_search(admin_client_, model):
 def _form(component, **changes) -> dict:
     return {
         "component": component.pk,
+        "kind": "http",
+        "record_type": "A",
+        "expected_values": "[]",
+        "nameserver_port": "53",
         "url": "https://app.example.com/health",
         "method": "GET",
         "expected_status_codes": "[200]",
@@ -99,3 +103,35 @@ def test_it_seeds_demo_probes_idempotently():
     assert Probe.objects.count() == count
     assert all(p.component.health_check_url.endswith("/health/live") for p in Probe.objects.all())
     assert seed_probes in SEEDS
+
+
+def test_it_adds_a_tcp_probe_beside_the_http_probe_in_the_admin(admin_client_):
+    probe = ProbeFactory()
+    data = _form(probe.component, kind="tcp", url="", host="db.example.com", port="5432")
+    response = admin_client_.post(reverse("admin:healthchecks_probe_add"), data)
+    assert response.status_code == 302, response.content[:3000]
+    assert sorted(probe.component.probes.values_list("kind", flat=True)) == ["http", "tcp"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"kind": "tcp", "url": "", "host": "db.example.com"}, "port"),
+        ({"kind": "dns", "url": ""}, "host"),
+        ({"kind": "tls", "url": "", "host": "169.254.169.254"}, "host"),
+        ({"kind": "http", "url": ""}, "url"),
+    ],
+)
+def test_it_shows_form_errors_for_bad_kind_fields(admin_client_, changes, field):
+    response = admin_client_.post(
+        reverse("admin:healthchecks_probe_add"), _form(ComponentFactory(), **changes)
+    )
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+
+
+def test_it_refuses_a_second_http_probe_in_the_admin(admin_client_):
+    probe = ProbeFactory()
+    response = admin_client_.post(reverse("admin:healthchecks_probe_add"), _form(probe.component))
+    assert response.status_code == 200
+    assert "kind" in response.context["adminform"].form.errors

@@ -188,3 +188,48 @@ def test_it_rejects_bad_hours(api, hours):
 def test_it_answers_404_for_an_unknown_service(api):
     assert api.get("/api/operations/system/health/nowhere").status_code == 404
     assert api.get("/api/operations/system/health/999999").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"kind": "tcp", "host": "db.example.com"}, "port"),
+        ({"kind": "dns"}, "host"),
+        ({"kind": "dns", "host": "example.com", "record_type": "SRVX"}, "record_type"),
+        ({"kind": "tcp", "host": "db.example.com", "port": 70000}, "port"),
+        ({"kind": "dns", "host": "example.com", "nameserver": "not-an-ip"}, "nameserver"),
+        ({"kind": "dns", "host": "example.com", "expected_values": "1.2.3.4"}, "expected_values"),
+        ({"kind": "smtp", "host": "example.com"}, "kind"),
+    ],
+)
+def test_it_refuses_bad_kind_fields_naming_the_field(api, payload, field):
+    component = ComponentFactory(health_check_url="")
+    response = api.post("/api/operations/probes", {"component": component.pk, **payload}, format="json")
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+
+
+def test_it_adds_a_tcp_probe_beside_the_http_probe(api):
+    probe = ProbeFactory()
+    payload = {"component": probe.component_id, "kind": "tcp", "host": "db.example.com", "port": 5432}
+    response = api.post("/api/operations/probes", payload, format="json")
+    assert response.status_code == 201, response.json()
+    assert (response.json()["kind"], response.json()["port"]) == ("tcp", 5432)
+    assert probe.component.probes.count() == 2
+
+
+def test_it_keeps_a_probes_kind_on_update(api):
+    probe = ProbeFactory()
+    response = api.patch(f"/api/operations/probes/{probe.pk}", {"kind": "tcp"}, format="json")
+    assert response.status_code == 200
+    probe.refresh_from_db()
+    assert probe.kind == "http"
+
+
+@pytest.mark.parametrize("host", ["169.254.169.254", "http://db.example.com", "db.example.com:5432", "a b"])
+def test_it_refuses_a_host_probes_may_not_use(api, host):
+    component = ComponentFactory(health_check_url="")
+    payload = {"component": component.pk, "kind": "tcp", "host": host, "port": 80}
+    response = api.post("/api/operations/probes", payload, format="json")
+    assert response.status_code == 400
+    assert "host" in response.json()["errors"]
