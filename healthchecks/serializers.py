@@ -45,6 +45,8 @@ class ProbeSerializer(serializers.ModelSerializer):
     url = ProbeURLField(required=False, write_only=True, max_length=200, validators=[validate_probe_url])
     component_name = serializers.CharField(source="component.name", read_only=True)
     component_status = serializers.CharField(source="component.status", read_only=True)
+    # Blank until the probe's first round: the schema must say so, or '' breaks the enum.
+    verdict = serializers.ChoiceField(choices=ComponentStatus.choices, allow_blank=True, read_only=True)
     expected_status_codes = serializers.ListField(
         child=serializers.IntegerField(min_value=100, max_value=599),
         allow_empty=False,
