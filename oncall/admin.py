@@ -47,17 +47,7 @@ class LayerForm(forms.ModelForm):
 
     class Meta:
         model = RotationLayer
-        fields = [
-            "name",
-            "level",
-            "rotation",
-            "shift_hours",
-            "starts_on",
-            "handoff_time",
-            "restrict_weekdays",
-            "restrict_from",
-            "restrict_to",
-        ]
+        fields = list(RotationLayer.SETTINGS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -70,6 +70,19 @@ class RotationLayer(models.Model):
     )
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="LayerMember", related_name="+")
 
+    # What staff set on a layer, in the admin and the API alike.
+    SETTINGS = (
+        "name",
+        "level",
+        "rotation",
+        "shift_hours",
+        "starts_on",
+        "handoff_time",
+        "restrict_weekdays",
+        "restrict_from",
+        "restrict_to",
+    )
+
     class Meta:
         ordering = ["schedule", "-level"]
         constraints = [

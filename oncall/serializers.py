@@ -44,18 +44,7 @@ class LayerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RotationLayer
-        fields = [
-            "name",
-            "level",
-            "rotation",
-            "shift_hours",
-            "starts_on",
-            "handoff_time",
-            "restrict_weekdays",
-            "restrict_from",
-            "restrict_to",
-            "members",
-        ]
+        fields = [*RotationLayer.SETTINGS, "members"]
 
 
 class OverrideSerializer(serializers.ModelSerializer):
