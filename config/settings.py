@@ -517,6 +517,8 @@ NTFY_URL = env_url("NTFY_URL", "https://ntfy.sh", schemes=("https", "http")).rst
 TELEGRAM_API_URL = env_url("TELEGRAM_API_URL", "https://api.telegram.org", schemes=("https", "http")).rstrip(
     "/"
 )
+# Twilio's REST API (SMS and voice channels); the twilio package's requests are sent here.
+TWILIO_API_URL = env_url("TWILIO_API_URL", "https://api.twilio.com", schemes=("https", "http")).rstrip("/")
 
 # --- Status page (statuspage/): caching, the static copy, maintenance, uptime -------------
 # Public pages and JSON are served from a cache that each change turns over (statuspage/cache.py).
