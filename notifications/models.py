@@ -109,12 +109,17 @@ class Channel(models.Model):
     )
     # The generic HTTP SMS gateway: how one message is sent to one number.
     http_method = models.CharField(
-        max_length=6, choices=Method.choices, default=Method.POST, help_text="SMS gateway channels."
+        max_length=6,
+        choices=Method.choices,
+        default=Method.POST,
+        blank=True,
+        help_text="SMS gateway channels.",
     )
     content_type = models.CharField(
         max_length=6,
         choices=ContentType.choices,
         default=ContentType.JSON,
+        blank=True,
         help_text="SMS gateway channels: how the body template's values are escaped (GET sends it as the "
         "query string, form-encoded).",
     )
@@ -161,6 +166,9 @@ class Channel(models.Model):
         return [DASHBOARD_RECIPIENT]
 
     def clean(self) -> None:
+        # Only SMS gateways use them; the other kinds' forms may leave them empty.
+        self.http_method = self.http_method or self.Method.POST
+        self.content_type = self.content_type or self.ContentType.JSON
         if self.kind == self.Kind.EMAIL:
             if not self.recipient_list():
                 raise ValidationError({"recipients": "An e-mail channel needs at least one address."})
@@ -207,7 +215,11 @@ class Channel(models.Model):
         if self.kind == self.Kind.SMS_GATEWAY:
             from notifications.sms_gateway import headers_problem, template_problem
 
-            problem = template_problem(self.body_template)
+            # A GET sends the template as its query string: form-encoded, whatever the content type.
+            is_json = self.content_type == self.ContentType.JSON and self.http_method != self.Method.GET
+            problem = template_problem(
+                self.body_template, self.content_type if is_json else self.ContentType.FORM
+            )
             if problem:
                 raise ValidationError({"body_template": problem})
             problem = headers_problem(self.request_headers)

@@ -38,7 +38,15 @@ def _template(channel: Channel) -> str:
     return channel.body_template.strip() or DEFAULT_TEMPLATES[Channel.ContentType(channel.content_type)]
 
 
-def template_problem(template: str) -> str | None:
+SAMPLE = {
+    "to": "+14155550100",
+    "text": 'A "quoted" & <odd> text',
+    "severity": "high",
+    "link": "https://a.example/",
+}
+
+
+def template_problem(template: str, content_type: str = Channel.ContentType.FORM) -> str | None:
     if not template.strip():
         return None
     parsed = Template(template)
@@ -48,6 +56,14 @@ def template_problem(template: str) -> str | None:
     if unknown:
         known = ", ".join("$" + p for p in PLACEHOLDERS)
         return f"Unknown placeholder ${unknown[0]}; the template may use {known}."
+    if content_type == Channel.ContentType.JSON:
+        rendered = parsed.safe_substitute({k: _escape(v, content_type) for k, v in SAMPLE.items()})
+        try:
+            json.loads(rendered)
+        except ValueError as exc:
+            return (
+                f"With values put in, the template is not JSON ({exc.msg}); put each placeholder in quotes."
+            )
     return None
 
 
