@@ -1,3 +1,5 @@
+import time
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -5,6 +7,7 @@ from notifications.models import Channel, Delivery, DeliveryAttempt
 from notifications.services import deliveries_send_due
 from notifications.telephony import sms_length, sms_text
 from tests.notifications.provider_servers import HOSTILE_TITLE, page, send_twice
+from tests.notifications.servers import BadPeer, endless_answer, trickled_headers
 from tests.notifications.twilio_fakes import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -149,3 +152,20 @@ def test_it_refuses_settings_twilio_would_not_take(fields, problem):
     with pytest.raises(ValidationError) as error:
         channel.full_clean()
     assert problem in error.value.message_dict
+
+
+@pytest.mark.parametrize("answer", [trickled_headers(0.1), endless_answer(500)])
+def test_it_spends_one_bounded_attempt_on_a_twilio_that_trickles_or_never_ends(settings, answer):
+    settings.NOTIFICATIONS_HTTP_TIMEOUT, settings.NOTIFICATIONS_SEND_DEADLINE = 0.5, 1.0
+    peer = BadPeer(answer)
+    settings.TWILIO_API_URL = peer.url("")
+    try:
+        twilio_channel()
+        page()
+        started = time.monotonic()
+        deliveries_send_due()
+        assert time.monotonic() - started < 1.5
+    finally:
+        peer.stop()
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.PENDING and delivery.attempts == 1

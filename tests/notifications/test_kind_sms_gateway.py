@@ -3,9 +3,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.test import Client
+from django.urls import reverse
 
+from config.models import AuditEntry
 from notifications.models import Channel, Delivery, DeliveryAttempt
 from notifications.services import deliveries_send_due
+from tests.config.factories import role_user
 from tests.notifications.factories import ChannelFactory
 from tests.notifications.provider_servers import HOSTILE_TITLE, Answer, ProviderServer, page, send_twice
 
@@ -123,3 +127,27 @@ def test_it_refuses_a_template_header_number_or_url_it_cannot_use(fields, proble
     with pytest.raises(ValidationError) as error:
         channel.full_clean()
     assert problem in error.value.message_dict
+
+
+def test_it_keeps_the_gateway_headers_out_of_the_audit_log_and_from_viewers():
+    client = Client()
+    client.force_login(role_user("superuser"))
+    form = {
+        "name": "gateway",
+        "kind": "sms_gateway",
+        "url": "https://gateway.example/sms",
+        "recipients": ON_CALL,
+        "request_headers": "X-Api-Key: gw-s3cret-key",
+        "http_method": "POST",
+        "content_type": "json",
+        "min_severity": "high",
+        "enabled": "on",
+    }
+    response = client.post(reverse("admin:notifications_channel_add"), form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    channel = Channel.objects.get()
+    entries = " ".join(str([e.before, e.after, e.changes]) for e in AuditEntry.objects.all())
+    assert "gateway" in entries and "gw-s3cret-key" not in entries
+    client.force_login(role_user("viewer"))
+    body = client.get(reverse("admin:notifications_channel_change", args=[channel.pk])).content.decode()
+    assert ON_CALL in body and "gw-s3cret-key" not in body
