@@ -106,14 +106,17 @@ def twilio_send(channel: Channel | None, create: Callable[[Client, Channel], obj
     """One request through the twilio package, bounded and classified."""
     if channel is None:
         return Outcome.failed("the Twilio channel was deleted, so there are no credentials")
+    if not (channel.account_sid and channel.token and channel.from_number):
+        # A row saved without them (the form requires them; an import or the shell need not).
+        return Outcome.failed("the channel's account SID, auth token or from number is missing")
     transport = BoundedTwilioHttp()
-    # environment={}: TWILIO_EDGE / TWILIO_REGION in the worker's environment must not send the
-    # request past TWILIO_API_URL.
-    client = Client(channel.account_sid, channel.token, http_client=transport, environment={})
     timeout = min(settings.NOTIFICATIONS_HTTP_TIMEOUT, settings.NOTIFICATIONS_SEND_DEADLINE)
     transport.timeout = timeout
     with deadline(settings.NOTIFICATIONS_SEND_DEADLINE) as limit:
         try:
+            # environment={}: TWILIO_EDGE / TWILIO_REGION in the worker's environment must not
+            # send the request past TWILIO_API_URL.
+            client = Client(channel.account_sid, channel.token, http_client=transport, environment={})
             create(client, channel)
         except OutboundRefused as exc:
             return Outcome.failed(str(exc))
@@ -130,7 +133,10 @@ def twilio_send(channel: Channel | None, create: Callable[[Client, Channel], obj
             # is not what the package expects: the status line decides, below.
             pass
     if transport.response is None:
-        return Outcome.failed("the twilio package sent no request")
+        # Refused before a request: no credentials (a row saved before they were required).
+        return Outcome.failed(
+            "the twilio package sent no request: the channel's account SID or auth token is missing"
+        )
     if limit.expired and not 200 <= transport.response.status_code < 300:
         return Outcome.retry(f"no complete answer within the send deadline of {limit.seconds:g} s")
     return _scrubbed(classify_response(transport.response, transport.answer, twilio_answer), channel)

@@ -169,3 +169,21 @@ def test_it_spends_one_bounded_attempt_on_a_twilio_that_trickles_or_never_ends(s
         peer.stop()
     delivery = Delivery.objects.get()
     assert delivery.status == Delivery.Status.PENDING and delivery.attempts == 1
+
+
+def test_it_refuses_a_twilio_api_url_the_outbound_rule_does_not_allow(twilio, settings):
+    twilio_channel()
+    settings.WEBHOOK_ALLOWED_NETWORKS = []  # loopback is private: refused at send
+    page()
+    deliveries_send_due()
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.FAILED and not twilio.requests
+
+
+def test_it_fails_a_channel_without_credentials_instead_of_raising(twilio):
+    channel = twilio_channel()
+    Channel.objects.filter(pk=channel.pk).update(account_sid="", token="")
+    page()
+    deliveries_send_due()
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.FAILED and "account SID" in delivery.last_error
