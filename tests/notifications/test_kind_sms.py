@@ -164,7 +164,7 @@ def test_it_spends_one_bounded_attempt_on_a_twilio_that_trickles_or_never_ends(s
         page()
         started = time.monotonic()
         deliveries_send_due()
-        assert time.monotonic() - started < 1.5
+        assert time.monotonic() - started < 3  # the deadline (1 s) and a loaded machine's slack
     finally:
         peer.stop()
     delivery = Delivery.objects.get()
