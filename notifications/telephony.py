@@ -24,7 +24,7 @@ from twilio.rest import Client
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from core import outbound
-from core.deadline import deadline
+from core.deadline import current, deadline
 from core.text import clean_line
 from notifications.models import Channel, Delivery, Message
 from notifications.senders import (
@@ -53,6 +53,7 @@ class BoundedTwilioHttp(HttpClient):
         super().__init__(logger, is_async=False, timeout=settings.NOTIFICATIONS_HTTP_TIMEOUT)
         self.response: requests.Response | None = None
         self.answer = b""
+        self.cut_off = False
 
     def request(
         self,
@@ -83,6 +84,10 @@ class BoundedTwilioHttp(HttpClient):
                 allow_redirects=False,  # a redirect is a misconfigured TWILIO_API_URL: fail visibly
                 stream=True,
             )
+            # The headers were cut off by the deadline (http.client takes the end of the stream
+            # for the end of the headers): a status line alone is not a complete answer.
+            limit = current()
+            self.cut_off = limit is not None and limit.expired
             with response:
                 self.response, self.answer = response, read_answer(response, MAX_ANSWER_BYTES)
         return TwilioResponse(response.status_code, self.answer.decode(errors="replace"), response.headers)
@@ -137,7 +142,7 @@ def twilio_send(channel: Channel | None, create: Callable[[Client, Channel], obj
         return Outcome.failed(
             "the twilio package sent no request: the channel's account SID or auth token is missing"
         )
-    if limit.expired and not 200 <= transport.response.status_code < 300:
+    if transport.cut_off or (limit.expired and not 200 <= transport.response.status_code < 300):
         return Outcome.retry(f"no complete answer within the send deadline of {limit.seconds:g} s")
     return _scrubbed(classify_response(transport.response, transport.answer, twilio_answer), channel)
 
