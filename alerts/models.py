@@ -272,6 +272,9 @@ class AlertEvent(models.Model):
         USER = "user", "User"
         RULE = "rule", "Rule"
         SYSTEM = "system", "System"
+        # Someone answering a notification channel (a key pressed on a voice call): the detail
+        # names the channel and the number.
+        CHANNEL = "channel", "Notification channel"
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)

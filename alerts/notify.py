@@ -25,6 +25,9 @@ from notifications.services import message_enqueue
 def _alert_context(alert: Alert) -> dict:
     return {
         "id": alert.pk,
+        # A voice call's "press 1 to acknowledge" carries it, so a call answered after the
+        # alert changed (acknowledged, escalated, resolved) does nothing.
+        "escalation_token": alert.escalation_token,
         "title": alert.title,
         "severity": alert.severity,
         "status": alert.status,

@@ -170,10 +170,22 @@ def _locked(alert: Alert) -> Alert:
     return Alert.objects.select_for_update().get(pk=alert.pk)
 
 
-def alert_acknowledge(*, alert: Alert, user=None, note: str = "", now: datetime | None = None) -> Alert:
+def alert_acknowledge(
+    *,
+    alert: Alert,
+    user=None,
+    note: str = "",
+    now: datetime | None = None,
+    actor_type: str | None = None,
+    if_token: int | None = None,
+) -> Alert:
+    """`if_token`: acknowledge only if the alert's escalation token is still this one (a voice
+    call's key press names the token its call was made with), checked under the row lock."""
     now = now or timezone.now()
     with transaction.atomic():
         alert = _locked(alert)
+        if if_token is not None and alert.escalation_token != if_token:
+            raise AlertTransitionError("The alert changed since this request was made; nothing was done.")
         if alert.status != Alert.Status.FIRING:
             raise AlertTransitionError(
                 f"Only a firing alert can be acknowledged; this one is {alert.status}."
@@ -185,7 +197,14 @@ def alert_acknowledge(*, alert: Alert, user=None, note: str = "", now: datetime 
         alert.next_escalation_at = None  # acknowledging stops escalation at once
         alert.escalation_token += 1
         alert.save()
-        _event(alert, AlertEvent.Kind.ACKNOWLEDGED, actor_type=_actor(user), user=user, detail=note, at=now)
+        _event(
+            alert,
+            AlertEvent.Kind.ACKNOWLEDGED,
+            actor_type=actor_type or _actor(user),
+            user=user,
+            detail=note,
+            at=now,
+        )
         alerts_announce_after_commit()
     return alert
 
@@ -283,6 +302,9 @@ def alert_escalate(*, alert_id: int, token: int, now: datetime | None = None) ->
                 alert.save(update_fields=["next_escalation_at", "escalation_token"])
                 return False
             alert.escalation_level, alert.escalation_repeats = step.level, 0
+        # The token turns over before the announcement, so the message carries the one the
+        # alert keeps until it next changes (a voice call's key press is checked against it).
+        alert.escalation_token += 1
         alert_escalation_announce(alert, step, now=now)
         following = next((s for s in steps if s.level > step.level), None)
         if alert.escalation_repeats < min(step.repeat, MAX_REPEATS_PER_STEP):
@@ -291,7 +313,6 @@ def alert_escalate(*, alert_id: int, token: int, now: datetime | None = None) ->
             alert.next_escalation_at = now + timedelta(minutes=following.escalate_after_minutes)
         else:
             alert.next_escalation_at = None
-        alert.escalation_token += 1
         alert.save(
             update_fields=["escalation_level", "escalation_repeats", "next_escalation_at", "escalation_token"]
         )

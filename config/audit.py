@@ -49,8 +49,9 @@ AUDITED_MODELS = (
     "auth.Group",
 )
 # Never copied into the log: secrets stay where they are. Any field with one of these names or
-# name endings (a subscriber's manage_token, its confirm_token_digest)...
-REDACTED_FIELDS = frozenset({"password", "secret", "token", "signing_secret", "key"})
+# name endings (a subscriber's manage_token, its confirm_token_digest; an SMS gateway's
+# request_headers carry its API key)...
+REDACTED_FIELDS = frozenset({"password", "secret", "token", "signing_secret", "key", "request_headers"})
 REDACTED_SUFFIXES = ("_token", "_secret", "_password", "_digest")
 # ...and URLs that are secrets themselves (a Slack webhook's path is its credential), shown as
 # scheme and host only.

@@ -5,7 +5,8 @@ It takes out what the code cannot keep from being quoted: subscriber tokens in r
 ("Bad Request: /api/status/manage/<token>"), API tokens and Authorization values, passwords in
 URLs (user:password@), token-like query parameters, Slack, Discord and Teams webhook paths,
 Telegram bot tokens, and the literal values of the secrets in the settings (SECRET_KEY, the
-e-mail and database passwords, METRICS_TOKEN, WEBHOOK_SECRET, SLACK_WEBHOOK_URL).
+e-mail and database passwords, METRICS_TOKEN, WEBHOOK_SECRET, SLACK_WEBHOOK_URL,
+TWILIO_AUTH_TOKEN).
 """
 
 import contextlib
@@ -61,6 +62,7 @@ def _read_literal_secrets() -> tuple[str, ...]:
         getattr(settings, "METRICS_TOKEN", ""),
         getattr(settings, "WEBHOOK_SECRET", ""),
         getattr(settings, "SLACK_WEBHOOK_URL", ""),
+        getattr(settings, "TWILIO_AUTH_TOKEN", ""),
         settings.DATABASES.get("default", {}).get("PASSWORD", ""),
     ]
     for url in (getattr(settings, "REDIS_URL", ""), getattr(settings, "CELERY_BROKER_URL", "")):

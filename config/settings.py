@@ -274,6 +274,27 @@ if SLACK_NOTIFICATIONS_ENABLED and not SLACK_WEBHOOK_URL:
     raise ImproperlyConfigured("SLACK_WEBHOOK_URL must be set when SLACK_NOTIFICATIONS_ENABLED=1")
 if WEBHOOK_NOTIFICATIONS_ENABLED and not WEBHOOK_URLS:
     raise ImproperlyConfigured("WEBHOOK_URLS must list at least one URL when WEBHOOK_NOTIFICATIONS_ENABLED=1")
+# SMS and voice calls through Twilio: one account for both initial channels.
+SMS_NOTIFICATIONS_ENABLED = env_bool("SMS_NOTIFICATIONS_ENABLED", False)
+SMS_RECIPIENTS = env_list("SMS_RECIPIENTS")
+VOICE_NOTIFICATIONS_ENABLED = env_bool("VOICE_NOTIFICATIONS_ENABLED", False)
+VOICE_RECIPIENTS = env_list("VOICE_RECIPIENTS")
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
+TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
+for _kind, _enabled, _numbers in (
+    ("SMS", SMS_NOTIFICATIONS_ENABLED, SMS_RECIPIENTS),
+    ("VOICE", VOICE_NOTIFICATIONS_ENABLED, VOICE_RECIPIENTS),
+):
+    if _enabled and not _numbers:
+        raise ImproperlyConfigured(
+            f"{_kind}_RECIPIENTS must list at least one number when {_kind}_NOTIFICATIONS_ENABLED=1"
+        )
+    if _enabled and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER):
+        raise ImproperlyConfigured(
+            f"TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER must be set when "
+            f"{_kind}_NOTIFICATIONS_ENABLED=1"
+        )
 
 # --- E-mail: EMAIL_URL, the sender --------------------------------------------------------
 _email = env_email("EMAIL_URL", "consolemail://")
@@ -517,6 +538,8 @@ NTFY_URL = env_url("NTFY_URL", "https://ntfy.sh", schemes=("https", "http")).rst
 TELEGRAM_API_URL = env_url("TELEGRAM_API_URL", "https://api.telegram.org", schemes=("https", "http")).rstrip(
     "/"
 )
+# Twilio's REST API (SMS and voice channels); the twilio package's requests are sent here.
+TWILIO_API_URL = env_url("TWILIO_API_URL", "https://api.twilio.com", schemes=("https", "http")).rstrip("/")
 
 # --- Status page (statuspage/): caching, the static copy, maintenance, uptime -------------
 # Public pages and JSON are served from a cache that each change turns over (statuspage/cache.py).

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("monitoring.urls")),
     path("metrics", prometheus.metrics_view, name="prometheus"),
     path("api/operations/", include("alerts.urls")),
+    path("", include("alerts.voice_urls")),
     path("api/operations/", include("healthchecks.api_urls")),
     path("api/operations/", include("oncall.urls")),
     path("", include("oncall.feed_urls")),

@@ -32,7 +32,7 @@ class ChannelAdmin(admin.ModelAdmin):
     actions = ["send_test_notification"]
     # A Slack URL's path and a webhook's signing secret are credentials: whoever may change a
     # channel sets them anyway; everyone else (Viewers, Operators) sees the host only.
-    SECRET_FIELDS = ("url", "secret", "token")
+    SECRET_FIELDS = ("url", "secret", "token", "request_headers")
 
     def _shows_secrets(self, request, obj=None) -> bool:
         return self.has_change_permission(request, obj) or (obj is None and self.has_add_permission(request))

@@ -1,4 +1,5 @@
-"""The channels the environment asks for (EMAIL_*, SLACK_*, WEBHOOK_* settings), created once each."""
+"""The channels the environment asks for (EMAIL_*, SLACK_*, WEBHOOK_*, SMS_*, VOICE_* settings),
+created once each."""
 
 import hashlib
 
@@ -44,6 +45,29 @@ def _env_channels() -> list[tuple[str, dict]]:
                     },
                 )
             )
+    for kind, enabled, numbers, name in (
+        (
+            Channel.Kind.SMS,
+            settings.SMS_NOTIFICATIONS_ENABLED,
+            settings.SMS_RECIPIENTS,
+            "SMS (SMS_RECIPIENTS)",
+        ),
+        (
+            Channel.Kind.VOICE,
+            settings.VOICE_NOTIFICATIONS_ENABLED,
+            settings.VOICE_RECIPIENTS,
+            "Voice calls (VOICE_RECIPIENTS)",
+        ),
+    ):
+        if enabled:
+            twilio = {
+                "account_sid": settings.TWILIO_ACCOUNT_SID,
+                "token": settings.TWILIO_AUTH_TOKEN,
+                "from_number": settings.TWILIO_FROM_NUMBER,
+            }
+            # Paging by phone is for what needs someone now: a low alert must not ring at 3 a.m.
+            fields = {"name": name, "kind": kind, "recipients": "\n".join(numbers), "min_severity": "high"}
+            wanted.append((f"env:{kind}", {**fields, **twilio}))
     return wanted
 
 

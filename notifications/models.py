@@ -46,9 +46,21 @@ class Channel(models.Model):
         TELEGRAM = "telegram", "Telegram"
         MATTERMOST = "mattermost", "Mattermost"
         GOTIFY = "gotify", "Gotify"
+        SMS = "sms", "SMS (Twilio)"
+        VOICE = "voice", "Voice call (Twilio)"
+        SMS_GATEWAY = "sms_gateway", "SMS (HTTP gateway)"
+
+    class Method(models.TextChoices):
+        POST = "POST", "POST"
+        PUT = "PUT", "PUT"
+        GET = "GET", "GET"
+
+    class ContentType(models.TextChoices):
+        JSON = "json", "JSON (application/json)"
+        FORM = "form", "Form (application/x-www-form-urlencoded)"
 
     name = models.CharField(max_length=100)
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     enabled = models.BooleanField(default=True)
     min_severity = models.CharField(
         max_length=10,
@@ -57,12 +69,15 @@ class Channel(models.Model):
         help_text="Messages below this severity are not sent to this channel.",
     )
     recipients = models.TextField(
-        blank=True, help_text="E-mail channels: addresses, one per line or comma-separated."
+        blank=True,
+        help_text="E-mail channels: addresses; SMS and voice channels: phone numbers in E.164 form "
+        "(+14155550100). One per line or comma-separated.",
     )
     url = models.CharField(
         max_length=1000,
         blank=True,
-        help_text="The webhook URL; for Gotify the server, for ntfy the server (optional).",
+        help_text="The webhook URL; for Gotify the server, for ntfy the server (optional); for an SMS "
+        "gateway the URL each message is sent to.",
     )
     secret = models.CharField(
         max_length=200,
@@ -78,7 +93,45 @@ class Channel(models.Model):
     token = models.CharField(
         max_length=500,
         blank=True,
-        help_text="ntfy: an access token (optional). Telegram: the bot token. Gotify: the application token.",
+        help_text="ntfy: an access token (optional). Telegram: the bot token. Gotify: the application token. "
+        "Twilio (SMS, voice): the auth token.",
+    )
+    # Twilio (sms, voice): the account that sends, and the number it sends from.
+    account_sid = models.CharField(
+        max_length=34,
+        blank=True,
+        help_text="Twilio channels: the account SID (AC followed by 32 hex digits).",
+    )
+    from_number = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="Twilio channels: the number messages and calls come from, in E.164 form.",
+    )
+    # The generic HTTP SMS gateway: how one message is sent to one number.
+    http_method = models.CharField(
+        max_length=6,
+        choices=Method.choices,
+        default=Method.POST,
+        blank=True,
+        help_text="SMS gateway channels.",
+    )
+    content_type = models.CharField(
+        max_length=6,
+        choices=ContentType.choices,
+        default=ContentType.JSON,
+        blank=True,
+        help_text="SMS gateway channels: how the body template's values are escaped (GET sends it as the "
+        "query string, form-encoded).",
+    )
+    request_headers = models.TextField(
+        blank=True,
+        help_text="SMS gateway channels: extra headers, one 'Name: value' per line (an API key, say). "
+        "Kept secret like a token.",
+    )
+    body_template = models.TextField(
+        blank=True,
+        help_text="SMS gateway channels: the request body, with $to, $text, $severity and $link, e.g. "
+        '{"to": "$to", "message": "$text"} for JSON or to=$to&message=$text for a form.',
     )
     # Set on rows created from the environment, so re-syncing never creates a second one
     # and never overwrites what staff changed in the admin since.
@@ -103,6 +156,9 @@ class Channel(models.Model):
             return [self.url] if self.url else []
         if self.kind == self.Kind.TELEGRAM:
             return [self.destination] if self.destination else []
+        if self.kind in PHONE_KINDS:
+            parts = self.recipients.replace(",", "\n").splitlines()
+            return list(dict.fromkeys(p.strip() for p in parts if p.strip()))
         if self.kind == self.Kind.NTFY:
             server = (self.url or settings.NTFY_URL).rstrip("/")
             return [f"{server}/{self.destination}"] if self.destination else []
@@ -110,6 +166,9 @@ class Channel(models.Model):
         return [DASHBOARD_RECIPIENT]
 
     def clean(self) -> None:
+        # Only SMS gateways use them; the other kinds' forms may leave them empty.
+        self.http_method = self.http_method or self.Method.POST
+        self.content_type = self.content_type or self.ContentType.JSON
         if self.kind == self.Kind.EMAIL:
             if not self.recipient_list():
                 raise ValidationError({"recipients": "An e-mail channel needs at least one address."})
@@ -118,7 +177,11 @@ class Channel(models.Model):
                     validate_email(address)
                 except ValidationError:
                     raise ValidationError({"recipients": f"{address!r} is not a valid address."}) from None
-        if self.kind in (*URL_KINDS, self.Kind.GOTIFY) or (self.kind == self.Kind.NTFY and self.url):
+        if self.kind in PHONE_KINDS:
+            self._clean_phone_channel()
+        if self.kind in (*URL_KINDS, self.Kind.GOTIFY, self.Kind.SMS_GATEWAY) or (
+            self.kind == self.Kind.NTFY and self.url
+        ):
             problem = outbound.check_url(self.url, outbound.WEBHOOK)
             if problem:
                 raise ValidationError({"url": problem})
@@ -140,6 +203,38 @@ class Channel(models.Model):
         if self.kind == self.Kind.WEBHOOK and not self.secret:
             raise ValidationError({"secret": "A webhook channel needs a signing secret."})
 
+    def _clean_phone_channel(self) -> None:
+        numbers = self.recipient_list()
+        if not numbers:
+            raise ValidationError({"recipients": "List at least one phone number to send to."})
+        for number in numbers:
+            if not E164.fullmatch(number):
+                raise ValidationError(
+                    {"recipients": f"{number!r} is not a number in E.164 form, such as +14155550100."}
+                )
+        if self.kind == self.Kind.SMS_GATEWAY:
+            from notifications.sms_gateway import headers_problem, template_problem
+
+            # A GET sends the template as its query string: form-encoded, whatever the content type.
+            is_json = self.content_type == self.ContentType.JSON and self.http_method != self.Method.GET
+            problem = template_problem(
+                self.body_template, self.content_type if is_json else self.ContentType.FORM
+            )
+            if problem:
+                raise ValidationError({"body_template": problem})
+            problem = headers_problem(self.request_headers)
+            if problem:
+                raise ValidationError({"request_headers": problem})
+            return
+        if not TWILIO_ACCOUNT_SID.fullmatch(self.account_sid):
+            raise ValidationError({"account_sid": "A Twilio account SID is AC followed by 32 hex digits."})
+        if not TWILIO_AUTH_TOKEN.fullmatch(self.token):
+            raise ValidationError({"token": "A Twilio auth token is 32 hex digits (the console shows it)."})
+        if not E164.fullmatch(self.from_number):
+            raise ValidationError(
+                {"from_number": "The from number must be in E.164 form, such as +14155550100."}
+            )
+
 
 DASHBOARD_RECIPIENT = "staff"
 # Kinds whose one recipient is the channel's URL (a webhook that carries its credential).
@@ -150,6 +245,8 @@ URL_KINDS = (
     Channel.Kind.TEAMS,
     Channel.Kind.MATTERMOST,
 )
+# Kinds whose recipients are phone numbers, one delivery each.
+PHONE_KINDS = (Channel.Kind.SMS, Channel.Kind.VOICE, Channel.Kind.SMS_GATEWAY)
 # Kinds whose delivery recipient is a URL, shown with its host only.
 URL_RECIPIENT_KINDS = (*URL_KINDS, Channel.Kind.NTFY, Channel.Kind.GOTIFY)
 # ntfy's own rule for topic names.
@@ -158,6 +255,10 @@ NTFY_TOPIC = re.compile(r"[-_A-Za-z0-9]{1,64}")
 TELEGRAM_BOT_TOKEN = re.compile(r"[0-9]{5,}:[A-Za-z0-9_-]{30,}")
 # Gotify's application tokens are printable and have no spaces (they go in a header).
 GOTIFY_TOKEN = re.compile(r"[!-~]{1,200}")
+# ITU-T E.164 as Twilio takes it: "+", a country code that does not start with 0, 15 digits at most.
+E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+TWILIO_ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
+TWILIO_AUTH_TOKEN = re.compile(r"[0-9a-fA-F]{32}")
 TELEGRAM_CHAT = re.compile(r"-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31}")
 
 
@@ -207,7 +308,7 @@ class Delivery(models.Model):
     channel = models.ForeignKey(
         Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
     )
-    kind = models.CharField(max_length=10, choices=Channel.Kind.choices)
+    kind = models.CharField(max_length=20, choices=Channel.Kind.choices)
     recipient = models.CharField(max_length=1000)
     context = models.JSONField(default=dict, blank=True, help_text="Per-recipient template context.")
     idempotency_key = models.CharField(max_length=80, unique=True)

@@ -27,6 +27,8 @@ from notifications.senders import (
     slack_payload,
     template_context,
 )
+from notifications.sms_gateway import send_sms_gateway
+from notifications.telephony import send_sms, send_voice
 
 
 @dataclass(frozen=True)
@@ -309,4 +311,7 @@ SENDERS: dict[str, Callable[[Message, Delivery], Outcome]] = {
     Channel.Kind.TELEGRAM: send_telegram,
     Channel.Kind.MATTERMOST: send_mattermost,
     Channel.Kind.GOTIFY: send_gotify,
+    Channel.Kind.SMS: send_sms,
+    Channel.Kind.VOICE: send_voice,
+    Channel.Kind.SMS_GATEWAY: send_sms_gateway,
 }

@@ -322,24 +322,34 @@ def read_answer(response: requests.Response, limit: int = MAX_ANSWER_BYTES) -> b
 def post_json(url: str, body: bytes, headers: dict, explain: Explain | None = None) -> Outcome:
     """The one HTTP sender of every channel that posts (Slack, webhooks, the chat and push
     providers). `explain` reads the provider's error body for its reason."""
+    return send_http("POST", url, body, headers, explain)
+
+
+def send_http(
+    method: str, url: str, body: bytes | None, headers: dict, explain: Explain | None = None
+) -> Outcome:
+    """post_json for any method and content type (headers may set Content-Type; JSON otherwise)."""
     # Checked again here, not only when the channel was saved: a name may resolve elsewhere
     # now, and rows saved before the rule existed are not trusted either.
     refused = outbound.check_destination(url, outbound.WEBHOOK)
     if refused:
         return Outcome.failed(refused)
     with deadline(settings.NOTIFICATIONS_SEND_DEADLINE) as limit:
-        outcome = _post(url, body, headers, limit, explain)
+        outcome = _request(method, url, body, headers, limit, explain)
     # requests quotes the URL in its errors; Slack's path and webhook query strings are secrets.
     return replace(outcome, error=outbound.scrub(outcome.error, url)) if outcome.error else outcome
 
 
-def _post(url: str, body: bytes, headers: dict, limit: Deadline, explain: Explain | None) -> Outcome:
+def _request(
+    method: str, url: str, body: bytes | None, headers: dict, limit: Deadline, explain: Explain | None
+) -> Outcome:
     timeout = min(settings.NOTIFICATIONS_HTTP_TIMEOUT, limit.seconds)
     # A session of its own: a connection kept from an earlier send would not be under this
     # send's deadline (the deadline watches the sockets connected inside it).
     with requests.Session() as session:
         try:
-            with session.post(
+            with session.request(
+                method,
                 url,
                 data=body,
                 headers={

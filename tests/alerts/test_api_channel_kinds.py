@@ -55,9 +55,10 @@ def test_it_takes_ids_and_kinds_together_once_each(api, channels):
     ("names", "message"),
     [
         (
-            ["sms"],
-            "'sms' is neither a channel id nor a channel kind "
-            "(email, slack, webhook, dashboard, ntfy, discord, teams, telegram, mattermost, gotify).",
+            ["pager"],
+            "'pager' is neither a channel id nor a channel kind "
+            "(email, slack, webhook, dashboard, ntfy, discord, teams, telegram, mattermost, gotify, "
+            "sms, voice, sms_gateway).",
         ),
         (["slack"], "No channel of kind 'slack' is enabled."),
         ("email", 'Expected a list of items but got type "str".'),
@@ -68,6 +69,14 @@ def test_it_refuses_a_bad_kind_with_a_field_error(api, channels, names, message)
     assert response.status_code == 400
     assert response.json()["errors"] == {"channels": [message]}
     assert not AlertRule.objects.filter(name=RULE["name"]).exists()
+
+
+def test_it_takes_the_voice_kind_in_an_escalation_step(api, channels):
+    voice = ChannelFactory(name="phone", kind=Channel.Kind.VOICE)
+    step = {"level": 1, "escalate_after_minutes": 5, "channels": ["voice"]}
+    response = api.post(URL, {**RULE, "channels": [voice.pk], "escalation_steps": [step]}, format="json")
+    assert response.status_code == 201, response.json()
+    assert _names(_rule().channels) == _names(_rule().escalation_steps.get().channels) == {"phone"}
 
 
 def test_it_names_the_step_of_a_bad_kind(api, channels):

@@ -2,6 +2,7 @@ import pytest
 
 from config.celery import app as celery_app
 from tests.notifications.servers import HttpReceiver, start_smtp
+from tests.notifications.twilio_fakes import twilio  # noqa: F401 (a loopback Twilio)
 
 
 @pytest.fixture

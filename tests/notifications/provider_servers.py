@@ -6,6 +6,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 
 @dataclass
@@ -30,13 +31,21 @@ class ProviderServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                form = "x-www-form-urlencoded" in self.headers.get("Content-Type", "")
                 with server.lock:
                     server.requests.append(
                         {
+                            "method": self.command,
                             "path": self.path,
                             "headers": dict(self.headers),
                             "body": body,
-                            "json": json.loads(body),
+                            "json": None if form or not body else json.loads(body),
+                            # Twilio's requests (and form-encoded gateways): the fields, one value each.
+                            "form": {
+                                k: v[-1] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()
+                            }
+                            if form
+                            else {},
                         }
                     )
                     answer = server.script.pop(0) if server.script else server.success
@@ -46,6 +55,9 @@ class ProviderServer:
                 self.send_header("Content-Length", str(len(answer.body)))
                 self.end_headers()
                 self.wfile.write(answer.body)
+
+            do_PUT = do_POST
+            do_GET = do_POST
 
             def log_message(self, *args):
                 pass

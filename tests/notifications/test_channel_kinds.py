@@ -1,6 +1,8 @@
 """What every provider kind shares: the admin's test action, the admin form, what viewers and
 the audit log see, and the API schema."""
 
+from urllib.parse import unquote_plus
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -13,16 +15,20 @@ from notifications.services import deliveries_send_due, message_enqueue
 from tests.config.factories import role_user
 from tests.notifications.factories import ChannelFactory
 from tests.notifications.provider_servers import Answer, ProviderServer
+from tests.notifications.twilio_fakes import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, ON_CALL
 
 pytestmark = pytest.mark.django_db
 
 BOT_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
+TWILIO = {"recipients": ON_CALL, "account_sid": ACCOUNT_SID, "token": AUTH_TOKEN, "from_number": FROM_NUMBER}
+# SMS carry the title (one segment), and a call reads it: the test message's subject, not its text.
+TITLE_ONLY = {Channel.Kind.SMS, Channel.Kind.VOICE, Channel.Kind.SMS_GATEWAY}
 
 
 @pytest.fixture
 def provider(settings):
-    server = ProviderServer(Answer.json(200, {"ok": True}))
-    settings.NTFY_URL = settings.TELEGRAM_API_URL = server.url
+    server = ProviderServer(Answer.json(201, {"ok": True}))
+    settings.NTFY_URL = settings.TELEGRAM_API_URL = settings.TWILIO_API_URL = server.url
     yield server
     server.stop()
 
@@ -32,8 +38,12 @@ def channel_of(kind: str, server: ProviderServer) -> Channel:
         Channel.Kind.NTFY: {"destination": "ops"},
         Channel.Kind.TELEGRAM: {"destination": "-1001234567890", "token": BOT_TOKEN},
         Channel.Kind.GOTIFY: {"url": server.url, "token": "AWJ3hGx.k1FsT2u"},
+        Channel.Kind.SMS: TWILIO,
+        Channel.Kind.VOICE: TWILIO,
+        Channel.Kind.SMS_GATEWAY: {"url": f"{server.url}/sms", "recipients": ON_CALL},
     }.get(kind, {"url": f"{server.url}/hook/path-secret"})
-    channel = ChannelFactory(kind=kind, recipients="", enabled=False, min_severity="critical", **fields)
+    fields = {"recipients": "", **fields}
+    channel = ChannelFactory(kind=kind, enabled=False, min_severity="critical", **fields)
     channel.full_clean()
     return channel
 
@@ -46,7 +56,8 @@ def test_it_sends_a_test_notification_from_the_admin_to_every_kind(admin_client,
     deliveries_send_due()
     [request] = provider.requests
     # The same template as e-mail and Slack: the test message's text reaches every provider.
-    assert "works" in request["body"].decode()
+    shown = "Test notification from Vigil" if kind in TITLE_ONLY else "works"
+    assert shown in unquote_plus(request["body"].decode()) or shown in unquote_plus(request["path"])
     assert Delivery.objects.get().status == Delivery.Status.SENT
 
 

@@ -98,3 +98,28 @@ def test_it_syncs_the_environments_channels_from_the_beat_sweeper(env_channels):
     tasks._channels_synced = False
     assert tasks.send_due_deliveries().startswith("sweep: 0 sent")
     assert Channel.objects.count() == 5
+
+
+@pytest.fixture
+def twilio_env(settings):
+    settings.SMS_NOTIFICATIONS_ENABLED = settings.VOICE_NOTIFICATIONS_ENABLED = True
+    settings.SMS_RECIPIENTS = ["+14155550111", "+14155550112"]
+    settings.VOICE_RECIPIENTS = ["+14155550111"]
+    settings.TWILIO_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+    settings.TWILIO_AUTH_TOKEN = "f" * 32
+    settings.TWILIO_FROM_NUMBER = "+14155550100"
+
+
+def test_it_creates_sms_and_voice_channels_from_the_environment(twilio_env):
+    channels_sync_from_settings()
+    sms, voice = Channel.objects.get(env_key="env:sms"), Channel.objects.get(env_key="env:voice")
+    assert sms.recipient_list() == ["+14155550111", "+14155550112"] and voice.recipient_list() == [
+        "+14155550111"
+    ]
+    assert sms.from_number == voice.from_number == "+14155550100" and voice.min_severity == "high"
+
+
+def test_it_refuses_an_environment_number_that_is_not_e164(twilio_env, settings):
+    settings.SMS_RECIPIENTS = ["(415) 555-0111"]
+    with pytest.raises(NotificationError, match="E.164"):
+        channels_sync_from_settings()

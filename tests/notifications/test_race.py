@@ -9,6 +9,8 @@ from django.db import connection, connections, transaction
 
 from notifications.models import Delivery, DeliveryAttempt
 from notifications.services import deliveries_send_due, deliveries_send_range, message_enqueue
+from tests.notifications.provider_servers import page
+from tests.notifications.twilio_fakes import twilio_channel
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -77,3 +79,14 @@ def test_it_returns_one_message_to_two_producers_racing_on_a_dedup_key():
     results = run_concurrently(producer, 2)
     assert len({m.pk for m in results}) == 1
     assert Delivery.objects.count() == 10
+
+
+def test_it_sends_each_sms_once_with_two_workers_on_the_same_rows(twilio, settings):
+    numbers = [f"+1415555{n:04d}" for n in range(30)]
+    twilio_channel(recipients="\n".join(numbers))
+    page()
+    first = Delivery.objects.order_by("pk").first().pk
+    last = Delivery.objects.order_by("-pk").first().pk
+    run_concurrently(lambda: deliveries_send_range(first_id=first, last_id=last), 2)
+    assert Counter(r["form"]["To"] for r in twilio.requests) == Counter(numbers)
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}

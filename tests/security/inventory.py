@@ -9,10 +9,13 @@ from config.url_inventory import url_patterns
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 # Public writes by design: subscribers act through the secret in their link (the CSRF checks
-# cover them instead), and jobs ping their heartbeat check by its secret key (no session, no CSRF:
-# cron and curl have neither; tests/healthchecks/test_heartbeat_checks.py covers them).
+# cover them instead), jobs ping their heartbeat check by its secret key (no session, no CSRF:
+# cron and curl have neither; tests/healthchecks/test_heartbeat_checks.py covers them), and Twilio
+# posts a voice call's key press, signed with the channel's auth token
+# (tests/alerts/test_voice_acknowledge.py).
 PUBLIC_WRITES = re.compile(
     r"^/api/status/(subscribe|confirm/\{token\}|unsubscribe/\{token\}|manage/\{token\})$|^/ping/"
+    r"|^/integrations/twilio/voice/"
 )
 
 
