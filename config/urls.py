@@ -21,6 +21,7 @@ urlpatterns = [
     path("metrics", prometheus.metrics_view, name="prometheus"),
     path("api/operations/", include("alerts.urls")),
     path("api/operations/", include("healthchecks.api_urls")),
+    path("api/agent/", include("healthchecks.agents.urls")),
     path("api/operations/", include("oncall.urls")),
     path("", include("oncall.feed_urls")),
     path("", include("config.console_urls")),

@@ -18,7 +18,7 @@ from django.utils.text import slugify
 
 from core.tokens import new_token, token_digest
 from healthchecks.agents import quorum
-from healthchecks.agents.models import AgentKey, ProbeLocation, ProbeLocationState
+from healthchecks.agents.models import AgentKey, ComponentQuorum, ProbeLocation, ProbeLocationState
 from healthchecks.agents.silence import location_back
 from healthchecks.models import Probe, ProbeResult
 from healthchecks.probes.services import _spec, metric_source
@@ -369,3 +369,22 @@ def _parse_time(value, where: str) -> datetime:
     if parsed > timezone.now() + timedelta(minutes=5):
         raise AgentError(f"{where}: in the future (is the agent's clock right?).")
     return parsed
+
+
+# --- quorum settings ----------------------------------------------------------------------
+
+
+def quorum_set(*, component, locations_required: int) -> ComponentQuorum:
+    """Set (or change) how many locations must agree for the component; one row per component."""
+    ComponentQuorum.objects.bulk_create(
+        [ComponentQuorum(component=component, locations_required=locations_required)],
+        update_conflicts=True,
+        unique_fields=["component"],
+        update_fields=["locations_required"],
+    )
+    return ComponentQuorum.objects.get(component=component)
+
+
+def quorum_clear(*, component) -> None:
+    """Back to the default: more than half of the reporting locations."""
+    ComponentQuorum.objects.filter(component=component).delete()

@@ -46,13 +46,19 @@ class ProbeError(Exception):
 
 
 def probe_configure(
-    *, component: Component, probe: Probe | None = None, url: str | None = None, **settings_fields
+    *,
+    component: Component,
+    probe: Probe | None = None,
+    url: str | None = None,
+    locations=None,
+    **settings_fields,
 ) -> Probe:
     """Create or update one of a component's probes; `url` (already validated) becomes its
     health_check_url. Without `probe`, an HTTP probe updates the component's one HTTP probe (a
     URL has one) and any other kind is a new probe.
 
-    A changed setting takes effect at the next round: the probe is made due now."""
+    A changed setting takes effect at the next round: the probe is made due now. `locations`
+    (when given) are where agents run it; none: the server runs it itself."""
     fields = {**settings_fields, "next_due_at": timezone.now()}
     with transaction.atomic():
         if url is not None and url != component.health_check_url:
@@ -66,6 +72,8 @@ def probe_configure(
             for name, value in fields.items():
                 setattr(probe, name, value)
             probe.save()
+        if locations is not None:
+            probe.locations.set(locations)
     return probe
 
 
