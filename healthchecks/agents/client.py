@@ -103,7 +103,20 @@ class Agent:
             raise KeyRefused(response.text[:300])
         if response.status_code >= 500 or response.status_code == 429:
             raise ServerUnavailable(f"HTTP {response.status_code}")
+        if response.status_code not in (200, 304, 400):
+            raise ServerUnavailable(f"unexpected HTTP {response.status_code}")
         return response
+
+    @staticmethod
+    def _json(response: requests.Response) -> dict:
+        """The answer's JSON object; a cut or garbled answer is tried again later, like no answer."""
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise ServerUnavailable("an answer that is not JSON (cut short?)") from exc
+        if not isinstance(body, dict):
+            raise ServerUnavailable("an answer that is not a JSON object")
+        return body
 
     def register(self) -> bool:
         try:
@@ -111,8 +124,9 @@ class Agent:
         except ServerUnavailable as exc:
             logger.warning("server unreachable at registration (%s); running the cached probe list", exc)
             return False
-        response.raise_for_status()
-        body = response.json()
+        if response.status_code == 400:
+            raise ServerUnavailable(f"registration refused: {response.text[:200]}")
+        body = self._json(response)
         self.batch_max = min(self.options.batch_size, int(body.get("batch_max") or self.options.batch_size))
         logger.info(
             "registered for location %s (%s) with key %s…; %d probes assigned",
@@ -127,21 +141,20 @@ class Agent:
         """Pull the probe list unless it is unchanged (If-None-Match); keep the old one if the
         server does not answer."""
         headers = {"If-None-Match": self.etag} if self.etag else {}
+        self.last_refresh = time.monotonic()
         try:
             response = self._call("GET", "probes", headers=headers)
+            if response.status_code == 304:
+                logger.debug("probe list unchanged")
+                return
+            listed = self._json(response).get("probes")
+            if response.status_code != 200 or not isinstance(listed, list):
+                raise ServerUnavailable(f"no probe list in the answer (HTTP {response.status_code})")
         except ServerUnavailable as exc:
             logger.warning("probe list not refreshed (%s); keeping %d probes", exc, len(self.probes))
             return
-        finally:
-            self.last_refresh = time.monotonic()
-        if response.status_code == 304:
-            logger.debug("probe list unchanged")
-            return
-        response.raise_for_status()
-        self._use_list(response.json()["probes"], response.headers.get("ETag", ""))
-        (self.options.data_dir / "probes.json").write_text(
-            json.dumps({"etag": self.etag, "probes": response.json()["probes"]})
-        )
+        self._use_list(listed, response.headers.get("ETag", ""))
+        (self.options.data_dir / "probes.json").write_text(json.dumps({"etag": self.etag, "probes": listed}))
 
     def _use_list(self, listed: list[dict], etag: str) -> None:
         self.etag = etag
@@ -174,6 +187,7 @@ class Agent:
                 break
             try:
                 response = self._call("POST", "results", json={"results": batch})
+                body = self._json(response)
             except ServerUnavailable as exc:
                 logger.warning("server unreachable (%s): %d results queued", exc, len(self.queue))
                 break
@@ -181,8 +195,6 @@ class Agent:
                 # Never accepted however often it is sent: drop it, or the queue stops for good.
                 logger.error("server refused a batch of %d results: %s", len(batch), response.text[:300])
             else:
-                response.raise_for_status()
-                body = response.json()
                 logger.info(
                     "sent %d results: %d accepted, %d already stored, %d for unassigned probes",
                     len(batch),
