@@ -259,3 +259,17 @@ def test_the_servers_own_probe_counts_as_one_location(client):
     report(client, located, ["failed"], remote, rounds=3)
     component_probe.component.refresh_from_db()
     assert component_probe.component.status == ComponentStatus.MAJOR_OUTAGE
+
+
+def test_staff_credentials_are_no_agent_key(staff_user, staff_token):
+    """The agents' writes take an agent key only: a staff token or session is a 401 there."""
+    for path in ("/api/agent/register", "/api/agent/results"):
+        assert (
+            Client(enforce_csrf_checks=True)
+            .post(path, {}, content_type="application/json", HTTP_AUTHORIZATION=f"Token {staff_token}")
+            .status_code
+            == 401
+        )
+        session = Client(enforce_csrf_checks=True)
+        session.force_login(staff_user)
+        assert session.post(path, {}, content_type="application/json").status_code == 401
