@@ -601,3 +601,9 @@ DASHBOARD_REFRESH_SECONDS = env_int("DASHBOARD_REFRESH_SECONDS", 30, minimum=0)
 from config.celery import beat_schedule  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = beat_schedule(globals())
+
+# --- Remote probe agents (healthchecks/agents/); see docs/probes.md -----------------------
+# A location with no result for this many of its shortest probe interval is silent: its alert
+# is raised and its verdicts stop counting. A batch holds at most AGENT_BATCH_MAX results.
+AGENT_SILENT_INTERVALS = env_int("AGENT_SILENT_INTERVALS", 3, minimum=2)
+AGENT_BATCH_MAX = env_int("AGENT_BATCH_MAX", 10000, minimum=100, maximum=50000)

@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/operations/", include("alerts.urls")),
     path("", include("alerts.voice_urls")),
     path("api/operations/", include("healthchecks.api_urls")),
+    path("api/agent/", include("healthchecks.agents.urls")),
     path("api/operations/", include("oncall.urls")),
     path("", include("oncall.feed_urls")),
     path("", include("config.console_urls")),

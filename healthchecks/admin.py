@@ -29,7 +29,7 @@ class ProbeForm(forms.ModelForm):
 
     class Meta:
         model = Probe
-        fields = ["component", "url", *SETTINGS_FIELDS, HOLD_FIELD]
+        fields = ["component", "url", *SETTINGS_FIELDS, "locations", HOLD_FIELD]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -91,10 +91,21 @@ class ProbeAdmin(admin.ModelAdmin):
         fields = {name: form.cleaned_data[name] for name in SETTINGS_FIELDS}
         component = obj.component if change else form.cleaned_data["component"]
         url = form.cleaned_data["url"] or None  # other kinds leave the component's URL alone
-        saved = probe_configure(component=component, probe=obj if change else None, url=url, **fields)
+        saved = probe_configure(
+            component=component,
+            probe=obj if change else None,
+            url=url,
+            locations=form.cleaned_data.get("locations"),
+            **fields,
+        )
         if HOLD_FIELD in form.changed_data:
             saved = probe_hold(probe=saved, until=form.cleaned_data[HOLD_FIELD], actor=request.user)
         obj.pk, obj.component = saved.pk, saved.component
+
+    def save_related(self, request, form, formsets, change):
+        # The probe's locations were set by probe_configure (save_model); nothing else to save.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     @admin.action(description="Probe at the next run", permissions=["change"])
     def probe_now(self, request, queryset):
@@ -120,5 +131,6 @@ class ProbeResultAdmin(admin.ModelAdmin):
         return False
 
 
-# Heartbeat checks' admin lives with them.
+# Heartbeat checks' and agents' admin live with them.
+from healthchecks.agents import admin as agents_admin  # noqa: E402, F401
 from healthchecks.pings import admin as pings_admin  # noqa: E402, F401

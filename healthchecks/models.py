@@ -178,6 +178,12 @@ class Probe(models.Model):
         default=2, validators=[MinValueValidator(1), MaxValueValidator(100)]
     )
     enabled = models.BooleanField(default=True)
+    locations = models.ManyToManyField(
+        "healthchecks.ProbeLocation",
+        blank=True,
+        related_name="probes",
+        help_text="Where agents run this probe; none: the server runs it itself.",
+    )
     manual_hold_until = models.DateTimeField(
         null=True,
         blank=True,
@@ -316,6 +322,12 @@ class ProbeResult(models.Model):
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     latency_ms = models.FloatField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)
+    # Where it ran (none: the server itself) and, for an agent's result, the id the agent gave
+    # it: a batch sent again is stored once.
+    location = models.ForeignKey(
+        "healthchecks.ProbeLocation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    result_id = models.UUIDField(null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["-checked_at", "-id"]
@@ -336,4 +348,10 @@ def validate_probe_url(value: str) -> None:
 
 
 # Heartbeat checks live in their own module; importing them here makes them this app's models.
+from healthchecks.agents.models import (  # noqa: E402, F401
+    AgentKey,
+    ComponentQuorum,
+    ProbeLocation,
+    ProbeLocationState,
+)
 from healthchecks.pings.models import Check, CheckProject, Ping  # noqa: E402, F401

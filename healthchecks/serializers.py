@@ -2,7 +2,7 @@ from django.db import transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from healthchecks.models import Probe, validate_probe_url
+from healthchecks.models import Probe, ProbeLocation, validate_probe_url
 from healthchecks.probes.services import ProbeError, probe_configure, probe_hold, probe_hold_end_check
 from statuspage.models import ComponentStatus
 
@@ -56,6 +56,12 @@ class ProbeSerializer(serializers.ModelSerializer):
     expected_values = serializers.ListField(
         child=serializers.CharField(max_length=255), max_length=20, required=False
     )
+    locations = serializers.PrimaryKeyRelatedField(
+        many=True,
+        required=False,
+        queryset=ProbeLocation.objects.all(),
+        help_text="Where agents run this probe; empty: the server runs it itself.",
+    )
 
     class Meta:
         model = Probe
@@ -66,6 +72,7 @@ class ProbeSerializer(serializers.ModelSerializer):
             "component_status",
             "url",
             *SETTINGS_FIELDS,
+            "locations",
             HOLD_FIELD,
             *STATE_FIELDS,
         ]
@@ -141,12 +148,15 @@ class ProbeSerializer(serializers.ModelSerializer):
 
     def update(self, instance, validated_data):
         url = validated_data.pop("url", None)
+        locations = validated_data.pop("locations", None)
         held = HOLD_FIELD in validated_data and validated_data[HOLD_FIELD] != instance.manual_hold_until
         until = validated_data.pop(HOLD_FIELD, None)
         fields = {name: getattr(instance, name) for name in SETTINGS_FIELDS}
         fields.update(validated_data)
         with transaction.atomic():
-            probe = probe_configure(component=instance.component, probe=instance, url=url, **fields)
+            probe = probe_configure(
+                component=instance.component, probe=instance, url=url, locations=locations, **fields
+            )
             return self._hold(probe, until) if held else probe
 
 

@@ -1,5 +1,6 @@
 """Run probes (HTTP here, the other kinds in kinds.py): plain data in, plain data out, no
-database (worker threads never touch the ORM).
+database (worker threads never touch the ORM) and no Django settings but the one outbound
+rule (PROBE_ALLOWED_NETWORKS), so the remote agent runs this very code (healthchecks/agents).
 
 One pooled requests.Session serves a whole round. Every probe's timeout is a deadline over its
 whole exchange (connect, headers, body; see deadline.py), so a probe ends by its timeout however
@@ -12,11 +13,10 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from django.utils import timezone
 from requests.adapters import HTTPAdapter
 
 from core import outbound
@@ -207,7 +207,7 @@ def _certificate(spec: ProbeSpec, outcome: Outcome, probe_round: deadline.Round)
 def execute(spec: ProbeSpec, session: requests.Session, probe_round: deadline.Round | None = None) -> Outcome:
     """One probe; on its own (not in a round) it is a round of one."""
     probe_round = probe_round or deadline.Round()
-    outcome = Outcome(probe_id=spec.probe_id, checked_at=timezone.now(), ok=False)
+    outcome = Outcome(probe_id=spec.probe_id, checked_at=datetime.now(UTC), ok=False)
     if spec.kind != "http":
         KINDS[spec.kind](spec, outcome, probe_round)
         return outcome
@@ -228,7 +228,7 @@ def execute_all(specs: list[ProbeSpec], *, concurrency: int, round_deadline: flo
         return []
     session = make_session(min(concurrency, len(specs)))
     pool = ThreadPoolExecutor(max_workers=min(concurrency, len(specs)), thread_name_prefix="probe")
-    started = timezone.now()
+    started = datetime.now(UTC)
     probe_round = deadline.Round()
     futures = {pool.submit(execute, spec, session, probe_round): spec for spec in specs}
     _, running = wait(futures, timeout=round_deadline)

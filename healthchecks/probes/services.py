@@ -20,11 +20,13 @@ from django.utils.text import slugify
 from alerts.models import Alert, AlertEvent, Severity
 from alerts.notify import announcements_batched
 from alerts.services import alert_raise, alert_resolve
+from healthchecks.agents import quorum
+from healthchecks.agents.silence import locations_check_silent
 from healthchecks.models import OUTAGE_STATUSES, Probe, ProbeResult
 from healthchecks.probes.http import Outcome, ProbeSpec, execute_all
 from monitoring.models import Metric, MetricType
 from monitoring.writer import metrics_write
-from statuspage.models import Component, ComponentStatus, StatusSource, worst_status
+from statuspage.models import Component, ComponentStatus, StatusSource
 from statuspage.services import component_manual_status_release, component_set_status
 
 logger = logging.getLogger(__name__)
@@ -44,13 +46,19 @@ class ProbeError(Exception):
 
 
 def probe_configure(
-    *, component: Component, probe: Probe | None = None, url: str | None = None, **settings_fields
+    *,
+    component: Component,
+    probe: Probe | None = None,
+    url: str | None = None,
+    locations=None,
+    **settings_fields,
 ) -> Probe:
     """Create or update one of a component's probes; `url` (already validated) becomes its
     health_check_url. Without `probe`, an HTTP probe updates the component's one HTTP probe (a
     URL has one) and any other kind is a new probe.
 
-    A changed setting takes effect at the next round: the probe is made due now."""
+    A changed setting takes effect at the next round: the probe is made due now. `locations`
+    (when given) are where agents run it; none: the server runs it itself."""
     fields = {**settings_fields, "next_due_at": timezone.now()}
     with transaction.atomic():
         if url is not None and url != component.health_check_url:
@@ -64,6 +72,8 @@ def probe_configure(
             for name, value in fields.items():
                 setattr(probe, name, value)
             probe.save()
+        if locations is not None:
+            probe.locations.set(locations)
     return probe
 
 
@@ -132,6 +142,8 @@ def probes_claim_due(*, now: datetime | None = None, limit: int | None = None) -
             .filter(enabled=True, next_due_at__lte=now + timedelta(seconds=DUE_GRACE_SECONDS))
             # An HTTP probe of a component whose URL was cleared waits until it has one again.
             .exclude(kind=Probe.Kind.HTTP, component__health_check_url="")
+            # Probes assigned to locations are their agents' to run.
+            .exclude(pk__in=Probe.locations.through.objects.values("probe_id"))
             .order_by("next_due_at")[:limit]
         )
         by_interval: dict[int, list[int]] = defaultdict(list)
@@ -406,24 +418,14 @@ def _certificate(probe: Probe, outcome: Outcome, now: datetime, summary: RoundSu
 
 
 def _component_targets(probes: list[Probe], current: dict[int, str]) -> dict[int, tuple[str, Probe]]:
-    """Per component of this round: the worst verdict of all its enabled probes (those that ran
-    now and the stored verdicts of the others) and the probe of this round that calls for it,
-    for the components whose status that would change."""
-    verdicts: dict[int, list[str]] = defaultdict(list)
-    ran = {probe.pk for probe in probes}
-    for probe in probes:
-        verdicts[probe.component_id].append(probe.verdict)
-    others = (
-        Probe.objects.filter(component__in=list(verdicts), enabled=True)
-        .exclude(pk__in=ran)
-        .exclude(verdict="")
-        .values_list("component_id", "verdict")
-    )
-    for component_id, verdict in others:
-        verdicts[component_id].append(verdict)
+    """Per component of this round: the status the quorum of its locations calls for (the
+    server's own location being the worst verdict of its enabled probes, those that ran now and
+    the stored verdicts of the others; with no agent location that is the whole answer) and the
+    probe of this round that calls for it, for the components whose status that would change."""
+    ran = {probe.pk: probe.verdict for probe in probes}
+    statuses = quorum.component_statuses({probe.component_id for probe in probes}, overrides=ran)
     targets = {}
-    for component_id, statuses in verdicts.items():
-        target = worst_status(statuses)
+    for component_id, target in statuses.items():
         if target != current.get(component_id):
             mine = [p for p in probes if p.component_id == component_id]
             targets[component_id] = (target, next((p for p in mine if p.verdict == target), mine[0]))
@@ -456,6 +458,8 @@ def probe_outcomes_apply(*, probes: dict[int, Probe], outcomes: list[Outcome], n
         probe.verdict_update(probe.component.status)
         by_probe[probe.pk] = outcome
     targets = _component_targets([probes[pk] for pk in by_probe], current)
+    # A component other locations probe too: its alert follows the quorum, not this server alone.
+    by_quorum = quorum.agent_watched({probes[pk].component_id for pk in by_probe})
     actions = []
     for probe_id, outcome in by_probe.items():
         probe = probes[probe_id]
@@ -463,6 +467,10 @@ def probe_outcomes_apply(*, probes: dict[int, Probe], outcomes: list[Outcome], n
         target = target if driver is probe else None  # a component's status is set once a round
         goes_down = probe.verdict_down() and not probe.is_down
         comes_up = probe.is_down and probe.verdict_up()
+        if probe.component_id in by_quorum:
+            probe.is_down = probe.verdict_down() or (probe.is_down and not probe.verdict_up())
+            goes_down = comes_up = False
+            target = None
         if target or goes_down or comes_up or outcome.cert_checked:
             actions.append((probe, outcome, target, goes_down, comes_up))
     if actions:
@@ -494,6 +502,16 @@ def probe_outcomes_apply(*, probes: dict[int, Probe], outcomes: list[Outcome], n
                 except Exception as exc:  # one component's failure must not stop the others
                     logger.exception("applying the probe result of component %s failed", probe.component_id)
                     summary.errors.append(f"component {probe.component_id}: {exc}")
+    if by_quorum:
+        changes, raised, resolved = quorum.quorum_apply(
+            quorum.component_statuses(by_quorum, overrides={pk: probes[pk].verdict for pk in by_probe}),
+            note="server probes",
+            at=now,
+            now=now,
+        )
+        summary.status_changes += changes
+        summary.alerts_raised += raised
+        summary.alerts_resolved += resolved
     probe_states_save(list(probes.values()))
     return summary
 
@@ -521,6 +539,7 @@ def probes_run_due(*, now: datetime | None = None, limit: int | None = None) -> 
     started = time.perf_counter()
     now = now or timezone.now()
     probe_ensure_for_components(now=now)
+    locations_check_silent(now=now)
     claimed = probes_claim_due(now=now, limit=limit)
     if not claimed:
         return RoundSummary(seconds=time.perf_counter() - started)

@@ -11,6 +11,8 @@ from rest_framework.authtoken.models import Token
 
 from config.models import AuditEntry
 from config.runtime_config import config_get
+from healthchecks.agents.models import ProbeLocationState
+from healthchecks.agents.services import agent_key_create, location_create, quorum_set
 from healthchecks.models import ProbeResult
 from healthchecks.pings.models import CheckProject, Ping
 from healthchecks.pings.services import check_create, check_ping
@@ -60,7 +62,15 @@ def full_world() -> dict:
     )
     project = CheckProject.objects.create(name="ops")
     check = check_create(name="nightly backup", project=project, slug="backup")
+    location = location_create(name="Frankfurt")
+    probe.locations.add(location)
     world.update(
+        location=location,
+        agent_key=agent_key_create(location=location, name="edge")[0],
+        location_state=ProbeLocationState.objects.create(
+            probe=probe, location=location, verdict="operational"
+        ),
+        quorum=quorum_set(component=world["component"], locations_required=1),
         check_project=project,
         check=check,
         ping=check_ping(check=check, kind=Ping.Kind.SUCCESS),

@@ -18,6 +18,10 @@ PUBLIC_WRITES = re.compile(
     r"|^/integrations/twilio/voice/"
 )
 
+# Writes that take an agent key, not a staff login (healthchecks/agents/api.py): staff and
+# anonymous callers alike get 401 there; tests/healthchecks/test_agent_api.py checks them.
+AGENT_WRITES = re.compile(r"^/api/agent/")
+
 
 def view_methods(pattern) -> list[str] | None:
     """The unsafe methods a DRF view answers; None for a plain Django view (try them all)."""
@@ -35,7 +39,7 @@ def api_writes() -> list[tuple[str, str, bool]]:
     methods, and every unsafe method for plain views (declared=False: they should answer 405)."""
     found = []
     for path, pattern in url_patterns():
-        if path.startswith("/admin/") or PUBLIC_WRITES.match(path):
+        if path.startswith("/admin/") or PUBLIC_WRITES.match(path) or AGENT_WRITES.match(path):
             continue
         methods = view_methods(pattern)
         for method in UNSAFE if methods is None else methods:
@@ -55,6 +59,9 @@ def admin_models() -> list[tuple[type, admin.ModelAdmin]]:
 def fill(path: str, world: dict) -> str:
     """A concrete URL for an OpenAPI-style path, with the id of a row of the right kind."""
     ids = [
+        ("/probe-locations/", world["location"].pk),
+        ("/agent-keys/", world["agent_key"].pk),
+        ("/component-quorums/", world["quorum"].pk),
         ("/alerts/", world["alert"].pk),
         ("/alert-rules/", world["rule"].pk),
         ("/silences/", world["silence"].pk),

@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 from tests.config.factories import role_user
 from tests.security.conftest import db_changes, db_snapshot
 from tests.security.inventory import (
+    AGENT_WRITES,
     PUBLIC_WRITES,
     UNSAFE,
     admin_models,
@@ -64,7 +65,7 @@ def _schema_writes() -> set[tuple[str, str]]:
         (_shape(path), method.upper())
         for path, operations in schema["paths"].items()
         for method in operations
-        if method.upper() in UNSAFE and not PUBLIC_WRITES.match(path)
+        if method.upper() in UNSAFE and not PUBLIC_WRITES.match(path) and not AGENT_WRITES.match(path)
     }
 
 
