@@ -16,9 +16,11 @@ def _page(request, template: str, context: dict, status: int = 200):
     response = render(
         request, f"alerts/{template}", {**context, "site_name": settings.SITE_NAME}, status=status
     )
-    # The page holds a token in its URL and shows an alert: never kept by a shared cache.
+    # The page holds a token in its URL and shows an alert: never kept by a shared cache, and
+    # its URL never sent to another site. (Not "no-referrer": browsers then send "Origin: null"
+    # with the form, and the CSRF origin check refuses the button.)
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -12,7 +12,6 @@ from alerts.models import Alert, AlertEvent, EscalationStep, Silence
 from alerts.services import alert_acknowledge, alerts_escalate_due
 from tests.alerts.factories import AlertFactory, AlertRuleFactory
 from tests.alerts.mail_links import announce_and_mail, links_in, mail_html, mail_text
-from tests.notifications.conftest import smtp  # noqa: F401  (the fixture)
 from tests.notifications.factories import ChannelFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,13 +19,13 @@ ADDRESS = "oncall@example.com"
 
 
 @pytest.fixture
-def alert(smtp):  # noqa: F811
+def alert(smtp):
     ChannelFactory(recipients=ADDRESS)
     return AlertFactory(title="Disk full on db-1", fingerprint="disk:db-1")
 
 
 @pytest.fixture
-def links(alert, smtp):  # noqa: F811
+def links(alert, smtp):
     return announce_and_mail(smtp)
 
 
@@ -44,7 +43,7 @@ def status_of(alert: Alert) -> str:
     return alert.status
 
 
-def test_it_mails_acknowledge_resolve_and_silence_links(links, smtp):  # noqa: F811
+def test_it_mails_acknowledge_resolve_and_silence_links(links, smtp):
     assert set(links) == {"acknowledge", "resolve", "silence"}
     assert all(path in mail_html(smtp.messages[-1]) for path in links.values())
 
@@ -150,7 +149,7 @@ def test_it_needs_the_csrf_token_to_act(alert, links):
     assert status_of(alert) == "firing"
 
 
-def test_it_sends_working_links_with_an_escalation_and_retires_the_old_ones(alert, links, smtp):  # noqa: F811
+def test_it_sends_working_links_with_an_escalation_and_retires_the_old_ones(alert, links, smtp):
     rule = AlertRuleFactory()
     step = EscalationStep.objects.create(rule=rule, level=1, escalate_after_minutes=1)
     step.channels.add(ChannelFactory(recipients="lead@example.com"))
@@ -163,7 +162,7 @@ def test_it_sends_working_links_with_an_escalation_and_retires_the_old_ones(aler
     assert event.actor_name == "lead@example.com (e-mail link)"
 
 
-def _send_and_last(smtp):  # noqa: F811
+def _send_and_last(smtp):
     from notifications.services import deliveries_send_due
 
     deliveries_send_due()

@@ -10,9 +10,12 @@ from config.url_inventory import url_patterns
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 # Public writes by design: subscribers act through the secret in their link (the CSRF checks
 # cover them instead), and jobs ping their heartbeat check by its secret key (no session, no CSRF:
-# cron and curl have neither; tests/healthchecks/test_heartbeat_checks.py covers them).
+# cron and curl have neither; tests/healthchecks/test_heartbeat_checks.py covers them). An alert's
+# signed action link acts on POST with a CSRF token, and Slack's button presses are authenticated
+# by Slack's request signature (tests/alerts/test_action_links.py, test_slack_buttons.py).
 PUBLIC_WRITES = re.compile(
     r"^/api/status/(subscribe|confirm/\{token\}|unsubscribe/\{token\}|manage/\{token\})$|^/ping/"
+    r"|^/alerts/act/\{alert_id\}/\{action\}/\{token\}$|^/integrations/slack/interactivity$"
 )
 
 
