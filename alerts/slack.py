@@ -34,6 +34,8 @@ MAX_AGE_SECONDS = 5 * 60
 
 
 def signature_valid(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
+    if not signature.isascii():  # compare_digest refuses non-ASCII text rather than say False
+        return False
     base = b"v0:" + timestamp.encode() + b":" + body
     expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, signature)
@@ -119,8 +121,9 @@ def slack_interactivity(request):
         return _refused(403, "Slack interactivity is not configured (SLACK_SIGNING_SECRET).")
     timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
     signature = request.headers.get("X-Slack-Signature", "")
+    # At most 12 digits: int() of a string of thousands of digits raises rather than answer.
     if (
-        not (timestamp.isascii() and timestamp.isdigit())
+        not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12)
         or abs(time.time() - int(timestamp)) > MAX_AGE_SECONDS
     ):
         return _refused(401, "X-Slack-Request-Timestamp is missing or more than five minutes off.")

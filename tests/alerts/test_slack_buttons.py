@@ -57,7 +57,9 @@ def press_body(token: str, response_url: str, message: dict | None = None) -> by
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
-def post(body: bytes, *, timestamp: int | None = None, secret: str = SECRET, signature: str | None = None):
+def post(
+    body: bytes, *, timestamp: int | str | None = None, secret: str = SECRET, signature: str | None = None
+):
     timestamp = int(time.time()) if timestamp is None else timestamp
     base = f"v0:{timestamp}:".encode() + body
     signature = signature or "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
@@ -108,6 +110,7 @@ def test_it_refuses_a_bad_signature(alert, sent_message, http_receiver):
     body = press_body(buttons(sent_message)["acknowledge"], http_receiver.url("/response"))
     assert post(body, secret="not-the-secret").status_code == 401
     assert post(body, signature="v0=").status_code == 401
+    assert post(body, signature="v0=é").status_code == 401
     alert.refresh_from_db()
     assert alert.status == "firing"
 
@@ -115,6 +118,7 @@ def test_it_refuses_a_bad_signature(alert, sent_message, http_receiver):
 def test_it_refuses_an_old_timestamp(alert, sent_message, http_receiver):
     body = press_body(buttons(sent_message)["acknowledge"], http_receiver.url("/response"))
     assert post(body, timestamp=int(time.time()) - 301).status_code == 401
+    assert post(body, timestamp="9" * 5000).status_code == 401
     alert.refresh_from_db()
     assert alert.status == "firing"
 
