@@ -68,7 +68,7 @@ class AlertEventInline(admin.TabularInline):
     model = AlertEvent
     extra = 0
     can_delete = False
-    readonly_fields = ["kind", "at", "actor_type", "actor", "detail"]
+    readonly_fields = ["kind", "at", "actor_type", "actor", "actor_name", "detail"]
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -281,6 +281,8 @@ class AlertEvent(models.Model):
     at = models.DateTimeField(default=timezone.now)
     actor_type = models.CharField(max_length=8, choices=Actor.choices, default=Actor.SYSTEM)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # Who acted when no logged-in user did: the recipient of a signed action link, a Slack user.
+    actor_name = models.CharField(max_length=300, blank=True)
     detail = models.TextField(blank=True)
 
     class Meta:

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from alerts.action_menu import alert_actions
 from alerts.models import Alert, AlertEvent, AlertRule, EscalationStep
 from notifications.models import SEVERITY_RANK, Channel
 from notifications.services import message_enqueue
@@ -39,6 +40,8 @@ def _alert_context(alert: Alert) -> dict:
         "occurrences": alert.occurrence_count,
         "runbook_url": alert.rule.runbook_url if alert.rule_id else "",
         "url": f"{settings.PUBLIC_URL}/admin/alerts/alert/{alert.pk}/change/",
+        # Signed per recipient when rendered (notifications.action_links).
+        "actions": alert_actions(alert),
     }
 
 

@@ -30,9 +30,24 @@ class Raised:
     counted: bool = True
 
 
-def _event(alert: Alert, kind: str, *, actor_type=AlertEvent.Actor.SYSTEM, user=None, detail="", at=None):
+def _event(
+    alert: Alert,
+    kind: str,
+    *,
+    actor_type=AlertEvent.Actor.SYSTEM,
+    user=None,
+    detail="",
+    at=None,
+    actor_name: str = "",
+):
     return AlertEvent.objects.create(
-        alert=alert, kind=kind, actor_type=actor_type, actor=user, detail=detail, at=at or timezone.now()
+        alert=alert,
+        kind=kind,
+        actor_type=actor_type,
+        actor=user,
+        actor_name=actor_name[:300],
+        detail=detail,
+        at=at or timezone.now(),
     )
 
 
@@ -175,11 +190,13 @@ def alert_acknowledge(
     alert: Alert,
     user=None,
     note: str = "",
+    actor_name: str = "",
     now: datetime | None = None,
     actor_type: str | None = None,
     if_token: int | None = None,
 ) -> Alert:
-    """`if_token`: acknowledge only if the alert's escalation token is still this one (a voice
+    """`actor_name` names who acted when no user did (a signed link's recipient, a Slack user).
+    `if_token`: acknowledge only if the alert's escalation token is still this one (a voice
     call's key press names the token its call was made with), checked under the row lock."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -200,8 +217,9 @@ def alert_acknowledge(
         _event(
             alert,
             AlertEvent.Kind.ACKNOWLEDGED,
-            actor_type=actor_type or _actor(user),
+            actor_type=actor_type or _actor(user, actor_name),
             user=user,
+            actor_name=actor_name,
             detail=note,
             at=now,
         )
@@ -209,8 +227,8 @@ def alert_acknowledge(
     return alert
 
 
-def _actor(user) -> str:
-    return AlertEvent.Actor.USER if user is not None else AlertEvent.Actor.SYSTEM
+def _actor(user, actor_name: str = "") -> str:
+    return AlertEvent.Actor.USER if user is not None or actor_name else AlertEvent.Actor.SYSTEM
 
 
 def alert_resolve(
@@ -220,6 +238,7 @@ def alert_resolve(
     note: str = "",
     action_taken: str = "",
     actor_type: str | None = None,
+    actor_name: str = "",
     now: datetime | None = None,
 ) -> Alert:
     now = now or timezone.now()
@@ -238,8 +257,9 @@ def alert_resolve(
         _event(
             alert,
             AlertEvent.Kind.RESOLVED,
-            actor_type=actor_type or _actor(user),
+            actor_type=actor_type or _actor(user, actor_name),
             user=user,
+            actor_name=actor_name,
             detail=note,
             at=now,
         )
@@ -302,8 +322,8 @@ def alert_escalate(*, alert_id: int, token: int, now: datetime | None = None) ->
                 alert.save(update_fields=["next_escalation_at", "escalation_token"])
                 return False
             alert.escalation_level, alert.escalation_repeats = step.level, 0
-        # The token turns over before the announcement, so the message carries the one the
-        # alert keeps until it next changes (a voice call's key press is checked against it).
+        # The token turns over before the announcement, so the message carries the one the alert
+        # keeps until it next changes: its action links and a voice call's key press use it.
         alert.escalation_token += 1
         alert_escalation_announce(alert, step, now=now)
         following = next((s for s in steps if s.level > step.level), None)
@@ -335,3 +355,64 @@ def alerts_escalate_due(*, now: datetime | None = None, limit: int = 500) -> int
         .values_list("pk", "escalation_token")[:limit]
     )
     return sum(alert_escalate(alert_id=pk, token=token, now=now) for pk, token in due)
+
+
+def silence_create(
+    *,
+    matchers: list[dict],
+    ends_at: datetime,
+    starts_at: datetime | None = None,
+    author=None,
+    comment: str = "",
+) -> Silence:
+    silence = Silence(
+        matchers=matchers,
+        starts_at=starts_at or timezone.now(),
+        ends_at=ends_at,
+        author=author,
+        comment=comment,
+    )
+    silence.full_clean()
+    silence.save()
+    return silence
+
+
+def alert_silence(
+    *,
+    alert: Alert,
+    minutes: int = 60,
+    user=None,
+    actor_name: str = "",
+    now: datetime | None = None,
+) -> Silence:
+    """Silence this alert's fingerprint for `minutes`: repeats and new alerts of it are recorded
+    but not sent, and its escalation waits until the silence ends (someone has seen it and asked
+    for quiet; paging the next level meanwhile would defeat that)."""
+    now = now or timezone.now()
+    ends_at = now + timedelta(minutes=minutes)
+    with transaction.atomic():
+        alert = _locked(alert)
+        if alert.status == Alert.Status.RESOLVED:
+            raise AlertTransitionError("This alert is already resolved; there is nothing to silence.")
+        who = str(user) if user is not None else actor_name or "the system"
+        silence = silence_create(
+            matchers=[{"label": "fingerprint", "op": "=", "value": alert.fingerprint}],
+            starts_at=now,
+            ends_at=ends_at,
+            author=user,
+            comment=f"Silenced for {minutes} min from alert #{alert.pk} by {who}."[:2000],
+        )
+        if alert.next_escalation_at is not None and alert.next_escalation_at < ends_at:
+            alert.next_escalation_at = ends_at
+        alert.escalation_token += 1
+        alert.save(update_fields=["next_escalation_at", "escalation_token"])
+        _event(
+            alert,
+            AlertEvent.Kind.SILENCED,
+            actor_type=_actor(user, actor_name),
+            user=user,
+            actor_name=actor_name,
+            detail=f"silence #{silence.pk} until {ends_at:%Y-%m-%d %H:%M} UTC",
+            at=now,
+        )
+    return silence

@@ -18,6 +18,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Tasks that live beside the code they run rather than in an app's tasks module.
 app.autodiscover_tasks(["statuspage"], related_name="publish")
+app.autodiscover_tasks(["alerts"], related_name="slack")
 
 
 @signals.after_setup_logger.connect

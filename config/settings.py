@@ -561,6 +561,12 @@ UPTIME_ROLLUP_INTERVAL = env_int("UPTIME_ROLLUP_INTERVAL", 600, minimum=30)
 ALERT_FLAP_WINDOW_MINUTES = env_int("ALERT_FLAP_WINDOW_MINUTES", 30, minimum=1)
 ALERT_FLAP_THRESHOLD = env_int("ALERT_FLAP_THRESHOLD", 6, minimum=3)
 ESCALATION_CHECK_INTERVAL = env_int("ESCALATION_CHECK_INTERVAL", 30, minimum=5)
+# Acknowledge / resolve / silence from the notification (docs/alerts.md): how long a signed
+# link works; Slack's signing secret for its buttons (empty: the endpoint refuses every request);
+# the hosts a Slack response_url may point at (the message is updated by posting there).
+ALERT_ACTION_LINK_MAX_AGE_HOURS = env_int("ALERT_ACTION_LINK_MAX_AGE_HOURS", 24, minimum=1, maximum=24 * 30)
+SLACK_SIGNING_SECRET = env_str("SLACK_SIGNING_SECRET")
+SLACK_RESPONSE_URL_HOSTS = env_list("SLACK_RESPONSE_URL_HOSTS", ["hooks.slack.com"])
 
 # --- Component probes (healthchecks/); see docs/probes.md ---------------------------------
 # run_probes: how many probes run at once per worker, the most one run claims, how often a

@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/operations/", include("oncall.urls")),
     path("", include("oncall.feed_urls")),
     path("", include("config.console_urls")),
+    path("", include("alerts.action_urls")),
     # Before the admin's own URLs: its login, with failed attempts counted and limited.
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),

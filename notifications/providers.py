@@ -85,6 +85,16 @@ NTFY_PRIORITY = {Severity.CRITICAL: 5, Severity.HIGH: 4, Severity.MEDIUM: 3, Sev
 ntfy_reason = json_field_reason("error")
 
 
+def ntfy_actions(message: Message, delivery: Delivery) -> list[dict]:
+    """ntfy's "view" buttons (at most three) for the first item's signed action links: each opens
+    the action's confirmation page, so pressing one on a phone changes nothing by itself."""
+    items = template_context(message, delivery).get("alerts") or []
+    first = next((i for i in items if isinstance(i, dict) and i.get("actions")), None)
+    if first is None:
+        return []
+    return [{"action": "view", "label": a["label"], "url": a["url"]} for a in first["actions"][:3]]
+
+
 def send_ntfy(message: Message, delivery: Delivery) -> Outcome:
     # Published as JSON to the server's root (ntfy's JSON form of the Title, Priority and Click
     # headers): header values cannot carry every character a title may hold.
@@ -98,6 +108,9 @@ def send_ntfy(message: Message, delivery: Delivery) -> Outcome:
         "click": notice.link,
         "tags": [notice.severity],
     }
+    actions = ntfy_actions(message, delivery)
+    if actions:
+        payload["actions"] = actions
     token = delivery.channel.token if delivery.channel else ""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return _post(server + "/", payload, headers, ntfy_reason)

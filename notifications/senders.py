@@ -42,7 +42,8 @@ from django.template.loader import select_template
 from core import outbound
 from core.deadline import Deadline, deadline
 from core.text import clean_line
-from notifications.models import Delivery, DeliveryAttempt, Message
+from notifications.action_links import with_action_links
+from notifications.models import Channel, Delivery, DeliveryAttempt, Message
 
 USER_AGENT = "Vigil-Notifications/1"
 GENERIC_TEMPLATE = "generic"
@@ -75,9 +76,12 @@ class Outcome:
 
 
 def template_context(message: Message, delivery: Delivery) -> dict:
-    """The message's context with the recipient's own merged over it (unsubscribe links...)."""
+    """The message's context with the recipient's own merged over it (unsubscribe links...),
+    and its actions as links signed for this recipient (notifications.action_links): bound to
+    the address for an e-mail, to no one for a channel many people read."""
+    recipient = delivery.recipient.strip().lower() if delivery.kind == Channel.Kind.EMAIL else ""
     return {
-        **message.context,
+        **with_action_links(message.context, recipient),
         **delivery.context,
         "subject": message.subject,
         "severity": message.severity,
@@ -385,10 +389,41 @@ def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# Slack allows 25 elements in an actions block and 50 blocks in a message; a storm's message
+# gets buttons for its first few alerts only (the others are in the console).
+SLACK_ALERTS_WITH_BUTTONS = 5
+
+
+def _slack_buttons(context: dict) -> list[dict]:
+    """Block Kit buttons for the actions of the message's items (alerts); each button's value is
+    the signed token that the interactivity endpoint reads."""
+    items = [item for item in context.get("alerts") or [] if isinstance(item, dict) and item.get("actions")]
+    blocks = []
+    for item in items[:SLACK_ALERTS_WITH_BUTTONS]:
+        elements = [
+            {
+                "type": "button",
+                "action_id": f"vigil-{action['name']}-{item.get('id', '')}"[:255],
+                "text": {"type": "plain_text", "text": action["label"][:75]},
+                "value": action["token"],
+                **({"style": "primary"} if action["name"] == "acknowledge" else {}),
+            }
+            for action in item["actions"]
+            if len(action["token"]) <= 2000
+        ]
+        if elements:
+            block_id = f"vigil-alert-{item.get('id', len(blocks))}"
+            blocks.append({"type": "actions", "block_id": block_id[:255], "elements": elements})
+    return blocks
+
+
 def slack_payload(message: Message, delivery: Delivery) -> dict:
     context = template_context(message, delivery)
-    text = render_text(message, context)
+    # Slack shows the actions as buttons (below), so its text leaves the links out.
+    text = render_text(message, {**context, "actions_as_buttons": delivery.kind == Channel.Kind.SLACK})
     footer = f"*Severity:* {message.severity} · <{settings.PUBLIC_URL}|{_slack_escape(settings.SITE_NAME)}>"
+    # After the context block: Mattermost (which reads no Block Kit) reads blocks 1 and 2.
+    buttons = _slack_buttons(context) if delivery.kind == Channel.Kind.SLACK else []
     return {
         # The notification fallback is mrkdwn too: an unescaped subject could ping <!channel>.
         "text": f"[{message.severity}] {_slack_escape(message.subject)}",
@@ -396,6 +431,7 @@ def slack_payload(message: Message, delivery: Delivery) -> dict:
             {"type": "header", "text": {"type": "plain_text", "text": message.subject[:150]}},
             {"type": "section", "text": {"type": "mrkdwn", "text": _slack_escape(text)[:3000]}},
             {"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]},
+            *buttons,
         ],
     }
 

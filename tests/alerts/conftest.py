@@ -5,6 +5,7 @@ import time_machine
 
 from alerts.evaluation import evaluate_rules
 from tests.alerts.factories import point
+from tests.notifications.conftest import eager_celery, http_receiver, smtp  # noqa: F401  (shared fixtures)
 from tests.notifications.twilio_fakes import twilio  # noqa: F401 (a loopback Twilio)
 
 START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

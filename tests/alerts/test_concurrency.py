@@ -7,11 +7,13 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
+from alerts.action_links import ActionLinkError, alert_action_apply, read_claims
 from alerts.evaluation import evaluate_rules
-from alerts.models import Alert, EscalationStep
+from alerts.models import Alert, AlertEvent, EscalationStep
 from alerts.services import alerts_escalate_due
+from core import signed_links
 from notifications.models import Message
-from tests.alerts.factories import AlertRuleFactory, ChannelFactory, point
+from tests.alerts.factories import AlertFactory, AlertRuleFactory, ChannelFactory, point
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -63,3 +65,19 @@ def test_it_escalates_once_when_two_escalators_race():
     race(alerts_escalate_due, count=4)
     assert Message.objects.filter(kind="alert.escalated").count() == 1
     assert Alert.objects.get().escalation_level == 1
+
+
+def test_it_acts_once_when_one_action_link_is_pressed_twice_at_once():
+    alert = AlertFactory()
+    token = signed_links.sign({"alert": alert.pk, "action": "silence", "token": alert.escalation_token})
+    refused = []
+
+    def press():
+        try:
+            alert_action_apply(claims=read_claims(token), actor_name="oncall@example.com")
+        except ActionLinkError as error:
+            refused.append(error.status)
+
+    race(press)
+    assert refused == [410]
+    assert alert.events.filter(kind=AlertEvent.Kind.SILENCED).count() == 1

@@ -10,12 +10,15 @@ from config.url_inventory import url_patterns
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 # Public writes by design: subscribers act through the secret in their link (the CSRF checks
 # cover them instead), jobs ping their heartbeat check by its secret key (no session, no CSRF:
-# cron and curl have neither; tests/healthchecks/test_heartbeat_checks.py covers them), and Twilio
+# cron and curl have neither; tests/healthchecks/test_heartbeat_checks.py covers them), Twilio
 # posts a voice call's key press, signed with the channel's auth token
-# (tests/alerts/test_voice_acknowledge.py).
+# (tests/alerts/test_voice_acknowledge.py). An alert's signed action link acts on POST with a
+# CSRF token, and Slack's button presses are authenticated by Slack's request signature
+# (tests/alerts/test_action_links.py, test_slack_buttons.py).
 PUBLIC_WRITES = re.compile(
     r"^/api/status/(subscribe|confirm/\{token\}|unsubscribe/\{token\}|manage/\{token\})$|^/ping/"
     r"|^/integrations/twilio/voice/"
+    r"|^/alerts/act/\{alert_id\}/\{action\}/\{token\}$|^/integrations/slack/interactivity$"
 )
 
 # Writes that take an agent key, not a staff login (healthchecks/agents/api.py): staff and
