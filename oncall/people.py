@@ -123,7 +123,7 @@ def contact_method_send_code(*, method: ContactMethod, now: datetime | None = No
             [
                 Outgoing(
                     kind="oncall.verify",
-                    subject=f"Your {settings.SITE_NAME} verification code: {code}",
+                    subject=f"Your {settings.SITE_NAME} verification code",
                     severity="high",
                     dedup_key=key,
                     template="contact_verify",
