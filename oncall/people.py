@@ -211,3 +211,18 @@ def notification_rules_set(*, user: AbstractBaseUser, rules: Sequence[RuleSpec])
 
 
 URGENCIES = tuple(Urgency.values)
+
+
+@transaction.atomic
+def notification_rule_save(*, rule: NotificationRule) -> NotificationRule:
+    """Create or change one rule step (the console edits them one at a time)."""
+    try:
+        rule.full_clean()
+    except ValidationError as error:
+        raise ContactMethodError(_errors(error)) from None
+    rule.save()
+    return rule
+
+
+def notification_rule_delete(*, rule: NotificationRule) -> None:
+    rule.delete()
