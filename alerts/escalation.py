@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, AlertRule
@@ -202,13 +203,20 @@ def _announce(firings: list[_Firing], now: datetime) -> None:
     AlertEvent.objects.bulk_create(events)
 
 
-STATE = [
-    "escalation_level",
-    "escalation_repeats",
-    "escalation_cycle",
-    "next_escalation_at",
-    "escalation_token",
-]
+STATE = ("escalation_level", "escalation_repeats", "escalation_cycle", "next_escalation_at")
+
+
+def _save_states(alerts: list[Alert]) -> None:
+    """One UPDATE per distinct new state: alerts at the same step of the same policy share one,
+    so the count follows the policies' steps, not the alerts (bulk_update's CASE per row grows
+    with both the rows and the statement). Every claimed alert's token moves on by one."""
+    groups: dict[tuple, list[int]] = {}
+    for alert in alerts:
+        groups.setdefault(tuple(getattr(alert, name) for name in STATE), []).append(alert.pk)
+    for state, ids in groups.items():
+        Alert.objects.filter(pk__in=ids).update(
+            **dict(zip(STATE, state, strict=True)), escalation_token=F("escalation_token") + 1
+        )
 
 
 def _escalate_locked(alerts: list[Alert], now: datetime) -> int:
@@ -233,7 +241,7 @@ def _escalate_locked(alerts: list[Alert], now: datetime) -> int:
         alert.escalation_token += 1
     if firings:
         _announce(firings, now)
-    Alert.objects.bulk_update(alerts, STATE)
+    _save_states(alerts)
     return len(firings)
 
 

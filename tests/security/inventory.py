@@ -15,6 +15,12 @@ PUBLIC_WRITES = re.compile(
     r"^/api/status/(subscribe|confirm/\{token\}|unsubscribe/\{token\}|manage/\{token\})$|^/ping/"
 )
 
+# A person's own rows, which every staff user writes whatever their role (their contact methods
+# and notification rules): a Viewer may write these, but only their own, so a Viewer's write of
+# the world's rows (someone else's) is a 404, or a 400 for a body that is not a valid row of theirs.
+OWN_ROWS = re.compile(r"^/api/operations/users/me/")
+OWN_ROWS_MODELS = {"oncall.contactmethod", "oncall.notificationrule"}
+
 
 def view_methods(pattern) -> list[str] | None:
     """The unsafe methods a DRF view answers; None for a plain Django view (try them all)."""
@@ -54,6 +60,8 @@ def fill(path: str, world: dict) -> str:
     ids = [
         ("/alerts/", world["alert"].pk),
         ("/alert-rules/", world["rule"].pk),
+        ("/contact-methods/", world["contact_method"].pk),
+        ("/escalation-policies/", world["escalation_policy"].pk),
         ("/silences/", world["silence"].pk),
         ("/probes/", world["probe"].pk),
         ("/checks/", world["check"].pk),
