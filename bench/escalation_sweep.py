@@ -109,17 +109,19 @@ def due_alerts(rules: list, count: int, now: datetime) -> None:
     )
 
 
-def timed_sweep(now: datetime) -> tuple[float, int, int]:
+def timed_sweep(now: datetime) -> tuple[float, float, int, int]:
+    """Wall time, this process's CPU time (what the machine's load does not inflate), queries."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from alerts.services import alerts_escalate_due
 
     with CaptureQueriesContext(connection) as queries:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         fired = alerts_escalate_due(now=now, limit=10_000)
         took = (time.perf_counter() - started) * 1000
-    return took, len(queries), fired
+        cpu = (time.process_time() - cpu) * 1000
+    return took, cpu, len(queries), fired
 
 
 def main() -> None:
@@ -156,13 +158,13 @@ def main() -> None:
         Delivery.objects.all().delete()
         Message.objects.all().delete()
         due_alerts(rules, count, now)
-        took, queries, fired = timed_sweep(now)
+        took, cpu, queries, fired = timed_sweep(now)
         pages = Delivery.objects.filter(person__isnull=False).count()
         print(
-            f"  sweep over {count:,} due alerts: {took:.0f} ms, {queries} queries, "
+            f"  sweep over {count:,} due alerts: {took:.0f} ms ({cpu:.0f} ms CPU here), {queries} queries, "
             f"{fired} fired, {pages:,} pages"
         )
-        results[count] = (took, queries)
+        results[count] = (took, queries, cpu)
     small, big = min(counts), max(counts)
     emit(
         BENCH,
@@ -181,6 +183,13 @@ def main() -> None:
         ratio_target=("<=", 1.0),
     )
     emit(BENCH, f"sweep, {small:,} due alerts", results[small][0], "ms", note=f"{results[small][1]} queries")
+    emit(
+        BENCH,
+        f"sweep CPU in the worker, {big:,} due alerts",
+        results[big][2],
+        "ms",
+        note="process time of the sweeping process (the database's own work not included)",
+    )
 
 
 if __name__ == "__main__":
