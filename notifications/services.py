@@ -42,7 +42,7 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Min, Q, QuerySet
 from django.utils import timezone
 
 from core.batches import delete_in_batches
@@ -417,7 +417,9 @@ def messages_enqueue_many(items: Iterable[Outgoing]) -> int:
             )
         )
         write_deliveries(_batch_rows(items, ids, now), now)
-        first = min(ids.values())
+        first = Delivery.objects.filter(message__in=ids.values()).aggregate(first=Min("pk"))["first"]
+        if first is None:
+            return len(items)
 
         def dispatch() -> None:
             # One range task for everything due now; the rows due later wait for the sweep.
