@@ -1,15 +1,9 @@
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 
-from alerts.models import Alert, AlertEvent, AlertRule, EscalationStep, Silence
+from alerts.models import Alert, AlertEvent, AlertRule, Silence
 from alerts.notify import announcements_batched
 from alerts.services import AlertTransitionError, alert_acknowledge, alert_resolve
-
-
-class EscalationStepInline(admin.TabularInline):
-    model = EscalationStep
-    extra = 0
-    filter_horizontal = ["channels"]
 
 
 @admin.register(AlertRule)
@@ -27,7 +21,7 @@ class AlertRuleAdmin(admin.ModelAdmin):
     list_filter = ["enabled", "severity", "state", "flapping"]
     search_fields = ["name", "metric_name", "category", "description"]
     filter_horizontal = ["channels"]
-    inlines = [EscalationStepInline]
+    list_select_related = ["escalation_policy"]
     readonly_fields = [*AlertRule.EVALUATION_FIELDS, "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["name", "description", "enabled", "severity", "runbook_url", "component"]}),
@@ -46,7 +40,7 @@ class AlertRuleAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Notify", {"fields": ["channels"]}),
+        ("Notify", {"fields": ["channels", "escalation_policy"]}),
         ("State", {"fields": readonly_fields}),
     ]
 

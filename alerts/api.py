@@ -94,7 +94,9 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 class AlertRuleViewSet(viewsets.ModelViewSet):
     lookup_value_regex = ID
-    queryset = AlertRule.objects.prefetch_related("channels", "escalation_steps__channels").order_by("name")
+    queryset = AlertRule.objects.prefetch_related("channels", "escalation_policy__steps__channels").order_by(
+        "name"
+    )
     serializer_class = AlertRuleSerializer
     filterset_fields = ["enabled", "severity", "state", "metric_name", "category"]
 

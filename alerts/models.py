@@ -75,6 +75,14 @@ class AlertRule(models.Model):
         help_text="While this component is under maintenance, the rule's alerts are recorded but not sent.",
     )
     runbook_url = models.URLField(blank=True)
+    escalation_policy = models.ForeignKey(
+        "oncall.EscalationPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="rules",
+        help_text="Who is paged, and when, while the rule's alerts stay unacknowledged.",
+    )
 
     # Evaluation state, written only by the evaluator (alerts.evaluation), which compares and sets
     # STATE_FIELDS against what its tick read; the API and the admin show EVALUATION_FIELDS read-only.
@@ -135,26 +143,6 @@ class AlertRule(models.Model):
     def kept_firing_long_enough(self, now: datetime) -> bool:
         cleared = self.condition_cleared_at
         return cleared is not None and now - cleared >= timedelta(minutes=self.keep_firing_for_minutes)
-
-
-class EscalationStep(models.Model):
-    """After `escalate_after_minutes` unacknowledged, an alert goes to this step's channels,
-    `repeat` more times at the same interval, then on to the next step."""
-
-    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="escalation_steps")
-    level = models.PositiveSmallIntegerField(default=1)
-    escalate_after_minutes = models.PositiveIntegerField(default=15)
-    channels = models.ManyToManyField("notifications.Channel", related_name="escalation_steps")
-    repeat = models.PositiveSmallIntegerField(
-        default=0, help_text="Extra times to re-notify at this level (max 10)."
-    )
-
-    class Meta:
-        ordering = ["rule", "level"]
-        constraints = [models.UniqueConstraint(fields=["rule", "level"], name="escalationstep_unique_level")]
-
-    def __str__(self) -> str:
-        return f"{self.rule} level {self.level} after {self.escalate_after_minutes} min"
 
 
 class AlertQuerySet(models.QuerySet):
@@ -225,6 +213,8 @@ class Alert(models.Model):
     escalation_level = models.PositiveSmallIntegerField(default=0)
     escalation_repeats = models.PositiveSmallIntegerField(default=0)
     next_escalation_at = models.DateTimeField(null=True, blank=True)
+    # How many times the whole policy has started again after its last step.
+    escalation_cycle = models.PositiveSmallIntegerField(default=0)
     # Bumped by every escalation and lifecycle change, so a stale escalation run (a duplicate
     # or redelivered task that read the row earlier) sees a different token and does nothing.
     escalation_token = models.PositiveIntegerField(default=0)
@@ -262,6 +252,7 @@ class AlertEvent(models.Model):
         NOTIFIED = "notified", "Notified"
         ACKNOWLEDGED = "acknowledged", "Acknowledged"
         ESCALATED = "escalated", "Escalated"
+        PAGED = "paged", "Paged a person"
         SILENCED = "silenced", "Silenced"
         SUPPRESSED = "suppressed", "Suppressed"
         FLAPPING = "flapping", "Flapping"

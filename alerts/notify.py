@@ -3,7 +3,7 @@
 Alerts that fire together (in one evaluation tick, one Alertmanager payload, or before the
 next sweep) go out as one message per channel rather than one each, so an outage that trips
 forty rules sends one page, not forty. Every alert announced as firing is later announced
-as resolved. Escalations go to their step's channels, one message per step and repeat.
+as resolved. Escalations are alerts.escalation's.
 """
 
 import hashlib
@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts.action_menu import alert_actions
-from alerts.models import Alert, AlertEvent, AlertRule, EscalationStep
+from alerts.models import Alert, AlertEvent, AlertRule
 from notifications.models import SEVERITY_RANK, Channel
 from notifications.services import message_enqueue
 
@@ -45,6 +45,10 @@ def _alert_context(alert: Alert) -> dict:
     }
 
 
+# The escalation engine (alerts.escalation) shows an alert the same way.
+alert_context = _alert_context
+
+
 def _group_context(state: str, alerts: list[Alert], **extra) -> dict:
     """The template context; `body` and `url` are what Slack, webhooks and the generic
     templates show."""
@@ -60,22 +64,15 @@ def _group_context(state: str, alerts: list[Alert], **extra) -> dict:
     }
 
 
-def alert_channels(
-    *, rule: AlertRule | None, severity: str, step: EscalationStep | None = None
-) -> list[Channel]:
-    """The channels an alert, a rule's flapping notice or an escalation goes to.
+def alert_channels(*, rule: AlertRule | None, severity: str) -> list[Channel]:
+    """The channels an alert or a rule's flapping notice goes to (escalations: alerts.escalation).
 
-    An escalation step goes to the step's channels; an alert of a rule that names channels goes
+    An alert of a rule that names channels goes
     to those; an alert without a rule (manual, Alertmanager, meta) or of a rule that names none
     goes to every channel. Always only the enabled ones whose minimum severity admits it, so a
     rule whose named channels are all disabled sends nothing: disabling is how staff switch a
     channel off, and it must not turn into paging everyone else instead."""
-    if step is not None:
-        named = step.channels.all()
-    elif rule is not None and rule.channels.exists():
-        named = rule.channels.all()
-    else:
-        named = Channel.objects.all()
+    named = rule.channels.all() if rule is not None and rule.channels.exists() else Channel.objects.all()
     return [channel for channel in named.filter(enabled=True).order_by("pk") if channel.admits(severity)]
 
 
@@ -157,30 +154,6 @@ def alerts_pending_announce(*, now: datetime | None = None) -> int:
         if resolved:
             Alert.objects.filter(pk__in=[a.pk for a in resolved]).update(resolution_notified_at=now)
     return sent
-
-
-def alert_escalation_announce(alert: Alert, step: EscalationStep, *, now: datetime) -> None:
-    channels = alert_channels(rule=alert.rule if alert.rule_id else None, severity=alert.severity, step=step)
-    if not channels:
-        return
-    message_enqueue(
-        kind="alert.escalated",
-        subject=f"[ESCALATED L{step.level}] {alert.title}",
-        template="alert",
-        context={"state": "escalated", "level": step.level, "alerts": [_alert_context(alert)]},
-        severity=alert.severity,
-        dedup_key=f"alert:{alert.pk}:escalation:{step.level}:{alert.escalation_repeats}:{alert.escalation_token}",
-        channels=channels,
-    )
-    AlertEvent.objects.bulk_create(
-        AlertEvent(
-            alert=alert,
-            kind=AlertEvent.Kind.NOTIFIED,
-            at=now,
-            detail=f"escalation level {step.level} via {c}",
-        )
-        for c in channels
-    )
 
 
 def rule_flapping_announce(rule: AlertRule, *, now: datetime) -> None:

@@ -2,11 +2,13 @@ from django.db import transaction
 from rest_framework import serializers
 
 from alerts.matching import OPERATORS, matcher_problems
-from alerts.models import Alert, AlertEvent, AlertRule, EscalationStep, Severity, Silence
+from alerts.models import Alert, AlertEvent, AlertRule, Severity, Silence
 from alerts.services import BUILT_IN_LABELS
 from core.serializers import nested_items_complete
 from core.text import validate_line, validate_text
 from notifications.models import Channel
+from oncall.models import EscalationPolicy
+from oncall.policies import PolicyError, StepSpec, free_policy_name, policy_delete, policy_save
 
 MAX_ESCALATION_STEPS = 10
 
@@ -45,15 +47,13 @@ def _channels_of_kind(kind: str) -> list[Channel]:
     return channels
 
 
-class EscalationStepSerializer(serializers.ModelSerializer):
+class EscalationStepSerializer(serializers.Serializer):
+    """A step of the rule's own escalation policy, as the rule API has always shown it."""
+
+    level = serializers.IntegerField(min_value=1, max_value=MAX_ESCALATION_STEPS)
+    escalate_after_minutes = serializers.IntegerField(min_value=1, max_value=7 * 24 * 60)
     channels = ChannelsField()
     repeat = serializers.IntegerField(min_value=0, max_value=10, default=0)
-    escalate_after_minutes = serializers.IntegerField(min_value=1, max_value=7 * 24 * 60)
-    level = serializers.IntegerField(min_value=1, max_value=MAX_ESCALATION_STEPS)
-
-    class Meta:
-        model = EscalationStep
-        fields = ["level", "escalate_after_minutes", "channels", "repeat"]
 
 
 class SpecEscalationSerializer(serializers.Serializer):
@@ -79,12 +79,24 @@ class SpecEscalationSerializer(serializers.Serializer):
 
 class AlertRuleSerializer(serializers.ModelSerializer):
     channels = ChannelsField(required=False)
-    escalation_steps = EscalationStepSerializer(many=True, required=False)
+    escalation_steps = EscalationStepSerializer(
+        many=True,
+        required=False,
+        help_text="The steps of the rule's escalation policy (channels only). Writing them makes "
+        "the rule its own policy (named after the rule); give this, escalation or escalationPolicy.",
+    )
     escalation = SpecEscalationSerializer(
         required=False,
         write_only=True,
-        help_text="The specification's shape of one escalation; the rule reads back as its "
-        "escalation_steps. Give this or escalation_steps, not both.",
+        help_text="The specification's shape of one escalation, written as the rule's own policy "
+        "with one step; the rule reads back as its escalation_steps.",
+    )
+    escalationPolicy = serializers.PrimaryKeyRelatedField(  # noqa: N815
+        source="escalation_policy",
+        queryset=EscalationPolicy.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="The escalation policy (id) that pages people for this rule's alerts; null: none.",
     )
     # Declared (not the model's JSONField) so the schema says what is accepted: tag names to
     # values (numbers are taken and stored as text).
@@ -121,6 +133,7 @@ class AlertRuleSerializer(serializers.ModelSerializer):
             "channels",
             "component",
             "runbook_url",
+            "escalationPolicy",
             "escalation_steps",
             "escalation",
             "state",
@@ -147,17 +160,27 @@ class AlertRuleSerializer(serializers.ModelSerializer):
                     {"escalation": ["Give escalation or escalation_steps, not both."]}
                 )
             data["escalation_steps"] = SpecEscalationSerializer().as_steps(data.pop("escalation"))
+        if "escalation_steps" in data and "escalation_policy" in data:
+            raise serializers.ValidationError(
+                {"escalationPolicy": ["Give escalationPolicy or the rule's own steps, not both."]}
+            )
         metric_name = data.get("metric_name", getattr(self.instance, "metric_name", ""))
         category = data.get("category", getattr(self.instance, "category", ""))
         if not metric_name and not category:
             raise serializers.ValidationError({"metric_name": ["Give a metric name or a category to watch."]})
         return data
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["escalation_steps"] = rule_steps(instance)
+        return data
+
     @transaction.atomic
     def create(self, validated_data):
-        steps = validated_data.pop("escalation_steps", [])
+        steps = validated_data.pop("escalation_steps", None)
         rule = super().create(validated_data)
-        _replace_steps(rule, steps)
+        if steps is not None:
+            _replace_steps(rule, steps)
         return rule
 
     @transaction.atomic
@@ -170,10 +193,47 @@ class AlertRuleSerializer(serializers.ModelSerializer):
 
 
 def _replace_steps(rule: AlertRule, steps: list[dict]) -> None:
-    rule.escalation_steps.all().delete()
-    for step in steps:
-        channels = step.pop("channels")
-        EscalationStep.objects.create(rule=rule, **step).channels.set(channels)
+    """Write `steps` as the rule's own policy: its policy if no other rule uses it, else a new one."""
+    policy = rule.escalation_policy
+    own = policy is not None and not policy.rules.exclude(pk=rule.pk).exists()
+    if not steps:
+        rule.escalation_policy = None
+        rule.save(update_fields=["escalation_policy"])
+        if own:
+            policy_delete(policy=policy)
+        return
+    if not own:
+        policy = EscalationPolicy(name=free_policy_name(rule.name))
+    specs = [
+        StepSpec(
+            level=step["level"],
+            escalate_after_minutes=step["escalate_after_minutes"],
+            repeat=step.get("repeat", 0),
+            channels=step["channels"],
+        )
+        for step in steps
+    ]
+    try:
+        policy_save(policy=policy, steps=specs)
+    except PolicyError as exc:
+        raise serializers.ValidationError({"escalation_steps": [str(exc)]}) from None
+    if rule.escalation_policy_id != policy.pk:
+        rule.escalation_policy = policy
+        rule.save(update_fields=["escalation_policy"])
+
+
+def rule_steps(rule: AlertRule) -> list[dict]:
+    if rule.escalation_policy_id is None:
+        return []
+    return [
+        {
+            "level": step.level,
+            "escalate_after_minutes": step.escalate_after_minutes,
+            "channels": [channel.pk for channel in step.channels.all()],
+            "repeat": step.repeat,
+        }
+        for step in rule.escalation_policy.steps.all()
+    ]
 
 
 class AlertEventSerializer(serializers.ModelSerializer):

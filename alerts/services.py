@@ -1,4 +1,4 @@
-"""Alert lifecycle: raise (with dedup), acknowledge, resolve, reopen, escalate.
+"""Alert lifecycle: raise (with dedup), acknowledge, resolve, reopen; escalation is alerts.escalation.
 
 Admin actions, API views and tasks all call these functions; each refuses an illegal
 transition with AlertTransitionError (the API answers 409, the admin shows a message).
@@ -12,11 +12,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from alerts.models import Alert, AlertEvent, AlertRule, EscalationStep, Silence
-from alerts.notify import alert_escalation_announce, alerts_announce_after_commit
+from alerts.escalation import (  # noqa: F401  (the sweep and its task are part of this interface)
+    alert_escalate,
+    alert_pages_resolved,
+    alert_pages_stop,
+    alerts_escalate_due,
+    first_escalation_at,
+)
+from alerts.models import Alert, AlertEvent, AlertRule, Silence
+from alerts.notify import alerts_announce_after_commit
 
 logger = logging.getLogger(__name__)
-MAX_REPEATS_PER_STEP = 10
 
 
 class AlertTransitionError(Exception):
@@ -89,13 +95,6 @@ def suppression_reason(alert: Alert, now: datetime) -> str:
     return ""
 
 
-def _first_escalation_at(rule: AlertRule | None, fired_at: datetime) -> datetime | None:
-    if rule is None:
-        return None
-    step = rule.escalation_steps.order_by("level").first()
-    return fired_at + timedelta(minutes=step.escalate_after_minutes) if step else None
-
-
 def alert_raise(
     *,
     fingerprint: str,
@@ -147,7 +146,7 @@ def alert_raise(
     # holds up another writer of the same alert.
     reason = hold_reason or suppression_reason(candidate, now)
     candidate.suppressed_reason = reason
-    candidate.next_escalation_at = None if reason else _first_escalation_at(rule, now)
+    candidate.next_escalation_at = None if reason else first_escalation_at(rule, now)
     with transaction.atomic():
         existing = Alert.objects.select_for_update().filter(fingerprint=fingerprint).open().first()
         if existing is None:
@@ -214,6 +213,7 @@ def alert_acknowledge(
         alert.next_escalation_at = None  # acknowledging stops escalation at once
         alert.escalation_token += 1
         alert.save()
+        alert_pages_stop(alert, reason=f"acknowledged by {user or actor_name or 'the system'}")
         _event(
             alert,
             AlertEvent.Kind.ACKNOWLEDGED,
@@ -254,6 +254,8 @@ def alert_resolve(
         alert.next_escalation_at = None
         alert.escalation_token += 1
         alert.save()
+        alert_pages_stop(alert, reason="resolved")
+        alert_pages_resolved(alert, now=now)
         _event(
             alert,
             AlertEvent.Kind.RESOLVED,
@@ -287,74 +289,13 @@ def alert_reopen(*, alert: Alert, user=None, note: str = "", now: datetime | Non
         alert.resolution_notified_at = None
         alert.escalation_level = 0
         alert.escalation_repeats = 0
+        alert.escalation_cycle = 0
         alert.escalation_token += 1
-        alert.next_escalation_at = _first_escalation_at(alert.rule, now)
+        alert.next_escalation_at = first_escalation_at(alert.rule, now)
         alert.save()
         _event(alert, AlertEvent.Kind.REOPENED, actor_type=_actor(user), user=user, detail=note, at=now)
         alerts_announce_after_commit()
     return alert
-
-
-def alert_escalate(*, alert_id: int, token: int, now: datetime | None = None) -> bool:
-    """Run one due escalation of an alert. Returns False (doing nothing) if the alert changed
-    since the caller read it (token), is no longer firing, or is not yet due: a duplicate or
-    redelivered run, or one that lost the race to an acknowledgement."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        alert = Alert.objects.select_for_update(skip_locked=True).filter(pk=alert_id).first()
-        if (
-            alert is None
-            or alert.escalation_token != token
-            or alert.status != Alert.Status.FIRING
-            or alert.next_escalation_at is None
-            or alert.next_escalation_at > now
-        ):
-            return False
-        steps = list(EscalationStep.objects.filter(rule_id=alert.rule_id).order_by("level"))
-        current = next((s for s in steps if s.level == alert.escalation_level), None)
-        if current is not None and alert.escalation_repeats < min(current.repeat, MAX_REPEATS_PER_STEP):
-            step, alert.escalation_repeats = current, alert.escalation_repeats + 1
-        else:
-            step = next((s for s in steps if s.level > alert.escalation_level), None)
-            if step is None:
-                alert.next_escalation_at = None
-                alert.escalation_token += 1
-                alert.save(update_fields=["next_escalation_at", "escalation_token"])
-                return False
-            alert.escalation_level, alert.escalation_repeats = step.level, 0
-        # The token turns over before the announcement, so the message carries the one the alert
-        # keeps until it next changes: its action links and a voice call's key press use it.
-        alert.escalation_token += 1
-        alert_escalation_announce(alert, step, now=now)
-        following = next((s for s in steps if s.level > step.level), None)
-        if alert.escalation_repeats < min(step.repeat, MAX_REPEATS_PER_STEP):
-            alert.next_escalation_at = now + timedelta(minutes=step.escalate_after_minutes)
-        elif following is not None:
-            alert.next_escalation_at = now + timedelta(minutes=following.escalate_after_minutes)
-        else:
-            alert.next_escalation_at = None
-        alert.save(
-            update_fields=["escalation_level", "escalation_repeats", "next_escalation_at", "escalation_token"]
-        )
-        _event(
-            alert,
-            AlertEvent.Kind.ESCALATED,
-            detail=f"level {step.level}"
-            + (f", repeat {alert.escalation_repeats}" if alert.escalation_repeats else ""),
-            at=now,
-        )
-    return True
-
-
-def alerts_escalate_due(*, now: datetime | None = None, limit: int = 500) -> int:
-    """The sweeper: escalate every due alert once. Safe with several sweepers at once."""
-    now = now or timezone.now()
-    due = list(
-        Alert.objects.filter(status=Alert.Status.FIRING, next_escalation_at__lte=now)
-        .order_by("next_escalation_at")
-        .values_list("pk", "escalation_token")[:limit]
-    )
-    return sum(alert_escalate(alert_id=pk, token=token, now=now) for pk, token in due)
 
 
 def silence_create(

@@ -31,6 +31,7 @@ COLUMNS = (
     "next_attempt_at",
     "give_up_at",
     "created_at",
+    "person_id",
 )
 BATCH = 5000
 STAGE = "vigil_delivery_stage"

@@ -272,6 +272,9 @@ class Message(models.Model):
         max_length=200, unique=True, help_text="A producer retry with the same key gets this message back."
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # What the message is about ("alert:42"), so a producer can cancel what is still pending
+    # about it, or ask whom it reached.
+    thread = models.CharField(max_length=100, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -302,6 +305,7 @@ class Delivery(models.Model):
         PENDING = "pending", "Pending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
     # Null for explicit (subscriber) recipients that no channel row stands for.
@@ -310,6 +314,10 @@ class Delivery(models.Model):
     )
     kind = models.CharField(max_length=20, choices=Channel.Kind.choices)
     recipient = models.CharField(max_length=1000)
+    # The person this delivery pages (an escalation reaching someone's own contact method).
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     context = models.JSONField(default=dict, blank=True, help_text="Per-recipient template context.")
     idempotency_key = models.CharField(max_length=80, unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)

@@ -42,7 +42,7 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Min, Q, QuerySet
 from django.utils import timezone
 
 from core.batches import delete_in_batches
@@ -129,13 +129,37 @@ def _delivery_rows(
     for channel in channels:
         for recipient in channel.recipient_list():
             key = Delivery.make_key(message.pk, channel.kind, recipient)
-            yield (message.pk, channel.pk, channel.kind, recipient, {}, key, limit, now, give_up_at, now)
+            yield (
+                message.pk,
+                channel.pk,
+                channel.kind,
+                recipient,
+                {},
+                key,
+                limit,
+                now,
+                give_up_at,
+                now,
+                None,
+            )
     email = Channel.Kind.EMAIL
     for item in emails or ():
         recipient = _as_recipient(item)
         address = recipient.address.strip()
         key = Delivery.make_key(message.pk, email, address)
-        yield (message.pk, None, email, address[:1000], recipient.context, key, limit, now, give_up_at, now)
+        yield (
+            message.pk,
+            None,
+            email,
+            address[:1000],
+            recipient.context,
+            key,
+            limit,
+            now,
+            give_up_at,
+            now,
+            None,
+        )
 
 
 def _write_deliveries(message: Message, channels: list[Channel], emails: Iterable[RecipientLike] | None):
@@ -298,3 +322,146 @@ def notifications_purge(now: datetime | None = None, *, days: int | None = None)
         "deliveries": deliveries,
         "messages": messages,
     }
+
+
+# --- many messages at once, to people as well as channels -----------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """One delivery to a person's own address rather than a channel's: `kind` is the sender
+    (email, ntfy), `key` its idempotency key (unique across the outbox: the producer names what
+    makes it one), `due_at` when to send it (None: now)."""
+
+    kind: str
+    recipient: str
+    key: str
+    due_at: datetime | None = None
+    person_id: int | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message of a batch (see messages_enqueue_many). `channels` must already be the ones
+    that take it (enabled, admitting its severity)."""
+
+    kind: str
+    subject: str
+    severity: str
+    dedup_key: str
+    template: str = ""
+    context: dict[str, Any] = field(default_factory=dict)
+    thread: str = ""
+    channels: tuple[Channel, ...] = ()
+    targets: tuple[Target, ...] = ()
+
+
+def _batch_rows(items: list[Outgoing], ids: dict[str, int], now: datetime) -> Iterator[tuple]:
+    limit = settings.NOTIFICATIONS_MAX_ATTEMPTS
+    for item in items:
+        message_id = ids[item.dedup_key]
+        for channel in item.channels:
+            for recipient in channel.recipient_list():
+                key = Delivery.make_key(message_id, channel.kind, recipient)
+                yield (message_id, channel.pk, channel.kind, recipient, {}, key, limit, now,
+                       default_give_up_at(now), now, None)  # fmt: skip
+        for target in item.targets:
+            due = target.due_at or now
+            yield (message_id, None, target.kind, target.recipient[:1000], target.context, target.key, limit,
+                   due, default_give_up_at(due), now, target.person_id)  # fmt: skip
+
+
+def messages_enqueue_many(items: Iterable[Outgoing]) -> int:
+    """Write many messages and their deliveries in the caller's transaction, in a fixed number
+    of queries however many there are; what is due now is sent after commit, what is due later
+    is sent by the `send_due_deliveries` sweep when its time comes.
+
+    Idempotent like message_enqueue: a message whose dedup_key exists already, and a delivery
+    whose key exists already, are not written again. Returns the number of messages given."""
+    items = [item for item in items if item.channels or item.targets]
+    if not items:
+        return 0
+    for item in items:
+        _validate(
+            kind=item.kind,
+            subject=item.subject,
+            severity=item.severity,
+            dedup_key=item.dedup_key,
+            template=item.template,
+            context=item.context,
+        )
+        if len(item.thread) > 100:
+            raise NotificationError("thread must be at most 100 characters")
+    now = timezone.now()
+    with transaction.atomic():
+        Message.objects.bulk_create(
+            [
+                Message(
+                    kind=item.kind,
+                    subject=item.subject,
+                    template=item.template,
+                    context=item.context,
+                    severity=item.severity,
+                    dedup_key=item.dedup_key,
+                    thread=item.thread,
+                    created_at=now,
+                )
+                for item in items
+            ],
+            ignore_conflicts=True,
+        )
+        ids = dict(
+            Message.objects.filter(dedup_key__in=[item.dedup_key for item in items]).values_list(
+                "dedup_key", "pk"
+            )
+        )
+        write_deliveries(_batch_rows(items, ids, now), now)
+        first = Delivery.objects.filter(message__in=ids.values()).aggregate(first=Min("pk"))["first"]
+        if first is None:
+            return len(items)
+
+        def dispatch() -> None:
+            # One range task for everything due now; the rows due later wait for the sweep.
+            try:
+                tasks.send_delivery_range.apply_async((first, 2**62), retry=False)
+            except Exception as exc:
+                log.warning("batch: broker unavailable (%s); the sweeper will send it", exc)
+
+        transaction.on_commit(dispatch)
+    return len(items)
+
+
+def pages_cancel_pending(*, thread: str, reason: str) -> int:
+    """Cancel the deliveries to people (pages) still waiting to be sent about `thread`: an
+    acknowledged alert's pages that were due later. Channel notices are left alone, and so is a
+    row a worker is sending right now."""
+    now = timezone.now()
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    return (
+        Delivery.objects.filter(
+            free, message__thread=thread, status=Delivery.Status.PENDING, person__isnull=False
+        )
+        .exclude(message__thread="")
+        .update(
+            status=Delivery.Status.CANCELLED, last_error=reason[:500], claim_token=None, claimed_until=None
+        )
+    )
+
+
+def thread_people(*, thread: str) -> dict[int, tuple[str, str]]:
+    """The people a thread's messages went to, each with the first (kind, recipient) that was
+    sent to them (or, if none was sent yet, the first meant for them)."""
+    rows = (
+        Delivery.objects.filter(message__thread=thread, person__isnull=False)
+        .exclude(message__thread="")
+        .order_by("pk")
+        .values_list("person", "kind", "recipient", "status")
+    )
+    first: dict[int, tuple[str, str]] = {}
+    sent: dict[int, tuple[str, str]] = {}
+    for person, kind, recipient, status in rows:
+        first.setdefault(person, (kind, recipient))
+        if status == Delivery.Status.SENT:
+            sent.setdefault(person, (kind, recipient))
+    return {person: sent.get(person, target) for person, target in first.items()}

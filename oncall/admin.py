@@ -212,3 +212,6 @@ class CalendarFeedAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         self.delete_queryset(request, queryset)
         self.message_user(request, "Revoked.", messages.SUCCESS)
+
+
+from oncall import people_admin  # noqa: E402, F401  (registers people's and policies' pages)

@@ -54,3 +54,22 @@ def point(value: float, *, at=None, name: str = "cpu.percent", **fields) -> Metr
     fields.setdefault("metric_type", "system")
     fields.setdefault("category", "cpu_usage")
     return Metric.objects.create(name=name, value=value, timestamp=at or timezone.now(), **fields)
+
+
+def escalation_step(rule: AlertRule, *, level: int, escalate_after_minutes: int, repeat: int = 0, **targets):
+    """A step of the rule's own escalation policy (made on first use, named after the rule);
+    `targets`: channels, users, schedules (lists)."""
+    from oncall.models import EscalationPolicy, PolicyStep
+
+    if rule.escalation_policy_id is None:
+        rule.escalation_policy = EscalationPolicy.objects.create(name=rule.name)
+        rule.save(update_fields=["escalation_policy"])
+    step = PolicyStep.objects.create(
+        policy=rule.escalation_policy,
+        level=level,
+        escalate_after_minutes=escalate_after_minutes,
+        repeat=repeat,
+    )
+    for name, items in targets.items():
+        getattr(step, name).set(items)
+    return step

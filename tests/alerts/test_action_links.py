@@ -8,9 +8,9 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from alerts.models import Alert, AlertEvent, EscalationStep, Silence
+from alerts.models import Alert, AlertEvent, Silence
 from alerts.services import alert_acknowledge, alerts_escalate_due
-from tests.alerts.factories import AlertFactory, AlertRuleFactory
+from tests.alerts.factories import AlertFactory, AlertRuleFactory, escalation_step
 from tests.alerts.mail_links import announce_and_mail, links_in, mail_html, mail_text
 from tests.notifications.factories import ChannelFactory
 
@@ -151,7 +151,7 @@ def test_it_needs_the_csrf_token_to_act(alert, links):
 
 def test_it_sends_working_links_with_an_escalation_and_retires_the_old_ones(alert, links, smtp):
     rule = AlertRuleFactory()
-    step = EscalationStep.objects.create(rule=rule, level=1, escalate_after_minutes=1)
+    step = escalation_step(rule, level=1, escalate_after_minutes=1)
     step.channels.add(ChannelFactory(recipients="lead@example.com"))
     Alert.objects.filter(pk=alert.pk).update(rule=rule, next_escalation_at=timezone.now())
     assert alerts_escalate_due() == 1

@@ -1,11 +1,14 @@
 """The alert services announce their own changes after commit; batches go out together."""
 
+from datetime import timedelta
+
 import pytest
 
 from alerts import notify
 from alerts.notify import alert_channels, announcements_batched
-from alerts.services import alert_acknowledge, alert_raise, alert_reopen, alert_resolve
-from tests.alerts.factories import AlertRuleFactory, ChannelFactory
+from alerts.services import alert_acknowledge, alert_raise, alert_reopen, alert_resolve, alerts_escalate_due
+from notifications.models import Delivery
+from tests.alerts.factories import AlertRuleFactory, ChannelFactory, escalation_step
 
 pytestmark = pytest.mark.django_db
 
@@ -64,14 +67,15 @@ def test_it_sends_to_every_enabled_channel_when_the_rule_names_none():
 
 
 def test_it_sends_an_escalation_to_its_steps_enabled_channels_only():
-    from alerts.models import EscalationStep
-
     ChannelFactory(name="everyone")
     pager = ChannelFactory(name="pager")
     rule = AlertRuleFactory(severity="high")
-    step = EscalationStep.objects.create(rule=rule, level=1, escalate_after_minutes=5)
-    step.channels.set([pager, ChannelFactory(name="off", enabled=False)])
-    assert alert_channels(rule=rule, severity="high", step=step) == [pager]
+    off = ChannelFactory(name="off", enabled=False)
+    escalation_step(rule, level=1, escalate_after_minutes=5, channels=[pager, off])
+    alert = alert_raise(fingerprint="f1", title="t", severity="high", rule=rule).alert
+    alerts_escalate_due(now=alert.fired_at + timedelta(minutes=5))
+    sent = Delivery.objects.filter(message__kind="alert.escalated").values_list("channel__name", flat=True)
+    assert list(sent) == ["pager"]
 
 
 def test_it_sends_only_to_the_rules_own_enabled_channels():

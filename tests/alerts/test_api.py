@@ -28,7 +28,7 @@ def test_it_creates_a_rule_with_escalation_steps(api):
     response = api.post("/api/operations/alert-rules", body, format="json")
     assert response.status_code == 201, response.json()
     rule = AlertRule.objects.get(name="API latency")
-    assert rule.escalation_steps.get().channels.get() == channel
+    assert rule.escalation_policy.steps.get().channels.get() == channel
 
 
 @pytest.mark.parametrize(

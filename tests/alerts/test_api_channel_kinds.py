@@ -41,7 +41,7 @@ def test_it_takes_kinds_in_escalation_steps(api, channels):
     step = {"level": 1, "escalate_after_minutes": 15, "channels": ["webhook"]}
     response = api.post(URL, {**RULE, "escalation_steps": [step]}, format="json")
     assert response.status_code == 201, response.json()
-    assert _names(_rule().escalation_steps.get().channels) == {"hook"}
+    assert _names(_rule().escalation_policy.steps.get().channels) == {"hook"}
 
 
 def test_it_takes_ids_and_kinds_together_once_each(api, channels):
@@ -104,7 +104,7 @@ def test_it_takes_the_specifications_escalation_shape(api, channels):
     }
     response = api.post(URL, body, format="json")
     assert response.status_code == 201, response.json()
-    step = _rule().escalation_steps.get()
+    step = _rule().escalation_policy.steps.get()
     assert (step.level, step.escalate_after_minutes, _names(step.channels)) == (1, 30, {"hook"})
     assert response.json()["escalation_steps"][0]["channels"] == [channels["hook"].pk]
     assert "escalation" not in response.json()
@@ -117,7 +117,8 @@ def test_a_disabled_specification_escalation_clears_the_steps(api, channels):
         f"{URL}/{rule.pk}", {"escalation": {"enabled": False, "escalateToChannels": []}}, format="json"
     )
     assert off.status_code == 200, off.json()
-    assert not rule.escalation_steps.exists()
+    rule.refresh_from_db()
+    assert rule.escalation_policy is None
 
 
 def test_it_refuses_both_escalation_shapes_or_an_unknown_kind(api, channels):

@@ -9,11 +9,11 @@ from django.utils import timezone
 
 from alerts.action_links import ActionLinkError, alert_action_apply, read_claims
 from alerts.evaluation import evaluate_rules
-from alerts.models import Alert, AlertEvent, EscalationStep
+from alerts.models import Alert, AlertEvent
 from alerts.services import alerts_escalate_due
 from core import signed_links
 from notifications.models import Message
-from tests.alerts.factories import AlertFactory, AlertRuleFactory, ChannelFactory, point
+from tests.alerts.factories import AlertFactory, AlertRuleFactory, ChannelFactory, escalation_step, point
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -58,7 +58,7 @@ def test_it_raises_one_alert_when_two_evaluators_race():
 
 def test_it_escalates_once_when_two_escalators_race():
     rule = AlertRuleFactory()
-    EscalationStep.objects.create(rule=rule, level=1, escalate_after_minutes=1).channels.add(ChannelFactory())
+    escalation_step(rule, level=1, escalate_after_minutes=1, channels=[ChannelFactory()])
     point(99)
     evaluate_rules()
     Alert.objects.update(next_escalation_at=timezone.now() - timedelta(seconds=1))

@@ -7,12 +7,12 @@ import pytest
 import time_machine
 
 from alerts.evaluation import evaluate_rules
-from alerts.models import Alert, EscalationStep
+from alerts.models import Alert
 from alerts.services import alert_acknowledge, alerts_escalate_due
 from notifications.models import Delivery, Message
 from notifications.services import deliveries_send_due
 from tests.alerts.conftest import START
-from tests.alerts.factories import AlertRuleFactory, ChannelFactory, point
+from tests.alerts.factories import AlertRuleFactory, ChannelFactory, escalation_step, point
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ def test_it_takes_an_alert_from_metric_to_resolution():
     on_call, managers = ChannelFactory(name="on-call"), ChannelFactory(name="managers")
     rule = AlertRuleFactory(metric_name="system.memory_percent", threshold=85, duration_minutes=1)
     rule.channels.add(on_call)
-    EscalationStep.objects.create(rule=rule, level=1, escalate_after_minutes=10).channels.add(managers)
+    escalation_step(rule, level=1, escalate_after_minutes=10, channels=[managers])
 
     for minute in (0, 1):
         with at(minute):

@@ -3,11 +3,11 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from alerts.models import Alert, EscalationStep
+from alerts.models import Alert
 from alerts.services import alert_acknowledge, alert_escalate, alert_raise, alerts_escalate_due
 from notifications.models import Message
 from tests.alerts.conftest import START
-from tests.alerts.factories import AlertRuleFactory, ChannelFactory
+from tests.alerts.factories import AlertRuleFactory, ChannelFactory, escalation_step
 
 pytestmark = pytest.mark.django_db
 
@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db
 def escalating_rule():
     rule = AlertRuleFactory()
     first, second = ChannelFactory(name="primary"), ChannelFactory(name="secondary")
-    EscalationStep.objects.create(rule=rule, level=1, escalate_after_minutes=5, repeat=1).channels.add(first)
-    EscalationStep.objects.create(rule=rule, level=2, escalate_after_minutes=10).channels.add(second)
+    escalation_step(rule, level=1, escalate_after_minutes=5, repeat=1, channels=[first])
+    escalation_step(rule, level=2, escalate_after_minutes=10, channels=[second])
     return rule
 
 

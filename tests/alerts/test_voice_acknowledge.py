@@ -10,12 +10,12 @@ from django.test import Client
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
-from alerts.models import Alert, AlertEvent, EscalationStep
+from alerts.models import Alert, AlertEvent
 from alerts.notify import alerts_pending_announce
 from alerts.services import alert_raise, alerts_escalate_due
 from notifications.models import Channel
 from notifications.services import channel_send_test, deliveries_send_due
-from tests.alerts.factories import AlertRuleFactory
+from tests.alerts.factories import AlertRuleFactory, escalation_step
 from tests.notifications.provider_servers import HOSTILE_TITLE
 from tests.notifications.twilio_fakes import ACCOUNT_SID, AUTH_TOKEN, ON_CALL, twilio_channel
 
@@ -102,7 +102,7 @@ def test_it_does_nothing_on_a_replayed_callback(twilio):
 
 def test_it_does_nothing_when_the_alert_changed_since_the_call(twilio):
     rule = AlertRuleFactory()
-    step = EscalationStep.objects.create(rule=rule, level=1, escalate_after_minutes=5)
+    step = escalation_step(rule, level=1, escalate_after_minutes=5)
     alert, channel, twiml = raise_and_call(twilio)
     step.channels.add(channel)
     Alert.objects.filter(pk=alert.pk).update(rule=rule, next_escalation_at=timezone.now())
@@ -116,7 +116,7 @@ def test_it_does_nothing_when_the_alert_changed_since_the_call(twilio):
 
 def test_the_escalation_call_carries_the_token_the_alert_keeps(twilio):
     rule = AlertRuleFactory()
-    step = EscalationStep.objects.create(rule=rule, level=1, escalate_after_minutes=5)
+    step = escalation_step(rule, level=1, escalate_after_minutes=5)
     alert, channel, _ = raise_and_call(twilio)
     step.channels.add(channel)
     Alert.objects.filter(pk=alert.pk).update(rule=rule, next_escalation_at=timezone.now())

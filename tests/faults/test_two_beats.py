@@ -10,9 +10,10 @@ import time
 import pytest
 from django.utils import timezone
 
-from alerts.models import Alert, AlertEvent, AlertRule, EscalationStep
+from alerts.models import Alert, AlertEvent, AlertRule
 from monitoring.models import Metric
 from notifications.models import Channel, Delivery, Message
+from tests.alerts.factories import escalation_step
 from tests.faults.processes import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,8 +47,8 @@ def seed_firing_rule() -> AlertRule:
         severity="high",
     )
     rule.channels.add(oncall)
-    EscalationStep.objects.create(rule=rule, level=1, escalate_after_minutes=0).channels.add(managers)
-    EscalationStep.objects.create(rule=rule, level=2, escalate_after_minutes=60).channels.add(managers)
+    escalation_step(rule, level=1, escalate_after_minutes=0, channels=[managers])
+    escalation_step(rule, level=2, escalate_after_minutes=60, channels=[managers])
     Metric.objects.create(
         name="faults.queue_depth",
         value=500,

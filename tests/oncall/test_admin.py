@@ -80,3 +80,53 @@ def test_it_issues_a_calendar_url_once_and_keeps_only_its_digest(admin_client_):
     token = message.split("/oncall/calendar/")[1].split(".ics")[0]
     assert CalendarFeed.objects.get(user=alice).token_digest != token
     assert admin_client_.get(f"/oncall/calendar/{token}.ics").status_code == 200
+
+
+def test_a_person_sees_and_edits_only_their_own_contact_methods_in_the_console(client):
+    from oncall.models import ContactMethod
+
+    viewer = role_user("viewer")
+    mine = ContactMethod.objects.create(user=viewer, kind="email", address="me@example.com")
+    theirs = ContactMethod.objects.create(user=person("mallory"), kind="email", address="m@example.com")
+    client.force_login(viewer)
+    listing = client.get("/admin/oncall/contactmethod/").content.decode()
+    assert "me@example.com" in listing and "m@example.com" not in listing
+    assert client.get(f"/admin/oncall/contactmethod/{theirs.pk}/change/").status_code in (302, 403, 404)
+    client.post(
+        f"/admin/oncall/contactmethod/{theirs.pk}/change/", {"kind": "email", "address": "x@example.com"}
+    )
+    theirs.refresh_from_db()
+    assert theirs.address == "m@example.com"
+    saved = client.post(
+        f"/admin/oncall/contactmethod/{mine.pk}/change/", {"kind": "email", "address": "new@example.com"}
+    )
+    assert saved.status_code == 302
+    mine.refresh_from_db()
+    assert mine.address == "new@example.com" and mine.user == viewer
+
+
+def test_an_administrator_sees_everyones_contact_methods(client):
+    from oncall.models import ContactMethod
+
+    ContactMethod.objects.create(user=person("mallory"), kind="email", address="m@example.com")
+    client.force_login(role_user("administrator"))
+    assert "m@example.com" in client.get("/admin/oncall/contactmethod/").content.decode()
+
+
+def test_the_console_saves_a_policy_with_its_steps_through_the_service(admin_client_):
+    from oncall.models import EscalationPolicy
+
+    primary = schedule(layers=[daily_layer(person("alice"))])
+    form = {
+        "name": "Databases",
+        "repeat": "1",
+        "steps-TOTAL_FORMS": "1",
+        "steps-INITIAL_FORMS": "0",
+        "steps-0-level": "1",
+        "steps-0-escalate_after_minutes": "5",
+        "steps-0-repeat": "0",
+        "steps-0-schedules": [str(primary.pk)],
+    }
+    answer = admin_client_.post("/admin/oncall/escalationpolicy/add/", form)
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    assert EscalationPolicy.objects.get().steps.get().schedules.get() == primary

@@ -18,6 +18,8 @@ from healthchecks.pings.models import CheckProject, Ping
 from healthchecks.pings.services import check_create, check_ping
 from monitoring.models import HourRollup, MinuteRollup, RollupCursor
 from notifications.models import StaffNotification
+from oncall.models import ContactMethod, EscalationPolicy, NotificationRule
+from oncall.policies import StepSpec, policy_save
 from oncall.services import calendar_feed_issue
 from statuspage.models import Component
 from tests.config.factories import ops_world, role_user
@@ -96,6 +98,21 @@ def full_world() -> dict:
             overrides=[{"user": admin_user, "starts_at": now, "ends_at": now + timedelta(hours=1)}],
         ),
         calendar_token=calendar_feed_issue(user=admin_user),
+    )
+    contact_method = ContactMethod.objects.create(
+        user=admin_user, kind="email", address="admin@example.com", verified_at=now
+    )
+    world.update(
+        contact_method=contact_method,
+        notification_rule=NotificationRule.objects.create(
+            user=admin_user, urgency="high", contact_method=contact_method
+        ),
+        escalation_policy=policy_save(
+            policy=EscalationPolicy(name="Security policy"),
+            steps=[
+                StepSpec(level=1, escalate_after_minutes=5, users=[admin_user], schedules=[world["schedule"]])
+            ],
+        ),
     )
     return world
 
