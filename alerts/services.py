@@ -30,9 +30,17 @@ class Raised:
     counted: bool = True
 
 
-def _event(alert: Alert, kind: str, *, actor_type=AlertEvent.Actor.SYSTEM, user=None, detail="", at=None):
+def _event(
+    alert: Alert, kind: str, *, actor_type=AlertEvent.Actor.SYSTEM, user=None, detail="", at=None, via=""
+):
     return AlertEvent.objects.create(
-        alert=alert, kind=kind, actor_type=actor_type, actor=user, detail=detail, at=at or timezone.now()
+        alert=alert,
+        kind=kind,
+        actor_type=actor_type,
+        actor=user,
+        detail=detail,
+        at=at or timezone.now(),
+        via=via[:20],
     )
 
 
@@ -170,7 +178,10 @@ def _locked(alert: Alert) -> Alert:
     return Alert.objects.select_for_update().get(pk=alert.pk)
 
 
-def alert_acknowledge(*, alert: Alert, user=None, note: str = "", now: datetime | None = None) -> Alert:
+def alert_acknowledge(
+    *, alert: Alert, user=None, note: str = "", via: str = "", now: datetime | None = None
+) -> Alert:
+    """`via` names what the person used (api, admin, console, link...), for the timeline."""
     now = now or timezone.now()
     with transaction.atomic():
         alert = _locked(alert)
@@ -185,7 +196,15 @@ def alert_acknowledge(*, alert: Alert, user=None, note: str = "", now: datetime 
         alert.next_escalation_at = None  # acknowledging stops escalation at once
         alert.escalation_token += 1
         alert.save()
-        _event(alert, AlertEvent.Kind.ACKNOWLEDGED, actor_type=_actor(user), user=user, detail=note, at=now)
+        _event(
+            alert,
+            AlertEvent.Kind.ACKNOWLEDGED,
+            actor_type=_actor(user),
+            user=user,
+            detail=note,
+            at=now,
+            via=via,
+        )
         alerts_announce_after_commit()
     return alert
 
@@ -201,6 +220,7 @@ def alert_resolve(
     note: str = "",
     action_taken: str = "",
     actor_type: str | None = None,
+    via: str = "",
     now: datetime | None = None,
 ) -> Alert:
     now = now or timezone.now()
@@ -223,12 +243,15 @@ def alert_resolve(
             user=user,
             detail=note,
             at=now,
+            via=via,
         )
         alerts_announce_after_commit()
     return alert
 
 
-def alert_reopen(*, alert: Alert, user=None, note: str = "", now: datetime | None = None) -> Alert:
+def alert_reopen(
+    *, alert: Alert, user=None, note: str = "", via: str = "", now: datetime | None = None
+) -> Alert:
     now = now or timezone.now()
     with transaction.atomic():
         alert = _locked(alert)
@@ -251,7 +274,9 @@ def alert_reopen(*, alert: Alert, user=None, note: str = "", now: datetime | Non
         alert.escalation_token += 1
         alert.next_escalation_at = _first_escalation_at(alert.rule, now)
         alert.save()
-        _event(alert, AlertEvent.Kind.REOPENED, actor_type=_actor(user), user=user, detail=note, at=now)
+        _event(
+            alert, AlertEvent.Kind.REOPENED, actor_type=_actor(user), user=user, detail=note, at=now, via=via
+        )
         alerts_announce_after_commit()
     return alert
 
