@@ -203,6 +203,9 @@ class Alert(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     acknowledgement_note = models.TextField(blank=True)
+    # The first acknowledgement ever, kept when the alert is reopened: time to acknowledge is
+    # measured to it (alerts.response_times), without reading the events of every alert.
+    first_acknowledged_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -287,10 +290,6 @@ class AlertEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [
-            # Time to acknowledge: the first acknowledgement of each alert.
-            models.Index(fields=["alert", "kind", "at"], name="alertevent_alert_kind_at"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -191,6 +191,7 @@ def alert_acknowledge(
             )
         alert.status = Alert.Status.ACKNOWLEDGED
         alert.acknowledged_at = now
+        alert.first_acknowledged_at = alert.first_acknowledged_at or now
         alert.acknowledged_by = user
         alert.acknowledgement_note = note
         alert.next_escalation_at = None  # acknowledging stops escalation at once

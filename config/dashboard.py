@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts.models import Alert
-from alerts.response_times import WINDOWS, response_times
+from alerts.response_times import WINDOWS, response_times_windows
 from healthchecks.models import Probe
 from monitoring.aggregates import EpochBucket
 from monitoring.models import Metric
@@ -226,7 +226,8 @@ def oncall_panel(ctx: Context) -> dict:
 
 def response_times_panel(ctx: Context) -> dict:
     """MTTA and MTTR per severity over each window (alerts.response_times, the API's figures)."""
-    return {f"{days}d": response_times(days, now=ctx.now)["by_severity"] for days in WINDOWS}
+    windows = response_times_windows(WINDOWS, now=ctx.now)
+    return {f"{days}d": figures["by_severity"] for days, figures in windows.items()}
 
 
 def _series(buckets, value: Callable, since: datetime) -> list[dict]:

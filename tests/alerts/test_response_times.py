@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from alerts.models import AlertEvent
-from alerts.response_times import response_times
+from alerts.response_times import response_times, response_times_windows
+from alerts.services import alert_acknowledge, alert_raise, alert_reopen, alert_resolve
 from tests.alerts.factories import AlertFactory
 from tests.config.factories import role_user
 
@@ -18,18 +18,17 @@ NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
 
 
 def alert(*, days_ago: float, severity="critical", acks=(), resolved_after=None):
-    """An alert fired `days_ago` before NOW, acknowledged `acks` seconds after it fired (every one
-    recorded; the first counts), resolved `resolved_after` seconds after it fired."""
+    """An alert fired `days_ago` before NOW, acknowledged `acks` seconds after it fired (the
+    first one counts), resolved `resolved_after` seconds after it fired."""
     fired = NOW - timedelta(days=days_ago)
-    row = AlertFactory(
+    return AlertFactory(
         severity=severity,
         fired_at=fired,
         status="resolved" if resolved_after is not None else ("acknowledged" if acks else "firing"),
+        first_acknowledged_at=fired + timedelta(seconds=acks[0]) if acks else None,
+        acknowledged_at=fired + timedelta(seconds=acks[-1]) if acks else None,
         resolved_at=None if resolved_after is None else fired + timedelta(seconds=resolved_after),
     )
-    for seconds in acks:
-        AlertEvent.objects.create(alert=row, kind="acknowledged", at=fired + timedelta(seconds=seconds))
-    return row
 
 
 @pytest.fixture
@@ -79,6 +78,21 @@ def test_it_costs_the_same_queries_however_many_alerts(history):
     for day in range(30):
         alert(days_ago=day % 80, severity=["critical", "high", "medium", "low"][day % 4], acks=[day + 1])
     assert queries() == few
+
+
+def test_it_measures_to_the_first_acknowledgement_when_an_alert_was_reopened():
+    alert = alert_raise(fingerprint="x", title="X", severity="high", now=NOW).alert
+    alert_acknowledge(alert=alert, now=NOW + timedelta(seconds=40))
+    alert_resolve(alert=alert, now=NOW + timedelta(seconds=50))
+    alert_reopen(alert=alert, now=NOW + timedelta(seconds=60))
+    alert_acknowledge(alert=alert, now=NOW + timedelta(seconds=500))
+    high = response_times(7, now=NOW + timedelta(hours=1))["by_severity"]["high"]
+    assert high["acknowledge"]["mean_seconds"] == 40.0 and high["resolve"]["unresolved"] == 1
+
+
+def test_the_dashboard_reads_all_windows_at_once_with_the_same_figures(history):
+    windows = response_times_windows(now=NOW)
+    assert [windows[days] for days in (7, 30, 90)] == [response_times(days, now=NOW) for days in (7, 30, 90)]
 
 
 def test_the_api_gives_the_same_figures(history, api, settings):
