@@ -181,7 +181,7 @@ class AlertEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AlertEvent
-        fields = ["kind", "at", "actor_type", "actor", "detail"]
+        fields = ["kind", "at", "actor_type", "actor", "via", "detail"]
 
 
 class AlertSerializer(serializers.ModelSerializer):
