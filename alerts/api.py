@@ -174,7 +174,8 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 def _whole_number(raw: str | None, default: int, low: int, high: int) -> int | None:
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII digits only and short: int() refuses other Unicode digits ("²") and very long strings.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6) or not low <= int(raw) <= high:
         return None
     return int(raw)
 

@@ -125,7 +125,7 @@ def test_it_cuts_a_long_history_at_the_limit(api):
     assert api.get(url(alert)).json()["truncated"] is False
 
 
-@pytest.mark.parametrize("limit", ["0", "abc", "1001", "-1"])
+@pytest.mark.parametrize("limit", ["0", "abc", "1001", "-1", "²", "9" * 5000])
 def test_it_refuses_a_bad_limit_naming_it(api, limit):
     response = api.get(url(AlertFactory()), {"limit": limit})
     assert response.status_code == 400 and "limit" in response.json()["errors"]
