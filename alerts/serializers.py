@@ -300,7 +300,9 @@ class SilenceSerializer(serializers.ModelSerializer):
 
 
 class TimelineEventSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=AlertEvent.Kind.choices)
+    # A plain string in the schema: a second enum of event kinds would collide in name with the
+    # other "kind" enums (channels, deliveries).
+    kind = serializers.CharField(help_text=f"One of {', '.join(AlertEvent.Kind.values)}.")
     kind_display = serializers.CharField()
     actor_type = serializers.ChoiceField(choices=AlertEvent.Actor.choices)
     actor = serializers.CharField(allow_null=True, help_text="The person's username; null: the system.")
