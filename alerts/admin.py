@@ -1,9 +1,12 @@
 from django.contrib import admin, messages
 from django.db.models import QuerySet
+from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
 
-from alerts.models import Alert, AlertEvent, AlertRule, Silence
+from alerts.models import Alert, AlertRule, Silence
 from alerts.notify import announcements_batched
 from alerts.services import AlertTransitionError, alert_acknowledge, alert_resolve
+from alerts.timeline import Entry, alert_timeline
 
 
 @admin.register(AlertRule)
@@ -58,17 +61,46 @@ class AlertRuleAdmin(admin.ModelAdmin):
         return bool(rule.last_error)
 
 
-class AlertEventInline(admin.TabularInline):
-    model = AlertEvent
-    extra = 0
-    can_delete = False
-    readonly_fields = ["kind", "at", "actor_type", "actor", "actor_name", "detail"]
+def _when(moment) -> str:
+    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT") if moment else ""
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+def _event_text(data: dict) -> tuple:
+    who = data["actor"] or data["actor_type"]
+    via = f" via {data['via']}" if data["via"] else ""
+    return data["kind_display"], f"by {who}{via}" + (f": {data['detail']}" if data["detail"] else "")
+
+
+def _delivery_text(data: dict) -> tuple:
+    to = data["recipient"] + (f" ({data['channel']['name']})" if data["channel"] else "")
+    if data["status"] == "sent":
+        outcome = f"accepted {_when(data['sent_at'])}"
+    elif data["status"] == "failed":
+        outcome = f"failed: {data['last_error'][:200]}"
+    else:
+        outcome = "pending" + (f", last error: {data['last_error'][:200]}" if data["last_error"] else "")
+    tries = "; ".join(
+        f"{_when(a['started_at'])} {a['outcome']}" + (f" ({a['error'][:80]})" if a["error"] else "")
+        for a in data["attempts"]
+    )
+    return (
+        f"Notification ({data['message_kind']})",
+        f"{data['kind']} to {to}: {outcome}; {len(data['attempts'])} attempt(s)"
+        + (f": {tries}" if tries else ""),
+    )
+
+
+def timeline_html(entries: list[Entry]):
+    rows = [
+        (_when(entry.at), *(_event_text(entry.data) if entry.type == "event" else _delivery_text(entry.data)))
+        for entry in entries
+    ]
+    if not rows:
+        return "—"
+    return format_html(
+        '<table class="alert-timeline"><tr><th>when</th><th>what</th><th>details</th></tr>{}</table>',
+        format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+    )
 
 
 class UnacknowledgedFilter(admin.SimpleListFilter):
@@ -101,13 +133,28 @@ class AlertAdmin(admin.ModelAdmin):
     search_fields = ["title", "message", "fingerprint", "metric"]
     list_select_related = ["rule", "acknowledged_by"]
     date_hierarchy = "fired_at"
-    inlines = [AlertEventInline]
     actions = ["acknowledge", "resolve"]
     readonly_fields = [
-        field.name
-        for field in Alert._meta.fields
-        if field.name not in ("acknowledgement_note", "resolution_note", "action_taken")
+        *(
+            field.name
+            for field in Alert._meta.fields
+            if field.name not in ("acknowledgement_note", "resolution_note", "action_taken")
+        ),
+        "timeline",
     ]
+
+    @admin.display(description="timeline")
+    def timeline(self, alert: Alert):
+        """The same entries as GET /api/operations/alerts/<id>/timeline (alerts.timeline)."""
+        if alert.pk is None:
+            return "—"
+        found = alert_timeline(alert)
+        more = (
+            format_html("<p>Only the first {} entries are shown.</p>", len(found.entries))
+            if found.truncated
+            else ""
+        )
+        return format_html("{}{}", timeline_html(found.entries), more)
 
     def has_add_permission(self, request):
         return False
@@ -117,7 +164,7 @@ class AlertAdmin(admin.ModelAdmin):
         with announcements_batched():  # the selected alerts go out together, not one by one
             for alert in queryset:
                 try:
-                    service(alert=alert, user=request.user)
+                    service(alert=alert, user=request.user, via="admin")
                     done += 1
                 except AlertTransitionError as exc:
                     refused.append(f"#{alert.pk}: {exc}")

@@ -1,22 +1,27 @@
 import django_filters
 from django.db import transaction
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action, api_view
 from rest_framework.response import Response
 
 from alerts import alertmanager
 from alerts.models import Alert, AlertRule, Silence
+from alerts.response_times import WINDOWS, response_times
 from alerts.serializers import (
     AcknowledgeSerializer,
     AlertDetailSerializer,
     AlertRuleSerializer,
     AlertSerializer,
+    AlertTimelineSerializer,
     ManualAlertSerializer,
     ResolveSerializer,
+    ResponseTimesSerializer,
     SilenceSerializer,
 )
 from alerts.services import AlertTransitionError, alert_acknowledge, alert_raise, alert_reopen, alert_resolve
+from alerts.timeline import DEFAULT_LIMIT, MAX_LIMIT, alert_timeline
 from core.api import error_response
 from core.filters import UTCDateTimeFilter
 
@@ -74,7 +79,9 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         data = serializer_class(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            alert = service(alert=self.get_object(), user=request.user, **data.validated_data, **extra)
+            alert = service(
+                alert=self.get_object(), user=request.user, via="api", **data.validated_data, **extra
+            )
         except AlertTransitionError as exc:
             return error_response(str(exc), status.HTTP_409_CONFLICT)
         return Response(AlertSerializer(alert).data)
@@ -90,6 +97,87 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
         return self._transition(request, AcknowledgeSerializer, alert_reopen)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "limit",
+                int,
+                required=False,
+                description=f"Entries to give, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}).",
+            )
+        ],
+        responses={
+            200: AlertTimelineSerializer,
+            400: OpenApiResponse(description="`limit` is not a whole number from 1 to the maximum."),
+            404: OpenApiResponse(description="No such alert."),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def timeline(self, request, pk=None):
+        """The alert's history in time order: its events (raised, acknowledged with who and
+        through what, escalated, silenced, resolved) and every delivery of every message sent
+        about it, with each attempt."""
+        limit = _whole_number(request.query_params.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT)
+        if limit is None:
+            return error_response(
+                "Invalid input.",
+                status.HTTP_400_BAD_REQUEST,
+                errors={"limit": [f"A whole number from 1 to {MAX_LIMIT}."]},
+            )
+        timeline = alert_timeline(self.get_object(), limit=limit)
+        entries = [
+            {
+                "at": entry.at,
+                "type": entry.type,
+                "event": entry.data if entry.type == "event" else None,
+                "delivery": entry.data if entry.type == "delivery" else None,
+            }
+            for entry in timeline.entries
+        ]
+        return Response(
+            AlertTimelineSerializer(
+                {"alert": timeline.alert, "entries": entries, "truncated": timeline.truncated}
+            ).data
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "days",
+                int,
+                required=False,
+                enum=list(WINDOWS),
+                description="The window: 7, 30 or 90 (default 7).",
+            )
+        ],
+        responses={
+            200: ResponseTimesSerializer,
+            400: OpenApiResponse(description="`days` is not 7, 30 or 90."),
+        },
+    )
+    @action(
+        detail=False, methods=["get"], url_path="response-times", filter_backends=[], pagination_class=None
+    )
+    def response_times(self, request):
+        """MTTA and MTTR per severity for the alerts fired in the last `days` days."""
+        raw = request.query_params.get("days", str(WINDOWS[0]))
+        if raw not in {str(days) for days in WINDOWS}:
+            return error_response(
+                "Invalid input.",
+                status.HTTP_400_BAD_REQUEST,
+                errors={"days": [f"One of {', '.join(map(str, WINDOWS))}."]},
+            )
+        return Response(ResponseTimesSerializer(response_times(int(raw))).data)
+
+
+def _whole_number(raw: str | None, default: int, low: int, high: int) -> int | None:
+    if raw is None:
+        return default
+    # ASCII digits only and short: int() refuses other Unicode digits ("²") and very long strings.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6) or not low <= int(raw) <= high:
+        return None
+    return int(raw)
 
 
 class AlertRuleViewSet(viewsets.ModelViewSet):

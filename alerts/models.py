@@ -191,6 +191,9 @@ class Alert(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     acknowledgement_note = models.TextField(blank=True)
+    # The first acknowledgement ever, kept when the alert is reopened: time to acknowledge is
+    # measured to it (alerts.response_times), without reading the events of every alert.
+    first_acknowledged_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -233,6 +236,8 @@ class Alert(models.Model):
             # The escalation sweeper: open alerts whose next escalation is due.
             models.Index(fields=["status", "next_escalation_at"], name="alert_escalation_due"),
             models.Index(fields=["status", "-fired_at"], name="alert_status_fired"),
+            # Response times: every alert fired in the last N days, whatever its status.
+            models.Index(fields=["fired_at"], name="alert_fired_at"),
         ]
 
     def __str__(self) -> str:
@@ -274,6 +279,9 @@ class AlertEvent(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     # Who acted when no logged-in user did: the recipient of a signed action link, a Slack user.
     actor_name = models.CharField(max_length=300, blank=True)
+    # Through what a person acted (api, admin, console, link, ...): the timeline shows how an
+    # alert was acknowledged. Blank for the system's own events and for events from before.
+    via = models.CharField(max_length=20, blank=True)
     detail = models.TextField(blank=True)
 
     class Meta:
@@ -281,6 +289,21 @@ class AlertEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class AlertMessage(models.Model):
+    """An outbox message that told people about an alert: the alert's timeline reads its
+    deliveries through these rows. A grouped message (a storm) has one row per alert in it.
+    Written by alerts.notify only, next to the message itself, in the same transaction."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="message_links")
+    message = models.ForeignKey("notifications.Message", on_delete=models.CASCADE, related_name="alert_links")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["alert", "message"], name="alertmessage_unique")]
+
+    def __str__(self) -> str:
+        return f"alert {self.alert_id} message {self.message_id}"
 
 
 class SilenceQuerySet(models.QuerySet):

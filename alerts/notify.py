@@ -18,9 +18,21 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts.action_menu import alert_actions
-from alerts.models import Alert, AlertEvent, AlertRule
-from notifications.models import SEVERITY_RANK, Channel
+from alerts.models import Alert, AlertEvent, AlertMessage, AlertRule
+from notifications.models import SEVERITY_RANK, Channel, Message
 from notifications.services import message_enqueue
+
+
+def alert_message_enqueue(*, alerts: list[Alert], **message) -> Message:
+    """notifications.services.message_enqueue for a message about these alerts, linked to each
+    of them so that their timelines list its deliveries. Every alert message goes through here
+    (firing, resolved, escalated, flapping, a page to a person). A producer retry that gets the
+    first message back links nothing new."""
+    sent = message_enqueue(**message)
+    AlertMessage.objects.bulk_create(
+        [AlertMessage(alert=alert, message=sent) for alert in alerts], ignore_conflicts=True
+    )
+    return sent
 
 
 def _alert_context(alert: Alert) -> dict:
@@ -100,7 +112,8 @@ def _send_groups(alerts: list[Alert], *, state: str, now: datetime) -> int:
         ids = ",".join(str(a.pk) for a in sorted(members, key=lambda a: a.pk))
         digest = hashlib.sha256(ids.encode()).hexdigest()[:32]
         title = members[0].title if len(members) == 1 else f"{len(members)} alerts"
-        message_enqueue(
+        alert_message_enqueue(
+            alerts=members,
             kind=f"alert.{state}",
             subject=f"[{state.upper()}{':' + str(len(members)) if len(members) > 1 else ''}] {title}",
             template="alert",
@@ -161,7 +174,8 @@ def rule_flapping_announce(rule: AlertRule, *, now: datetime) -> None:
     alert = Alert.objects.filter(rule=rule).order_by("-fired_at").first()
     channels = alert_channels(rule=rule, severity=rule.severity)
     if channels:
-        message_enqueue(
+        alert_message_enqueue(
+            alerts=[alert] if alert else [],
             kind="alert.flapping",
             subject=f"[FLAPPING] {rule.name}",
             template="alert",

@@ -6,7 +6,7 @@ from alerts.models import Alert, AlertEvent, AlertRule, Severity, Silence
 from alerts.services import BUILT_IN_LABELS
 from core.serializers import nested_items_complete
 from core.text import validate_line, validate_text
-from notifications.models import Channel
+from notifications.models import Channel, Delivery, DeliveryAttempt
 from oncall.models import EscalationPolicy
 from oncall.policies import PolicyError, StepSpec, free_policy_name, policy_delete, policy_save
 
@@ -241,7 +241,7 @@ class AlertEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AlertEvent
-        fields = ["kind", "at", "actor_type", "actor", "actor_name", "detail"]
+        fields = ["kind", "at", "actor_type", "actor", "actor_name", "via", "detail"]
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -354,3 +354,100 @@ class SilenceSerializer(serializers.ModelSerializer):
         if starts and data.get("ends_at") and data["ends_at"] <= starts:
             raise serializers.ValidationError({"ends_at": ["Must be after starts_at."]})
         return data
+
+
+# --- the timeline and response times (output only: the answers' schemas) -------------------
+
+
+class TimelineEventSerializer(serializers.Serializer):
+    # A plain string in the schema: a second enum of event kinds would collide in name with the
+    # other "kind" enums (channels, deliveries).
+    kind = serializers.CharField(help_text=f"One of {', '.join(AlertEvent.Kind.values)}.")
+    kind_display = serializers.CharField()
+    actor_type = serializers.ChoiceField(choices=AlertEvent.Actor.choices)
+    actor = serializers.CharField(allow_null=True, help_text="The person's username; null: the system.")
+    via = serializers.CharField(
+        help_text="What the person used: api, admin, console, link...; blank if unknown."
+    )
+    detail = serializers.CharField(allow_blank=True)
+
+
+class TimelineAttemptSerializer(serializers.Serializer):
+    started_at = serializers.DateTimeField()
+    duration_ms = serializers.IntegerField()
+    outcome = serializers.ChoiceField(choices=DeliveryAttempt.Outcome.choices)
+    status_code = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+
+
+class TimelineChannelSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class TimelineDeliverySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    message_kind = serializers.CharField()
+    subject = serializers.CharField()
+    kind = serializers.CharField(help_text="The method: email, slack, webhook, sms, ...")
+    channel = TimelineChannelSerializer(
+        allow_null=True, help_text="Null for a recipient no channel stands for (a person)."
+    )
+    recipient = serializers.CharField(help_text="URLs are shown with their host only.")
+    status = serializers.ChoiceField(choices=Delivery.Status.choices)
+    enqueued_at = serializers.DateTimeField()
+    sent_at = serializers.DateTimeField(allow_null=True, help_text="When the provider accepted it.")
+    last_status_code = serializers.IntegerField(allow_null=True)
+    last_error = serializers.CharField(
+        allow_blank=True, help_text="Why it failed (or the last retry's reason)."
+    )
+    attempts = TimelineAttemptSerializer(many=True)
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    type = serializers.ChoiceField(choices=["event", "delivery"])
+    event = TimelineEventSerializer(allow_null=True)
+    delivery = TimelineDeliverySerializer(allow_null=True)
+
+
+class AlertTimelineSerializer(serializers.Serializer):
+    alert = AlertSerializer()
+    entries = TimelineEntrySerializer(many=True)
+    truncated = serializers.BooleanField(
+        help_text="True: more entries follow; ask again with a larger limit."
+    )
+
+
+class ResponseFigureSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    mean_seconds = serializers.FloatField(allow_null=True)
+    median_seconds = serializers.FloatField(allow_null=True)
+
+
+class AcknowledgeFigureSerializer(ResponseFigureSerializer):
+    never = serializers.IntegerField(help_text="Alerts nobody acknowledged (not counted in the mean).")
+
+
+class ResolveFigureSerializer(ResponseFigureSerializer):
+    unresolved = serializers.IntegerField(help_text="Alerts still open.")
+
+
+class SeverityResponseTimesSerializer(serializers.Serializer):
+    alerts = serializers.IntegerField()
+    acknowledge = AcknowledgeFigureSerializer()
+    resolve = ResolveFigureSerializer()
+
+
+class BySeveritySerializer(serializers.Serializer):
+    critical = SeverityResponseTimesSerializer()
+    high = SeverityResponseTimesSerializer()
+    medium = SeverityResponseTimesSerializer()
+    low = SeverityResponseTimesSerializer()
+
+
+class ResponseTimesSerializer(serializers.Serializer):
+    days = serializers.IntegerField()
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    by_severity = BySeveritySerializer()

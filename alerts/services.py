@@ -45,6 +45,7 @@ def _event(
     detail="",
     at=None,
     actor_name: str = "",
+    via: str = "",
 ):
     return AlertEvent.objects.create(
         alert=alert,
@@ -54,6 +55,7 @@ def _event(
         actor_name=actor_name[:300],
         detail=detail,
         at=at or timezone.now(),
+        via=via[:20],
     )
 
 
@@ -193,10 +195,12 @@ def alert_acknowledge(
     now: datetime | None = None,
     actor_type: str | None = None,
     if_token: int | None = None,
+    via: str = "",
 ) -> Alert:
     """`actor_name` names who acted when no user did (a signed link's recipient, a Slack user).
     `if_token`: acknowledge only if the alert's escalation token is still this one (a voice
-    call's key press names the token its call was made with), checked under the row lock."""
+    call's key press names the token its call was made with), checked under the row lock.
+    `via` names what the person used (api, admin, console, link...), for the timeline."""
     now = now or timezone.now()
     with transaction.atomic():
         alert = _locked(alert)
@@ -208,6 +212,7 @@ def alert_acknowledge(
             )
         alert.status = Alert.Status.ACKNOWLEDGED
         alert.acknowledged_at = now
+        alert.first_acknowledged_at = alert.first_acknowledged_at or now
         alert.acknowledged_by = user
         alert.acknowledgement_note = note
         alert.next_escalation_at = None  # acknowledging stops escalation at once
@@ -222,6 +227,7 @@ def alert_acknowledge(
             actor_name=actor_name,
             detail=note,
             at=now,
+            via=via,
         )
         alerts_announce_after_commit()
     return alert
@@ -239,6 +245,7 @@ def alert_resolve(
     action_taken: str = "",
     actor_type: str | None = None,
     actor_name: str = "",
+    via: str = "",
     now: datetime | None = None,
 ) -> Alert:
     now = now or timezone.now()
@@ -264,12 +271,15 @@ def alert_resolve(
             actor_name=actor_name,
             detail=note,
             at=now,
+            via=via,
         )
         alerts_announce_after_commit()
     return alert
 
 
-def alert_reopen(*, alert: Alert, user=None, note: str = "", now: datetime | None = None) -> Alert:
+def alert_reopen(
+    *, alert: Alert, user=None, note: str = "", via: str = "", now: datetime | None = None
+) -> Alert:
     now = now or timezone.now()
     with transaction.atomic():
         alert = _locked(alert)
@@ -293,7 +303,9 @@ def alert_reopen(*, alert: Alert, user=None, note: str = "", now: datetime | Non
         alert.escalation_token += 1
         alert.next_escalation_at = first_escalation_at(alert.rule, now)
         alert.save()
-        _event(alert, AlertEvent.Kind.REOPENED, actor_type=_actor(user), user=user, detail=note, at=now)
+        _event(
+            alert, AlertEvent.Kind.REOPENED, actor_type=_actor(user), user=user, detail=note, at=now, via=via
+        )
         alerts_announce_after_commit()
     return alert
 

@@ -17,7 +17,12 @@ from alerts.services import AlertTransitionError, alert_acknowledge, alert_resol
 from statuspage import services as status_services
 from statuspage.models import Incident, IncidentStatus, Maintenance
 
-DASHBOARD_PERMISSIONS = ("alerts.view_alert", "statuspage.view_incident", "statuspage.view_maintenance")
+DASHBOARD_PERMISSIONS = (
+    "alerts.view_alert",
+    "statuspage.view_incident",
+    "statuspage.view_maintenance",
+    "oncall.view_schedule",
+)
 
 
 def _back(request: HttpRequest) -> HttpResponseRedirect:
@@ -46,7 +51,7 @@ def _action(permission: str) -> Callable:
 def _alert_transition(request: HttpRequest, pk: int, service: Callable, verb: str) -> None:
     alert = get_object_or_404(Alert, pk=pk)
     try:
-        service(alert=alert, user=request.user, note=request.POST.get("note", "")[:2000])
+        service(alert=alert, user=request.user, note=request.POST.get("note", "")[:2000], via="console")
     except AlertTransitionError as exc:
         messages.warning(request, f"{alert.title}: {exc}")
         return

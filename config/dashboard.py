@@ -19,12 +19,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts.models import Alert
+from alerts.response_times import WINDOWS, response_times_windows
 from healthchecks.models import Probe
 from monitoring.aggregates import EpochBucket
 from monitoring.models import Metric
 from monitoring.queries import SeriesFilter, floor_time, metric_buckets
 from notifications.models import SEVERITY_RANK, Delivery
 from notifications.models import Severity as DeliverySeverity
+from oncall.models import Schedule
+from oncall.queries import on_call_board
 from statuspage import queries as status_queries
 
 PANEL_LIMIT = 20
@@ -190,6 +193,43 @@ def probes_panel(ctx: Context) -> dict:
     }
 
 
+def oncall_panel(ctx: Context) -> dict:
+    """Who is on call now and next in each schedule (the first PANEL_LIMIT by name), gaps flagged:
+    the same answer as GET /api/operations/oncall, from a fixed number of queries."""
+    schedules = list(Schedule.objects.order_by("name")[:PANEL_LIMIT])
+    board = on_call_board(schedules, ctx.now)
+    items = []
+    for row in board:
+        gap = row["next_gap"]
+        items.append(
+            {
+                "id": row["id"],
+                "name": row["name"],
+                "time_zone": row["time_zone"],
+                "now": row["now"]["user"] and row["now"]["user"]["username"],
+                "until": _iso(row["now"]["until"]),
+                "next": row["next"] and row["next"]["user"]["username"],
+                "next_starts_at": _iso(row["next"] and row["next"]["starts_at"]),
+                "gap_now": row["now"]["user"] is None,
+                "next_gap_starts_at": _iso(gap and gap["starts_at"]),
+                "next_gap_ends_at": _iso(gap and gap["ends_at"]),
+                "admin_url": _admin("oncall_schedule_change", row["id"]),
+            }
+        )
+    return {
+        "schedules_total": Schedule.objects.count() if len(schedules) == PANEL_LIMIT else len(schedules),
+        "gaps_now": sum(item["gap_now"] for item in items),
+        "changelist_url": _admin("oncall_schedule_changelist"),
+        "items": items,
+    }
+
+
+def response_times_panel(ctx: Context) -> dict:
+    """MTTA and MTTR per severity over each window (alerts.response_times, the API's figures)."""
+    windows = response_times_windows(WINDOWS, now=ctx.now)
+    return {f"{days}d": figures["by_severity"] for days, figures in windows.items()}
+
+
 def _series(buckets, value: Callable, since: datetime) -> list[dict]:
     by_start = {b.start: b for b in buckets}
     points = []
@@ -255,6 +295,8 @@ PANELS: list[tuple[str, Callable[[Context], dict]]] = [
     ("alerts", alerts_panel),
     ("incidents", incidents_panel),
     ("maintenance", maintenance_panel),
+    ("oncall", oncall_panel),
+    ("response_times", response_times_panel),
     ("probes", probes_panel),
     ("deliveries", deliveries_panel),
     ("charts", charts_panel),

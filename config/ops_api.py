@@ -14,7 +14,8 @@ from notifications.models import Channel
 
 class DashboardView(APIView):
     """Everything the console's first page shows: overall status, open alerts by severity,
-    active incidents, maintenance, failing probes and deliveries, 24 h charts."""
+    active incidents, maintenance, who is on call, response times (MTTA/MTTR), failing probes and
+    deliveries, 24 h charts."""
 
     required_permissions = {"GET": list(DASHBOARD_PERMISSIONS)}
 
@@ -28,6 +29,8 @@ class DashboardView(APIView):
                     "alerts": serializers.DictField(),
                     "incidents": serializers.DictField(),
                     "maintenance": serializers.DictField(),
+                    "oncall": serializers.DictField(),
+                    "response_times": serializers.DictField(),
                     "probes": serializers.DictField(),
                     "deliveries": serializers.DictField(),
                     "charts": serializers.DictField(),

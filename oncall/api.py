@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from core.api import error_response
 from core.filters import UTCDateTimeField
 from oncall.models import Schedule
-from oncall.queries import on_call_now_and_next, user_names
+from oncall.queries import on_call_board
 from oncall.resolver import OUT_OF_RANGE, in_range
 from oncall.serializers import ScheduleSerializer
 from oncall.services import (
@@ -101,13 +101,22 @@ class OnCallView(APIView):
                                     },
                                 ),
                                 "next": SHIFT,
+                                "next_gap": inline_serializer(
+                                    "OnCallGap",
+                                    {
+                                        "starts_at": serializers.DateTimeField(),
+                                        "ends_at": serializers.DateTimeField(),
+                                    },
+                                    allow_null=True,
+                                ),
                             },
                             many=True,
                         ),
                     },
                 ),
                 description='"user" is null when nobody is on call (a gap); "next" is null when '
-                "nobody is due within 35 days.",
+                'nobody is due within 35 days; "next_gap" is the next stretch with nobody on call '
+                "(the current one during a gap), null when there is none within 35 days.",
             ),
             400: OpenApiResponse(description="`at` is not a date-time."),
         },
@@ -121,36 +130,7 @@ class OnCallView(APIView):
             return error_response(
                 "Invalid input.", status.HTTP_400_BAD_REQUEST, errors={"at": [OUT_OF_RANGE]}
             )
-        answers = on_call_now_and_next(Schedule.objects.order_by("name"), at)
-        names = user_names(
-            user_id
-            for answer in answers
-            for user_id in (answer.now.user_id, answer.next and answer.next.user_id)
-        )
-
-        def person(user_id):
-            return None if user_id is None else {"id": user_id, "username": names.get(user_id, "")}
-
-        return Response(
-            {
-                "at": at,
-                "schedules": [
-                    {
-                        "id": answer.schedule.pk,
-                        "name": answer.schedule.name,
-                        "time_zone": answer.schedule.time_zone,
-                        "now": {"user": person(answer.now.user_id), "until": answer.now.ends_at},
-                        "next": answer.next
-                        and {
-                            "user": person(answer.next.user_id),
-                            "starts_at": answer.next.starts_at,
-                            "ends_at": answer.next.ends_at,
-                        },
-                    }
-                    for answer in answers
-                ],
-            }
-        )
+        return Response({"at": at, "schedules": on_call_board(Schedule.objects.order_by("name"), at)})
 
 
 class CalendarFeedView(APIView):

@@ -110,6 +110,9 @@ class NowAndNext:
     schedule: Schedule
     now: resolver.Shift  # user_id None: nobody is on call now
     next: resolver.Shift | None  # the next person's shift; None: nobody within NEXT_HORIZON
+    # The next stretch with nobody on call after now (now itself when it is a gap); None: none
+    # within NEXT_HORIZON.
+    next_gap: resolver.Shift | None = None
 
 
 def on_call_now_and_next(schedules: Iterable[Schedule], at: datetime) -> list[NowAndNext]:
@@ -119,7 +122,8 @@ def on_call_now_and_next(schedules: Iterable[Schedule], at: datetime) -> list[No
     for schedule in schedules:
         now, *later = timelines[schedule.pk]
         upcoming = next((shift for shift in later if shift.user_id is not None), None)
-        answers.append(NowAndNext(schedule, now, upcoming))
+        gap = now if now.user_id is None else next((s for s in later if s.user_id is None), None)
+        answers.append(NowAndNext(schedule, now, upcoming, gap))
     return answers
 
 
@@ -169,3 +173,33 @@ def paging_plans(user_ids: Iterable[int]) -> dict[int, dict[str, list[PageStep]]
             if (user_id, urgency) not in has_rules:
                 plan[urgency] = default
     return plans
+
+
+def on_call_board(schedules: Iterable[Schedule], at: datetime) -> list[dict]:
+    """Now and next for every schedule as the API and the dashboard's on-call panel give it (one
+    shape, one place): five queries however many schedules, then one resolver pass each."""
+    answers = on_call_now_and_next(schedules, at)
+    names = user_names(
+        user_id for answer in answers for user_id in (answer.now.user_id, answer.next and answer.next.user_id)
+    )
+
+    def person(user_id: int | None) -> dict | None:
+        return None if user_id is None else {"id": user_id, "username": names.get(user_id, "")}
+
+    return [
+        {
+            "id": answer.schedule.pk,
+            "name": answer.schedule.name,
+            "time_zone": answer.schedule.time_zone,
+            "now": {"user": person(answer.now.user_id), "until": answer.now.ends_at},
+            "next": answer.next
+            and {
+                "user": person(answer.next.user_id),
+                "starts_at": answer.next.starts_at,
+                "ends_at": answer.next.ends_at,
+            },
+            "next_gap": answer.next_gap
+            and {"starts_at": answer.next_gap.starts_at, "ends_at": answer.next_gap.ends_at},
+        }
+        for answer in answers
+    ]

@@ -83,3 +83,22 @@ def vigil_dashboard(context) -> dict | None:
         "maintenance": user.has_perm("statuspage.change_maintenance"),
     }
     return data
+
+
+@register.filter
+def get(mapping: dict, key: str):
+    return mapping.get(key) if isinstance(mapping, dict) else None
+
+
+@register.filter
+def seconds(value: float | None) -> str:
+    """A duration in seconds, short: 45 s, 12 min, 3.5 h, 2.1 d; a dash for none."""
+    if value is None:
+        return "—"
+    if value < 60:
+        return f"{value:.0f} s"
+    if value < 3600:
+        return f"{value / 60:.0f} min"
+    if value < 86400:
+        return f"{value / 3600:.1f} h"
+    return f"{value / 86400:.1f} d"

@@ -9,6 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from alerts.models import AlertMessage
 from config.models import AuditEntry
 from config.runtime_config import config_get
 from healthchecks.agents.models import ProbeLocationState
@@ -61,6 +62,7 @@ def full_world() -> dict:
         cursor=RollupCursor.objects.create(resolution="minute", rolled_up_until=now - timedelta(minutes=1)),
         notice=StaffNotification.objects.create(title="Something failed", dedup_key="security-notice"),
         config=config_get(),
+        alert_message=AlertMessage.objects.create(alert=world["alert"], message=world["delivery"].message),
     )
     project = CheckProject.objects.create(name="ops")
     check = check_create(name="nightly backup", project=project, slug="backup")
