@@ -117,21 +117,41 @@ def ping_kind(action: str) -> tuple[str, int | None]:
     raise ValueError(f"unknown ping action {action!r}")
 
 
+def _locked_check(filters: dict) -> Check | None:
+    # The lookup and the lock in one query: a ping costs one SELECT ... FOR UPDATE, and
+    # pings on one check queue behind each other here.
+    return next(iter(Check.objects.select_for_update(of=("self",)).filter(**filters).order_by()[:1]), None)
+
+
 def check_ping(
     *,
-    check: Check,
     kind: str,
+    check: Check | None = None,
+    ping_key=None,
+    project_key: str = "",
+    slug: str = "",
     exit_status: int | None = None,
     body: str = "",
     method: str = "GET",
     remote_addr: str = "",
     user_agent: str = "",
     now: datetime | None = None,
-) -> Ping:
-    """Record one report from the job and move the check's state (a log changes nothing)."""
+) -> Ping | None:
+    """Record one report from the job and move the check's state (a log changes nothing).
+
+    The check is `check`, the one of `ping_key`, or the one of `slug` in the project of
+    `project_key`; None (nothing recorded) when there is no such check."""
+    if check is not None:
+        filters = {"pk": check.pk}
+    elif ping_key is not None:
+        filters = {"ping_key": ping_key}
+    else:
+        filters = {"project__ping_key": project_key, "slug": slug}
     now = now or timezone.now()
     with announcements_batched(), transaction.atomic():
-        check = Check.objects.select_for_update(of=("self",)).select_related("component").get(pk=check.pk)
+        check = _locked_check(filters)
+        if check is None:
+            return None
         ping = Ping(
             check_ref=check,
             kind=kind,
@@ -143,7 +163,7 @@ def check_ping(
             body=body[:MAX_BODY_CHARACTERS],
         )
         if kind == Ping.Kind.LOG:
-            ping.save()
+            ping.save(force_insert=True)
             return ping
         was = check.state
         if kind == Ping.Kind.START:
@@ -164,7 +184,7 @@ def check_ping(
         elif kind == Ping.Kind.FAIL:
             check.state = Check.State.DOWN
             check.due_at = check.alert_after = None
-        ping.save()
+        ping.save(force_insert=True)
         check.save(update_fields=list(Check.STATE_FIELDS))
         if kind == Ping.Kind.FAIL:
             reason = f"exited with status {exit_status}" if exit_status else "reported failure"
