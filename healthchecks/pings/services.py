@@ -35,6 +35,7 @@ CHECK_SETTINGS = (
     "time_zone",
     "grace_seconds",
     "severity",
+    "channels",
     "component",
     "description",
 )
@@ -66,7 +67,7 @@ def _went_down(check: Check, message: str, now: datetime) -> None:
     alert_raise(
         fingerprint=check.fingerprint,
         title=f"{check.name} is down",
-        severity=check.severity,
+        severity=check.alert_severity,
         alert_type=Alert.Type.CHECK,
         message=message,
         metric="check.up",
@@ -74,6 +75,7 @@ def _went_down(check: Check, message: str, now: datetime) -> None:
         labels={"check": check.name, "check_id": str(check.pk)},
         component=check.component,
         actor_type=AlertEvent.Actor.SYSTEM,
+        channels=list(check.channels.all()),
         now=now,
     )
     _set_component(check, ComponentStatus.MAJOR_OUTAGE, f"check: {message}", now)
@@ -247,9 +249,18 @@ def check_create(**fields) -> Check:
     unknown = set(fields) - set(CHECK_SETTINGS)
     if unknown:
         raise ValueError(f"not settable: {', '.join(sorted(unknown))}")
-    check = _validated(Check(**fields))
-    check.save()
+    channels = fields.pop("channels", None)
+    with transaction.atomic():
+        check = _validated(Check(**fields))
+        check.save()
+        if channels is not None:
+            check.channels.set(channels)
     return check
+
+
+def check_set_channels(*, check: Check, channels) -> None:
+    """Where the check's alerts go from now on (an open alert keeps the channels it opened with)."""
+    check.channels.set(channels)
 
 
 def check_update(*, check: Check, **fields) -> Check:
@@ -257,11 +268,14 @@ def check_update(*, check: Check, **fields) -> Check:
     unknown = set(fields) - set(CHECK_SETTINGS)
     if unknown:
         raise ValueError(f"not settable: {', '.join(sorted(unknown))}")
+    channels = fields.pop("channels", None)
     with transaction.atomic():
         check = Check.objects.select_for_update().get(pk=check.pk)
         for name, value in fields.items():
             setattr(check, name, value)
         _validated(check)
+        if channels is not None:
+            check_set_channels(check=check, channels=channels)
         if check.state in (Check.State.UP, Check.State.LATE) and check.last_ping_at:
             _expect_next(check, check.last_ping_at)
             check.state = Check.State.LATE if check.due_at <= timezone.now() else Check.State.UP
