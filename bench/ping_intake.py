@@ -148,6 +148,8 @@ def wrk(url: str, seconds: int, connections: int, server_pid: int, script: Path 
         command += ["-s", str(script)]
     out = subprocess.run([*command, url], capture_output=True, text=True, timeout=seconds + 30).stdout
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if "Requests/sec" not in out or " 0 requests in" in out:
+        print(f"  wrk completed nothing at {url}:\n{out}")
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
@@ -162,6 +164,25 @@ def wrk(url: str, seconds: int, connections: int, server_pid: int, script: Path 
     }
 
 
+def record_worker(options, master_pid: int, url: str, script: Path) -> None:
+    """py-spy on one worker while wrk sends it pings: where a ping's time goes (not measured)."""
+    import psutil
+
+    worker = psutil.Process(master_pid).children()[0].pid
+    seconds = max(3, options.seconds // ROUNDS)
+    spy = shutil.which("py-spy") or str(Path(PYTHON).parent / "py-spy")
+    recorder = subprocess.Popen(
+        [spy, "record", "--pid", str(worker), "--duration", str(seconds + 1), "--rate", "200",
+         "--format", "raw", "--output", str(options.py_spy), "--nonblocking"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(0.5)
+    wrk(url, seconds, options.connections, master_pid, script)
+    recorder.wait(timeout=seconds + 30)
+    print(f"py-spy: collapsed stacks of worker {worker} in {options.py_spy}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--checks", type=int, default=10_000)
@@ -173,6 +194,12 @@ def main() -> int:
         default=0,
         help="CONN_MAX_AGE for gunicorn; gevent runs each request in a new greenlet with a "
         "connection of its own, so anything but 0 leaves one open per request until collected",
+    )
+    parser.add_argument(
+        "--py-spy",
+        metavar="PATH",
+        type=Path,
+        help="also record one gunicorn worker with py-spy (collapsed stacks) during a spread round",
     )
     options = parser.parse_args()
     if not shutil.which("wrk"):
@@ -233,14 +260,19 @@ def main() -> int:
     }
     runs: dict[str, list[dict]] = {name: [] for name in variants}
     try:
-        for _ in range(100):
+        deadline = time.monotonic() + 120  # a loaded machine takes its time to import Django
+        while True:
             try:
-                urllib.request.urlopen(f"{base}/bench/bare", timeout=1).read()
+                urllib.request.urlopen(f"{base}/bench/bare", timeout=5).read()
                 break
             except OSError:
-                time.sleep(0.1)
+                if time.monotonic() > deadline or gunicorn.poll() is not None:
+                    raise SystemExit("gunicorn did not answer within 120 s") from None
+                time.sleep(0.2)
         for url, script in variants.values():  # warm: connections, caches, imports
             wrk(url, 2, options.connections, gunicorn.pid, script)
+        if options.py_spy:
+            record_worker(options, gunicorn.pid, *variants[f"pings over {len(keys):,} checks"])
         for _ in range(ROUNDS):
             for name, (url, script) in variants.items():
                 seconds = max(1, options.seconds // ROUNDS)

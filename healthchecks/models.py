@@ -66,7 +66,10 @@ def validate_probe_host(value: str) -> None:
 
 def validate_nameserver(value: str) -> None:
     """A DNS probe's server is a place Vigil sends packets to: the same rule as a probe's host."""
-    problem = outbound.address_problem(str(value), outbound.PROBE)
+    try:
+        problem = outbound.address_problem(str(value), outbound.PROBE)
+    except ValueError:
+        return  # not an IP address at all: the field's own validator says so
     if problem:
         raise ValidationError(f"Vigil may not send DNS queries to {value}: {problem}.")
 
