@@ -180,6 +180,12 @@ class Alert(models.Model):
     labels = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.FIRING)
     fingerprint = models.CharField(max_length=200)
+    channels = models.ManyToManyField(
+        "notifications.Channel",
+        blank=True,
+        related_name="+",
+        help_text="Where its source routes it (a heartbeat check's channels); none: its rule's, else all.",
+    )
     component = models.ForeignKey(
         "statuspage.Component", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
     )

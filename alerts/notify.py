@@ -76,23 +76,35 @@ def _group_context(state: str, alerts: list[Alert], **extra) -> dict:
     }
 
 
-def alert_channels(*, rule: AlertRule | None, severity: str) -> list[Channel]:
+def alert_channels(
+    *,
+    rule: AlertRule | None,
+    severity: str,
+    routed: list[int] | None = None,
+) -> list[Channel]:
     """The channels an alert or a rule's flapping notice goes to (escalations: alerts.escalation).
 
-    An alert of a rule that names channels goes
+    An alert its source routed (the ids in `routed`: a heartbeat check's channels) goes to those;
+    an alert of a rule that names channels
     to those; an alert without a rule (manual, Alertmanager, meta) or of a rule that names none
     goes to every channel. Always only the enabled ones whose minimum severity admits it, so a
     rule whose named channels are all disabled sends nothing: disabling is how staff switch a
     channel off, and it must not turn into paging everyone else instead."""
-    named = rule.channels.all() if rule is not None and rule.channels.exists() else Channel.objects.all()
+    if routed:
+        named = Channel.objects.filter(pk__in=routed)
+    elif rule is not None and rule.channels.exists():
+        named = rule.channels.all()
+    else:
+        named = Channel.objects.all()
     return [channel for channel in named.filter(enabled=True).order_by("pk") if channel.admits(severity)]
 
 
 def _channels_for(alert: Alert, channel_cache: dict) -> list[Channel]:
-    key = (alert.rule_id or 0, alert.severity)
+    routed = sorted(channel.pk for channel in alert.channels.all())
+    key = (alert.rule_id or 0, alert.severity, tuple(routed))
     if key not in channel_cache:
         channel_cache[key] = alert_channels(
-            rule=alert.rule if alert.rule_id else None, severity=alert.severity
+            rule=alert.rule if alert.rule_id else None, severity=alert.severity, routed=routed
         )
     return channel_cache[key]
 
@@ -141,6 +153,7 @@ def alerts_pending_announce(*, now: datetime | None = None) -> int:
             .filter(notified_at__isnull=True, suppressed_reason="")
             .exclude(status=Alert.Status.RESOLVED)
             .select_related("rule")
+            .prefetch_related("channels")
             .order_by("pk")[:1000]
         )
         if firing:
@@ -152,6 +165,7 @@ def alerts_pending_announce(*, now: datetime | None = None) -> int:
                 status=Alert.Status.RESOLVED, notified_at__isnull=False, resolution_notified_at__isnull=True
             )
             .select_related("rule")
+            .prefetch_related("channels")
             .order_by("pk")[:1000]
         )
         quiet = [a for a in resolved if a.rule_id and a.rule.flapping]

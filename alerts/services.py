@@ -114,9 +114,13 @@ def alert_raise(
     user=None,
     hold_reason: str = "",
     occurrence_key: str = "",
+    channels=(),
     now: datetime | None = None,
 ) -> Raised:
     """Open an alert for `fingerprint`, or count a repeat on the open one.
+
+    `channels` are where the alert's source routes it (a heartbeat check's channels), in
+    place of its rule's or every channel; they are set when the alert opens.
 
     `hold_reason` records the alert without notifying it (e.g. a probe whose dependency is
     down: one root cause, one page); silences and maintenance do the same on their own.
@@ -156,6 +160,8 @@ def alert_raise(
                 with transaction.atomic():
                     candidate.save(force_insert=True)
                     alert = candidate
+                    if channels:
+                        alert.channels.set(channels)
             except IntegrityError:
                 existing = Alert.objects.select_for_update().filter(fingerprint=fingerprint).open().get()
             else:

@@ -64,6 +64,16 @@ def validate_probe_host(value: str) -> None:
         raise ValidationError(problem)
 
 
+def validate_nameserver(value: str) -> None:
+    """A DNS probe's server is a place Vigil sends packets to: the same rule as a probe's host."""
+    try:
+        problem = outbound.address_problem(str(value), outbound.PROBE)
+    except ValueError:
+        return  # not an IP address at all: the field's own validator says so
+    if problem:
+        raise ValidationError(f"Vigil may not send DNS queries to {value}: {problem}.")
+
+
 class Probe(models.Model):
     """One way a component is watched (its health_check_url over HTTP, a TCP port, a DNS name,
     a TLS certificate), and the debounce state of its results. A component may have several;
@@ -142,7 +152,10 @@ class Probe(models.Model):
         help_text="dns: values the answer must contain (all of them); empty means it must resolve.",
     )
     nameserver = models.GenericIPAddressField(
-        null=True, blank=True, help_text="dns: ask this server instead of the system resolver."
+        null=True,
+        blank=True,
+        validators=[validate_nameserver],
+        help_text="dns: ask this server instead of the system resolver.",
     )
     nameserver_port = models.PositiveIntegerField(
         default=53, validators=[MinValueValidator(1), MaxValueValidator(65535)]

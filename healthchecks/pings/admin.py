@@ -55,10 +55,17 @@ class CheckAdmin(admin.ModelAdmin):
             rows,
         )
 
+    filter_horizontal = ["channels"]
+
     def save_model(self, request, obj, form, change):
         values = {name: form.cleaned_data[name] for name in CHECK_SETTINGS if name in form.cleaned_data}
         saved = check_update(check=obj, **values) if change else check_create(**values)
         obj.pk = saved.pk
+
+    def save_related(self, request, form, formsets, change):
+        # The channels were set by the service in save_model; the form must not write them again.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     @admin.action(description="Pause selected checks", permissions=["change"])
     def pause(self, request, queryset):

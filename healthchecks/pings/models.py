@@ -11,6 +11,8 @@ from healthchecks.pings.schedule import schedule_problem, time_zone_problem
 from notifications.models import Severity
 
 MINUTE, DAY = 60, 86400
+# The severity of a check's alert when the check names none (what every check had before).
+DEFAULT_ALERT_SEVERITY = Severity.HIGH
 
 
 def _project_ping_key() -> str:
@@ -63,7 +65,23 @@ class Check(models.Model):
     grace_seconds = models.PositiveIntegerField(
         default=3600, validators=[MinValueValidator(MINUTE), MaxValueValidator(365 * DAY)]
     )
-    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.HIGH)
+    # Where its alert goes. Blank severity and no channels: the defaults of an alert without a
+    # rule (DEFAULT_ALERT_SEVERITY, every channel that admits it).
+    severity = models.CharField(
+        max_length=10,
+        choices=Severity.choices,
+        blank=True,
+        default="",
+        help_text=f"Its alert's severity; blank: {Severity.HIGH}.",
+    )
+    channels = models.ManyToManyField(
+        "notifications.Channel",
+        blank=True,
+        related_name="checks",
+        help_text="Where its alert goes; none: every enabled channel that admits its severity.",
+    )
+    # An escalation policy (oncall) will be the third way to route: a nullable ForeignKey here,
+    # handed to alert_raise beside the channels.
     component = models.ForeignKey(
         "statuspage.Component", null=True, blank=True, on_delete=models.SET_NULL, related_name="checks"
     )
@@ -109,6 +127,10 @@ class Check(models.Model):
     @property
     def grace(self) -> timedelta:
         return timedelta(seconds=self.grace_seconds)
+
+    @property
+    def alert_severity(self) -> str:
+        return self.severity or DEFAULT_ALERT_SEVERITY
 
     @property
     def fingerprint(self) -> str:

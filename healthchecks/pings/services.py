@@ -35,6 +35,7 @@ CHECK_SETTINGS = (
     "time_zone",
     "grace_seconds",
     "severity",
+    "channels",
     "component",
     "description",
 )
@@ -66,7 +67,7 @@ def _went_down(check: Check, message: str, now: datetime) -> None:
     alert_raise(
         fingerprint=check.fingerprint,
         title=f"{check.name} is down",
-        severity=check.severity,
+        severity=check.alert_severity,
         alert_type=Alert.Type.CHECK,
         message=message,
         metric="check.up",
@@ -74,6 +75,7 @@ def _went_down(check: Check, message: str, now: datetime) -> None:
         labels={"check": check.name, "check_id": str(check.pk)},
         component=check.component,
         actor_type=AlertEvent.Actor.SYSTEM,
+        channels=list(check.channels.all()),
         now=now,
     )
     _set_component(check, ComponentStatus.MAJOR_OUTAGE, f"check: {message}", now)
@@ -117,21 +119,41 @@ def ping_kind(action: str) -> tuple[str, int | None]:
     raise ValueError(f"unknown ping action {action!r}")
 
 
+def _locked_check(filters: dict) -> Check | None:
+    # The lookup and the lock in one query: a ping costs one SELECT ... FOR UPDATE, and
+    # pings on one check queue behind each other here.
+    return next(iter(Check.objects.select_for_update(of=("self",)).filter(**filters).order_by()[:1]), None)
+
+
 def check_ping(
     *,
-    check: Check,
     kind: str,
+    check: Check | None = None,
+    ping_key=None,
+    project_key: str = "",
+    slug: str = "",
     exit_status: int | None = None,
     body: str = "",
     method: str = "GET",
     remote_addr: str = "",
     user_agent: str = "",
     now: datetime | None = None,
-) -> Ping:
-    """Record one report from the job and move the check's state (a log changes nothing)."""
+) -> Ping | None:
+    """Record one report from the job and move the check's state (a log changes nothing).
+
+    The check is `check`, the one of `ping_key`, or the one of `slug` in the project of
+    `project_key`; None (nothing recorded) when there is no such check."""
+    if check is not None:
+        filters = {"pk": check.pk}
+    elif ping_key is not None:
+        filters = {"ping_key": ping_key}
+    else:
+        filters = {"project__ping_key": project_key, "slug": slug}
     now = now or timezone.now()
     with announcements_batched(), transaction.atomic():
-        check = Check.objects.select_for_update(of=("self",)).select_related("component").get(pk=check.pk)
+        check = _locked_check(filters)
+        if check is None:
+            return None
         ping = Ping(
             check_ref=check,
             kind=kind,
@@ -143,7 +165,7 @@ def check_ping(
             body=body[:MAX_BODY_CHARACTERS],
         )
         if kind == Ping.Kind.LOG:
-            ping.save()
+            ping.save(force_insert=True)
             return ping
         was = check.state
         if kind == Ping.Kind.START:
@@ -164,7 +186,7 @@ def check_ping(
         elif kind == Ping.Kind.FAIL:
             check.state = Check.State.DOWN
             check.due_at = check.alert_after = None
-        ping.save()
+        ping.save(force_insert=True)
         check.save(update_fields=list(Check.STATE_FIELDS))
         if kind == Ping.Kind.FAIL:
             reason = f"exited with status {exit_status}" if exit_status else "reported failure"
@@ -227,9 +249,18 @@ def check_create(**fields) -> Check:
     unknown = set(fields) - set(CHECK_SETTINGS)
     if unknown:
         raise ValueError(f"not settable: {', '.join(sorted(unknown))}")
-    check = _validated(Check(**fields))
-    check.save()
+    channels = fields.pop("channels", None)
+    with transaction.atomic():
+        check = _validated(Check(**fields))
+        check.save()
+        if channels is not None:
+            check.channels.set(channels)
     return check
+
+
+def check_set_channels(*, check: Check, channels) -> None:
+    """Where the check's alerts go from now on (an open alert keeps the channels it opened with)."""
+    check.channels.set(channels)
 
 
 def check_update(*, check: Check, **fields) -> Check:
@@ -237,11 +268,14 @@ def check_update(*, check: Check, **fields) -> Check:
     unknown = set(fields) - set(CHECK_SETTINGS)
     if unknown:
         raise ValueError(f"not settable: {', '.join(sorted(unknown))}")
+    channels = fields.pop("channels", None)
     with transaction.atomic():
         check = Check.objects.select_for_update().get(pk=check.pk)
         for name, value in fields.items():
             setattr(check, name, value)
         _validated(check)
+        if channels is not None:
+            check_set_channels(check=check, channels=channels)
         if check.state in (Check.State.UP, Check.State.LATE) and check.last_ping_at:
             _expect_next(check, check.last_ping_at)
             check.state = Check.State.LATE if check.due_at <= timezone.now() else Check.State.UP

@@ -8,7 +8,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from core.http import client_address
-from healthchecks.pings.models import Check
 from healthchecks.pings.services import MAX_BODY_CHARACTERS, check_ping, ping_kind
 
 PING_METHODS = ["GET", "POST", "HEAD"]
@@ -24,15 +23,13 @@ def _body(request: HttpRequest) -> str:
     return raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")[:MAX_BODY_CHARACTERS]
 
 
-def _ping(request: HttpRequest, check: Check | None, action: str) -> HttpResponse:
-    if check is None:
-        return _answer("not found", 404)
+def _ping(request: HttpRequest, action: str, **check) -> HttpResponse:
     try:
         kind, exit_status = ping_kind(action)
     except ValueError:
         return _answer("unknown ping: use /start, /fail, /log or an exit status 0-255", 400)
-    check_ping(
-        check=check,
+    ping = check_ping(
+        **check,
         kind=kind,
         exit_status=exit_status,
         body=_body(request),
@@ -40,17 +37,16 @@ def _ping(request: HttpRequest, check: Check | None, action: str) -> HttpRespons
         remote_addr=client_address(request),
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )
-    return _answer("OK", 200)
+    return _answer("OK", 200) if ping is not None else _answer("not found", 404)
 
 
 @csrf_exempt
 @require_http_methods(PING_METHODS)
 def ping_by_key(request: HttpRequest, key, action: str = "") -> HttpResponse:
-    return _ping(request, Check.objects.filter(ping_key=key).first(), action)
+    return _ping(request, action, ping_key=key)
 
 
 @csrf_exempt
 @require_http_methods(PING_METHODS)
 def ping_by_slug(request: HttpRequest, project_key: str, slug: str, action: str = "") -> HttpResponse:
-    check = Check.objects.filter(project__ping_key=project_key, slug=slug).first()
-    return _ping(request, check, action)
+    return _ping(request, action, project_key=project_key, slug=slug)

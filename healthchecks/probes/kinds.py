@@ -119,6 +119,13 @@ def _normalised(value: str, record_type: str) -> str:
 
 
 def dns_lookup(spec, outcome, probe_round: Round) -> None:
+    if spec.nameserver:
+        # Checked again here: a probe saved before the rule, or a rule (PROBE_ALLOWED_NETWORKS)
+        # changed since.
+        problem = outbound.address_problem(spec.nameserver, outbound.PROBE)
+        if problem:
+            outcome.error = f"Vigil may not send DNS queries to {spec.nameserver}: {problem}."
+            return
     resolver = dns.resolver.Resolver(configure=spec.nameserver is None)
     if spec.nameserver:
         resolver.nameservers = [spec.nameserver]
