@@ -13,7 +13,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, AlertRule, EscalationStep, Silence
-from alerts.notify import alert_escalation_announce, alerts_announce_after_commit
+from alerts.notify import (
+    alert_acknowledgement_announce,
+    alert_escalation_announce,
+    alerts_announce_after_commit,
+)
 
 logger = logging.getLogger(__name__)
 MAX_REPEATS_PER_STEP = 10
@@ -186,6 +190,7 @@ def alert_acknowledge(*, alert: Alert, user=None, note: str = "", now: datetime 
         alert.escalation_token += 1
         alert.save()
         _event(alert, AlertEvent.Kind.ACKNOWLEDGED, actor_type=_actor(user), user=user, detail=note, at=now)
+        alert_acknowledgement_announce(alert, now=now)
         alerts_announce_after_commit()
     return alert
 

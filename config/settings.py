@@ -514,6 +514,13 @@ PROBE_ALLOWED_NETWORKS = env_networks("PROBE_ALLOWED_NETWORKS")
 # The providers' services, for channels that do not name a server of their own (and for tests,
 # which point them at loopback servers).
 NTFY_URL = env_url("NTFY_URL", "https://ntfy.sh", schemes=("https", "http")).rstrip("/")
+PAGERDUTY_EVENTS_URL = env_url(
+    "PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com", schemes=("https", "http")
+).rstrip("/")
+# Opsgenie's EU region is https://api.eu.opsgenie.com.
+OPSGENIE_API_URL = env_url("OPSGENIE_API_URL", "https://api.opsgenie.com", schemes=("https", "http")).rstrip(
+    "/"
+)
 TELEGRAM_API_URL = env_url("TELEGRAM_API_URL", "https://api.telegram.org", schemes=("https", "http")).rstrip(
     "/"
 )

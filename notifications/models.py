@@ -46,6 +46,8 @@ class Channel(models.Model):
         TELEGRAM = "telegram", "Telegram"
         MATTERMOST = "mattermost", "Mattermost"
         GOTIFY = "gotify", "Gotify"
+        PAGERDUTY = "pagerduty", "PagerDuty"
+        OPSGENIE = "opsgenie", "Opsgenie"
 
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -62,7 +64,10 @@ class Channel(models.Model):
     url = models.CharField(
         max_length=1000,
         blank=True,
-        help_text="The webhook URL; for Gotify the server, for ntfy the server (optional).",
+        help_text=(
+            "The webhook URL; for Gotify the server; for ntfy, PagerDuty and Opsgenie the server "
+            "(optional: blank for the default, e.g. api.eu.opsgenie.com for Opsgenie's EU region)."
+        ),
     )
     secret = models.CharField(
         max_length=200,
@@ -78,7 +83,10 @@ class Channel(models.Model):
     token = models.CharField(
         max_length=500,
         blank=True,
-        help_text="ntfy: an access token (optional). Telegram: the bot token. Gotify: the application token.",
+        help_text=(
+            "ntfy: an access token (optional). Telegram: the bot token. Gotify: the application token. "
+            "PagerDuty: the integration's routing key. Opsgenie: the API integration's key."
+        ),
     )
     # Set on rows created from the environment, so re-syncing never creates a second one
     # and never overwrites what staff changed in the admin since.
@@ -106,8 +114,27 @@ class Channel(models.Model):
         if self.kind == self.Kind.NTFY:
             server = (self.url or settings.NTFY_URL).rstrip("/")
             return [f"{server}/{self.destination}"] if self.destination else []
+        if self.kind in INCIDENT_TOOL_KINDS:
+            # The server, and a digest of the key that tells two integrations on one server apart
+            # (so each is its own delivery) without putting the key itself in the row.
+            server = (self.url or self.default_server()).rstrip("/")
+            digest = hashlib.sha256(self.token.encode()).hexdigest()[:12]
+            return [f"{server}#{digest}"] if self.token else []
         # One dashboard delivery per message, shown to every staff user (see StaffNotification).
         return [DASHBOARD_RECIPIENT]
+
+    def default_server(self) -> str:
+        if self.kind == self.Kind.PAGERDUTY:
+            return settings.PAGERDUTY_EVENTS_URL
+        if self.kind == self.Kind.OPSGENIE:
+            return settings.OPSGENIE_API_URL
+        return settings.NTFY_URL
+
+    def takes(self, message_kind: str) -> bool:
+        """Whether this channel is told of messages of this kind. An incident tool only hears
+        what opens, acknowledges or closes an incident in it (INCIDENT_TOOL_MESSAGE_KINDS): a
+        flapping notice or a maintenance reminder would open one that nothing ever closes."""
+        return self.kind not in INCIDENT_TOOL_KINDS or message_kind in INCIDENT_TOOL_MESSAGE_KINDS
 
     def clean(self) -> None:
         if self.kind == self.Kind.EMAIL:
@@ -118,7 +145,8 @@ class Channel(models.Model):
                     validate_email(address)
                 except ValidationError:
                     raise ValidationError({"recipients": f"{address!r} is not a valid address."}) from None
-        if self.kind in (*URL_KINDS, self.Kind.GOTIFY) or (self.kind == self.Kind.NTFY and self.url):
+        optional_server = (self.Kind.NTFY, *INCIDENT_TOOL_KINDS)
+        if self.kind in (*URL_KINDS, self.Kind.GOTIFY) or (self.kind in optional_server and self.url):
             problem = outbound.check_url(self.url, outbound.WEBHOOK)
             if problem:
                 raise ValidationError({"url": problem})
@@ -137,6 +165,14 @@ class Channel(models.Model):
             raise ValidationError(
                 {"token": "A Gotify channel needs the application token of an app on that server."}
             )
+        if self.kind == self.Kind.PAGERDUTY and not PAGERDUTY_ROUTING_KEY.fullmatch(self.token):
+            raise ValidationError(
+                {"token": "A PagerDuty routing key is the 32 letters and digits of an Events API v2 key."}
+            )
+        if self.kind == self.Kind.OPSGENIE and not OPSGENIE_API_KEY.fullmatch(self.token):
+            raise ValidationError(
+                {"token": "An Opsgenie API key looks like 1f2e3d4c-5b6a-7980-a1b2-c3d4e5f60718."}
+            )
         if self.kind == self.Kind.WEBHOOK and not self.secret:
             raise ValidationError({"secret": "A webhook channel needs a signing secret."})
 
@@ -150,14 +186,35 @@ URL_KINDS = (
     Channel.Kind.TEAMS,
     Channel.Kind.MATTERMOST,
 )
+# Incident tools: an alert is one incident there, triggered, acknowledged and resolved under one
+# key (notifications/incident_tools.py), so they get one message per alert, never a group.
+INCIDENT_TOOL_KINDS = (Channel.Kind.PAGERDUTY, Channel.Kind.OPSGENIE)
+# The message kinds an incident tool is told of: each opens, acknowledges or closes an incident.
+INCIDENT_TOOL_MESSAGE_KINDS = frozenset(
+    {
+        "alert.firing",
+        "alert.escalated",
+        "alert.acknowledged",
+        "alert.resolved",
+        "incident.created",
+        "incident.updated",
+        "incident.resolved",
+        "maintenance.started",
+        "maintenance.completed",
+        "test",
+    }
+)
 # Kinds whose delivery recipient is a URL, shown with its host only.
-URL_RECIPIENT_KINDS = (*URL_KINDS, Channel.Kind.NTFY, Channel.Kind.GOTIFY)
+URL_RECIPIENT_KINDS = (*URL_KINDS, Channel.Kind.NTFY, Channel.Kind.GOTIFY, *INCIDENT_TOOL_KINDS)
 # ntfy's own rule for topic names.
 NTFY_TOPIC = re.compile(r"[-_A-Za-z0-9]{1,64}")
 # The shapes Telegram's Bot API documents for a bot token and a chat_id.
 TELEGRAM_BOT_TOKEN = re.compile(r"[0-9]{5,}:[A-Za-z0-9_-]{30,}")
 # Gotify's application tokens are printable and have no spaces (they go in a header).
 GOTIFY_TOKEN = re.compile(r"[!-~]{1,200}")
+# An Events API v2 integration key; an Opsgenie API integration key (a UUID).
+PAGERDUTY_ROUTING_KEY = re.compile(r"[A-Za-z0-9]{32}")
+OPSGENIE_API_KEY = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 TELEGRAM_CHAT = re.compile(r"-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31}")
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
+from notifications.incident_tools import SENDERS as INCIDENT_TOOL_SENDERS
 from notifications.models import Channel, Delivery, Message, Severity
 from notifications.senders import (
     Explain,
@@ -309,4 +310,5 @@ SENDERS: dict[str, Callable[[Message, Delivery], Outcome]] = {
     Channel.Kind.TELEGRAM: send_telegram,
     Channel.Kind.MATTERMOST: send_mattermost,
     Channel.Kind.GOTIFY: send_gotify,
+    **INCIDENT_TOOL_SENDERS,
 }

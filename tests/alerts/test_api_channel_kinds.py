@@ -57,7 +57,8 @@ def test_it_takes_ids_and_kinds_together_once_each(api, channels):
         (
             ["sms"],
             "'sms' is neither a channel id nor a channel kind "
-            "(email, slack, webhook, dashboard, ntfy, discord, teams, telegram, mattermost, gotify).",
+            "(email, slack, webhook, dashboard, ntfy, discord, teams, telegram, mattermost, gotify, "
+            "pagerduty, opsgenie).",
         ),
         (["slack"], "No channel of kind 'slack' is enabled."),
         ("email", 'Expected a list of items but got type "str".'),

@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from config.models import AuditEntry
-from notifications.models import Channel, Delivery
+from notifications.models import INCIDENT_TOOL_KINDS, Channel, Delivery
 from notifications.providers import SENDERS
 from notifications.senders import render_plain
 from notifications.services import deliveries_send_due, message_enqueue
@@ -23,6 +23,7 @@ BOT_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 def provider(settings):
     server = ProviderServer(Answer.json(200, {"ok": True}))
     settings.NTFY_URL = settings.TELEGRAM_API_URL = server.url
+    settings.PAGERDUTY_EVENTS_URL = settings.OPSGENIE_API_URL = server.url
     yield server
     server.stop()
 
@@ -32,6 +33,8 @@ def channel_of(kind: str, server: ProviderServer) -> Channel:
         Channel.Kind.NTFY: {"destination": "ops"},
         Channel.Kind.TELEGRAM: {"destination": "-1001234567890", "token": BOT_TOKEN},
         Channel.Kind.GOTIFY: {"url": server.url, "token": "AWJ3hGx.k1FsT2u"},
+        Channel.Kind.PAGERDUTY: {"token": "R0UTINGKEY0123456789abcdefABCDEF"},
+        Channel.Kind.OPSGENIE: {"token": "1f2e3d4c-5b6a-7980-a1b2-c3d4e5f60718"},
     }.get(kind, {"url": f"{server.url}/hook/path-secret"})
     channel = ChannelFactory(kind=kind, recipients="", enabled=False, min_severity="critical", **fields)
     channel.full_clean()
@@ -44,7 +47,9 @@ def test_it_sends_a_test_notification_from_the_admin_to_every_kind(admin_client,
     url = reverse("admin:notifications_channel_changelist")
     admin_client.post(url, {"action": "send_test_notification", "_selected_action": [channel.pk]})
     deliveries_send_due()
-    [request] = provider.requests
+    # One request (an incident tool's test is a trigger and then its resolve: two).
+    request = provider.requests[0]
+    assert len(provider.requests) == (2 if kind in INCIDENT_TOOL_KINDS else 1)
     # The same template as e-mail and Slack: the test message's text reaches every provider.
     assert "works" in request["body"].decode()
     assert Delivery.objects.get().status == Delivery.Status.SENT
