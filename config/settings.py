@@ -22,12 +22,14 @@ from config.env import (
     env_header_value,
     env_int,
     env_list,
+    env_matching,
     env_networks,
     env_required,
     env_str,
     env_url,
     is_set,
 )
+from notifications import formats
 
 # --- Paths: the code, and the folder that holds everything the embedded mode writes ----------
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -274,6 +276,42 @@ if SLACK_NOTIFICATIONS_ENABLED and not SLACK_WEBHOOK_URL:
     raise ImproperlyConfigured("SLACK_WEBHOOK_URL must be set when SLACK_NOTIFICATIONS_ENABLED=1")
 if WEBHOOK_NOTIFICATIONS_ENABLED and not WEBHOOK_URLS:
     raise ImproperlyConfigured("WEBHOOK_URLS must list at least one URL when WEBHOOK_NOTIFICATIONS_ENABLED=1")
+
+# The push, chat and incident-tool channels: each variable set makes one channel at start-up
+# (notifications/environment.py). Their shapes are checked here, so a bad value stops the start.
+NTFY_TOPIC = env_matching(
+    "NTFY_TOPIC", formats.NTFY_TOPIC, "an ntfy topic: 1 to 64 letters, digits, '-' or '_'"
+)
+NTFY_TOKEN = env_matching("NTFY_TOKEN", formats.GOTIFY_TOKEN, "an ntfy access token (printable, no spaces)")
+DISCORD_WEBHOOK_URL = env_str("DISCORD_WEBHOOK_URL")
+TEAMS_WEBHOOK_URL = env_str("TEAMS_WEBHOOK_URL")
+MATTERMOST_WEBHOOK_URL = env_str("MATTERMOST_WEBHOOK_URL")
+GOTIFY_URL = env_str("GOTIFY_URL")
+for _name in ("DISCORD_WEBHOOK_URL", "TEAMS_WEBHOOK_URL", "MATTERMOST_WEBHOOK_URL", "GOTIFY_URL"):
+    if is_set(_name):
+        env_url(_name, "", schemes=("https", "http"))
+GOTIFY_TOKEN = env_matching("GOTIFY_TOKEN", formats.GOTIFY_TOKEN, "a Gotify application token (no spaces)")
+TELEGRAM_BOT_TOKEN = env_matching(
+    "TELEGRAM_BOT_TOKEN",
+    formats.TELEGRAM_BOT_TOKEN,
+    "a Telegram bot token like 123456789:AAH… (from @BotFather)",
+)
+TELEGRAM_CHAT_ID = env_matching(
+    "TELEGRAM_CHAT_ID", formats.TELEGRAM_CHAT, "a Telegram chat id (-100… for a group) or @channelname"
+)
+PAGERDUTY_ROUTING_KEY = env_matching(
+    "PAGERDUTY_ROUTING_KEY",
+    formats.PAGERDUTY_ROUTING_KEY,
+    "the 32 letters and digits of an Events API v2 key",
+)
+OPSGENIE_API_KEY = env_matching(
+    "OPSGENIE_API_KEY",
+    formats.OPSGENIE_API_KEY,
+    "an Opsgenie API key like 1f2e3d4c-5b6a-7980-a1b2-c3d4e5f60718",
+)
+for _first, _second in (("TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID"), ("GOTIFY_URL", "GOTIFY_TOKEN")):
+    if is_set(_first) != is_set(_second):
+        raise ImproperlyConfigured(f"{_first} and {_second} must be set together (one channel needs both)")
 
 # --- E-mail: EMAIL_URL, the sender --------------------------------------------------------
 _email = env_email("EMAIL_URL", "consolemail://")

@@ -6,7 +6,6 @@ StaffNotification is the in-app ("dashboard") inbox that staff see in the admin.
 """
 
 import hashlib
-import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -18,6 +17,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import outbound
+from notifications.formats import (
+    GOTIFY_TOKEN,
+    NTFY_TOPIC,
+    OPSGENIE_API_KEY,
+    PAGERDUTY_ROUTING_KEY,
+    TELEGRAM_BOT_TOKEN,
+    TELEGRAM_CHAT,
+)
 
 
 class Severity(models.TextChoices):
@@ -206,16 +213,6 @@ INCIDENT_TOOL_MESSAGE_KINDS = frozenset(
 )
 # Kinds whose delivery recipient is a URL, shown with its host only.
 URL_RECIPIENT_KINDS = (*URL_KINDS, Channel.Kind.NTFY, Channel.Kind.GOTIFY, *INCIDENT_TOOL_KINDS)
-# ntfy's own rule for topic names.
-NTFY_TOPIC = re.compile(r"[-_A-Za-z0-9]{1,64}")
-# The shapes Telegram's Bot API documents for a bot token and a chat_id.
-TELEGRAM_BOT_TOKEN = re.compile(r"[0-9]{5,}:[A-Za-z0-9_-]{30,}")
-# Gotify's application tokens are printable and have no spaces (they go in a header).
-GOTIFY_TOKEN = re.compile(r"[!-~]{1,200}")
-# An Events API v2 integration key; an Opsgenie API integration key (a UUID).
-PAGERDUTY_ROUTING_KEY = re.compile(r"[A-Za-z0-9]{32}")
-OPSGENIE_API_KEY = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
-TELEGRAM_CHAT = re.compile(r"-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31}")
 
 
 class Message(models.Model):
