@@ -142,3 +142,33 @@ def test_it_needs_a_routing_key_of_the_right_shape():
     with pytest.raises(ValidationError) as error:
         Channel(name="p", kind=Channel.Kind.PAGERDUTY, token="short").full_clean()
     assert "token" in error.value.message_dict
+
+
+def test_it_keeps_the_routing_key_out_of_the_audit_log_and_from_viewers():
+    from django.test import Client
+    from django.urls import reverse
+
+    from config.models import AuditEntry
+    from tests.config.factories import role_user
+
+    client = Client()
+    client.force_login(role_user("superuser"))
+    form = {
+        "name": "pager",
+        "kind": "pagerduty",
+        "token": ROUTING_KEY,
+        "min_severity": "high",
+        "enabled": "on",
+    }
+    response = client.post(reverse("admin:notifications_channel_add"), form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    channel = Channel.objects.get()
+    entries = " ".join(str([e.before, e.after, e.changes]) for e in AuditEntry.objects.all())
+    assert "pager" in entries and ROUTING_KEY not in entries
+    client.force_login(role_user("viewer"))
+    for url in (
+        reverse("admin:notifications_channel_change", args=[channel.pk]),
+        reverse("admin:notifications_channel_changelist"),
+    ):
+        body = client.get(url).content.decode()
+        assert "pager" in body and ROUTING_KEY not in body
