@@ -67,8 +67,16 @@ def incident_key(message: Message) -> str | None:
 
 
 def _link(message: Message, delivery: Delivery) -> str:
-    link = _template_context(message, delivery).get("url")
-    return link if isinstance(link, str) and link.startswith(("https://", "http://")) else settings.PUBLIC_URL
+    """The page of what the message is about: its url, else its one alert's (an escalation)."""
+    context = _template_context(message, delivery)
+    alerts = context.get("alerts")
+    alert_url = (
+        alerts[0].get("url") if isinstance(alerts, list) and alerts and isinstance(alerts[0], dict) else None
+    )
+    for link in (context.get("url"), alert_url):
+        if isinstance(link, str) and link.startswith(("https://", "http://")):
+            return link
+    return settings.PUBLIC_URL
 
 
 def _source() -> str:
@@ -198,7 +206,11 @@ def opsgenie_call(message: Message, delivery: Delivery, action: str, alias: str,
         return f"{server}/v2/alerts", payload
     verb = "acknowledge" if action == ACKNOWLEDGE else "close"
     url = f"{server}/v2/alerts/{quote(alias, safe='')}/{verb}?identifierType=alias"
-    return url, {"source": _source(), "note": message.subject[:25000]}
+    note = message.subject
+    who = message.context.get("acknowledged_by")
+    if action == ACKNOWLEDGE and isinstance(who, str) and who:
+        note = f"Acknowledged in {settings.SITE_NAME} by {who}: {message.context.get('note') or '-'}"
+    return url, {"source": _source(), "note": note[:25000]}
 
 
 def send_opsgenie(message: Message, delivery: Delivery) -> Outcome:

@@ -169,3 +169,26 @@ def test_a_provider_answering_429_then_accepting_gets_the_acknowledgement_once(p
     send_twice()
     assert [action for action, _ in events(pagerduty)] == ["trigger", "acknowledge", "acknowledge"]
     assert Delivery.objects.get(message__kind="alert.acknowledged").status == Delivery.Status.SENT
+
+
+def test_it_notes_who_acknowledged_in_opsgenie(opsgenie, staff_user):
+    opsgenie_channel()
+    alert = fire()
+    acknowledge(alert, user=staff_user, note="on it")
+    note = opsgenie.requests[-1]["json"]["note"]
+    assert note == f"Acknowledged in Vigil by {staff_user.get_username()}: on it"
+
+
+def test_an_escalation_links_to_the_alert(pagerduty):
+    rule = AlertRuleFactory()
+    rule.channels.add(ChannelFactory(kind=Channel.Kind.DASHBOARD))
+    EscalationStep.objects.create(rule=rule, level=1, escalate_after_minutes=0).channels.add(
+        pagerduty_channel()
+    )
+    alert = fire(rule=rule)
+    alert.refresh_from_db()
+    alert_escalate(alert_id=alert.pk, token=alert.escalation_token, now=alert.next_escalation_at)
+    deliveries_send_due()
+    assert pagerduty.requests[0]["json"]["links"][0]["href"].endswith(
+        f"/admin/alerts/alert/{alert.pk}/change/"
+    )
