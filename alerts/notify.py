@@ -15,11 +15,12 @@ from datetime import datetime
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from alerts.action_menu import alert_actions
 from alerts.models import Alert, AlertEvent, AlertMessage, AlertRule
-from notifications.models import SEVERITY_RANK, Channel, Message
+from notifications.models import INCIDENT_TOOL_KINDS, SEVERITY_RANK, Channel, Delivery, Message
 from notifications.services import message_enqueue
 
 
@@ -41,6 +42,8 @@ def _alert_context(alert: Alert) -> dict:
         # A voice call's "press 1 to acknowledge" carries it, so a call answered after the
         # alert changed (acknowledged, escalated, resolved) does nothing.
         "escalation_token": alert.escalation_token,
+        # The incident tools' dedup key / alias: one incident per alert there, whatever is said.
+        "fingerprint": alert.fingerprint,
         "title": alert.title,
         "severity": alert.severity,
         "status": alert.status,
@@ -113,16 +116,53 @@ def _severity_of(alerts: list[Alert]) -> str:
     return max((a.severity for a in alerts), key=lambda severity: SEVERITY_RANK[severity])
 
 
-def _send_groups(alerts: list[Alert], *, state: str, now: datetime) -> int:
-    groups: dict[int, tuple[Channel, list[Alert]]] = {}
+def _digest(alerts: list[Alert]) -> str:
+    ids = ",".join(str(a.pk) for a in sorted(alerts, key=lambda a: a.pk))
+    return hashlib.sha256(ids.encode()).hexdigest()[:32]
+
+
+def incident_channels_told(alert: Alert) -> list[Channel]:
+    """The incident-tool channels (PagerDuty, Opsgenie) that were told this alert fired, by its
+    firing message or an escalation: those whose incident an acknowledgement or a resolution
+    must reach, even if the rule names other channels by now."""
+    tools = Channel.objects.filter(kind__in=INCIDENT_TOOL_KINDS)
+    firing = [f"alerts:firing:{pk}:{_digest([alert])}" for pk in tools.values_list("pk", flat=True)]
+    told = (
+        Delivery.objects.filter(
+            kind__in=INCIDENT_TOOL_KINDS, channel__isnull=False, message__created_at__gte=alert.fired_at
+        )
+        .filter(
+            Q(message__dedup_key__in=firing)
+            | Q(message__dedup_key__startswith=f"alert:{alert.pk}:escalation:")
+        )
+        .values("channel_id")
+    )
+    return list(tools.filter(pk__in=told).order_by("pk"))
+
+
+def _groups(alerts: list[Alert], state: str) -> list[tuple[Channel, list[Alert]]]:
+    """One group per channel; for an incident tool one per channel and alert, since each alert is
+    its own incident there (the tool groups incidents its own way). A resolution reaches the
+    incident tools that were told the alert fired, the other channels as the rule says now."""
+    groups: dict[tuple[int, int], tuple[Channel, list[Alert]]] = {}
     channel_cache: dict = {}
+    # Without any incident-tool channel there is nobody to look up (one query, not one per alert).
+    tools_exist = state == "resolved" and Channel.objects.filter(kind__in=INCIDENT_TOOL_KINDS).exists()
     for alert in alerts:
-        for channel in _channels_for(alert, channel_cache):
-            groups.setdefault(channel.pk, (channel, []))[1].append(alert)
+        channels = _channels_for(alert, channel_cache)
+        if tools_exist:
+            channels = [c for c in channels if c.kind not in INCIDENT_TOOL_KINDS]
+            channels += incident_channels_told(alert)
+        for channel in channels:
+            key = (channel.pk, alert.pk if channel.kind in INCIDENT_TOOL_KINDS else 0)
+            groups.setdefault(key, (channel, []))[1].append(alert)
+    return list(groups.values())
+
+
+def _send_groups(alerts: list[Alert], *, state: str, now: datetime) -> int:
+    groups = _groups(alerts, state)
     events = []
-    for channel, members in groups.values():
-        ids = ",".join(str(a.pk) for a in sorted(members, key=lambda a: a.pk))
-        digest = hashlib.sha256(ids.encode()).hexdigest()[:32]
+    for channel, members in groups:
         title = members[0].title if len(members) == 1 else f"{len(members)} alerts"
         alert_message_enqueue(
             alerts=members,
@@ -131,7 +171,7 @@ def _send_groups(alerts: list[Alert], *, state: str, now: datetime) -> int:
             template="alert",
             context=_group_context(state, members),
             severity=_severity_of(members),
-            dedup_key=f"alerts:{state}:{channel.pk}:{digest}",
+            dedup_key=f"alerts:{state}:{channel.pk}:{_digest(members)}",
             channels=[channel],
         )
         events += [
@@ -140,6 +180,31 @@ def _send_groups(alerts: list[Alert], *, state: str, now: datetime) -> int:
         ]
     AlertEvent.objects.bulk_create(events)
     return len(groups)
+
+
+def alert_acknowledgement_announce(alert: Alert, *, now: datetime) -> None:
+    """Tell the incident tools that were told of the alert that someone acknowledged it, so the
+    incident there is acknowledged too (and stops paging). Other channels are not told: an
+    acknowledgement is not news in a chat room. Called inside alert_acknowledge's transaction:
+    the message is written with the acknowledgement and sent after commit; its key (the token
+    the acknowledgement set) makes it one message however often the caller retries."""
+    channels = incident_channels_told(alert)
+    if not channels:
+        return
+    who = alert.acknowledged_by.get_username() if alert.acknowledged_by_id else "the system"
+    message_enqueue(
+        kind="alert.acknowledged",
+        subject=f"[ACKNOWLEDGED] {alert.title}",
+        template="alert",
+        context=_group_context("acknowledged", [alert], acknowledged_by=who, note=alert.acknowledgement_note),
+        severity=alert.severity,
+        dedup_key=f"alert:{alert.pk}:acknowledged:{alert.escalation_token}",
+        channels=channels,
+    )
+    AlertEvent.objects.bulk_create(
+        AlertEvent(alert=alert, kind=AlertEvent.Kind.NOTIFIED, at=now, detail=f"acknowledged via {c}")
+        for c in channels
+    )
 
 
 def alerts_pending_announce(*, now: datetime | None = None) -> int:

@@ -20,7 +20,7 @@ from alerts.escalation import (  # noqa: F401  (the sweep and its task are part 
     first_escalation_at,
 )
 from alerts.models import Alert, AlertEvent, AlertRule, Silence
-from alerts.notify import alerts_announce_after_commit
+from alerts.notify import alert_acknowledgement_announce, alerts_announce_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -235,6 +235,7 @@ def alert_acknowledge(
             at=now,
             via=via,
         )
+        alert_acknowledgement_announce(alert, now=now)
         alerts_announce_after_commit()
     return alert
 

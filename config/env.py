@@ -6,6 +6,7 @@ deployment stops at start-up instead of misbehaving at 3 a.m.
 """
 
 import os
+import re
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -162,3 +163,14 @@ def _mail_folder(name: str, value: str) -> str:
     except OSError as exc:
         raise ImproperlyConfigured(f"{name}: the mail folder {folder} cannot be created ({exc})") from None
     return str(folder)
+
+
+def env_matching(name: str, pattern: "re.Pattern[str]", what: str) -> str:
+    """A key or an identifier of a documented shape, or "" when unset. The error names the
+    variable and the shape but never repeats the value: it may be a credential."""
+    value = raw(name)
+    if value is None:
+        return ""
+    if not pattern.fullmatch(value):
+        raise ImproperlyConfigured(f"{name} must be {what} (the value set has {len(value)} characters)")
+    return value

@@ -22,12 +22,14 @@ from config.env import (
     env_header_value,
     env_int,
     env_list,
+    env_matching,
     env_networks,
     env_required,
     env_str,
     env_url,
     is_set,
 )
+from notifications import formats
 
 # --- Paths: the code, and the folder that holds everything the embedded mode writes ----------
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -296,6 +298,42 @@ for _kind, _enabled, _numbers in (
             f"{_kind}_NOTIFICATIONS_ENABLED=1"
         )
 
+# The push, chat and incident-tool channels: each variable set makes one channel at start-up
+# (notifications/environment.py). Their shapes are checked here, so a bad value stops the start.
+NTFY_TOPIC = env_matching(
+    "NTFY_TOPIC", formats.NTFY_TOPIC, "an ntfy topic: 1 to 64 letters, digits, '-' or '_'"
+)
+NTFY_TOKEN = env_matching("NTFY_TOKEN", formats.GOTIFY_TOKEN, "an ntfy access token (printable, no spaces)")
+DISCORD_WEBHOOK_URL = env_str("DISCORD_WEBHOOK_URL")
+TEAMS_WEBHOOK_URL = env_str("TEAMS_WEBHOOK_URL")
+MATTERMOST_WEBHOOK_URL = env_str("MATTERMOST_WEBHOOK_URL")
+GOTIFY_URL = env_str("GOTIFY_URL")
+for _name in ("DISCORD_WEBHOOK_URL", "TEAMS_WEBHOOK_URL", "MATTERMOST_WEBHOOK_URL", "GOTIFY_URL"):
+    if is_set(_name):
+        env_url(_name, "", schemes=("https", "http"))
+GOTIFY_TOKEN = env_matching("GOTIFY_TOKEN", formats.GOTIFY_TOKEN, "a Gotify application token (no spaces)")
+TELEGRAM_BOT_TOKEN = env_matching(
+    "TELEGRAM_BOT_TOKEN",
+    formats.TELEGRAM_BOT_TOKEN,
+    "a Telegram bot token like 123456789:AAH… (from @BotFather)",
+)
+TELEGRAM_CHAT_ID = env_matching(
+    "TELEGRAM_CHAT_ID", formats.TELEGRAM_CHAT, "a Telegram chat id (-100… for a group) or @channelname"
+)
+PAGERDUTY_ROUTING_KEY = env_matching(
+    "PAGERDUTY_ROUTING_KEY",
+    formats.PAGERDUTY_ROUTING_KEY,
+    "the 32 letters and digits of an Events API v2 key",
+)
+OPSGENIE_API_KEY = env_matching(
+    "OPSGENIE_API_KEY",
+    formats.OPSGENIE_API_KEY,
+    "an Opsgenie API key like 1f2e3d4c-5b6a-7980-a1b2-c3d4e5f60718",
+)
+for _first, _second in (("TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID"), ("GOTIFY_URL", "GOTIFY_TOKEN")):
+    if is_set(_first) != is_set(_second):
+        raise ImproperlyConfigured(f"{_first} and {_second} must be set together (one channel needs both)")
+
 # --- E-mail: EMAIL_URL, the sender --------------------------------------------------------
 _email = env_email("EMAIL_URL", "consolemail://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
@@ -535,6 +573,13 @@ PROBE_ALLOWED_NETWORKS = env_networks("PROBE_ALLOWED_NETWORKS")
 # The providers' services, for channels that do not name a server of their own (and for tests,
 # which point them at loopback servers).
 NTFY_URL = env_url("NTFY_URL", "https://ntfy.sh", schemes=("https", "http")).rstrip("/")
+PAGERDUTY_EVENTS_URL = env_url(
+    "PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com", schemes=("https", "http")
+).rstrip("/")
+# Opsgenie's EU region is https://api.eu.opsgenie.com.
+OPSGENIE_API_URL = env_url("OPSGENIE_API_URL", "https://api.opsgenie.com", schemes=("https", "http")).rstrip(
+    "/"
+)
 TELEGRAM_API_URL = env_url("TELEGRAM_API_URL", "https://api.telegram.org", schemes=("https", "http")).rstrip(
     "/"
 )

@@ -6,7 +6,6 @@ StaffNotification is the in-app ("dashboard") inbox that staff see in the admin.
 """
 
 import hashlib
-import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -18,6 +17,17 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import outbound
+from notifications.formats import (
+    E164,
+    GOTIFY_TOKEN,
+    NTFY_TOPIC,
+    OPSGENIE_API_KEY,
+    PAGERDUTY_ROUTING_KEY,
+    TELEGRAM_BOT_TOKEN,
+    TELEGRAM_CHAT,
+    TWILIO_ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN,
+)
 
 
 class Severity(models.TextChoices):
@@ -49,6 +59,8 @@ class Channel(models.Model):
         SMS = "sms", "SMS (Twilio)"
         VOICE = "voice", "Voice call (Twilio)"
         SMS_GATEWAY = "sms_gateway", "SMS (HTTP gateway)"
+        PAGERDUTY = "pagerduty", "PagerDuty"
+        OPSGENIE = "opsgenie", "Opsgenie"
 
     class Method(models.TextChoices):
         POST = "POST", "POST"
@@ -76,8 +88,11 @@ class Channel(models.Model):
     url = models.CharField(
         max_length=1000,
         blank=True,
-        help_text="The webhook URL; for Gotify the server, for ntfy the server (optional); for an SMS "
-        "gateway the URL each message is sent to.",
+        help_text=(
+            "The webhook URL; for Gotify the server; for ntfy, PagerDuty and Opsgenie the server "
+            "(optional: blank for the default, e.g. api.eu.opsgenie.com for Opsgenie's EU region); "
+            "for an SMS gateway the URL each message is sent to."
+        ),
     )
     secret = models.CharField(
         max_length=200,
@@ -93,8 +108,11 @@ class Channel(models.Model):
     token = models.CharField(
         max_length=500,
         blank=True,
-        help_text="ntfy: an access token (optional). Telegram: the bot token. Gotify: the application token. "
-        "Twilio (SMS, voice): the auth token.",
+        help_text=(
+            "ntfy: an access token (optional). Telegram: the bot token. Gotify: the application token. "
+            "PagerDuty: the integration's routing key. Opsgenie: the API integration's key. "
+            "Twilio (SMS, voice): the auth token."
+        ),
     )
     # Twilio (sms, voice): the account that sends, and the number it sends from.
     account_sid = models.CharField(
@@ -162,8 +180,27 @@ class Channel(models.Model):
         if self.kind == self.Kind.NTFY:
             server = (self.url or settings.NTFY_URL).rstrip("/")
             return [f"{server}/{self.destination}"] if self.destination else []
+        if self.kind in INCIDENT_TOOL_KINDS:
+            # The server, and a digest of the key that tells two integrations on one server apart
+            # (so each is its own delivery) without putting the key itself in the row.
+            server = (self.url or self.default_server()).rstrip("/")
+            digest = hashlib.sha256(self.token.encode()).hexdigest()[:12]
+            return [f"{server}#{digest}"] if self.token else []
         # One dashboard delivery per message, shown to every staff user (see StaffNotification).
         return [DASHBOARD_RECIPIENT]
+
+    def default_server(self) -> str:
+        if self.kind == self.Kind.PAGERDUTY:
+            return settings.PAGERDUTY_EVENTS_URL
+        if self.kind == self.Kind.OPSGENIE:
+            return settings.OPSGENIE_API_URL
+        return settings.NTFY_URL
+
+    def takes(self, message_kind: str) -> bool:
+        """Whether this channel is told of messages of this kind. An incident tool only hears
+        what opens, acknowledges or closes an incident in it (INCIDENT_TOOL_MESSAGE_KINDS): a
+        flapping notice or a maintenance reminder would open one that nothing ever closes."""
+        return self.kind not in INCIDENT_TOOL_KINDS or message_kind in INCIDENT_TOOL_MESSAGE_KINDS
 
     def clean(self) -> None:
         # Only SMS gateways use them; the other kinds' forms may leave them empty.
@@ -179,9 +216,9 @@ class Channel(models.Model):
                     raise ValidationError({"recipients": f"{address!r} is not a valid address."}) from None
         if self.kind in PHONE_KINDS:
             self._clean_phone_channel()
-        if self.kind in (*URL_KINDS, self.Kind.GOTIFY, self.Kind.SMS_GATEWAY) or (
-            self.kind == self.Kind.NTFY and self.url
-        ):
+        optional_server = (self.Kind.NTFY, *INCIDENT_TOOL_KINDS)
+        url_kinds = (*URL_KINDS, self.Kind.GOTIFY, self.Kind.SMS_GATEWAY)
+        if self.kind in url_kinds or (self.kind in optional_server and self.url):
             problem = outbound.check_url(self.url, outbound.WEBHOOK)
             if problem:
                 raise ValidationError({"url": problem})
@@ -199,6 +236,14 @@ class Channel(models.Model):
         if self.kind == self.Kind.GOTIFY and not GOTIFY_TOKEN.fullmatch(self.token):
             raise ValidationError(
                 {"token": "A Gotify channel needs the application token of an app on that server."}
+            )
+        if self.kind == self.Kind.PAGERDUTY and not PAGERDUTY_ROUTING_KEY.fullmatch(self.token):
+            raise ValidationError(
+                {"token": "A PagerDuty routing key is the 32 letters and digits of an Events API v2 key."}
+            )
+        if self.kind == self.Kind.OPSGENIE and not OPSGENIE_API_KEY.fullmatch(self.token):
+            raise ValidationError(
+                {"token": "An Opsgenie API key looks like 1f2e3d4c-5b6a-7980-a1b2-c3d4e5f60718."}
             )
         if self.kind == self.Kind.WEBHOOK and not self.secret:
             raise ValidationError({"secret": "A webhook channel needs a signing secret."})
@@ -247,19 +292,26 @@ URL_KINDS = (
 )
 # Kinds whose recipients are phone numbers, one delivery each.
 PHONE_KINDS = (Channel.Kind.SMS, Channel.Kind.VOICE, Channel.Kind.SMS_GATEWAY)
+# Incident tools: an alert is one incident there, triggered, acknowledged and resolved under one
+# key (notifications/incident_tools.py), so they get one message per alert, never a group.
+INCIDENT_TOOL_KINDS = (Channel.Kind.PAGERDUTY, Channel.Kind.OPSGENIE)
+# The message kinds an incident tool is told of: each opens, acknowledges or closes an incident.
+INCIDENT_TOOL_MESSAGE_KINDS = frozenset(
+    {
+        "alert.firing",
+        "alert.escalated",
+        "alert.acknowledged",
+        "alert.resolved",
+        "incident.created",
+        "incident.updated",
+        "incident.resolved",
+        "maintenance.started",
+        "maintenance.completed",
+        "test",
+    }
+)
 # Kinds whose delivery recipient is a URL, shown with its host only.
-URL_RECIPIENT_KINDS = (*URL_KINDS, Channel.Kind.NTFY, Channel.Kind.GOTIFY)
-# ntfy's own rule for topic names.
-NTFY_TOPIC = re.compile(r"[-_A-Za-z0-9]{1,64}")
-# The shapes Telegram's Bot API documents for a bot token and a chat_id.
-TELEGRAM_BOT_TOKEN = re.compile(r"[0-9]{5,}:[A-Za-z0-9_-]{30,}")
-# Gotify's application tokens are printable and have no spaces (they go in a header).
-GOTIFY_TOKEN = re.compile(r"[!-~]{1,200}")
-# ITU-T E.164 as Twilio takes it: "+", a country code that does not start with 0, 15 digits at most.
-E164 = re.compile(r"\+[1-9][0-9]{1,14}")
-TWILIO_ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
-TWILIO_AUTH_TOKEN = re.compile(r"[0-9a-fA-F]{32}")
-TELEGRAM_CHAT = re.compile(r"-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31}")
+URL_RECIPIENT_KINDS = (*URL_KINDS, Channel.Kind.NTFY, Channel.Kind.GOTIFY, *INCIDENT_TOOL_KINDS)
 
 
 class Message(models.Model):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
+from notifications.incident_tools import SENDERS as INCIDENT_TOOL_SENDERS
 from notifications.models import Channel, Delivery, Message, Severity
 from notifications.senders import (
     Explain,
@@ -327,4 +328,5 @@ SENDERS: dict[str, Callable[[Message, Delivery], Outcome]] = {
     Channel.Kind.SMS: send_sms,
     Channel.Kind.VOICE: send_voice,
     Channel.Kind.SMS_GATEWAY: send_sms_gateway,
+    **INCIDENT_TOOL_SENDERS,
 }

@@ -112,13 +112,20 @@ def _validate(
         raise NotificationError(f"context must be JSON-serialisable ({exc})") from None
 
 
-def channels_for(severity: str, channels: Iterable[Channel | int] | None) -> list[Channel]:
-    """Enabled channels that admit `severity`: all of them, or only those listed."""
+def channels_for(
+    severity: str, channels: Iterable[Channel | int] | None, message_kind: str = ""
+) -> list[Channel]:
+    """Enabled channels that admit `severity` and take messages of `message_kind`: all of
+    them, or only those listed."""
     queryset = Channel.objects.filter(enabled=True)
     if channels is not None:
         ids = [c.pk if isinstance(c, Channel) else int(c) for c in channels]
         queryset = queryset.filter(pk__in=ids)
-    return [channel for channel in queryset.order_by("pk") if channel.admits(severity)]
+    return [
+        channel
+        for channel in queryset.order_by("pk")
+        if channel.admits(severity) and channel.takes(message_kind)
+    ]
 
 
 def _delivery_rows(
@@ -230,7 +237,7 @@ def message_enqueue(
             existing = Message.objects.get(dedup_key=dedup_key)
             existing.created_now = False
             return existing
-        _write_deliveries(message, channels_for(severity, channels), emails)
+        _write_deliveries(message, channels_for(severity, channels, kind), emails)
         transaction.on_commit(partial(message_dispatch_after_commit, message.pk))
     message.created_now = True
     return message

@@ -58,7 +58,7 @@ def test_it_takes_ids_and_kinds_together_once_each(api, channels):
             ["pager"],
             "'pager' is neither a channel id nor a channel kind "
             "(email, slack, webhook, dashboard, ntfy, discord, teams, telegram, mattermost, gotify, "
-            "sms, voice, sms_gateway).",
+            "sms, voice, sms_gateway, pagerduty, opsgenie).",
         ),
         (["slack"], "No channel of kind 'slack' is enabled."),
         ("email", 'Expected a list of items but got type "str".'),
@@ -133,3 +133,17 @@ def test_it_refuses_both_escalation_shapes_or_an_unknown_kind(api, channels):
     response = api.post(URL, unknown, format="json")
     assert response.status_code == 400 and "escalation" in str(response.json()["errors"])
     assert not AlertRule.objects.filter(name=RULE["name"]).exists()
+
+
+def test_it_takes_the_incident_tools_in_rules_and_escalation_steps(api, channels):
+    pager = ChannelFactory(
+        name="pager", kind=Channel.Kind.PAGERDUTY, token="R0UTINGKEY0123456789abcdefABCDEF"
+    )
+    genie = ChannelFactory(
+        name="genie", kind=Channel.Kind.OPSGENIE, token="1f2e3d4c-5b6a-7980-a1b2-c3d4e5f60718"
+    )
+    step = {"level": 1, "escalate_after_minutes": 10, "channels": ["opsgenie"]}
+    response = api.post(URL, {**RULE, "channels": ["pagerduty"], "escalation_steps": [step]}, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["channels"] == [pager.pk]
+    assert list(_rule().escalation_steps.get().channels.all()) == [genie]

@@ -81,3 +81,25 @@ def test_it_acts_once_when_one_action_link_is_pressed_twice_at_once():
     race(press)
     assert refused == [410]
     assert alert.events.filter(kind=AlertEvent.Kind.SILENCED).count() == 1
+
+
+def test_it_acknowledges_once_when_two_sessions_race():
+    from alerts.notify import alerts_pending_announce
+    from alerts.services import AlertTransitionError, alert_acknowledge, alert_raise
+    from tests.notifications.incident_tool_servers import ROUTING_KEY
+
+    ChannelFactory(kind="pagerduty", token=ROUTING_KEY)
+    alert = alert_raise(fingerprint="disk:db-1", title="Disk full", severity="critical").alert
+    alerts_pending_announce()
+    refused = []
+
+    def acknowledge():
+        try:
+            alert_acknowledge(alert=Alert.objects.get(pk=alert.pk))
+        except AlertTransitionError:
+            refused.append(True)
+
+    race(acknowledge, count=4)
+    assert len(refused) == 3
+    [message] = Message.objects.filter(kind="alert.acknowledged")
+    assert message.deliveries.count() == 1

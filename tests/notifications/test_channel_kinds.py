@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from config.models import AuditEntry
-from notifications.models import Channel, Delivery
+from notifications.models import INCIDENT_TOOL_KINDS, Channel, Delivery
 from notifications.providers import SENDERS
 from notifications.senders import render_plain
 from notifications.services import deliveries_send_due, message_enqueue
@@ -29,6 +29,7 @@ TITLE_ONLY = {Channel.Kind.SMS, Channel.Kind.VOICE, Channel.Kind.SMS_GATEWAY}
 def provider(settings):
     server = ProviderServer(Answer.json(201, {"ok": True}))
     settings.NTFY_URL = settings.TELEGRAM_API_URL = settings.TWILIO_API_URL = server.url
+    settings.PAGERDUTY_EVENTS_URL = settings.OPSGENIE_API_URL = server.url
     yield server
     server.stop()
 
@@ -41,6 +42,8 @@ def channel_of(kind: str, server: ProviderServer) -> Channel:
         Channel.Kind.SMS: TWILIO,
         Channel.Kind.VOICE: TWILIO,
         Channel.Kind.SMS_GATEWAY: {"url": f"{server.url}/sms", "recipients": ON_CALL},
+        Channel.Kind.PAGERDUTY: {"token": "R0UTINGKEY0123456789abcdefABCDEF"},
+        Channel.Kind.OPSGENIE: {"token": "1f2e3d4c-5b6a-7980-a1b2-c3d4e5f60718"},
     }.get(kind, {"url": f"{server.url}/hook/path-secret"})
     fields = {"recipients": "", **fields}
     channel = ChannelFactory(kind=kind, enabled=False, min_severity="critical", **fields)
@@ -54,7 +57,9 @@ def test_it_sends_a_test_notification_from_the_admin_to_every_kind(admin_client,
     url = reverse("admin:notifications_channel_changelist")
     admin_client.post(url, {"action": "send_test_notification", "_selected_action": [channel.pk]})
     deliveries_send_due()
-    [request] = provider.requests
+    # One request (an incident tool's test is a trigger and then its resolve: two).
+    request = provider.requests[0]
+    assert len(provider.requests) == (2 if kind in INCIDENT_TOOL_KINDS else 1)
     # The same template as e-mail and Slack: the test message's text reaches every provider.
     shown = "Test notification from Vigil" if kind in TITLE_ONLY else "works"
     assert shown in unquote_plus(request["body"].decode()) or shown in unquote_plus(request["path"])
