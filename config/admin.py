@@ -1,10 +1,17 @@
 import json
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from rest_framework.authtoken.admin import TokenAdmin
+from rest_framework.authtoken.models import TokenProxy
 
-from config.models import AuditEntry, OperationsConfig
+from config import api_keys
+from config.api_keys_api import api_key_state
+from config.models import ApiKey, AuditEntry, OperationsConfig
 from config.runtime_config import config_get
 
 
@@ -93,3 +100,131 @@ class OperationsConfigAdmin(admin.ModelAdmin):
         obj.updated_at = timezone.now()
         obj.updated_by = request.user
         super().save_model(request, obj, form, change)
+
+
+class ApiKeyForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=list(api_keys.SCOPES.items()), widget=forms.CheckboxSelectMultiple, required=True
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ["name", "user", "scopes", "expires_at"]
+
+    def clean_expires_at(self):
+        expires_at = self.cleaned_data.get("expires_at")
+        if expires_at is not None and expires_at <= timezone.now():
+            raise forms.ValidationError("The expiry must be in the future.")
+        return expires_at
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are made here and revoked here; never edited (a key with other scopes is a new key)."""
+
+    form = ApiKeyForm
+    list_display = [
+        *["name", "user", "prefix", "scope_list", "state"],
+        *["expires_at", "last_used_at", "last_used_from"],
+    ]
+    list_filter = ["revoked_at", "expires_at"]
+    search_fields = ["name", "prefix", "user__username"]
+    list_select_related = ["user"]
+    actions = ["revoke"]
+    readonly_fields = [
+        "name",
+        "user",
+        "prefix",
+        "scope_list",
+        "state",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+        "last_used_from",
+    ]
+
+    def _manages_all(self, request) -> bool:
+        return request.user.has_perm("config.change_apikey")
+
+    def get_queryset(self, request):
+        keys = super().get_queryset(request)
+        return keys if self._manages_all(request) else keys.filter(user=request.user)
+
+    # Every staff user makes and revokes their own keys; the role limits what a key can do.
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request) and (
+            obj is None or obj.user_id == request.user.pk or self._manages_all(request)
+        )
+
+    def has_add_permission(self, request):
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_revoke_permission(self, request):
+        return self.has_module_permission(request)
+
+    def get_fields(self, request, obj=None):
+        return self.readonly_fields if obj else ["name", "user", "scopes", "expires_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is None and "user" in form.base_fields:
+            users = form.base_fields["user"]
+            users.initial = request.user.pk
+            users.queryset = users.queryset.filter(is_staff=True, is_active=True)
+            if not self._manages_all(request):
+                users.queryset = users.queryset.filter(pk=request.user.pk)
+        return form
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data  # the form checked what api_key_create would refuse
+        key, raw = api_keys.api_key_create(
+            user=data["user"], name=data["name"], scopes=data["scopes"], expires_at=data.get("expires_at")
+        )
+        obj.pk, obj._raw_key = key.pk, raw
+
+    def response_add(self, request, obj, post_url_continue=None):
+        key = ApiKey.objects.get(pk=obj.pk)
+        context = {**self.admin_site.each_context(request), "key": key, "raw": obj._raw_key}
+        return TemplateResponse(request, "admin/config/apikey_created.html", context)
+
+    @admin.display(description="scopes")
+    def scope_list(self, key: ApiKey) -> str:
+        return ", ".join(key.scopes)
+
+    @admin.display(description="state")
+    def state(self, key: ApiKey) -> str:
+        return api_key_state(key)
+
+    @admin.action(description="Revoke the selected keys", permissions=["revoke"])
+    def revoke(self, request, queryset):
+        keys = list(queryset.filter(revoked_at__isnull=True))
+        for key in keys:
+            api_keys.api_key_revoke(key=key)
+        self.message_user(request, f"Revoked {len(keys)} key(s).", messages.SUCCESS)
+
+
+class LegacyTokenAdmin(TokenAdmin):
+    """DRF's tokens from before API keys: they carry every scope until deleted."""
+
+    list_display = ["key", "user", "created", "scope_note"]
+
+    @admin.display(description="scopes")
+    def scope_note(self, token) -> str:
+        return "every scope (legacy token)"
+
+
+admin.site.unregister(TokenProxy)
+admin.site.register(TokenProxy, LegacyTokenAdmin)

@@ -48,6 +48,7 @@ AUDITED_MODELS = (
     "notifications.Channel",
     "healthchecks.Probe",
     "config.OperationsConfig",
+    "config.ApiKey",
     "auth.User",
     "auth.Group",
 )

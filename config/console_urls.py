@@ -1,8 +1,12 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
+from rest_framework.routers import SimpleRouter
 
-from config import api_docs, console, ops_api
+from config import api_docs, api_keys_api, console, ops_api
+
+keys = SimpleRouter(trailing_slash=False)
+keys.register("api/operations/api-keys", api_keys_api.ApiKeyViewSet, basename="api-key")
 
 urlpatterns = [
     path("api/operations/dashboard", ops_api.DashboardView.as_view(), name="operations-dashboard"),
@@ -43,4 +47,5 @@ urlpatterns = [
         console.maintenance_complete_view,
         name="console-maintenance-complete",
     ),
+    *keys.urls,
 ]

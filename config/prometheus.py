@@ -6,7 +6,8 @@ every app may be seen. A collector that raises is logged and skipped, so one bro
 blanks the whole scrape.
 
 Access: a request from an address in METRICS_ALLOWED_IPS (addresses or networks), or one with
-"Authorization: Bearer <METRICS_TOKEN>", or a staff user's DRF token ("Token <key>").
+"Authorization: Bearer <METRICS_TOKEN>", or a staff user's API key with the `read` scope or
+legacy DRF token (as "Bearer <key>" or "Token <key>").
 """
 
 import hmac
@@ -21,9 +22,11 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.core import Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
-from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed
 
 from alerts.metrics import alert_metrics
+from config import api_keys
+from config.authentication import credential_user
 from core.views import read_only
 from healthchecks.metrics import health_metrics, heartbeat_metrics, queue_metrics
 from monitoring.metrics import metric_store_metrics
@@ -71,12 +74,17 @@ def _token_allowed(header: str) -> bool:
     scheme, credential = scheme.lower(), credential.strip()
     if not credential:
         return False
-    if scheme == "bearer" and settings.METRICS_TOKEN:
-        return hmac.compare_digest(credential.encode(), settings.METRICS_TOKEN.encode())
-    if scheme == "token":
-        token = Token.objects.select_related("user").filter(key=credential).first()
-        return bool(token and token.user.is_active and token.user.is_staff)
-    return False
+    if scheme not in ("bearer", "token"):
+        return False
+    metrics_token = scheme == "bearer" and settings.METRICS_TOKEN
+    if metrics_token and hmac.compare_digest(credential.encode(), settings.METRICS_TOKEN.encode()):
+        return True
+    try:
+        user, auth = credential_user(credential, address=None)
+    except AuthenticationFailed:
+        return False
+    scopes = api_keys.scopes_of(auth)
+    return user.is_staff and (scopes is None or api_keys.READ in scopes)
 
 
 @never_cache

@@ -7,7 +7,11 @@ schema test then reports its missing request/response)."""
 import re
 
 from django.utils.module_loading import import_string
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension, OpenApiViewExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerFieldExtension,
+    OpenApiViewExtension,
+)
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -217,3 +221,20 @@ EXTENSIONS = [
         ),
     ),
 ]
+
+
+class KeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """The API key (or a legacy token) as a bearer credential; `Token <key>` works the same."""
+
+    target_class = "config.authentication.KeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": (
+                "An API key (`vgl_…`, scoped, see docs/security.md) or a legacy token, as "
+                "`Authorization: Bearer <key>` or `Authorization: Token <key>`."
+            ),
+        }

@@ -451,8 +451,8 @@ THROTTLE_TRUST_X_FORWARDED_FOR = env_bool("THROTTLE_TRUST_X_FORWARDED_FOR", Fals
 # --- REST API (Django REST framework) and its schema (drf-spectacular) --------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # DRF's, counting failed tokens per client address (config/authentication.py).
-        "config.authentication.TokenAuthentication",
+        # API keys and legacy DRF tokens, counting failures per client address (config/authentication.py).
+        "config.authentication.KeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Staff, and then the model permission for the method (config/permissions.py).
