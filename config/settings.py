@@ -137,6 +137,19 @@ TEMPLATES = [
 DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 2, minimum=1, maximum=60)
 
 
+def _greenlets() -> bool:
+    """Whether this process serves requests on gevent's greenlets (the web line of the Procfile).
+    There each request runs in a greenlet of its own, and Django keeps a connection per greenlet:
+    a persistent one is never reused but stays open until the greenlet is collected, so under
+    load PostgreSQL runs out of connections. Such a process closes its connection after each
+    request instead."""
+    try:
+        from gevent import monkey
+    except ImportError:
+        return False
+    return monkey.is_module_patched("socket")
+
+
 def _database() -> dict:
     embedded = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / "vigil.sqlite3")}
     url_config = env_database("DATABASE_URL", embedded)
@@ -157,7 +170,7 @@ def _database() -> dict:
     return {
         **url_config,
         "OPTIONS": {**url_config.get("OPTIONS", {}), "connect_timeout": DATABASE_CONNECT_TIMEOUT},
-        "CONN_MAX_AGE": env_int("CONN_MAX_AGE", 60, minimum=0),
+        "CONN_MAX_AGE": 0 if _greenlets() else env_int("CONN_MAX_AGE", 60, minimum=0),
         "CONN_HEALTH_CHECKS": True,
         "TEST": {
             **url_config.get("TEST", {}),

@@ -114,8 +114,7 @@ class AgentRegister(AgentView):
         name = request.data.get("name", "") if isinstance(request.data, dict) else ""
         if not isinstance(name, str) or len(name) > 100:
             raise exceptions.ValidationError({"name": ["At most 100 characters of text."]})
-        if name and name != key.name:
-            AgentKey.objects.filter(pk=key.pk).update(name=name)
+        services.agent_key_name(key=key, name=name)
         location = key.location
         listed, _ = services.agent_probe_list(location)
         return Response(

@@ -70,6 +70,14 @@ def agent_key_create(*, location: ProbeLocation, name: str = "", actor=None) -> 
     return key, secret
 
 
+def agent_key_name(*, key: AgentKey, name: str) -> AgentKey:
+    """The agent's host name as it registers; kept on its key so staff see which host uses it."""
+    if name and name != key.name:
+        AgentKey.objects.filter(pk=key.pk).update(name=name)
+        key.name = name
+    return key
+
+
 def agent_key_revoke(*, key: AgentKey, now: datetime | None = None) -> AgentKey:
     AgentKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now or timezone.now())
     key.refresh_from_db(fields=["revoked_at"])
