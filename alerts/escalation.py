@@ -115,11 +115,12 @@ def _page(firing: _Firing, person: int, name: str, page: list[PageStep], now: da
         target = delivery_target(rule_step.kind, rule_step.address)
         if target is None:
             continue  # verified before its sender went away; never a fake page
-        kind, recipient = target
+        kind, recipient, channel_id = target
         targets.append(
             Target(
                 kind=kind,
                 recipient=recipient,
+                channel_id=channel_id,
                 key=f"pg-{_key(dedup, index, rule_step.method_id)}",
                 due_at=now + timedelta(minutes=rule_step.delay_minutes),
                 person_id=person,

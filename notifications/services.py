@@ -346,6 +346,8 @@ class Target:
     due_at: datetime | None = None
     person_id: int | None = None
     context: dict[str, Any] = field(default_factory=dict)
+    # The channel whose credentials send it (a person's SMS goes out through a Twilio channel).
+    channel_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -375,8 +377,8 @@ def _batch_rows(items: list[Outgoing], ids: dict[str, int], now: datetime) -> It
                        default_give_up_at(now), now, None)  # fmt: skip
         for target in item.targets:
             due = target.due_at or now
-            yield (message_id, None, target.kind, target.recipient[:1000], target.context, target.key, limit,
-                   due, default_give_up_at(due), now, target.person_id)  # fmt: skip
+            yield (message_id, target.channel_id, target.kind, target.recipient[:1000], target.context,
+                   target.key, limit, due, default_give_up_at(due), now, target.person_id)  # fmt: skip
 
 
 def messages_enqueue_many(items: Iterable[Outgoing]) -> int:

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from notifications.models import Channel
 from notifications.services import Outgoing, Target, messages_enqueue_many
 from oncall.models import (
     CODE_LIFETIME,
@@ -40,20 +41,25 @@ class ContactMethodError(ValueError):
         super().__init__("; ".join(" ".join(texts) for texts in self.errors.values()))
 
 
-def delivery_target(kind: str, address: str) -> tuple[str, str] | None:
-    """The outbox's (delivery kind, recipient) for a contact method, or None when this
-    installation has no sender for the kind yet (SMS, voice and Slack direct messages: the
-    channel kinds that would send them are not installed)."""
+def delivery_target(kind: str, address: str) -> tuple[str, str, int | None] | None:
+    """The outbox's (delivery kind, recipient, channel id) for a contact method, or None when
+    this installation cannot send to it. A phone method goes out through the first enabled Twilio
+    channel of its kind (its account, auth token and number: a person has none of their own);
+    without one, and for Slack direct messages (no sender yet), there is none."""
     if kind == ContactMethod.Kind.EMAIL:
-        return "email", address
+        return "email", address, None
     if kind == ContactMethod.Kind.PUSH:
-        return "ntfy", f"{settings.NTFY_URL}/{address}"
+        return "ntfy", f"{settings.NTFY_URL}/{address}", None
+    if kind in (ContactMethod.Kind.SMS, ContactMethod.Kind.VOICE):
+        channels = Channel.objects.filter(kind=kind, enabled=True).order_by("pk")
+        channel_id = channels.values_list("pk", flat=True).first()
+        return (kind, address, channel_id) if channel_id is not None else None
     return None
 
 
 NO_SENDER = (
-    "Vigil cannot send to a {kind} yet (no sender for it is installed), so this method cannot be "
-    "verified and is never paged."
+    "Vigil cannot send to a {kind} (for a phone: no enabled Twilio channel of that kind to send "
+    "through; for Slack: no sender yet), so this method cannot be verified and is never paged."
 )
 
 
@@ -117,13 +123,14 @@ def contact_method_send_code(*, method: ContactMethod, now: datetime | None = No
         method.code_sent_at, method.code_expires_at = now, now + CODE_LIFETIME
         method.code_attempts = 0
         method.save(update_fields=["code_digest", "code_sent_at", "code_expires_at", "code_attempts"])
-        kind, recipient = target
+        kind, recipient, channel_id = target
         key = f"verify-{method.pk}-{now:%Y%m%d%H%M%S%f}"
         messages_enqueue_many(
             [
                 Outgoing(
                     kind="oncall.verify",
-                    subject=f"Your {settings.SITE_NAME} verification code",
+                    # In the subject too: an SMS or a call says only the subject.
+                    subject=f"{code} is your {settings.SITE_NAME} verification code",
                     severity="high",
                     dedup_key=key,
                     template="contact_verify",
@@ -132,7 +139,15 @@ def contact_method_send_code(*, method: ContactMethod, now: datetime | None = No
                         "body": f"Your verification code is {code}. It works for "
                         f"{int(CODE_LIFETIME.total_seconds() // 60)} minutes.",
                     },
-                    targets=(Target(kind=kind, recipient=recipient, key=key, person_id=method.user_id),),
+                    targets=(
+                        Target(
+                            kind=kind,
+                            recipient=recipient,
+                            key=key,
+                            person_id=method.user_id,
+                            channel_id=channel_id,
+                        ),
+                    ),
                 )
             ]
         )

@@ -112,3 +112,22 @@ def test_it_refuses_an_address_that_does_not_fit_the_kind(kind, address):
     with pytest.raises(ContactMethodError) as refused:
         contact_method_save(method=ContactMethod(user=person("dave"), kind=kind, address=address))
     assert "address" in refused.value.errors
+
+
+def test_a_phone_code_goes_out_through_the_twilio_channel_to_the_persons_number(twilio):
+    from notifications.services import deliveries_send_due
+    from tests.notifications.twilio_fakes import twilio_channel
+
+    twilio_channel(kind="sms", enabled=False, name="off")
+    channel = twilio_channel(kind="sms", name="Twilio SMS")
+    phone = ContactMethod(user=person("dave"), kind="sms", address="+491701234567")
+    method = contact_method_save(method=phone)
+    contact_method_send_code(method=method)
+    delivery = Delivery.objects.get(message__kind="oncall.verify")
+    assert (delivery.kind, delivery.recipient, delivery.channel_id) == ("sms", "+491701234567", channel.pk)
+    deliveries_send_due()
+    [request] = twilio.requests
+    assert request["form"]["To"] == "+491701234567" and sent_code() in request["form"]["Body"]
+    contact_method_check_code(method=method, code=sent_code())
+    method.refresh_from_db()
+    assert method.verified_at is not None
