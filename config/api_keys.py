@@ -28,7 +28,6 @@ ALERTS_WRITE = "alerts:write"
 STATUSPAGE_WRITE = "statuspage:write"
 CHECKS_PING = "checks:ping"
 CONFIG_WRITE = "config:write"
-AGENT = "agent"
 SCOPES = {
     READ: "Read everything the user may read (GET).",
     METRICS_WRITE: "Push metric points (the ingest API).",
@@ -36,15 +35,15 @@ SCOPES = {
     STATUSPAGE_WRITE: "Components' statuses, incidents and maintenance on the status page.",
     CHECKS_PING: "Report heartbeat checks' runs through the API.",
     CONFIG_WRITE: "Change the rest of the configuration: probes, checks, on-call, operations config.",
-    AGENT: "A remote probe agent: fetch its probes and post their results.",
 }
 # Where scopes apply: the staff API. Public endpoints (the status JSON, health) answer a request
 # with any key as they answer one without.
-GOVERNED = re.compile(r"^/(api/(operations|agent|status/admin)/|health/detailed$)")
+# The probe agents' API (/api/agent/) takes only agent keys, each bound to its location
+# (healthchecks/agents): those are the agent scope.
+GOVERNED = re.compile(r"^/(api/(operations|status/admin)/|health/detailed$)")
 # (path pattern, scope for writes); reads need READ. The first pattern that matches decides; a
 # write no pattern names needs CONFIG_WRITE.
 SCOPE_RULES: list[tuple[re.Pattern, str]] = [
-    (re.compile(r"^/api/agent/"), AGENT),
     (re.compile(r"^/api/operations/metrics/?$"), METRICS_WRITE),
     (re.compile(r"^/api/operations/checks/[^/]+/ping/?$"), CHECKS_PING),
     (
@@ -69,7 +68,7 @@ def scope_needed(path: str, method: str) -> str | None:
         return None
     for pattern, scope in SCOPE_RULES:
         if pattern.match(path):
-            return scope if scope == AGENT or method not in READ_METHODS else READ
+            return scope if method not in READ_METHODS else READ
     return READ if method in READ_METHODS else CONFIG_WRITE
 
 
