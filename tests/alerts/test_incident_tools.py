@@ -3,12 +3,11 @@ under its fingerprint, whoever acknowledges it and whichever channels told of it
 
 import pytest
 
-from alerts.models import EscalationStep
 from alerts.notify import alerts_pending_announce
 from alerts.services import alert_acknowledge, alert_escalate, alert_raise, alert_resolve
 from notifications.models import Channel, Delivery, Message
 from notifications.services import deliveries_send_due
-from tests.alerts.factories import AlertRuleFactory, ChannelFactory
+from tests.alerts.factories import AlertRuleFactory, ChannelFactory, escalation_step
 from tests.notifications.incident_tool_servers import (
     GENIE_KEY,
     ROUTING_KEY,
@@ -121,7 +120,7 @@ def test_it_sends_nothing_on_acknowledging_an_alert_no_tool_heard_of(pagerduty):
 def test_it_resolves_the_incident_an_escalation_opened(pagerduty):
     rule = AlertRuleFactory()
     rule.channels.add(ChannelFactory(kind=Channel.Kind.DASHBOARD))
-    step = EscalationStep.objects.create(rule=rule, level=1, escalate_after_minutes=0)
+    step = escalation_step(rule, level=1, escalate_after_minutes=0)
     step.channels.add(pagerduty_channel())
     alert = fire(rule=rule)
     alert.refresh_from_db()
@@ -182,7 +181,7 @@ def test_it_notes_who_acknowledged_in_opsgenie(opsgenie, staff_user):
 def test_an_escalation_links_to_the_alert(pagerduty):
     rule = AlertRuleFactory()
     rule.channels.add(ChannelFactory(kind=Channel.Kind.DASHBOARD))
-    EscalationStep.objects.create(rule=rule, level=1, escalate_after_minutes=0).channels.add(
+    escalation_step(rule, level=1, escalate_after_minutes=0).channels.add(
         pagerduty_channel()
     )
     alert = fire(rule=rule)
