@@ -516,6 +516,11 @@ SPECTACULAR_SETTINGS = {
         "MaintenanceStatusEnum": "statuspage.models.MaintenanceStatus",
         "AlertStatusEnum": "alerts.models.Alert.Status",
         "ProbeKindEnum": "healthchecks.models.Probe.Kind",
+        # Many models have a `kind`: each its own enum name, so none is named by a hash.
+        "ChannelKindEnum": "notifications.models.Channel.Kind",
+        "CheckKindEnum": "healthchecks.pings.models.Check.Kind",
+        "PingKindEnum": "healthchecks.pings.models.Ping.Kind",
+        "ContactMethodKindEnum": "oncall.models.ContactMethod.Kind",
     },
 }
 

@@ -76,7 +76,7 @@ def test_it_takes_the_voice_kind_in_an_escalation_step(api, channels):
     step = {"level": 1, "escalate_after_minutes": 5, "channels": ["voice"]}
     response = api.post(URL, {**RULE, "channels": [voice.pk], "escalation_steps": [step]}, format="json")
     assert response.status_code == 201, response.json()
-    assert _names(_rule().channels) == _names(_rule().escalation_steps.get().channels) == {"phone"}
+    assert _names(_rule().channels) == _names(_rule().escalation_policy.steps.get().channels) == {"phone"}
 
 
 def test_it_names_the_step_of_a_bad_kind(api, channels):
@@ -146,4 +146,4 @@ def test_it_takes_the_incident_tools_in_rules_and_escalation_steps(api, channels
     response = api.post(URL, {**RULE, "channels": ["pagerduty"], "escalation_steps": [step]}, format="json")
     assert response.status_code == 201, response.json()
     assert response.json()["channels"] == [pager.pk]
-    assert list(_rule().escalation_steps.get().channels.all()) == [genie]
+    assert list(_rule().escalation_policy.steps.get().channels.all()) == [genie]

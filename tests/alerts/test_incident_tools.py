@@ -181,9 +181,7 @@ def test_it_notes_who_acknowledged_in_opsgenie(opsgenie, staff_user):
 def test_an_escalation_links_to_the_alert(pagerduty):
     rule = AlertRuleFactory()
     rule.channels.add(ChannelFactory(kind=Channel.Kind.DASHBOARD))
-    escalation_step(rule, level=1, escalate_after_minutes=0).channels.add(
-        pagerduty_channel()
-    )
+    escalation_step(rule, level=1, escalate_after_minutes=0).channels.add(pagerduty_channel())
     alert = fire(rule=rule)
     alert.refresh_from_db()
     alert_escalate(alert_id=alert.pk, token=alert.escalation_token, now=alert.next_escalation_at)

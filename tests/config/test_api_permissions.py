@@ -19,14 +19,16 @@ PUBLIC = re.compile(
     r"^/(api/status(/incidents.*|/components/.*|/subscribe|/confirm/.*|/unsubscribe/.*|/manage/.*)?"
     r"|api/v2/.*|api/schema/|api/docs/|api/redoc/(dist/.*)?|health(/live|/ready|/database|/system)?)$"
 )
-# Endpoints with their own access rule: /metrics (METRICS_TOKEN, METRICS_ALLOWED_IPS).
-OWN_ACCESS_RULES = {"/metrics"}
+# Endpoints with their own access rule: /metrics (METRICS_TOKEN, METRICS_ALLOWED_IPS) and the
+# probe agents' API (agent keys only; tests/healthchecks/test_agent_api.py).
+OWN_ACCESS_RULES = {"/metrics", "/api/agent/register", "/api/agent/probes", "/api/agent/results"}
 # Writes the Operators role may make (incidents, maintenance, alerts, silences, components).
 OPERATOR_WRITES = re.compile(
     r"^/api/(status/admin/|operations/(alerts|silences|probes|integrations/alertmanager))"
 )
-# What every staff user manages for themselves, whatever their role (their own API keys).
-SELF_SERVICE = re.compile(r"^/api/operations/api-keys")
+# What every staff user manages for themselves, whatever their role: their own API keys, contact
+# methods and notification rules (someone else's rows are a 404 to them, never a 403).
+SELF_SERVICE = re.compile(r"^/api/operations/(api-keys|users/me/)")
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
 

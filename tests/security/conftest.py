@@ -104,7 +104,10 @@ def full_world() -> dict:
     contact_method = ContactMethod.objects.create(
         user=admin_user, kind="email", address="admin@example.com", verified_at=now
     )
+    from config.api_keys import api_key_create
+
     world.update(
+        api_key=api_key_create(user=admin_user, name="Security key", scopes=["read"])[0],
         contact_method=contact_method,
         notification_rule=NotificationRule.objects.create(
             user=admin_user, urgency="high", contact_method=contact_method

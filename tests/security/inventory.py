@@ -24,11 +24,11 @@ PUBLIC_WRITES = re.compile(
 # Writes that take an agent key, not a staff login (healthchecks/agents/api.py): staff and
 # anonymous callers alike get 401 there; tests/healthchecks/test_agent_api.py checks them.
 AGENT_WRITES = re.compile(r"^/api/agent/")
-# A person's own rows, which every staff user writes whatever their role (their contact methods
-# and notification rules): a Viewer may write these, but only their own, so a Viewer's write of
+# A person's own rows, which every staff user writes whatever their role (their contact methods,
+# notification rules and API keys): a Viewer may write these, but only their own, so a Viewer's write of
 # the world's rows (someone else's) is a 404, or a 400 for a body that is not a valid row of theirs.
-OWN_ROWS = re.compile(r"^/api/operations/users/me/")
-OWN_ROWS_MODELS = {"oncall.contactmethod", "oncall.notificationrule"}
+OWN_ROWS = re.compile(r"^/api/operations/(users/me/|api-keys)")
+OWN_ROWS_MODELS = {"oncall.contactmethod", "oncall.notificationrule", "config.apikey"}
 
 
 def view_methods(pattern) -> list[str] | None:
@@ -73,6 +73,7 @@ def fill(path: str, world: dict) -> str:
         ("/alerts/", world["alert"].pk),
         ("/alert-rules/", world["rule"].pk),
         ("/contact-methods/", world["contact_method"].pk),
+        ("/api-keys/", world["api_key"].pk),
         ("/escalation-policies/", world["escalation_policy"].pk),
         ("/silences/", world["silence"].pk),
         ("/probes/", world["probe"].pk),
