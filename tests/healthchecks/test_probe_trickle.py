@@ -57,14 +57,16 @@ def test_it_leaves_no_thread_or_socket_behind_after_rounds_with_a_trickling_targ
     threads, files = process.num_threads(), process.num_fds()
     for path in ["/headers", "/body"] * 3:
         execute_all(round_of(trickle, path), concurrency=4, round_deadline=30)
-    assert settled(process, (threads, files)) == (threads, files)
+    left = settled(process, (threads, files))
+    # None more than before; fewer is fine (a thread of the test process's own may end meanwhile).
+    assert left[0] <= threads and left[1] <= files, (left, (threads, files))
 
 
 def settled(process: psutil.Process, expected: tuple[int, int]) -> tuple[int, int]:
     """(threads, descriptors), given a moment: a joined thread leaves the OS just after join()."""
     for _ in range(20):
         counts = (process.num_threads(), process.num_fds())
-        if counts == expected:
+        if counts[0] <= expected[0] and counts[1] <= expected[1]:
             break
         time.sleep(0.05)
     return counts
