@@ -192,7 +192,8 @@ def alert_acknowledgement_announce(alert: Alert, *, now: datetime) -> None:
     if not channels:
         return
     who = alert.acknowledged_by.get_username() if alert.acknowledged_by_id else "the system"
-    message_enqueue(
+    alert_message_enqueue(
+        alerts=[alert],
         kind="alert.acknowledged",
         subject=f"[ACKNOWLEDGED] {alert.title}",
         template="alert",

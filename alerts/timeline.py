@@ -2,8 +2,8 @@
 
 Two sources are merged: the alert's own events (raised, acknowledged, escalated, silenced,
 resolved...) and the outbox deliveries of every message sent about it. A message belongs to an
-alert through an AlertMessage row (alerts.notify writes one for each alert in the message) or,
-for a producer that names a single alert in its key, a dedup key that begins `alert:<id>:`.
+alert through an AlertMessage row (alerts.notify writes one for each alert in the message) or
+through its thread (`alert:<id>`: the escalations and the pages to people, alerts.escalation).
 Deliveries are read generally (any kind, with or without a channel), so a page to a person that
 another producer records as a Delivery shows up without anything added here.
 
@@ -39,8 +39,11 @@ class Timeline:
 
 def alert_deliveries(alert: Alert):
     """Every delivery of a message about this alert."""
+    # Escalations and pages to people are one thread per alert (alerts.escalation), the other
+    # messages are linked by AlertMessage rows: both indexed, so no scan of the outbox.
+    threads = [f"alert:{alert.pk}", f"alert:{alert.pk}:resolved"]
     return Delivery.objects.filter(
-        Q(message__alert_links__alert=alert) | Q(message__dedup_key__startswith=f"alert:{alert.pk}:")
+        Q(message__alert_links__alert=alert) | Q(message__thread__in=threads)
     ).distinct()
 
 

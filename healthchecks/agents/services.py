@@ -21,8 +21,7 @@ from healthchecks.agents import quorum
 from healthchecks.agents.models import AgentKey, ComponentQuorum, ProbeLocation, ProbeLocationState
 from healthchecks.agents.silence import location_back
 from healthchecks.models import Probe, ProbeResult
-from healthchecks.probes.services import _spec, metric_source
-from monitoring.models import Metric, MetricType
+from healthchecks.probes.services import _spec, probe_metrics
 from monitoring.writer import metrics_write
 
 VERDICTS = ("ok", "slow", "failed")
@@ -250,37 +249,15 @@ def _fold(new: list[AgentResult], location_id: int, probes: dict[int, Probe]) ->
 
 
 def _metrics(new: list[AgentResult], location: ProbeLocation, probes: dict[int, Probe]) -> None:
-    metrics = []
-    for r in new:
-        component = probes[r.probe_id].component
-        common = {
-            "source": metric_source(component),
-            "endpoint": probes[r.probe_id].target()[:200],
-            "tags": {"component_id": component.pk, "probe_id": r.probe_id, "location": location.slug},
-            "timestamp": r.checked_at,
-        }
-        metrics.append(
-            Metric(
-                metric_type=MetricType.APPLICATION,
-                category="availability",
-                name="probe.up",
-                value=1.0 if r.ok else 0.0,
-                unit="bool",
-                **common,
+    metrics_write(
+        [
+            point
+            for r in new
+            for point in probe_metrics(
+                probes[r.probe_id], r.ok, r.latency_ms, r.checked_at, location=location.slug
             )
-        )
-        if r.latency_ms is not None:
-            metrics.append(
-                Metric(
-                    metric_type=MetricType.PERFORMANCE,
-                    category="response_time",
-                    name="probe.response_time",
-                    value=r.latency_ms,
-                    unit="ms",
-                    **common,
-                )
-            )
-    metrics_write(metrics)
+        ]
+    )
 
 
 def agent_results_ingest(

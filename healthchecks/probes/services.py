@@ -188,6 +188,42 @@ def metric_source(component: Component) -> str:
     return (slugify(component.name) or f"component-{component.pk}")[:100]
 
 
+def probe_metrics(
+    probe: Probe, ok: bool, latency_ms: float | None, checked_at: datetime, **tags
+) -> list[Metric]:
+    """The metric points of one probe result: up (1 or 0) and, when measured, the response time;
+    `tags` adds to the probe's own (an agent's location)."""
+    component = probe.component
+    common = {
+        "source": metric_source(component),
+        "endpoint": probe.target()[:200],
+        "tags": {"component_id": component.pk, "probe_id": probe.pk, **tags},
+        "timestamp": checked_at,
+    }
+    points = [
+        Metric(
+            metric_type=MetricType.APPLICATION,
+            category="availability",
+            name="probe.up",
+            value=1.0 if ok else 0.0,
+            unit="bool",
+            **common,
+        )
+    ]
+    if latency_ms is not None:
+        points.append(
+            Metric(
+                metric_type=MetricType.PERFORMANCE,
+                category="response_time",
+                name="probe.response_time",
+                value=latency_ms,
+                unit="ms",
+                **common,
+            )
+        )
+    return points
+
+
 def probe_results_record(*, probes: dict[int, Probe], outcomes: list[Outcome]) -> None:
     """Store every result and its two metrics: two bulk INSERTs for the whole round."""
     with transaction.atomic():
@@ -210,37 +246,9 @@ def _record(probes: dict[int, Probe], outcomes: list[Outcome]) -> None:
         ],
         batch_size=500,
     )
-    metrics = []
-    for o in outcomes:
-        component = probes[o.probe_id].component
-        common = {
-            "source": metric_source(component),
-            "endpoint": probes[o.probe_id].target()[:200],
-            "tags": {"component_id": component.pk, "probe_id": o.probe_id},
-            "timestamp": o.checked_at,
-        }
-        metrics.append(
-            Metric(
-                metric_type=MetricType.APPLICATION,
-                category="availability",
-                name="probe.up",
-                value=1.0 if o.ok else 0.0,
-                unit="bool",
-                **common,
-            )
-        )
-        if o.latency_ms is not None:
-            metrics.append(
-                Metric(
-                    metric_type=MetricType.PERFORMANCE,
-                    category="response_time",
-                    name="probe.response_time",
-                    value=o.latency_ms,
-                    unit="ms",
-                    **common,
-                )
-            )
-    metrics_write(metrics)
+    metrics_write(
+        [m for o in outcomes for m in probe_metrics(probes[o.probe_id], o.ok, o.latency_ms, o.checked_at)]
+    )
 
 
 # --- applying -----------------------------------------------------------------------------

@@ -14,7 +14,12 @@ from alerts.notify import alerts_pending_announce
 from alerts.services import alert_raise, alert_resolve
 from alerts.timeline import alert_timeline
 from notifications.models import Channel
-from notifications.services import deliveries_send_due, message_enqueue
+from notifications.services import (
+    Outgoing,
+    Target,
+    deliveries_send_due,
+    messages_enqueue_many,
+)
 from tests.alerts.factories import AlertFactory, ChannelFactory, SilenceFactory
 from tests.config.factories import role_user
 from tests.notifications.conftest import smtp  # noqa: F401  (the suite's SMTP server)
@@ -89,20 +94,22 @@ def test_it_says_when_the_provider_accepted_a_mail_and_why_one_failed(told_alert
     assert "oncall@example.com" in smtp.recipients()
 
 
-def test_it_shows_a_page_to_a_person_that_names_the_alert_in_its_key(api):
+def test_it_shows_a_page_to_a_person_in_the_alerts_thread(api):
     alert = AlertFactory()
-    message_enqueue(
-        kind="alert.page",
-        subject="Paging you",
-        severity="high",
-        dedup_key=f"alert:{alert.pk}:page:alice:1",
-        channels=[],
-        emails=["alice@example.com"],
-    )
     other = AlertFactory()
-    message_enqueue(
-        kind="alert.page", subject="x", severity="high", dedup_key=f"alert:{other.pk}0:page", channels=[]
-    )
+
+    def page(of, person: str) -> Outgoing:
+        target = Target(kind="email", recipient=person, key=f"test-page-{of.pk}-{person}", person_id=None)
+        return Outgoing(
+            kind="alert.page",
+            subject="Paging you",
+            severity="high",
+            dedup_key=f"alert:{of.pk}:page:{person}:1",
+            thread=f"alert:{of.pk}",
+            targets=(target,),
+        )
+
+    messages_enqueue_many([page(alert, "alice@example.com"), page(other, "bob@example.com")])
     deliveries = [e["delivery"] for e in api.get(url(alert)).json()["entries"] if e["type"] == "delivery"]
     assert [(d["recipient"], d["channel"], d["message_kind"]) for d in deliveries] == [
         ("alice@example.com", None, "alert.page")
