@@ -151,11 +151,14 @@ class AgentProcess:
         )
 
 
-def wait_for(condition, timeout: float = 30, step: float = 0.2):
+def wait_for(condition, timeout: float = 30, step: float = 0.2, *, agent: "AgentProcess | None" = None):
+    """Polls until condition() is true. On a timeout the agent's log (when given) is part of the
+    failure, since a loaded machine is the usual reason and the log tells which step lagged."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(step)
-    raise AssertionError(f"not within {timeout} s: {condition}")
+    log = f"\nagent log:\n{agent.text()[-4000:]}" if agent is not None else ""
+    raise AssertionError(f"not within {timeout} s: {condition}{log}")

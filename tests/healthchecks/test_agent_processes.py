@@ -52,7 +52,7 @@ def test_an_agent_runs_its_locations_probes_and_survives_being_killed(server, ta
     http, tcp, failing = located_probes(target, location)
     agent = AgentProcess(server.url, secret, tmp_path / "oslo").start()
     try:
-        wait_for(lambda: stored(location).filter(probe=failing).count() >= 2, timeout=40)
+        wait_for(lambda: stored(location).filter(probe=failing).count() >= 2, timeout=60, agent=agent)
     finally:
         assert agent.kill() != 0  # SIGKILL: no clean stop, whatever was queued stays on disk
     assert "registered for location Oslo" in agent.text()
@@ -62,7 +62,7 @@ def test_an_agent_runs_its_locations_probes_and_survives_being_killed(server, ta
     before = stored(location).count()
     again = AgentProcess(server.url, secret, tmp_path / "oslo").start()
     try:
-        wait_for(lambda: stored(location).count() >= before + 6, timeout=40)
+        wait_for(lambda: stored(location).count() >= before + 6, timeout=60, agent=again)
     finally:
         assert again.terminate() == 0  # SIGTERM: a clean stop
     assert "stopped;" in again.text()
@@ -74,14 +74,14 @@ def test_results_queued_while_the_server_is_down_arrive_with_their_times(server,
     located_probes(target, location)
     agent = AgentProcess(server.url, secret, tmp_path / "lima").start()
     try:
-        wait_for(lambda: stored(location).count() >= 3, timeout=40)
+        wait_for(lambda: stored(location).count() >= 3, timeout=60, agent=agent)
         server.stop()
         stopped_at = timezone.now()
         wait_for(lambda: "server unreachable" in agent.text(), timeout=20)
         wait_for(lambda: agent.text().count("server unreachable") >= 3, timeout=20)
         restarted_at = timezone.now()
         server.start()
-        wait_for(lambda: stored(location).filter(checked_at__gt=restarted_at).exists(), timeout=40)
+        wait_for(lambda: stored(location).filter(checked_at__gt=restarted_at).exists(), timeout=60, agent=agent)
     finally:
         assert agent.terminate() == 0
     # Everything the agent ran is stored once: its final flush sent what was left.
