@@ -3,9 +3,16 @@ from django.db.models import QuerySet
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 
+from alerts import drills_admin  # noqa: F401  (registers the paging drills' admin)
 from alerts.models import Alert, AlertRule, Silence
 from alerts.notify import announcements_batched
-from alerts.services import AlertTransitionError, alert_acknowledge, alert_resolve
+from alerts.services import (
+    AlertTransitionError,
+    alert_acknowledge,
+    alert_resolve,
+    silence_create,
+    silence_update,
+)
 from alerts.timeline import Entry, alert_timeline
 
 
@@ -190,6 +197,14 @@ class SilenceAdmin(admin.ModelAdmin):
     readonly_fields = ["author", "created_at"]
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.author = request.user
-        super().save_model(request, obj, form, change)
+        if change:
+            silence_update(silence=obj)
+            return
+        created = silence_create(
+            matchers=obj.matchers,
+            starts_at=obj.starts_at,
+            ends_at=obj.ends_at,
+            author=request.user,
+            comment=obj.comment,
+        )
+        obj.pk, obj.author, obj.created_at = created.pk, created.author, created.created_at

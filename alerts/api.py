@@ -1,9 +1,10 @@
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action, api_view
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from alerts import alertmanager
@@ -20,7 +21,15 @@ from alerts.serializers import (
     ResponseTimesSerializer,
     SilenceSerializer,
 )
-from alerts.services import AlertTransitionError, alert_acknowledge, alert_raise, alert_reopen, alert_resolve
+from alerts.services import (
+    AlertTransitionError,
+    alert_acknowledge,
+    alert_raise,
+    alert_reopen,
+    alert_resolve,
+    silence_create,
+    silence_expire,
+)
 from alerts.timeline import DEFAULT_LIMIT, MAX_LIMIT, alert_timeline
 from core.api import error_response
 from core.filters import UTCDateTimeFilter
@@ -201,12 +210,20 @@ class SilenceViewSet(
     serializer_class = SilenceSerializer
 
     def perform_create(self, serializer):
-        serializer.save(author=self.request.user)
+        values = serializer.validated_data
+        try:
+            serializer.instance = silence_create(
+                matchers=[dict(matcher) for matcher in values["matchers"]],
+                starts_at=values.get("starts_at"),
+                ends_at=values["ends_at"],
+                author=self.request.user,
+                comment=values.get("comment", ""),
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from None
 
     def perform_destroy(self, silence):
-        # Expire rather than delete: the silence stays in the record of why alerts were quiet.
-        silence.ends_at = min(silence.ends_at, timezone.now())
-        silence.save(update_fields=["ends_at"])
+        silence_expire(silence=silence)
 
 
 @api_view(["POST"])  # permission: the REST_FRAMEWORK default (staff + alerts add/change)

@@ -44,6 +44,13 @@ def alert_thread(alert: Alert) -> str:
     return f"alert:{alert.pk}"
 
 
+def policy_id_of(alert: Alert) -> int | None:
+    """The policy that pages for an alert: its own (a drill's), else its rule's."""
+    if alert.escalation_policy_id is not None:
+        return alert.escalation_policy_id
+    return alert.rule.escalation_policy_id if alert.rule_id else None
+
+
 def first_escalation_at(rule: AlertRule | None, fired_at: datetime) -> datetime | None:
     if rule is None or rule.escalation_policy_id is None:
         return None
@@ -222,7 +229,7 @@ def _save_states(alerts: list[Alert]) -> None:
 
 def _escalate_locked(alerts: list[Alert], now: datetime) -> int:
     """Fire the due step of each alert (locked by the caller, checked due and firing)."""
-    policy_ids = {a.rule.escalation_policy_id for a in alerts if a.rule_id and a.rule.escalation_policy_id}
+    policy_ids = {policy_id_of(a) for a in alerts} - {None}
     steps: dict[int, list[PolicyStep]] = {}
     rows = (
         PolicyStep.objects.filter(policy__in=policy_ids)
@@ -234,8 +241,7 @@ def _escalate_locked(alerts: list[Alert], now: datetime) -> int:
         steps.setdefault(row.policy_id, []).append(row)
     firings = []
     for alert in alerts:
-        policy_id = alert.rule.escalation_policy_id if alert.rule_id else None
-        own = steps.get(policy_id, [])
+        own = steps.get(policy_id_of(alert), [])
         step = _advance(alert, own, own[0].policy.repeat if own else 0, now)
         if step is not None:
             firings.append(_Firing(alert, step, alert.escalation_token))

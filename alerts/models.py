@@ -166,6 +166,7 @@ class Alert(models.Model):
         MANUAL = "manual", "Manual"
         EXTERNAL = "external", "Alertmanager"
         META = "meta", "Vigil itself"
+        DRILL = "drill", "Paging drill"
 
     rule = models.ForeignKey(
         AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
@@ -188,6 +189,14 @@ class Alert(models.Model):
     )
     component = models.ForeignKey(
         "statuspage.Component", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
+    escalation_policy = models.ForeignKey(
+        "oncall.EscalationPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who is paged for it in place of its rule's policy (a paging drill's policy).",
     )
 
     fired_at = models.DateTimeField(default=timezone.now)
@@ -353,3 +362,49 @@ class Silence(models.Model):
         ]
         if problems:
             raise ValidationError({"matchers": problems})
+
+
+class PagingDrill(models.Model):
+    """A rehearsal of an escalation policy: a clearly marked alert that pages through the policy's
+    real path (schedules, people, their contact methods, the providers), and what became of it.
+    Written only by alerts.drills."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Waiting for an acknowledgement"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        MISSED = "missed", "Not acknowledged in time"
+
+    policy = models.ForeignKey("oncall.EscalationPolicy", on_delete=models.CASCADE, related_name="drills")
+    alert = models.OneToOneField(Alert, null=True, on_delete=models.SET_NULL, related_name="drill")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The weekly slot it was started for; none when started by hand.
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    answer_by = models.DateTimeField(
+        help_text="Unacknowledged by then, the drill is missed and raises an alert."
+    )
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, default=Outcome.PENDING)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    settled_at = models.DateTimeField(null=True, blank=True)
+    missed_alert = models.ForeignKey(
+        Alert, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "scheduled_for"], name="alerts_drill_one_per_slot"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["answer_by"], condition=models.Q(outcome="pending"), name="drill_pending_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Drill of {self.policy} at {self.started_at:%Y-%m-%d %H:%M}"

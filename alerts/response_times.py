@@ -36,9 +36,16 @@ class Median(Aggregate):
 
 
 def _durations(since: datetime):
-    return Alert.objects.filter(fired_at__gte=since).annotate(
-        to_ack=ExpressionWrapper(F("first_acknowledged_at") - F("fired_at"), output_field=DurationField()),
-        to_resolve=ExpressionWrapper(F("resolved_at") - F("fired_at"), output_field=DurationField()),
+    # Drills measure the paging path, not how incidents are handled.
+    return (
+        Alert.objects.filter(fired_at__gte=since)
+        .exclude(alert_type=Alert.Type.DRILL)
+        .annotate(
+            to_ack=ExpressionWrapper(
+                F("first_acknowledged_at") - F("fired_at"), output_field=DurationField()
+            ),
+            to_resolve=ExpressionWrapper(F("resolved_at") - F("fired_at"), output_field=DurationField()),
+        )
     )
 
 

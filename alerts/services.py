@@ -337,6 +337,19 @@ def silence_create(
     return silence
 
 
+def silence_update(*, silence: Silence) -> Silence:
+    silence.full_clean()
+    silence.save()
+    return silence
+
+
+def silence_expire(*, silence: Silence, now: datetime | None = None) -> Silence:
+    """End a silence now. It is kept, never deleted: it stays the record of why alerts were quiet."""
+    silence.ends_at = min(silence.ends_at, now or timezone.now())
+    silence.save(update_fields=["ends_at"])
+    return silence
+
+
 def alert_silence(
     *,
     alert: Alert,

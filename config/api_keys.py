@@ -44,7 +44,9 @@ GOVERNED = re.compile(r"^/(api/(operations|status/admin)/|health/detailed$)")
 SCOPE_RULES: list[tuple[re.Pattern, str]] = [
     (re.compile(r"^/api/operations/metrics/?$"), METRICS_WRITE),
     (
-        re.compile(r"^/api/operations/(alerts|alert-rules|silences|integrations/alertmanager)(/|$)"),
+        re.compile(
+            r"^/api/operations/(alerts|alert-rules|silences|paging-drills|integrations/alertmanager)(/|$)"
+        ),
         ALERTS_WRITE,
     ),
     (re.compile(r"^/api/status/admin/"), STATUSPAGE_WRITE),

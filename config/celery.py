@@ -46,6 +46,8 @@ BEAT_JOBS: dict[str, tuple[str, str]] = {
     "publish_status": ("statuspage.publish.publish_status", "STATUSPAGE_PUBLISH_INTERVAL"),
     "evaluate_alerts": ("alerts.tasks.evaluate_alerts", "ALERT_CHECK_INTERVAL"),
     "escalate_alerts": ("alerts.tasks.escalate_alerts", "ESCALATION_CHECK_INTERVAL"),
+    "check_oncall": ("alerts.tasks.check_oncall", "ONCALL_COVERAGE_CHECK_INTERVAL"),
+    "run_paging_drills": ("alerts.tasks.run_paging_drills", "PAGING_DRILL_CHECK_INTERVAL"),
     "run_probes": ("healthchecks.tasks.run_probes", "HEALTH_CHECK_INTERVAL"),
     "sweep_checks": ("healthchecks.tasks.sweep_checks", "CHECKS_SWEEP_INTERVAL"),
     "send_maintenance_reminders": (

@@ -40,6 +40,7 @@ OPERATOR_MODELS = frozenset(
         "alerts.alert",
         "alerts.alertevent",
         "alerts.silence",
+        "alerts.pagingdrill",
         "healthchecks.probe",
         "notifications.staffnotification",
     }

@@ -624,6 +624,10 @@ UPTIME_ROLLUP_INTERVAL = env_int("UPTIME_ROLLUP_INTERVAL", 600, minimum=30)
 ALERT_FLAP_WINDOW_MINUTES = env_int("ALERT_FLAP_WINDOW_MINUTES", 30, minimum=1)
 ALERT_FLAP_THRESHOLD = env_int("ALERT_FLAP_THRESHOLD", 6, minimum=3)
 ESCALATION_CHECK_INTERVAL = env_int("ESCALATION_CHECK_INTERVAL", 30, minimum=5)
+# How often the hours ahead are checked for urgent rules whose pages reach nobody (daily), and
+# how often weekly paging drills are started and finished drills settled.
+ONCALL_COVERAGE_CHECK_INTERVAL = env_int("ONCALL_COVERAGE_CHECK_INTERVAL", 86400, minimum=300)
+PAGING_DRILL_CHECK_INTERVAL = env_int("PAGING_DRILL_CHECK_INTERVAL", 60, minimum=10)
 # Acknowledge / resolve / silence from the notification (docs/alerts.md): how long a signed
 # link works; Slack's signing secret for its buttons (empty: the endpoint refuses every request);
 # the hosts a Slack response_url may point at (the message is updated by posting there).

@@ -5,7 +5,7 @@ Only oncall.services writes these rows; oncall.resolver answers who is on call f
 """
 
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 from functools import cache
 from zoneinfo import available_timezones
 
@@ -301,6 +301,16 @@ class NotificationRule(models.Model):
 # --- escalation policies -----------------------------------------------------------------------
 
 
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
 class EscalationPolicy(models.Model):
     """Ordered steps that page people, whoever is on call and channels, until someone
     acknowledges; then, `repeat` more times, the whole policy again."""
@@ -311,6 +321,20 @@ class EscalationPolicy(models.Model):
         default=0,
         validators=[MaxValueValidator(MAX_POLICY_REPEATS)],
         help_text=f"Times to run the whole policy again after its last step (at most {MAX_POLICY_REPEATS}).",
+    )
+    # A weekly paging drill (alerts.drills): on this weekday, at this time in this zone.
+    drill_weekday = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        choices=Weekday.choices,
+        help_text="Run a paging drill through this policy every week on this day (empty: no weekly drill).",
+    )
+    drill_time = models.TimeField(default=time(10, 0), help_text="When the weekly drill starts.")
+    drill_time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="The zone of the drill's day and time (IANA name, e.g. Europe/Berlin).",
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

@@ -3,6 +3,7 @@ own policies all save through policy_save)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -69,6 +70,19 @@ def policy_save(*, policy: EscalationPolicy, steps: Sequence[StepSpec] | None = 
             row.schedules.set(spec.schedules)
             row.channels.set(spec.channels)
     return policy
+
+
+# However short a policy, a drill gives people this long to answer.
+SHORTEST_ANSWER_TIME = timedelta(minutes=5)
+
+
+def policy_answer_time(policy: EscalationPolicy) -> timedelta:
+    """How long a policy goes on paging before it runs out: every step's wait with its repeats,
+    for each round of the policy (the first step's wait counts once more, as the time the last
+    page gets to be answered)."""
+    steps = list(policy.steps.all())
+    one_round = sum(step.escalate_after_minutes * (1 + min(step.repeat, MAX_STEP_REPEATS)) for step in steps)
+    return max(timedelta(minutes=one_round * (1 + policy.repeat)), SHORTEST_ANSWER_TIME)
 
 
 def policy_delete(*, policy: EscalationPolicy) -> None:

@@ -41,7 +41,18 @@ class EscalationPolicySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = EscalationPolicy
-        fields = ["id", "name", "description", "repeat", "steps", "rules", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "repeat",
+            "steps",
+            "rules",
+            "drill_weekday",
+            "drill_time",
+            "drill_time_zone",
+            "created_at",
+        ]
         read_only_fields = ["created_at"]
         validators = []
 

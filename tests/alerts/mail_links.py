@@ -4,6 +4,8 @@ from the mail the suite's SMTP server received."""
 import re
 from urllib.parse import urlsplit
 
+from django.test import Client
+
 from alerts.notify import alerts_pending_announce
 from notifications.services import deliveries_send_due
 
@@ -29,3 +31,12 @@ def announce_and_mail(smtp) -> dict[str, str]:
     alerts_pending_announce()
     deliveries_send_due()
     return links_in(mail_text(smtp.messages[-1]))
+
+
+def press(path: str, client: Client | None = None):
+    """Open the page, then press its button with the CSRF token the page set (as a browser does)."""
+    client = client or Client(enforce_csrf_checks=True)
+    page = client.get(path)
+    assert page.status_code == 200, page.content
+    token = client.cookies["csrftoken"].value
+    return client.post(path, {"csrfmiddlewaretoken": token})

@@ -11,7 +11,7 @@ from django.utils import timezone
 from alerts.models import Alert, AlertEvent, Silence
 from alerts.services import alert_acknowledge, alerts_escalate_due
 from tests.alerts.factories import AlertFactory, AlertRuleFactory, escalation_step
-from tests.alerts.mail_links import announce_and_mail, links_in, mail_html, mail_text
+from tests.alerts.mail_links import announce_and_mail, links_in, mail_html, mail_text, press
 from tests.notifications.factories import ChannelFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,15 +27,6 @@ def alert(smtp):
 @pytest.fixture
 def links(alert, smtp):
     return announce_and_mail(smtp)
-
-
-def press(path: str, client: Client | None = None):
-    """Open the page, then press its button with the CSRF token the page set."""
-    client = client or Client(enforce_csrf_checks=True)
-    page = client.get(path)
-    assert page.status_code == 200, page.content
-    token = client.cookies["csrftoken"].value
-    return client.post(path, {"csrfmiddlewaretoken": token})
 
 
 def status_of(alert: Alert) -> str:

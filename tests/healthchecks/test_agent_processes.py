@@ -81,7 +81,9 @@ def test_results_queued_while_the_server_is_down_arrive_with_their_times(server,
         wait_for(lambda: agent.text().count("server unreachable") >= 3, timeout=20)
         restarted_at = timezone.now()
         server.start()
-        wait_for(lambda: stored(location).filter(checked_at__gt=restarted_at).exists(), timeout=60, agent=agent)
+        wait_for(
+            lambda: stored(location).filter(checked_at__gt=restarted_at).exists(), timeout=60, agent=agent
+        )
     finally:
         assert agent.terminate() == 0
     # Everything the agent ran is stored once: its final flush sent what was left.
