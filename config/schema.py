@@ -300,7 +300,25 @@ def add_plain_views(result: dict, generator, request, public) -> dict:
                         response["description"] = {"404": "No such object"}.get(code, "Error")
     result["paths"] = dict(sorted(result["paths"].items()))
     _drop_impossible_defaults(result["components"]["schemas"])
+    _wall_clock_times(result["components"]["schemas"])
     return result
+
+
+# JSON Schema's "time" is RFC 3339's full-time, which carries an offset; Vigil's times of day
+# (hand-offs, covered hours, the drill's start) are wall-clock times in a named zone beside them.
+WALL_CLOCK_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+
+
+def _wall_clock_times(node) -> None:
+    if isinstance(node, dict):
+        if node.get("format") == "time":
+            del node["format"]
+            node.update(pattern=WALL_CLOCK_TIME, example="10:00")
+        for value in node.values():
+            _wall_clock_times(value)
+    elif isinstance(node, list):
+        for value in node:
+            _wall_clock_times(value)
 
 
 def _document_errors(path: str, operation: dict, drf: bool) -> None:
@@ -347,6 +365,7 @@ OPERATIONS_TAGS = {
     "alert-rules": "alerts",
     "silences": "alerts",
     "integrations": "alerts",
+    "paging-drills": "oncall",
     "metrics": "metrics",
     "infrastructure": "metrics",
     "performance": "metrics",

@@ -162,6 +162,16 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
     list_display = ["name", "repeat", "created_at"]
     search_fields = ["name", "description"]
     inlines = [PolicyStepInline]
+    fieldsets = [
+        (None, {"fields": ["name", "description", "repeat"]}),
+        (
+            "Weekly paging drill",
+            {
+                "fields": [("drill_weekday", "drill_time", "drill_time_zone")],
+                "description": "A drill pages through this policy's real path and records who answered.",
+            },
+        ),
+    ]
 
     def save_model(self, request, obj, form, change):
         pass  # written with its steps in save_related, in one service call

@@ -22,9 +22,10 @@ PUBLIC = re.compile(
 # Endpoints with their own access rule: /metrics (METRICS_TOKEN, METRICS_ALLOWED_IPS) and the
 # probe agents' API (agent keys only; tests/healthchecks/test_agent_api.py).
 OWN_ACCESS_RULES = {"/metrics", "/api/agent/register", "/api/agent/probes", "/api/agent/results"}
-# Writes the Operators role may make (incidents, maintenance, alerts, silences, components).
+# Writes the Operators role may make (incidents, maintenance, alerts, silences, paging drills,
+# components).
 OPERATOR_WRITES = re.compile(
-    r"^/api/(status/admin/|operations/(alerts|silences|probes|integrations/alertmanager))"
+    r"^/api/(status/admin/|operations/(alerts|silences|paging-drills|probes|integrations/alertmanager))"
 )
 # What every staff user manages for themselves, whatever their role: their own API keys, contact
 # methods and notification rules (someone else's rows are a 404 to them, never a 403).

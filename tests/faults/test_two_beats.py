@@ -85,7 +85,7 @@ def test_it_sends_nothing_twice_with_two_beats(processes, smtp_sink, test_databa
     time.sleep(max(0.0, INTERVALS * INTERVAL - (time.monotonic() - started)))
 
     for beat in beats:  # the premise: both beats are alive and both keep sending the jobs
-        assert beat.alive()
+        assert beat.alive(), beat.output()[-4000:]
         assert beat.output().count("Sending due task evaluate_alerts") >= INTERVALS - 1
     assert worker.output().count("Task alerts.tasks.evaluate_alerts") >= 2 * (INTERVALS - 1)
 

@@ -120,6 +120,10 @@ def test_the_console_saves_a_policy_with_its_steps_through_the_service(admin_cli
     form = {
         "name": "Databases",
         "repeat": "1",
+        # What the browser sends for the weekly drill's fields left at their defaults.
+        "drill_weekday": "",
+        "drill_time": "10:00:00",
+        "drill_time_zone": "UTC",
         "steps-TOTAL_FORMS": "1",
         "steps-INITIAL_FORMS": "0",
         "steps-0-level": "1",

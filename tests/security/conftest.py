@@ -9,6 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from alerts.drills import drill_start
 from alerts.models import AlertMessage
 from config.models import AuditEntry
 from config.runtime_config import config_get
@@ -119,6 +120,7 @@ def full_world() -> dict:
             ],
         ),
     )
+    world.update(paging_drill=drill_start(policy=world["escalation_policy"], user=admin_user))
     return world
 
 

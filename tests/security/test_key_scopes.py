@@ -16,7 +16,9 @@ from tests.config.test_api_permissions import OWN_ACCESS_RULES, PUBLIC, _fill, _
 
 pytestmark = pytest.mark.django_db
 
-ALERT_PATHS = re.compile(r"^/api/operations/(alerts|alert-rules|silences|integrations/alertmanager)(/|$)")
+ALERT_PATHS = re.compile(
+    r"^/api/operations/(alerts|alert-rules|silences|paging-drills|integrations/alertmanager)(/|$)"
+)
 
 
 def documented_scope(path: str, method: str) -> str:
