@@ -4,7 +4,7 @@ gunicorn's access log, Celery's), rewriting each record's message and traceback.
 It takes out what the code cannot keep from being quoted: subscriber tokens in request paths
 ("Bad Request: /api/status/manage/<token>"), API tokens and Authorization values, passwords in
 URLs (user:password@), token-like query parameters, Slack, Discord and Teams webhook paths,
-Telegram bot tokens, and the literal values of the secrets in the settings (SECRET_KEY, the
+Telegram bot tokens, Slack tokens, and the literal values of the secrets in the settings (SECRET_KEY, the
 e-mail and database passwords, METRICS_TOKEN, WEBHOOK_SECRET, SLACK_WEBHOOK_URL,
 TWILIO_AUTH_TOKEN).
 """
@@ -33,6 +33,8 @@ PATTERNS = [
     (re.compile(r"(discord(?:app)?\.com/api/webhooks/)[^\s\"'?#]+"), rf"\g<1>{HIDDEN}"),
     # A Teams connector URL (Workflows URLs carry theirs in sig=, taken out above).
     (re.compile(r"(\.webhook\.office\.com/)[^\s\"'?#]+"), rf"\g<1>{HIDDEN}"),
+    # A Slack bot, user or app token (xoxb-, xoxp-, xapp-…).
+    (re.compile(r"\b(xox[abpr]-|xapp-)[0-9A-Za-z-]{10,}"), rf"\g<1>{HIDDEN}"),
     # A Telegram bot token, in a Bot API path (/bot<token>/sendMessage) or on its own.
     (re.compile(r"(?<![0-9])([0-9]{5,}:)[A-Za-z0-9_-]{30,}"), rf"\g<1>{HIDDEN}"),
 ]

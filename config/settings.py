@@ -601,6 +601,8 @@ OPSGENIE_API_URL = env_url("OPSGENIE_API_URL", "https://api.opsgenie.com", schem
 TELEGRAM_API_URL = env_url("TELEGRAM_API_URL", "https://api.telegram.org", schemes=("https", "http")).rstrip(
     "/"
 )
+# Slack's Web API (Slack bot channels: chat.postMessage, and people's direct messages).
+SLACK_API_URL = env_url("SLACK_API_URL", "https://slack.com/api", schemes=("https", "http")).rstrip("/")
 # Twilio's REST API (SMS and voice channels); the twilio package's requests are sent here.
 TWILIO_API_URL = env_url("TWILIO_API_URL", "https://api.twilio.com", schemes=("https", "http")).rstrip("/")
 

@@ -61,6 +61,7 @@ class Channel(models.Model):
         SMS_GATEWAY = "sms_gateway", "SMS (HTTP gateway)"
         PAGERDUTY = "pagerduty", "PagerDuty"
         OPSGENIE = "opsgenie", "Opsgenie"
+        SLACK_BOT = "slack_bot", "Slack (bot: direct messages)"
 
     class Method(models.TextChoices):
         POST = "POST", "POST"
@@ -103,7 +104,9 @@ class Channel(models.Model):
     destination = models.CharField(
         max_length=200,
         blank=True,
-        help_text="ntfy channels: the topic. Telegram channels: the chat id (or @channel).",
+        help_text="ntfy channels: the topic. Telegram channels: the chat id (or @channel). Slack bot "
+        "channels: the conversation id (C…) it posts to (optional: without one, it only sends people's "
+        "direct messages).",
     )
     token = models.CharField(
         max_length=500,
@@ -111,7 +114,7 @@ class Channel(models.Model):
         help_text=(
             "ntfy: an access token (optional). Telegram: the bot token. Gotify: the application token. "
             "PagerDuty: the integration's routing key. Opsgenie: the API integration's key. "
-            "Twilio (SMS, voice): the auth token."
+            "Twilio (SMS, voice): the auth token. Slack bot: the bot user OAuth token (xoxb-…)."
         ),
     )
     # Twilio (sms, voice): the account that sends, and the number it sends from.
@@ -172,7 +175,7 @@ class Channel(models.Model):
             return list(dict.fromkeys(p.strip() for p in parts if p.strip()))
         if self.kind in URL_KINDS or self.kind == self.Kind.GOTIFY:
             return [self.url] if self.url else []
-        if self.kind == self.Kind.TELEGRAM:
+        if self.kind in (self.Kind.TELEGRAM, self.Kind.SLACK_BOT):
             return [self.destination] if self.destination else []
         if self.kind in PHONE_KINDS:
             parts = self.recipients.replace(",", "\n").splitlines()
@@ -245,8 +248,22 @@ class Channel(models.Model):
             raise ValidationError(
                 {"token": "An Opsgenie API key looks like 1f2e3d4c-5b6a-7980-a1b2-c3d4e5f60718."}
             )
+        if self.kind == self.Kind.SLACK_BOT:
+            self._clean_slack_bot()
         if self.kind == self.Kind.WEBHOOK and not self.secret:
             raise ValidationError({"secret": "A webhook channel needs a signing secret."})
+
+    def _clean_slack_bot(self) -> None:
+        from notifications.slack_bot import SLACK_BOT_TOKEN, SLACK_CONVERSATION
+
+        if not SLACK_BOT_TOKEN.fullmatch(self.token):
+            raise ValidationError(
+                {"token": "A Slack bot token starts with xoxb- (the app's OAuth & Permissions page)."}
+            )
+        if self.destination and not SLACK_CONVERSATION.fullmatch(self.destination):
+            raise ValidationError(
+                {"destination": "A Slack conversation id looks like C0123456789 (the channel's details)."}
+            )
 
     def _clean_phone_channel(self) -> None:
         numbers = self.recipient_list()

@@ -28,6 +28,7 @@ from notifications.senders import (
     slack_payload,
     template_context,
 )
+from notifications.slack_bot import send_slack_bot
 from notifications.sms_gateway import send_sms_gateway
 from notifications.telephony import send_sms, send_voice
 
@@ -328,5 +329,6 @@ SENDERS: dict[str, Callable[[Message, Delivery], Outcome]] = {
     Channel.Kind.SMS: send_sms,
     Channel.Kind.VOICE: send_voice,
     Channel.Kind.SMS_GATEWAY: send_sms_gateway,
+    Channel.Kind.SLACK_BOT: send_slack_bot,
     **INCIDENT_TOOL_SENDERS,
 }

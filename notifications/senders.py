@@ -323,14 +323,26 @@ def read_answer(response: requests.Response, limit: int = MAX_ANSWER_BYTES) -> b
     return bytes(answer[:limit])
 
 
-def post_json(url: str, body: bytes, headers: dict, explain: Explain | None = None) -> Outcome:
+# Reads a 2xx answer's body, for providers that answer some errors with a success status;
+# returns the outcome the body says instead, or None when it confirms the success.
+CheckBody = Callable[[bytes], "Outcome | None"]
+
+
+def post_json(
+    url: str, body: bytes, headers: dict, explain: Explain | None = None, check_body: CheckBody | None = None
+) -> Outcome:
     """The one HTTP sender of every channel that posts (Slack, webhooks, the chat and push
     providers). `explain` reads the provider's error body for its reason."""
-    return send_http("POST", url, body, headers, explain)
+    return send_http("POST", url, body, headers, explain, check_body)
 
 
 def send_http(
-    method: str, url: str, body: bytes | None, headers: dict, explain: Explain | None = None
+    method: str,
+    url: str,
+    body: bytes | None,
+    headers: dict,
+    explain: Explain | None = None,
+    check_body: CheckBody | None = None,
 ) -> Outcome:
     """post_json for any method and content type (headers may set Content-Type; JSON otherwise)."""
     # Checked again here, not only when the channel was saved: a name may resolve elsewhere
@@ -339,13 +351,19 @@ def send_http(
     if refused:
         return Outcome.failed(refused)
     with deadline(settings.NOTIFICATIONS_SEND_DEADLINE) as limit:
-        outcome = _request(method, url, body, headers, limit, explain)
+        outcome = _request(method, url, body, headers, limit, explain, check_body)
     # requests quotes the URL in its errors; Slack's path and webhook query strings are secrets.
     return replace(outcome, error=outbound.scrub(outcome.error, url)) if outcome.error else outcome
 
 
 def _request(
-    method: str, url: str, body: bytes | None, headers: dict, limit: Deadline, explain: Explain | None
+    method: str,
+    url: str,
+    body: bytes | None,
+    headers: dict,
+    limit: Deadline,
+    explain: Explain | None,
+    check_body: CheckBody | None = None,
 ) -> Outcome:
     timeout = min(settings.NOTIFICATIONS_HTTP_TIMEOUT, limit.seconds)
     # A session of its own: a connection kept from an earlier send would not be under this
@@ -374,6 +392,13 @@ def _request(
                     return Outcome.retry(_missed(limit))
                 # A success needs nothing from the body; an error keeps its first lines.
                 ok = 200 <= response.status_code < 300
+                if ok and check_body is not None:
+                    answer = read_answer(response)
+                    if limit.expired:
+                        return Outcome.retry(_missed(limit))
+                    told = check_body(answer)
+                    if told is not None:
+                        return told
                 return classify_response(response, b"" if ok else read_answer(response), explain)
         except requests.RequestException as exc:
             if limit.expired:
@@ -420,10 +445,11 @@ def _slack_buttons(context: dict) -> list[dict]:
 def slack_payload(message: Message, delivery: Delivery) -> dict:
     context = template_context(message, delivery)
     # Slack shows the actions as buttons (below), so its text leaves the links out.
-    text = render_text(message, {**context, "actions_as_buttons": delivery.kind == Channel.Kind.SLACK})
+    with_buttons = delivery.kind in (Channel.Kind.SLACK, Channel.Kind.SLACK_BOT)
+    text = render_text(message, {**context, "actions_as_buttons": with_buttons})
     footer = f"*Severity:* {message.severity} · <{settings.PUBLIC_URL}|{_slack_escape(settings.SITE_NAME)}>"
     # After the context block: Mattermost (which reads no Block Kit) reads blocks 1 and 2.
-    buttons = _slack_buttons(context) if delivery.kind == Channel.Kind.SLACK else []
+    buttons = _slack_buttons(context) if with_buttons else []
     return {
         # The notification fallback is mrkdwn too: an unescaped subject could ping <!channel>.
         "text": f"[{message.severity}] {_slack_escape(message.subject)}",

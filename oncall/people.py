@@ -44,22 +44,33 @@ class ContactMethodError(ValueError):
 def delivery_target(kind: str, address: str) -> tuple[str, str, int | None] | None:
     """The outbox's (delivery kind, recipient, channel id) for a contact method, or None when
     this installation cannot send to it. A phone method goes out through the first enabled Twilio
-    channel of its kind (its account, auth token and number: a person has none of their own);
-    without one, and for Slack direct messages (no sender yet), there is none."""
+    channel of its kind (its account, auth token and number: a person has none of their own), and
+    a Slack member's direct message through the first enabled Slack bot channel (its token);
+    without one, there is none."""
     if kind == ContactMethod.Kind.EMAIL:
         return "email", address, None
     if kind == ContactMethod.Kind.PUSH:
         return "ntfy", f"{settings.NTFY_URL}/{address}", None
-    if kind in (ContactMethod.Kind.SMS, ContactMethod.Kind.VOICE):
-        channels = Channel.objects.filter(kind=kind, enabled=True).order_by("pk")
-        channel_id = channels.values_list("pk", flat=True).first()
-        return (kind, address, channel_id) if channel_id is not None else None
-    return None
+    sender_kind = SENDING_CHANNEL_KIND.get(kind)
+    if sender_kind is None:
+        return None
+    channels = Channel.objects.filter(kind=sender_kind, enabled=True).order_by("pk")
+    channel_id = channels.values_list("pk", flat=True).first()
+    return (sender_kind, address, channel_id) if channel_id is not None else None
+
+
+# Contact methods sent through a channel's credentials: the channel kind that sends them.
+SENDING_CHANNEL_KIND = {
+    ContactMethod.Kind.SMS: Channel.Kind.SMS,
+    ContactMethod.Kind.VOICE: Channel.Kind.VOICE,
+    ContactMethod.Kind.SLACK: Channel.Kind.SLACK_BOT,
+}
 
 
 NO_SENDER = (
     "Vigil cannot send to a {kind} (for a phone: no enabled Twilio channel of that kind to send "
-    "through; for Slack: no sender yet), so this method cannot be verified and is never paged."
+    "through; for Slack: no enabled Slack bot channel), so this method cannot be verified and is "
+    "never paged."
 )
 
 

@@ -29,7 +29,7 @@ TITLE_ONLY = {Channel.Kind.SMS, Channel.Kind.VOICE, Channel.Kind.SMS_GATEWAY}
 def provider(settings):
     server = ProviderServer(Answer.json(201, {"ok": True}))
     settings.NTFY_URL = settings.TELEGRAM_API_URL = settings.TWILIO_API_URL = server.url
-    settings.PAGERDUTY_EVENTS_URL = settings.OPSGENIE_API_URL = server.url
+    settings.PAGERDUTY_EVENTS_URL = settings.OPSGENIE_API_URL = settings.SLACK_API_URL = server.url
     yield server
     server.stop()
 
@@ -44,6 +44,10 @@ def channel_of(kind: str, server: ProviderServer) -> Channel:
         Channel.Kind.SMS_GATEWAY: {"url": f"{server.url}/sms", "recipients": ON_CALL},
         Channel.Kind.PAGERDUTY: {"token": "R0UTINGKEY0123456789abcdefABCDEF"},
         Channel.Kind.OPSGENIE: {"token": "1f2e3d4c-5b6a-7980-a1b2-c3d4e5f60718"},
+        Channel.Kind.SLACK_BOT: {
+            "token": "xoxb-1234567890-1234567890123-AbCdEfGhIjKlMnOp",
+            "destination": "C0123456789",
+        },
     }.get(kind, {"url": f"{server.url}/hook/path-secret"})
     fields = {"recipients": "", **fields}
     channel = ChannelFactory(kind=kind, enabled=False, min_severity="critical", **fields)

@@ -34,9 +34,12 @@ HTTP_KINDS = [
 def provider(settings):
     server = ProviderServer(Answer.json(200, {"ok": True}))
     settings.NTFY_URL = settings.TELEGRAM_API_URL = server.url
-    settings.PAGERDUTY_EVENTS_URL = settings.OPSGENIE_API_URL = server.url
+    settings.PAGERDUTY_EVENTS_URL = settings.OPSGENIE_API_URL = settings.SLACK_API_URL = server.url
     yield server
     server.stop()
+
+
+SLACK_BOT_TOKEN = "xoxb-1234567890-1234567890123-AbCdEfGhIjKlMnOp"
 
 
 def channel_of(kind: str, server: ProviderServer) -> Channel:
@@ -47,6 +50,7 @@ def channel_of(kind: str, server: ProviderServer) -> Channel:
         Channel.Kind.PAGERDUTY: {"token": ROUTING_KEY},
         Channel.Kind.OPSGENIE: {"token": GENIE_KEY},
         Channel.Kind.WEBHOOK: {"url": f"{server.url}/webhook", "secret": "s3cret"},
+        Channel.Kind.SLACK_BOT: {"token": SLACK_BOT_TOKEN, "destination": "C0123456789"},
     }.get(kind, {"url": f"{server.url}/{kind}"})
     channel = ChannelFactory(kind=kind, name=kind, recipients="", **fields)
     channel.full_clean()
@@ -65,6 +69,7 @@ def by_path(server: ProviderServer) -> dict[str, dict]:
         f"/bot{BOT_TOKEN}/sendMessage": "telegram",
         "/v2/enqueue": "pagerduty",
         "/v2/alerts": "opsgenie",
+        "/chat.postMessage": "slack_bot",
     }
     return {paths[r["path"]]: r for r in server.requests}
 
@@ -104,8 +109,9 @@ def test_email_shows_the_title_as_text_and_escaped_in_html(sent):
     assert TITLE in text
 
 
-def test_slack_escapes_its_markup_and_sends_the_header_as_plain_text(sent):
-    slack = sent[0]["slack"]["json"]
+@pytest.mark.parametrize("kind", ["slack", "slack_bot"])
+def test_slack_escapes_its_markup_and_sends_the_header_as_plain_text(sent, kind):
+    slack = sent[0][kind]["json"]
     assert "<" not in slack["text"] and "&lt;script&gt;" in slack["text"]
     assert slack["blocks"][0]["text"] == {"type": "plain_text", "text": SUBJECT}
     assert "<script>" not in slack["blocks"][1]["text"]["text"]
