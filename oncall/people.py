@@ -41,18 +41,33 @@ class ContactMethodError(ValueError):
         super().__init__("; ".join(" ".join(texts) for texts in self.errors.values()))
 
 
-def delivery_target(kind: str, address: str) -> tuple[str, str, int | None] | None:
+PHONE_KINDS = (ContactMethod.Kind.SMS, ContactMethod.Kind.VOICE)
+
+
+def phone_channels() -> dict[str, int]:
+    """The first enabled Twilio channel of each phone kind, by kind: one query, for a caller that
+    asks delivery_target about many methods (an escalation sweep pages hundreds of people)."""
+    first: dict[str, int] = {}
+    rows = Channel.objects.filter(kind__in=PHONE_KINDS, enabled=True).order_by("pk")
+    for kind, pk in rows.values_list("kind", "pk"):
+        first.setdefault(kind, pk)
+    return first
+
+
+def delivery_target(
+    kind: str, address: str, channels: dict[str, int] | None = None
+) -> tuple[str, str, int | None] | None:
     """The outbox's (delivery kind, recipient, channel id) for a contact method, or None when
     this installation cannot send to it. A phone method goes out through the first enabled Twilio
     channel of its kind (its account, auth token and number: a person has none of their own);
-    without one, and for Slack direct messages (no sender yet), there is none."""
+    without one, and for Slack direct messages (no sender yet), there is none. `channels` is
+    phone_channels(), read once by a caller with many methods; without it, it is read here."""
     if kind == ContactMethod.Kind.EMAIL:
         return "email", address, None
     if kind == ContactMethod.Kind.PUSH:
         return "ntfy", f"{settings.NTFY_URL}/{address}", None
-    if kind in (ContactMethod.Kind.SMS, ContactMethod.Kind.VOICE):
-        channels = Channel.objects.filter(kind=kind, enabled=True).order_by("pk")
-        channel_id = channels.values_list("pk", flat=True).first()
+    if kind in PHONE_KINDS:
+        channel_id = (phone_channels() if channels is None else channels).get(kind)
         return (kind, address, channel_id) if channel_id is not None else None
     return None
 
