@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, AlertRule
 from alerts.notify import alert_context
+from core.copy_insert import copy_insert
 from notifications.services import (
     Outgoing,
     Target,
@@ -34,7 +35,7 @@ from notifications.services import (
 )
 from oncall import resolver
 from oncall.models import MAX_POLICY_REPEATS, MAX_STEP_REPEATS, PolicyStep, urgency_of
-from oncall.people import delivery_target
+from oncall.people import delivery_target, sending_channels
 from oncall.queries import PageStep, paging_plans, schedule_plans, user_names
 
 INSTANT = timedelta(microseconds=1)
@@ -97,10 +98,10 @@ def _key(*parts) -> str:
     return hashlib.sha256(":".join(str(p) for p in parts).encode()).hexdigest()[:40]
 
 
-def _people(firing: _Firing, plans: dict[int, resolver.Plan], now: datetime) -> list[int]:
+def _people(step: PolicyStep, plans: dict[int, resolver.Plan], now: datetime) -> list[int]:
     """The step's users, then whoever is on call in its schedules now; each person once."""
-    people = [user.pk for user in firing.step.users.all() if user.is_active]
-    for schedule in firing.step.schedules.all():
+    people = [user.pk for user in step.users.all() if user.is_active]
+    for schedule in step.schedules.all():
         on_call = resolver.on_call(plans[schedule.pk], now)
         if on_call is not None:
             people.append(on_call)
@@ -111,15 +112,24 @@ def _round(alert: Alert) -> str:
     return f", round {alert.escalation_cycle + 1}" if alert.escalation_cycle else ""
 
 
-def _page(firing: _Firing, person: int, name: str, page: list[PageStep], now: datetime) -> Outgoing | None:
-    alert, step = firing.alert, firing.step
+@dataclass
+class _Sweep:
+    """What every firing of one sweep shares, read or worked out once for all of them."""
+
+    now: datetime
+    sending_channels: dict[str, int]
+    contexts: dict[int, dict]  # alert_context by alert id: the same in each message about it
+
+
+def _page(firing: _Firing, person: int, name: str, page: list[PageStep], sweep: _Sweep) -> Outgoing | None:
+    alert, step, now = firing.alert, firing.step, sweep.now
     dedup = (
         f"alert:{alert.pk}:page:{step.level}:{alert.escalation_cycle}:{alert.escalation_repeats}:"
         f"{person}:{firing.token}"
     )
     targets = []
     for index, rule_step in enumerate(page):
-        target = delivery_target(rule_step.kind, rule_step.address)
+        target = delivery_target(rule_step.kind, rule_step.address, sweep.sending_channels)
         if target is None:
             continue  # verified before its sender went away; never a fake page
         kind, recipient, channel_id = target
@@ -142,24 +152,41 @@ def _page(firing: _Firing, person: int, name: str, page: list[PageStep], now: da
         severity=alert.severity,
         dedup_key=dedup,
         template="alert",
-        context={"state": "escalated", "level": step.level, "alerts": [alert_context(alert)], "person": name},
+        context={
+            "state": "escalated",
+            "level": step.level,
+            "alerts": [sweep.contexts[alert.pk]],
+            "person": name,
+        },
         thread=alert_thread(alert),
         targets=tuple(targets),
     )
 
 
+EVENT_COLUMNS = ("alert_id", "kind", "at", "actor_id", "detail")
+
+
 def _announce(firings: list[_Firing], now: datetime) -> None:
-    schedules = {s.pk: s for f in firings for s in f.step.schedules.all()}
+    # Many alerts share a policy, so its steps, the people they page and the channels they
+    # notify are worked out once per step (and severity), not once per alert.
+    steps = {f.step.pk: f.step for f in firings}
+    schedules = {s.pk: s for step in steps.values() for s in step.schedules.all()}
     plans = schedule_plans(schedules.values(), start=now, end=now + INSTANT) if schedules else {}
-    people = {id(f): _people(f, plans, now) for f in firings}
+    people = {pk: _people(step, plans, now) for pk, step in steps.items()}
     everyone = {pk for ids in people.values() for pk in ids}
     reach = paging_plans(everyone) if everyone else {}
     names = user_names(everyone)
+    sweep = _Sweep(now, sending_channels(), {f.alert.pk: alert_context(f.alert) for f in firings})
+    admitted: dict[tuple[int, str], tuple] = {}
     outgoing: list[Outgoing] = []
-    events: list[AlertEvent] = []
+    events: list[tuple] = []
     for firing in firings:
         alert, step = firing.alert, firing.step
-        channels = tuple(c for c in step.channels.all() if c.enabled and c.admits(alert.severity))
+        if (step.pk, alert.severity) not in admitted:
+            admitted[step.pk, alert.severity] = tuple(
+                c for c in step.channels.all() if c.enabled and c.admits(alert.severity)
+            )
+        channels = admitted[step.pk, alert.severity]
         suffix = f":c{alert.escalation_cycle}" if alert.escalation_cycle else ""
         outgoing.append(
             Outgoing(
@@ -168,25 +195,20 @@ def _announce(firings: list[_Firing], now: datetime) -> None:
                 severity=alert.severity,
                 dedup_key=f"alert:{alert.pk}:escalation:{step.level}:{alert.escalation_repeats}:{firing.token}{suffix}",
                 template="alert",
-                context={"state": "escalated", "level": step.level, "alerts": [alert_context(alert)]},
+                context={"state": "escalated", "level": step.level, "alerts": [sweep.contexts[alert.pk]]},
                 thread=alert_thread(alert),
                 channels=channels,
             )
         )
         events += [
-            AlertEvent(
-                alert=alert,
-                kind=AlertEvent.Kind.NOTIFIED,
-                at=now,
-                detail=f"escalation level {step.level} via {c}",
-            )
+            (alert.pk, AlertEvent.Kind.NOTIFIED, now, None, f"escalation level {step.level} via {c}")
             for c in channels
         ]
         urgency = urgency_of(alert.severity)
-        for person in people[id(firing)]:
+        for person in people[step.pk]:
             name = names.get(person, f"user {person}")
             page = reach.get(person, {}).get(urgency, [])
-            message = _page(firing, person, name, page, now)
+            message = _page(firing, person, name, page, sweep)
             if message is None:
                 detail = f"{name} not paged at level {step.level}: no verified method for {urgency} urgency"
             else:
@@ -194,21 +216,26 @@ def _announce(firings: list[_Firing], now: datetime) -> None:
                 detail = f"{name} at level {step.level}{_round(alert)}: " + "; ".join(
                     f"{s.kind} {s.address} at +{s.delay_minutes} min" for s in page
                 )
-            events.append(
-                AlertEvent(alert=alert, kind=AlertEvent.Kind.PAGED, at=now, actor_id=person, detail=detail)
-            )
+            events.append((alert.pk, AlertEvent.Kind.PAGED, now, person, detail))
         events.append(
-            AlertEvent(
-                alert=alert,
-                kind=AlertEvent.Kind.ESCALATED,
-                at=now,
-                detail=f"level {step.level}"
+            (
+                alert.pk,
+                AlertEvent.Kind.ESCALATED,
+                now,
+                None,
+                f"level {step.level}"
                 + (f", repeat {alert.escalation_repeats}" if alert.escalation_repeats else "")
                 + _round(alert),
             )
         )
     messages_enqueue_many(outgoing)
-    AlertEvent.objects.bulk_create(events)
+    # Several thousand rows a sweep: a COPY, not one model instance and quoted parameters each.
+    copy_insert(
+        AlertEvent,
+        EVENT_COLUMNS,
+        events,
+        constants={"actor_type": AlertEvent.Actor.SYSTEM, "actor_name": "", "via": ""},
+    )
 
 
 STATE = ("escalation_level", "escalation_repeats", "escalation_cycle", "next_escalation_at")

@@ -1,23 +1,18 @@
-"""Writing a message's deliveries: one row per recipient, any number of recipients.
+"""Writing messages and their deliveries: any number of each, in a fixed number of queries.
 
 A fan-out to every subscriber runs inside the producer's transaction (posting an incident
-update), so its speed is how long the request and the incident's row lock last. On PostgreSQL
-the rows go through COPY into a temporary table and one INSERT ... SELECT ... ON CONFLICT
-DO NOTHING: about ten times faster than bulk_create, whose client-side parameter quoting is
-most of the cost there. Elsewhere (SQLite, embedded mode) bulk_create in batches.
-
-Either way the rows are consumed as a stream, so memory stays flat, and a repeated recipient
-(same idempotency key) is a no-op rather than an error.
+update), and an escalation sweep writes a message per person it pages, so the speed of these
+writes is how long the request, the sweep and their row locks last. Both go through
+core.copy_insert (COPY on PostgreSQL, bulk_create elsewhere): the rows are consumed as a stream,
+so memory stays flat, and a repeated recipient (same idempotency key) or a repeated message
+(same dedup_key) is a no-op rather than an error.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime
-from itertools import islice
 
-from django.db import connection
-from psycopg.types.json import Jsonb
-
-from notifications.models import Delivery
+from core.copy_insert import copy_insert
+from notifications.models import Delivery, Message
 
 # What a producer sets per row; the other columns start the same for every new delivery.
 COLUMNS = (
@@ -33,49 +28,15 @@ COLUMNS = (
     "created_at",
     "person_id",
 )
-BATCH = 5000
-STAGE = "vigil_delivery_stage"
+MESSAGE_COLUMNS = ("kind", "subject", "template", "context", "severity", "dedup_key", "created_at", "thread")
 
 
 def write_deliveries(rows: Iterable[tuple], now: datetime) -> None:
     """Insert the rows: tuples in COLUMNS order, `context` a dict."""
-    if connection.vendor == "postgresql":
-        _copy_rows(rows, now)
-    else:
-        _bulk_create_rows(rows)
+    constants = {"status": Delivery.Status.PENDING, "attempts": 0, "last_error": "", "updated_at": now}
+    copy_insert(Delivery, COLUMNS, rows, constants=constants, conflict="idempotency_key")
 
 
-def _batched(items: Iterable, size: int) -> Iterator[list]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
-def _bulk_create_rows(rows: Iterable[tuple]) -> None:
-    for batch in _batched(rows, BATCH):
-        objects = [Delivery(**dict(zip(COLUMNS, row, strict=True))) for row in batch]
-        Delivery.objects.bulk_create(objects, ignore_conflicts=True)
-
-
-def _copy_rows(rows: Iterable[tuple], now: datetime) -> None:
-    table = connection.ops.quote_name(Delivery._meta.db_table)
-    columns = ", ".join(COLUMNS)
-    context_at = COLUMNS.index("context")
-    with connection.cursor() as cursor:
-        # Same column types as the real table, none of its constraints; gone at the end.
-        cursor.execute(f"CREATE TEMPORARY TABLE {STAGE} AS SELECT {columns} FROM {table} WITH NO DATA")
-        # One COPY per batch: the rows may come from a server-side cursor on this same
-        # connection (subscribers), which cannot fetch while a COPY is in progress.
-        for batch in _batched(rows, BATCH):
-            with cursor.cursor.copy(f"COPY {STAGE} ({columns}) FROM STDIN") as copy:
-                for row in batch:
-                    row = list(row)
-                    row[context_at] = Jsonb(row[context_at])
-                    copy.write_row(row)
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}, status, attempts, last_error, updated_at) "
-            f"SELECT {columns}, %s, 0, '', %s FROM {STAGE} "
-            "ON CONFLICT (idempotency_key) DO NOTHING",
-            [Delivery.Status.PENDING, now],
-        )
-        cursor.execute(f"DROP TABLE {STAGE}")
+def write_messages(rows: Iterable[tuple]) -> None:
+    """Insert the rows (tuples in MESSAGE_COLUMNS order, `context` a dict) whose dedup_key is new."""
+    copy_insert(Message, MESSAGE_COLUMNS, rows, conflict="dedup_key")

@@ -47,7 +47,7 @@ from django.utils import timezone
 
 from core.batches import delete_in_batches
 from notifications import tasks
-from notifications.delivery_writer import write_deliveries
+from notifications.delivery_writer import write_deliveries, write_messages
 from notifications.environment import channels_sync_from_settings  # noqa: F401  (part of this interface)
 from notifications.models import (
     Channel,
@@ -404,21 +404,8 @@ def messages_enqueue_many(items: Iterable[Outgoing]) -> int:
             raise NotificationError("thread must be at most 100 characters")
     now = timezone.now()
     with transaction.atomic():
-        Message.objects.bulk_create(
-            [
-                Message(
-                    kind=item.kind,
-                    subject=item.subject,
-                    template=item.template,
-                    context=item.context,
-                    severity=item.severity,
-                    dedup_key=item.dedup_key,
-                    thread=item.thread,
-                    created_at=now,
-                )
-                for item in items
-            ],
-            ignore_conflicts=True,
+        write_messages(
+            (i.kind, i.subject, i.template, i.context, i.severity, i.dedup_key, now, i.thread) for i in items
         )
         ids = dict(
             Message.objects.filter(dedup_key__in=[item.dedup_key for item in items]).values_list(

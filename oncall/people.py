@@ -41,30 +41,43 @@ class ContactMethodError(ValueError):
         super().__init__("; ".join(" ".join(texts) for texts in self.errors.values()))
 
 
-def delivery_target(kind: str, address: str) -> tuple[str, str, int | None] | None:
-    """The outbox's (delivery kind, recipient, channel id) for a contact method, or None when
-    this installation cannot send to it. A phone method goes out through the first enabled Twilio
-    channel of its kind (its account, auth token and number: a person has none of their own), and
-    a Slack member's direct message through the first enabled Slack bot channel (its token);
-    without one, there is none."""
-    if kind == ContactMethod.Kind.EMAIL:
-        return "email", address, None
-    if kind == ContactMethod.Kind.PUSH:
-        return "ntfy", f"{settings.NTFY_URL}/{address}", None
-    sender_kind = SENDING_CHANNEL_KIND.get(kind)
-    if sender_kind is None:
-        return None
-    channels = Channel.objects.filter(kind=sender_kind, enabled=True).order_by("pk")
-    channel_id = channels.values_list("pk", flat=True).first()
-    return (sender_kind, address, channel_id) if channel_id is not None else None
-
-
 # Contact methods sent through a channel's credentials: the channel kind that sends them.
 SENDING_CHANNEL_KIND = {
     ContactMethod.Kind.SMS: Channel.Kind.SMS,
     ContactMethod.Kind.VOICE: Channel.Kind.VOICE,
     ContactMethod.Kind.SLACK: Channel.Kind.SLACK_BOT,
 }
+
+
+def sending_channels() -> dict[str, int]:
+    """The first enabled channel that sends each such contact method kind, by method kind: one
+    query, for a caller that asks delivery_target about many methods (an escalation sweep pages
+    hundreds of people)."""
+    method_kind = {channel: method for method, channel in SENDING_CHANNEL_KIND.items()}
+    first: dict[str, int] = {}
+    rows = Channel.objects.filter(kind__in=method_kind, enabled=True).order_by("pk")
+    for kind, pk in rows.values_list("kind", "pk"):
+        first.setdefault(method_kind[kind], pk)
+    return first
+
+
+def delivery_target(
+    kind: str, address: str, channels: dict[str, int] | None = None
+) -> tuple[str, str, int | None] | None:
+    """The outbox's (delivery kind, recipient, channel id) for a contact method, or None when
+    this installation cannot send to it. A phone method goes out through the first enabled Twilio
+    channel of its kind (its account, auth token and number: a person has none of their own), and
+    a Slack member's direct message through the first enabled Slack bot channel (its token);
+    without one, there is none. `channels` is sending_channels(), read once by a caller with many
+    methods; without it, it is read here."""
+    if kind == ContactMethod.Kind.EMAIL:
+        return "email", address, None
+    if kind == ContactMethod.Kind.PUSH:
+        return "ntfy", f"{settings.NTFY_URL}/{address}", None
+    if kind not in SENDING_CHANNEL_KIND:
+        return None
+    channel_id = (sending_channels() if channels is None else channels).get(kind)
+    return (SENDING_CHANNEL_KIND[kind], address, channel_id) if channel_id is not None else None
 
 
 NO_SENDER = (
