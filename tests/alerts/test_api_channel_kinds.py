@@ -58,7 +58,7 @@ def test_it_takes_ids_and_kinds_together_once_each(api, channels):
             ["pager"],
             "'pager' is neither a channel id nor a channel kind "
             "(email, slack, webhook, dashboard, ntfy, discord, teams, telegram, mattermost, gotify, "
-            "sms, voice, sms_gateway, pagerduty, opsgenie).",
+            "sms, voice, sms_gateway, pagerduty, opsgenie, slack_bot).",
         ),
         (["slack"], "No channel of kind 'slack' is enabled."),
         ("email", 'Expected a list of items but got type "str".'),
