@@ -81,3 +81,25 @@ def test_without_a_slack_bot_channel_a_member_id_cannot_be_verified(slack):
     with pytest.raises(ContactMethodError, match="no enabled Slack bot channel"):
         contact_method_send_code(method=method)
     assert slack.requests == []
+
+
+def sweep_queries(alerts: int, rule) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with time_machine.travel(SUNDAY_3AM_BERLIN, tick=False):
+        for n in range(alerts):
+            alert_raise(fingerprint=f"db-{alerts}-{n}", title="Database down", severity="critical", rule=rule)
+    with (
+        time_machine.travel(SUNDAY_3AM_BERLIN + timedelta(minutes=1), tick=False),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        alerts_escalate_due()
+    return len(queries)
+
+
+def test_the_sweep_reads_the_sending_channels_once_however_many_people_it_pages(bot, slack):
+    world = on_call_world()
+    method = verified_slack_method(world["alice"], slack)
+    rule_step(world["alice"], method, 0)
+    assert sweep_queries(2, world["rule"]) == sweep_queries(6, world["rule"])
