@@ -26,12 +26,14 @@ READ = "read"
 METRICS_WRITE = "metrics:write"
 ALERTS_WRITE = "alerts:write"
 STATUSPAGE_WRITE = "statuspage:write"
+CHECKS_PING = "checks:ping"
 CONFIG_WRITE = "config:write"
 SCOPES = {
     READ: "Read everything the user may read (GET).",
     METRICS_WRITE: "Push metric points (the ingest API).",
     ALERTS_WRITE: "Raise, acknowledge and resolve alerts; rules and silences; the Alertmanager webhook.",
     STATUSPAGE_WRITE: "Components' statuses, incidents and maintenance on the status page.",
+    CHECKS_PING: "Report heartbeat checks' runs through the API.",
     CONFIG_WRITE: "Change the rest of the configuration: probes, checks, on-call, operations config.",
 }
 # Where scopes apply: the staff API. Public endpoints (the status JSON, health) answer a request
@@ -43,6 +45,7 @@ GOVERNED = re.compile(r"^/(api/(operations|status/admin)/|health/detailed$)")
 # write no pattern names needs CONFIG_WRITE.
 SCOPE_RULES: list[tuple[re.Pattern, str]] = [
     (re.compile(r"^/api/operations/metrics/?$"), METRICS_WRITE),
+    (re.compile(r"^/api/operations/checks/[^/]+/ping/?$"), CHECKS_PING),
     (
         re.compile(
             r"^/api/operations/(alerts|alert-rules|silences|paging-drills|integrations/alertmanager)(/|$)"

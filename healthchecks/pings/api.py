@@ -1,11 +1,12 @@
-"""Staff API of heartbeat checks: settings (through the services), state, pings, pause/resume."""
+"""Staff API of heartbeat checks: settings (through the services), state, pings, pause/resume,
+and a ping through the API for jobs that hold an API key rather than the ping URL."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as ModelValidationError
 from django.core.validators import RegexValidator
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -13,8 +14,10 @@ from rest_framework.response import Response
 from healthchecks.pings.models import Check, CheckProject, Ping
 from healthchecks.pings.services import (
     CHECK_SETTINGS,
+    MAX_BODY_CHARACTERS,
     check_create,
     check_pause,
+    check_ping,
     check_resume,
     check_update,
 )
@@ -103,6 +106,25 @@ class PingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ApiPingSerializer(serializers.Serializer):
+    """A job's report sent through the API with a key (scope checks:ping) instead of the ping URL."""
+
+    kind = serializers.ChoiceField(choices=Ping.Kind.choices, default=Ping.Kind.SUCCESS)
+    exit_status = serializers.IntegerField(
+        min_value=0, max_value=255, required=False, help_text="0 is a success, anything else a failure."
+    )
+    body = serializers.CharField(required=False, allow_blank=True, max_length=MAX_BODY_CHARACTERS, default="")
+
+    def validate(self, data):
+        if "exit_status" in data:
+            if data["kind"] not in (Ping.Kind.SUCCESS, Ping.Kind.FAIL):
+                raise serializers.ValidationError(
+                    {"exit_status": "An exit status goes with a success or a failure."}
+                )
+            data["kind"] = Ping.Kind.SUCCESS if data["exit_status"] == 0 else Ping.Kind.FAIL
+        return data
+
+
 class CheckProjectViewSet(viewsets.ModelViewSet):
     lookup_value_regex = "[0-9]+"
     queryset = CheckProject.objects.order_by("name")
@@ -127,6 +149,24 @@ class CheckViewSet(viewsets.ModelViewSet):
     def resume(self, request, pk=None):
         check = check_resume(check=self.get_object())
         return Response(CheckSerializer(check, context={"request": request}).data)
+
+    @extend_schema(request=ApiPingSerializer, responses={201: PingSerializer})
+    @action(detail=True, methods=["post"])
+    def ping(self, request, pk=None):
+        """Report a run of the check's job, as the ping URL does (same states and durations)."""
+        given = ApiPingSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        ping = check_ping(
+            check=self.get_object(),
+            kind=data["kind"],
+            exit_status=data.get("exit_status"),
+            body=data["body"],
+            method="API",
+            remote_addr=request.META.get("REMOTE_ADDR", ""),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+        return Response(PingSerializer(ping).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=PingSerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -26,6 +26,8 @@ def documented_scope(path: str, method: str) -> str:
         return "read"
     if path == "/api/operations/metrics":
         return "metrics:write"
+    if re.match(r"^/api/operations/checks/\{[^}]+\}/ping$", path):
+        return "checks:ping"
     if ALERT_PATHS.match(path):
         return "alerts:write"
     if path.startswith("/api/status/admin/"):
