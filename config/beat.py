@@ -4,10 +4,12 @@ Every REFRESH_SECONDS it reads the intervals from the database and re-times the 
 interval setting the operations config covers (BEAT_JOBS names each job's setting). The database
 being down leaves the current intervals in place."""
 
+import contextlib
 import logging
 import time
 from datetime import timedelta
 
+from celery.beat import PersistentScheduler
 from celery.schedules import schedule
 
 from config.celery import BEAT_JOBS
@@ -33,6 +35,24 @@ class RuntimeIntervalScheduler(HeartbeatScheduler):
         if time.monotonic() - self._last_refresh >= self.refresh_seconds:
             self.apply_runtime_intervals()
         return super().tick(*args, **kwargs)
+
+    _entries = None
+
+    def _read_entries(self):
+        # The file is read again after each sync. When two beats share it by mistake, a read can
+        # catch the other one half-way through a write (an UnpicklingError, an EOFError, a missing
+        # key...): this beat then goes on with the entries it last read and saves them back.
+        try:
+            self._entries = PersistentScheduler.get_schedule(self)
+        except Exception as exc:
+            if self._entries is None:
+                raise
+            logger.warning("beat schedule file not read, going on with the last entries: %r", exc)
+            with contextlib.suppress(Exception):  # saved again at the next sync that can
+                PersistentScheduler.set_schedule(self, self._entries)
+        return self._entries
+
+    schedule = property(_read_entries, PersistentScheduler.set_schedule)
 
     def sync(self) -> None:
         # The schedule file only remembers when each job last ran. When two beats share it by

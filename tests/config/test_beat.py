@@ -1,3 +1,4 @@
+import pickle
 from datetime import timedelta
 
 import pytest
@@ -40,3 +41,24 @@ def test_it_keeps_running_when_its_schedule_file_cannot_be_saved(scheduler, monk
         patch.setattr(scheduler._store, "sync", removed_under_it)
         scheduler.sync()  # logged, not raised: the beat goes on
         assert scheduler.tick() >= 0
+
+
+class TornStore(dict):
+    """A schedule file another beat is half-way through writing: every read of it fails."""
+
+    def __getitem__(self, key):
+        raise pickle.UnpicklingError("pickle data was truncated")
+
+    def sync(self):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_it_keeps_its_entries_when_another_beat_is_writing_the_file(scheduler, monkeypatch):
+    entries = dict(scheduler.schedule)
+    assert "evaluate_alerts" in entries
+    monkeypatch.setattr(scheduler, "_store", TornStore())
+    assert set(scheduler.schedule) == set(entries)  # logged, not raised: the beat goes on
+    assert scheduler.tick() >= 0
