@@ -11,7 +11,7 @@ from alerts.services import alert_acknowledge, alert_escalate, alert_raise, aler
 from notifications.models import Delivery
 from notifications.services import deliveries_send_due
 from tests.alerts.paging import SUNDAY_3AM_BERLIN, method, on_call_world
-from tests.notifications.provider_servers import Answer, ProviderServer
+from tests.notifications.conftest import ntfy  # noqa: F401  (the fixture)
 from tests.notifications.servers import start_smtp
 
 pytestmark = pytest.mark.django_db
@@ -30,15 +30,7 @@ def smtp(settings):
 
 
 @pytest.fixture
-def ntfy(settings):
-    server = ProviderServer(Answer.json(200, {"id": "x1", "event": "message"}))
-    settings.NTFY_URL = server.url
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def world(smtp, ntfy):
+def world(smtp, ntfy):  # noqa: F811
     return on_call_world()
 
 
@@ -61,7 +53,7 @@ def mailed(smtp) -> list[str]:
     return [address for _, recipients in smtp.envelopes for address in recipients]
 
 
-def test_it_pages_the_person_on_call_by_their_rules_then_climbs_a_level(world, smtp, ntfy):
+def test_it_pages_the_person_on_call_by_their_rules_then_climbs_a_level(world, smtp, ntfy):  # noqa: F811
     fire(world["rule"])
     sweep_and_send(1)
     assert mailed(smtp) == ["alice@example.com"]  # Sunday 03:00: the night rotation, not office hours
@@ -75,7 +67,7 @@ def test_it_pages_the_person_on_call_by_their_rules_then_climbs_a_level(world, s
     assert mailed(smtp) == ["alice@example.com", "carol@example.com"]  # level 2: the secondary
 
 
-def test_it_cancels_pending_pages_on_acknowledgement(world, ntfy):
+def test_it_cancels_pending_pages_on_acknowledgement(world, ntfy):  # noqa: F811
     alert = fire(world["rule"])
     sweep_and_send(1)
     with at(2):

@@ -14,18 +14,9 @@ from notifications.models import Delivery
 from notifications.services import deliveries_send_due
 from tests.alerts.mail_links import LINE, mail_text
 from tests.alerts.paging import SUNDAY_3AM_BERLIN, on_call_world
-from tests.notifications.conftest import smtp  # noqa: F401  (the fixture)
-from tests.notifications.provider_servers import Answer, ProviderServer
+from tests.notifications.conftest import ntfy, smtp  # noqa: F401  (the fixtures)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def ntfy(settings):
-    server = ProviderServer(Answer.json(200, {"id": "x1", "event": "message"}))
-    settings.NTFY_URL = server.url
-    yield server
-    server.stop()
 
 
 def sweep_at(minutes: float):

@@ -1,6 +1,7 @@
 import pytest
 
 from config.celery import app as celery_app
+from tests.notifications.provider_servers import Answer, ProviderServer
 from tests.notifications.servers import HttpReceiver, start_smtp
 from tests.notifications.twilio_fakes import twilio  # noqa: F401 (a loopback Twilio)
 
@@ -34,3 +35,12 @@ def eager_celery():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def ntfy(settings):
+    """A loopback ntfy server, the push contact methods' server (NTFY_URL)."""
+    server = ProviderServer(Answer.json(200, {"id": "x1", "event": "message"}))
+    settings.NTFY_URL = server.url
+    yield server
+    server.stop()
