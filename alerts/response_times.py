@@ -77,7 +77,7 @@ def _medians_read(rows, starts: dict[int, datetime], found: dict) -> None:
             row[f"median_{name}_{days}"] = _middle(picked.get((days, severity, name), []))
 
 
-def _figures(row: dict, days: int) -> dict:
+def _figures(row: dict, days: int | str) -> dict:
     total, acked = row.get(f"alerts_{days}", 0), row.get(f"acknowledged_{days}", 0)
     resolved = row.get(f"resolved_{days}", 0)
     return {
@@ -101,7 +101,34 @@ def response_times_windows(windows=WINDOWS, *, now: datetime | None = None) -> d
     """{days: per severity (most severe first) figures} for each window, in one or two queries."""
     now = now or timezone.now()
     starts = {days: now - timedelta(days=days) for days in windows}
-    rows = _durations(min(starts.values()))
+    found = _measure(starts, _durations(min(starts.values())))
+    return {
+        days: {
+            "days": days,
+            "since": since,
+            "until": now,
+            "by_severity": {
+                severity: _figures(found.get((days, severity), {}), days) for severity in SEVERITIES
+            },
+        }
+        for days, since in starts.items()
+    }
+
+
+def response_times_between(*, since: datetime, until: datetime) -> dict:
+    """The same figures for the alerts fired in [since, until) (a report's period)."""
+    found = _measure({"period": since}, _durations(since).filter(fired_at__lt=until))
+    return {
+        "since": since,
+        "until": until,
+        "by_severity": {
+            severity: _figures(found.get(("period", severity), {}), "period") for severity in SEVERITIES
+        },
+    }
+
+
+def _measure(starts: dict, rows) -> dict:
+    """{(window, severity): aggregates} for each window's start, in one or two queries."""
     in_database = connection.vendor == "postgresql"
     figures = {}
     for days, since in starts.items():
@@ -125,17 +152,7 @@ def response_times_windows(windows=WINDOWS, *, now: datetime | None = None) -> d
     }
     if not in_database:
         _medians_read(rows, starts, found)
-    return {
-        days: {
-            "days": days,
-            "since": since,
-            "until": now,
-            "by_severity": {
-                severity: _figures(found.get((days, severity), {}), days) for severity in SEVERITIES
-            },
-        }
-        for days, since in starts.items()
-    }
+    return found
 
 
 def response_times(days: int, *, now: datetime | None = None) -> dict:

@@ -51,9 +51,14 @@ def _empty(day: date) -> dict:
 
 
 def compute_days(component: Component, first: date, last: date, now: datetime) -> list[dict]:
-    """Seconds per state for each day first..last, up to `now` (two queries, one sweep)."""
+    """Seconds per state for each day first..last, up to `now`."""
     start = max(day_start(first), component.created_at)
     end = min(day_start(last) + timedelta(days=1), now)
+    return list(_sweep(component, start, end, first, last).values())
+
+
+def _sweep(component: Component, start: datetime, end: datetime, first: date, last: date) -> dict:
+    """Seconds per state in [start, end), per UTC day first..last (two queries, one sweep)."""
     changes = list(
         ComponentStatusChange.objects.filter(component=component, at__gte=start, at__lt=end)
         .order_by("at", "id")
@@ -90,7 +95,7 @@ def compute_days(component: Component, first: date, last: date, now: datetime) -
         cursor = max(cursor, at)
         if next_status is not None:
             status = next_status
-    return list(days.values())
+    return days
 
 
 def _spread(days: dict, begin: datetime, end: datetime, status: str) -> None:
@@ -240,10 +245,22 @@ def figures_for(components: list[Component], *, days: int = MAX_DAYS, now: datet
     """{component id: [DayFigure oldest→today]} for all components in one query."""
     now = now or timezone.now()
     today = now.astimezone(utc).date()
-    first = today - timedelta(days=days - 1)
+    return figures_between(components, first=today - timedelta(days=days - 1), last=today, now=now)
+
+
+def figures_between(
+    components: list[Component], *, first: date, last: date, now: datetime | None = None
+) -> dict:
+    """{component id: [DayFigure first→last]} for all components in one query: the page's figures
+    for any span of kept days (reports and SLOs read these, so they share the page's formula).
+    A day after today has no data; today is extended up to now."""
+    now = now or timezone.now()
+    days = (last - first).days + 1
     rows: dict[tuple[int, date], ComponentUptimeDay] = {
         (row.component_id, row.day): row
-        for row in ComponentUptimeDay.objects.filter(component__in=[c.pk for c in components], day__gte=first)
+        for row in ComponentUptimeDay.objects.filter(
+            component__in=[c.pk for c in components], day__gte=first, day__lte=last
+        )
     }
     result = {}
     for component in components:
@@ -256,9 +273,41 @@ def figures_for(components: list[Component], *, days: int = MAX_DAYS, now: datet
     return result
 
 
-def percentage(figures: list[DayFigure]) -> float | None:
+def interval_figure(component: Component, start: datetime, end: datetime) -> DayFigure:
+    """The seconds in each state over [start, end), replayed from the status changes (for spans
+    shorter than a day, such as the burn-rate windows of an SLO), as one figure with the page's
+    formula applied."""
+    start = max(start, component.created_at)
+    figure = DayFigure(day=start.astimezone(utc).date(), uptime=None)
+    if end <= start:
+        return figure
+    first, last = start.astimezone(utc).date(), (end - timedelta(microseconds=1)).astimezone(utc).date()
+    for row in _sweep(component, start, end, first, last).values():
+        figure.observed_seconds += row["observed_seconds"]
+        figure.major_outage_seconds += row["major_outage_seconds"]
+        figure.partial_outage_seconds += row["partial_outage_seconds"]
+        figure.degraded_seconds += row["degraded_seconds"]
+        figure.maintenance_seconds += row["maintenance_seconds"]
+    if figure.observed_seconds > 0:
+        figure.uptime = max(0.0, 1 - figure.weighted_down / figure.observed_seconds)
+    return figure
+
+
+def totals(figures: list[DayFigure]) -> tuple[float, float]:
+    """(seconds observed, weighted seconds down) over the days with data."""
     observed = sum(f.observed_seconds for f in figures if f.uptime is not None)
+    down = sum(f.weighted_down for f in figures if f.uptime is not None)
+    return observed, down
+
+
+def ratio(figures: list[DayFigure]) -> float | None:
+    """The uptime over these days, unrounded (SLOs compare it with a target such as 99.95 %)."""
+    observed, down = totals(figures)
     if not observed:
         return None
-    down = sum(f.weighted_down for f in figures if f.uptime is not None)
-    return round(100 * (1 - down / observed), 2)
+    return 1 - down / observed
+
+
+def percentage(figures: list[DayFigure]) -> float | None:
+    value = ratio(figures)
+    return None if value is None else round(100 * value, 2)
