@@ -19,6 +19,7 @@ HTTP answers are streamed and at most MAX_ANSWER_BYTES of them read: only an err
 first lines are kept, and a receiver must not be able to fill a worker's memory.
 """
 
+import base64
 import contextlib
 import email.utils
 import hashlib
@@ -29,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from email.mime.image import MIMEImage
 
 import requests
 from celery.exceptions import SoftTimeLimitExceeded
@@ -129,6 +131,16 @@ def build_email(message: Message, delivery: Delivery) -> EmailMultiAlternatives:
         headers=headers,
     )
     mail.attach_alternative(render_html(message, context), "text/html")
+    images = message.context.get("inline_images") or []
+    if images:
+        # Pictures a mail client shows without fetching anything (a report's chart): the HTML
+        # names each as cid:<name>, and multipart/related carries it beside the two bodies.
+        mail.mixed_subtype = "related"
+        for image in images:
+            part = MIMEImage(base64.b64decode(image["data"]), _subtype=image.get("subtype", "png"))
+            part.add_header("Content-ID", f"<{clean_line(image['cid'])}>")
+            part.add_header("Content-Disposition", "inline", filename=f"{clean_line(image['cid'])}.png")
+            mail.attach(part)
     return mail
 
 
