@@ -167,6 +167,7 @@ class Alert(models.Model):
         EXTERNAL = "external", "Alertmanager"
         META = "meta", "Vigil itself"
         DRILL = "drill", "Paging drill"
+        SLO = "slo", "Service level objective"
 
     rule = models.ForeignKey(
         AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"

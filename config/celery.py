@@ -50,6 +50,8 @@ BEAT_JOBS: dict[str, tuple[str, str]] = {
     "run_paging_drills": ("alerts.tasks.run_paging_drills", "PAGING_DRILL_CHECK_INTERVAL"),
     "run_probes": ("healthchecks.tasks.run_probes", "HEALTH_CHECK_INTERVAL"),
     "sweep_checks": ("healthchecks.tasks.sweep_checks", "CHECKS_SWEEP_INTERVAL"),
+    "check_service_levels": ("reports.tasks.check_service_levels", "SERVICE_LEVEL_CHECK_INTERVAL"),
+    "send_reports": ("reports.tasks.send_reports", "REPORTS_CHECK_INTERVAL"),
     "send_maintenance_reminders": (
         "statuspage.tasks.send_maintenance_reminders",
         "SUBSCRIBERS_REMINDER_CHECK_INTERVAL",

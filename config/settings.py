@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "notifications",
     "alerts",
     "statuspage",
+    "reports",
     # The API schema and the assets of its docs pages, loaded after the project's apps.
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -667,6 +668,12 @@ SUBSCRIBERS_REMINDER_MINUTES = env_int("SUBSCRIBERS_REMINDER_MINUTES", 60, minim
 SUBSCRIBERS_REMINDER_CHECK_INTERVAL = env_int("SUBSCRIBERS_REMINDER_CHECK_INTERVAL", 60, minimum=5)
 # Also send incident and maintenance mail to the enabled staff channels (by their minimum severity).
 SUBSCRIBERS_ANNOUNCE_TO_CHANNELS = env_bool("SUBSCRIBERS_ANNOUNCE_TO_CHANNELS", False)
+
+# --- Service levels and reports (reports/); see docs/reports.md ---------------------------
+# How often SLO burn rates and response targets are checked, and how often scheduled reports
+# look for a period that has ended.
+SERVICE_LEVEL_CHECK_INTERVAL = env_int("SERVICE_LEVEL_CHECK_INTERVAL", 60, minimum=10)
+REPORTS_CHECK_INTERVAL = env_int("REPORTS_CHECK_INTERVAL", 600, minimum=30)
 
 # --- Operations console (config app: dashboard, run-time config) --------------------------
 SYSTEM_THRESHOLDS_FUNCTION = "config.runtime_config.system_thresholds"
