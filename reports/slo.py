@@ -144,7 +144,7 @@ def slos_evaluate(*, now: datetime | None = None) -> str:
     for pk in ServiceLevelObjective.objects.filter(burn_alerts=True).values_list("pk", flat=True):
         with transaction.atomic():
             slo = (
-                ServiceLevelObjective.objects.select_for_update(skip_locked=True)
+                ServiceLevelObjective.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("component")
                 .filter(pk=pk)
                 .first()
