@@ -373,6 +373,9 @@ OPERATIONS_TAGS = {
     "config": "console",
     "system": "probes",
     "probes": "probes",
+    "reports": "reports",
+    "slos": "reports",
+    "response-breaches": "reports",
 }
 
 

@@ -1,5 +1,5 @@
 from django.contrib import admin, messages
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -143,7 +143,7 @@ class ReportAdmin(admin.ModelAdmin):
         run = report.runs.order_by("-period_start").first()
         return f"{run.period_start} – {run.period_end}" if run else "–"
 
-    @admin.action(description="Send the last complete period now (once per period)")
+    @admin.action(description="Send the last complete period now (once per period)", permissions=["change"])
     def send_last_period(self, request, queryset):
         sent = skipped = 0
         for report in queryset:
@@ -168,6 +168,8 @@ class ReportAdmin(admin.ModelAdmin):
 
     def uptime_export(self, request):
         """The uptime API's export as a page (with a chart), CSV or JSON: the same figures."""
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
         if not request.user.has_perm("statuspage.view_component"):
             return HttpResponse(status=403)
         try:

@@ -104,6 +104,8 @@ def test_it_groups_operations_by_topic():
     assert paths["/api/operations/alert-rules"]["get"]["tags"] == ["alerts"]
     assert paths["/api/status/admin/incidents"]["post"]["tags"] == ["status page (staff)"]
     assert paths["/api/operations/config"]["get"]["tags"] == ["console"]
+    assert paths["/api/operations/reports/uptime"]["get"]["tags"] == ["reports"]
+    assert paths["/api/operations/slos/{id}"]["get"]["tags"] == ["reports"]
 
 
 def _operations(schema: dict):

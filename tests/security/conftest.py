@@ -23,12 +23,19 @@ from notifications.models import StaffNotification
 from oncall.models import ContactMethod, EscalationPolicy, NotificationRule
 from oncall.policies import StepSpec, policy_save
 from oncall.services import calendar_feed_issue
+from reports.models import ReportRun, ResponseBreach
 from statuspage.models import Component
 from tests.config.factories import ops_world, role_user
 from tests.healthchecks.factories import HeartbeatFactory, ProbeFactory
 from tests.monitoring.factories import MetricFactory
 from tests.oncall.factories import daily_layer
 from tests.oncall.factories import schedule as oncall_schedule
+from tests.reports.factories import (
+    BusinessCalendarFactory,
+    ObjectiveFactory,
+    ReportFactory,
+    ResponseTargetFactory,
+)
 from tests.subscribers.factories import SubscriberFactory
 
 # What every request may touch without it being a write anyone made: the login session.
@@ -121,6 +128,17 @@ def full_world() -> dict:
         ),
     )
     world.update(paging_drill=drill_start(policy=world["escalation_policy"], user=admin_user))
+    report = ReportFactory()
+    world.update(
+        business_calendar=BusinessCalendarFactory(),
+        objective=ObjectiveFactory(component=world["component"]),
+        response_target=ResponseTargetFactory(),
+        response_breach=ResponseBreach.objects.create(
+            alert=world["alert"], kind="acknowledge", severity="high", target_minutes=5, due_at=now
+        ),
+        report=report,
+        report_run=ReportRun.objects.create(report=report, period_start=now.date(), period_end=now.date()),
+    )
     return world
 
 

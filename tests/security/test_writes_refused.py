@@ -51,6 +51,8 @@ ADMIN_NOT_WRITES = {
     "jsi18n",
     "view_on_site",
     "app_list",
+    # The uptime export page only reads (GET; any other method is a 405).
+    "reports_uptime_export",
 }
 # Admin actions that only read (or only mark the user's own inbox as read).
 READ_ONLY_ACTIONS = {"export_csv", "mark_read"}
