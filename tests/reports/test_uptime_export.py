@@ -2,9 +2,12 @@
 
 import csv
 import io
+import struct
+import zlib
 
 import pytest
 
+from reports.chart import png_bars
 from statuspage.uptime import uptime_rollup
 from tests.reports.conftest import at, set_status
 from tests.statuspage.factories import ComponentFactory
@@ -96,3 +99,17 @@ def test_it_keeps_a_formula_in_a_name_as_text_in_the_csv(api, clock):
     ComponentFactory(name="=HYPERLINK(1)")
     response = api.get(URL, {"format": "csv"})
     assert "'=HYPERLINK(1)" in response.content.decode()
+
+
+def test_it_names_the_bad_parameter_on_the_admin_export(admin_client):
+    response = admin_client.get("/admin/reports/report/uptime-export/", {"from": "soon"})
+    assert response.status_code == 400 and b"from must be a date" in response.content
+
+
+def test_it_draws_the_chart_as_a_png_of_its_size():
+    png = png_bars([0.0, 12.5, 0.0, 60.0])
+    width, height = struct.unpack(">II", png[16:24])
+    assert (width, height) == (600, 160)
+    # One filter byte and three bytes a pixel per row.
+    data = zlib.decompress(png[png.index(b"IDAT") + 4 : png.index(b"IEND") - 8])
+    assert len(data) == height * (1 + 3 * width)
