@@ -55,10 +55,16 @@ def slo_window(slo: ServiceLevelObjective, now: datetime) -> tuple[date, date, f
     return today - timedelta(days=slo.window_days - 1), today, slo.window_days * 86400.0
 
 
-def _burn(components: list[Component], start: datetime, end: datetime, allowed: float) -> float | None:
-    figures = [uptime.interval_figure(c, start, end) for c in components]
-    value = uptime.ratio(figures)
-    return None if value is None else (1 - value) / allowed
+def _burn_rates(components: list[Component], now: datetime, allowed: float) -> dict[timedelta, float | None]:
+    """Burn rate over each window ending now, pooled over the components; one replay of the
+    longest window per component serves every window."""
+    spans = sorted({span for rule in BURN_RULES for span in (rule.long, rule.short)})
+    per_component = [uptime.interval_figures(c, [now - span for span in spans], now) for c in components]
+    rates = {}
+    for i, span in enumerate(spans):
+        value = uptime.ratio([figures[i] for figures in per_component])
+        rates[span] = None if value is None else (1 - value) / allowed
+    return rates
 
 
 def slo_status(slo: ServiceLevelObjective, *, now: datetime | None = None) -> dict:
@@ -73,10 +79,10 @@ def slo_status(slo: ServiceLevelObjective, *, now: datetime | None = None) -> di
     budget = allowed * length * max(len(components), 1)
     burn = {}
     fast = []
+    rates = _burn_rates(components, now, allowed)
     for rule in BURN_RULES:
         threshold = rule.budget_fraction * length / rule.long.total_seconds()
-        long_rate = _burn(components, now - rule.long, now, allowed)
-        short_rate = _burn(components, now - rule.short, now, allowed)
+        long_rate, short_rate = rates[rule.long], rates[rule.short]
         burn[rule.name] = {
             "burn_rate": None if long_rate is None else round(long_rate, 3),
             "short_window_burn_rate": None if short_rate is None else round(short_rate, 3),

@@ -58,7 +58,17 @@ def compute_days(component: Component, first: date, last: date, now: datetime) -
 
 
 def _sweep(component: Component, start: datetime, end: datetime, first: date, last: date) -> dict:
-    """Seconds per state in [start, end), per UTC day first..last (two queries, one sweep)."""
+    """Seconds per state in [start, end), per UTC day first..last."""
+    days = {
+        first + timedelta(days=i): _empty(first + timedelta(days=i)) for i in range((last - first).days + 1)
+    }
+    for begin, finish, status in _segments(component, start, end):
+        _spread(days, begin, finish, status)
+    return days
+
+
+def _segments(component: Component, start: datetime, end: datetime) -> list[tuple[datetime, datetime, str]]:
+    """[begin, end, status] spans covering [start, end), from the status changes (two queries)."""
     changes = list(
         ComponentStatusChange.objects.filter(component=component, at__gte=start, at__lt=end)
         .order_by("at", "id")
@@ -85,17 +95,16 @@ def _sweep(component: Component, start: datetime, end: datetime, first: date, la
         )
         status = later or component.status
 
-    days = {
-        first + timedelta(days=i): _empty(first + timedelta(days=i)) for i in range((last - first).days + 1)
-    }
+    segments = []
     cursor = start
     points = [(at, to_status) for at, _from, to_status in changes] + [(end, None)]
     for at, next_status in points:
-        _spread(days, cursor, max(cursor, at), status)
+        if at > cursor:
+            segments.append((cursor, at, status))
         cursor = max(cursor, at)
         if next_status is not None:
             status = next_status
-    return days
+    return segments
 
 
 def _spread(days: dict, begin: datetime, end: datetime, status: str) -> None:
@@ -273,24 +282,27 @@ def figures_between(
     return result
 
 
-def interval_figure(component: Component, start: datetime, end: datetime) -> DayFigure:
-    """The seconds in each state over [start, end), replayed from the status changes (for spans
-    shorter than a day, such as the burn-rate windows of an SLO), as one figure with the page's
-    formula applied."""
-    start = max(start, component.created_at)
-    figure = DayFigure(day=start.astimezone(utc).date(), uptime=None)
-    if end <= start:
-        return figure
-    first, last = start.astimezone(utc).date(), (end - timedelta(microseconds=1)).astimezone(utc).date()
-    for row in _sweep(component, start, end, first, last).values():
-        figure.observed_seconds += row["observed_seconds"]
-        figure.major_outage_seconds += row["major_outage_seconds"]
-        figure.partial_outage_seconds += row["partial_outage_seconds"]
-        figure.degraded_seconds += row["degraded_seconds"]
-        figure.maintenance_seconds += row["maintenance_seconds"]
-    if figure.observed_seconds > 0:
-        figure.uptime = max(0.0, 1 - figure.weighted_down / figure.observed_seconds)
-    return figure
+def interval_figures(component: Component, starts: list[datetime], end: datetime) -> list[DayFigure]:
+    """For each start, the seconds in each state over [start, end), replayed from the status
+    changes of the longest span once (spans shorter than a day, such as an SLO's burn-rate
+    windows), each as one figure with the page's formula applied."""
+    earliest = max(min(starts), component.created_at)
+    segments = _segments(component, earliest, end) if earliest < end else []
+    figures = []
+    for start in starts:
+        figure = DayFigure(day=start.astimezone(utc).date(), uptime=None)
+        for begin, finish, status in segments:
+            seconds = (min(finish, end) - max(begin, start)).total_seconds()
+            if seconds <= 0:
+                continue
+            figure.observed_seconds += seconds
+            field = SECONDS_FIELD.get(status)
+            if field:
+                setattr(figure, field, getattr(figure, field) + seconds)
+        if figure.observed_seconds > 0:
+            figure.uptime = max(0.0, 1 - figure.weighted_down / figure.observed_seconds)
+        figures.append(figure)
+    return figures
 
 
 def totals(figures: list[DayFigure]) -> tuple[float, float]:

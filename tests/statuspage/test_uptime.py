@@ -136,3 +136,22 @@ def test_it_refuses_a_bad_day_count(client, api, days):
 
 def test_it_answers_404_for_an_unknown_component_uptime(client):
     assert client.get("/api/status/components/999/uptime").status_code == 404
+
+
+def test_it_gives_the_figures_of_spans_shorter_than_a_day_from_one_replay(api):
+    _history(api, (0, 9, "operational", "partial_outage"), (0, 10, "partial_outage", "major_outage"))
+    api.status = "major_outage"
+    hour, six_hours = uptime.interval_figures(api, [_at(0, 11), _at(0, 6)], NOW)
+    # The last hour all major outage; of the last six, 1 h partial and 2 h major.
+    assert (hour.observed_seconds, hour.major_outage_seconds, hour.uptime) == (3600, 3600, 0.0)
+    assert six_hours.weighted_down == 2 * 3600 + 0.3 * 3600
+    assert six_hours.uptime == pytest.approx(1 - 2.3 / 6)
+
+
+def test_it_gives_the_figures_of_any_span_of_kept_days(api):
+    _history(api, (2, 0, "operational", "major_outage"), (2, 12, "major_outage", "operational"))
+    uptime.component_uptime_refresh(api, since=_at(3, 0), now=NOW)
+    figures = uptime.figures_between(
+        [api], first=TODAY - timedelta(days=2), last=TODAY - timedelta(days=1), now=NOW
+    )
+    assert uptime.ratio(figures[api.pk]) == 0.75 and uptime.percentage(figures[api.pk]) == 75.0
