@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -171,7 +172,7 @@ class ReportAdmin(admin.ModelAdmin):
         if request.method != "GET":
             return HttpResponseNotAllowed(["GET"])
         if not request.user.has_perm("statuspage.view_component"):
-            return HttpResponse(status=403)
+            raise PermissionDenied
         try:
             period, fmt, ids = parse_query(request.GET, timezone.now(), formats=("html", "csv", "json"))
         except QueryError as exc:

@@ -82,10 +82,13 @@ def uptime_csv(data: dict) -> str:
     writer.writeheader()
     for row in data["components"]:
         # A name starting with = + - @ is written as text, not a formula a spreadsheet would run.
-        name = row["name"]
-        safe = {**row, "name": "'" + name if name[:1] in "=+-@" else name}
+        safe = {**row, "name": _text(row["name"]), "group": _text(row["group"])}
         writer.writerow({"from": data["from"], "to": data["to"], **safe})
     return out.getvalue()
+
+
+def _text(value: str | None) -> str | None:
+    return "'" + value if value and value[0] in "=+-@" else value
 
 
 def csv_filename(data: dict) -> str:

@@ -10,7 +10,7 @@ import pytest
 from reports.chart import png_bars
 from statuspage.uptime import uptime_rollup
 from tests.reports.conftest import at, set_status
-from tests.statuspage.factories import ComponentFactory
+from tests.statuspage.factories import ComponentFactory, ComponentGroupFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -96,9 +96,14 @@ def test_it_answers_a_bad_parameter_with_a_400_naming_it(api, query, named):
 
 
 def test_it_keeps_a_formula_in_a_name_as_text_in_the_csv(api, clock):
-    ComponentFactory(name="=HYPERLINK(1)")
-    response = api.get(URL, {"format": "csv"})
-    assert "'=HYPERLINK(1)" in response.content.decode()
+    ComponentFactory(name="=HYPERLINK(1)", group=ComponentGroupFactory(name="@SUM(2)"))
+    (row,) = csv.DictReader(io.StringIO(api.get(URL, {"format": "csv"}).content.decode()))
+    assert (row["name"], row["group"]) == ("'=HYPERLINK(1)", "'@SUM(2)")
+
+
+def test_it_refuses_the_admin_export_to_staff_without_the_permission(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("nobody", is_staff=True))
+    assert client.get("/admin/reports/report/uptime-export/").status_code == 403
 
 
 def test_it_names_the_bad_parameter_on_the_admin_export(admin_client):
