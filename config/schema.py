@@ -366,6 +366,7 @@ OPERATIONS_TAGS = {
     "silences": "alerts",
     "integrations": "alerts",
     "paging-drills": "oncall",
+    "channels": "notifications",
     "metrics": "metrics",
     "infrastructure": "metrics",
     "performance": "metrics",
