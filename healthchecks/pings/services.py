@@ -36,6 +36,7 @@ CHECK_SETTINGS = (
     "grace_seconds",
     "severity",
     "channels",
+    "escalation_policy",
     "component",
     "description",
 )
@@ -76,6 +77,7 @@ def _went_down(check: Check, message: str, now: datetime) -> None:
         component=check.component,
         actor_type=AlertEvent.Actor.SYSTEM,
         channels=list(check.channels.all()),
+        escalation_policy=check.escalation_policy,
         now=now,
     )
     _set_component(check, ComponentStatus.MAJOR_OUTAGE, f"check: {message}", now)
