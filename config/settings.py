@@ -521,6 +521,8 @@ SPECTACULAR_SETTINGS = {
         "CheckKindEnum": "healthchecks.pings.models.Check.Kind",
         "PingKindEnum": "healthchecks.pings.models.Ping.Kind",
         "ContactMethodKindEnum": "oncall.models.ContactMethod.Kind",
+        # A channel's min_severity is the same four severities as every other severity field.
+        "SeverityEnum": "notifications.models.Severity",
     },
 }
 
