@@ -17,10 +17,10 @@ from alerts.notify import announcements_batched
 from alerts.services import alert_raise, alert_resolve
 from healthchecks.pings.models import Check, Ping
 from healthchecks.pings.schedule import next_due
+from healthchecks.probes.holds import component_set_status_automatic
 from monitoring.models import Metric, MetricType
 from monitoring.writer import metrics_write
 from statuspage.models import ComponentStatus, StatusSource
-from statuspage.services import component_set_status
 
 MAX_BODY_CHARACTERS = 10_000
 SWEEP_BATCH = 500
@@ -59,8 +59,13 @@ def _expect_next(check: Check, after: datetime) -> None:
 
 def _set_component(check: Check, status: str, note: str, at: datetime) -> None:
     if check.component_id:
-        component_set_status(
-            component=check.component, status=status, source=StatusSource.CHECK, note=note[:200], at=at
+        component_set_status_automatic(
+            component=check.component,
+            status=status,
+            source=StatusSource.CHECK,
+            note=note[:200],
+            at=at,
+            now=at,
         )
 
 
