@@ -135,6 +135,10 @@ TEMPLATES = [
 
 # --- Database: SQLite in DATA_DIR, or DATABASE_URL (PostgreSQL) ---------------------------
 DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 2, minimum=1, maximum=60)
+# The web processes' connection pools: connections per process, and how long a request waits
+# for one when all are busy (then it fails with a 503 rather than queueing without end).
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 10, minimum=1, maximum=200)
+DATABASE_POOL_TIMEOUT = env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1, maximum=120)
 
 
 def _greenlets() -> bool:
@@ -167,9 +171,14 @@ def _database() -> dict:
                 ),
             },
         }
+    options = {**url_config.get("OPTIONS", {}), "connect_timeout": DATABASE_CONNECT_TIMEOUT}
+    if _greenlets():
+        # A greenlet's connection goes back to a pool the process shares when its request ends:
+        # opening a PostgreSQL connection per request costs more than most requests.
+        options["pool"] = {"min_size": 1, "max_size": DATABASE_POOL_SIZE, "timeout": DATABASE_POOL_TIMEOUT}
     return {
         **url_config,
-        "OPTIONS": {**url_config.get("OPTIONS", {}), "connect_timeout": DATABASE_CONNECT_TIMEOUT},
+        "OPTIONS": options,
         "CONN_MAX_AGE": 0 if _greenlets() else env_int("CONN_MAX_AGE", 60, minimum=0),
         "CONN_HEALTH_CHECKS": True,
         "TEST": {

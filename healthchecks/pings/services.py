@@ -15,6 +15,7 @@ from django.utils import timezone
 from alerts.models import Alert, AlertEvent
 from alerts.notify import announcements_batched
 from alerts.services import alert_raise, alert_resolve
+from healthchecks.pings.fast_path import success_ping_fast
 from healthchecks.pings.models import Check, Ping
 from healthchecks.pings.schedule import next_due
 from healthchecks.probes.holds import component_set_status_automatic
@@ -157,6 +158,20 @@ def check_ping(
     else:
         filters = {"project__ping_key": project_key, "slug": slug}
     now = now or timezone.now()
+    method, remote_addr, user_agent = method[:8], remote_addr[:64], user_agent[:200]
+    body = body[:MAX_BODY_CHARACTERS]
+    if kind == Ping.Kind.SUCCESS and ping_key is not None:
+        fast = success_ping_fast(
+            ping_key=ping_key,
+            exit_status=exit_status,
+            now=now,
+            method=method,
+            remote_addr=remote_addr,
+            user_agent=user_agent,
+            body=body,
+        )
+        if fast is not None:
+            return fast
     with announcements_batched(), transaction.atomic():
         check = _locked_check(filters)
         if check is None:
@@ -166,10 +181,10 @@ def check_ping(
             kind=kind,
             exit_status=exit_status,
             at=now,
-            method=method[:8],
-            remote_addr=remote_addr[:64],
-            user_agent=user_agent[:200],
-            body=body[:MAX_BODY_CHARACTERS],
+            method=method,
+            remote_addr=remote_addr,
+            user_agent=user_agent,
+            body=body,
         )
         if kind == Ping.Kind.LOG:
             ping.save(force_insert=True)
