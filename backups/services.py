@@ -459,13 +459,14 @@ def backups_prune(*, now: datetime | None = None) -> int:
     return len(removed)
 
 
-def backup_daily(*, now: datetime | None = None) -> str:
+def backup_daily(*, force: bool = False, now: datetime | None = None) -> str:
     """The beat job: back up, verify the newest backup, prune. A second worker or a redelivered
-    task finds the day's backup made (or being made) and its verification done, and does nothing."""
+    task finds the day's backup made (or being made) and its verification done, and does nothing.
+    `force` (staff asked for one): back up even when a recent backup exists."""
     now = now or timezone.now()
     done = []
     recent = now - timedelta(seconds=settings.BACKUP_INTERVAL // 2)
-    if Backup.objects.filter(status=Backup.Status.COMPLETE, started_at__gte=recent).exists():
+    if not force and Backup.objects.filter(status=Backup.Status.COMPLETE, started_at__gte=recent).exists():
         done.append("backup: a recent one exists")
     else:
         try:
@@ -488,6 +489,18 @@ def backup_daily(*, now: datetime | None = None) -> str:
             done.append(f"verify: {exc}")
     done.append(f"pruned {backups_prune(now=now)}")
     return "; ".join(done)
+
+
+def backup_verify_again(*, backup_id: int) -> str:
+    """Verify one recorded backup's file again (the console's action)."""
+    backup = Backup.objects.filter(pk=backup_id, status=Backup.Status.COMPLETE, pruned_at=None).first()
+    if backup is None:
+        return f"backup {backup_id}: no such finished backup with its file kept"
+    try:
+        verification = backup_verify(path=Path(settings.BACKUP_DIR) / backup.file_name)
+    except BackupBusy as exc:
+        return f"backup {backup_id}: {exc}"
+    return f"backup {backup_id}: {verification.result}"
 
 
 def backup_status(*, now: datetime | None = None) -> dict:
