@@ -107,3 +107,43 @@ def test_it_round_trips_sqlite_with_rows_written_during_the_backup(sqlite, tmp_p
     assert restored.returncode == 0, restored.stderr
     with sqlite3.connect(restored_file) as copy:
         assert copy.execute("SELECT COUNT(*) FROM auth_user").fetchone()[0] == in_backup
+
+
+@pytest.fixture
+def empty_target(tmp_path):
+    """A database of the test's engine with no tables, removed afterwards."""
+    if connection.vendor == "sqlite":
+        yield {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "target.sqlite3")}
+        return
+    target = {**connection.settings_dict, "NAME": f"{connection.settings_dict['NAME']}_target"}
+    engines.pg_drop_database(connection.settings_dict, target["NAME"])
+    engines.pg_create_database(connection.settings_dict, target["NAME"])
+    yield target
+    engines.pg_drop_database(connection.settings_dict, target["NAME"])
+
+
+def test_it_replaces_a_non_empty_target_only_when_forced(empty_target):
+    ComponentFactory.create_batch(3)
+    backup = backup_create()
+    path = backup_files()[0].path
+    backup_restore(path=path, target=empty_target)
+    with pytest.raises(engines.BackupError, match="not empty"):
+        backup_restore(path=path, target=empty_target)
+    assert backup_restore(path=path, target=empty_target, force=True) == backup.table_counts
+
+
+def test_it_prints_what_each_command_does(empty_target, capsys):
+    from django.core.management import call_command
+
+    call_command("backup")
+    call_command("backup_verify")
+    call_command("restore", str(backup_files()[0].path), "--target", _as_target(empty_target))
+    out = capsys.readouterr().out
+    assert [text in out for text in ("backup written", "backup verified", "restored vigil-")] == [True] * 3
+
+
+def _as_target(settings_dict: dict) -> str:
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return settings_dict["NAME"]
+    user, host, port = settings_dict["USER"], settings_dict["HOST"], settings_dict["PORT"]
+    return f"postgres://{user}@{host}:{port or 5432}/{settings_dict['NAME']}"
