@@ -451,9 +451,14 @@ def backups_prune(*, now: datetime | None = None) -> int:
             backup.path.unlink(missing_ok=True)
             manifest_path(backup.path).unlink(missing_ok=True)
             removed.append(backup.path.name)
-    for partial in folder.glob(".vigil-*.partial"):
-        if partial.stat().st_mtime < (now - timedelta(seconds=3 * settings.BACKUP_TIMEOUT)).timestamp():
-            partial.unlink(missing_ok=True)
+    # What a run that died left behind: half-written files and SQLite scratch copies.
+    abandoned = (now - timedelta(seconds=3 * settings.BACKUP_TIMEOUT)).timestamp()
+    for leftover in [*folder.glob(".vigil-*.partial"), *folder.glob(".verify-*")]:
+        if leftover.stat().st_mtime < abandoned:
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
     if removed:
         Backup.objects.filter(file_name__in=removed, pruned_at=None).update(pruned_at=now)
     return len(removed)
@@ -474,7 +479,10 @@ def backup_daily(*, force: bool = False, now: datetime | None = None) -> str:
         except BackupBusy as exc:
             return f"nothing done: {exc}"
         except BackupError as exc:
+            # Verifying an older backup now would ping success and resolve the alert this
+            # failure just raised; it stays open until a backup works again.
             done.append(f"backup FAILED: {exc}")
+            return "; ".join([*done, "verify: skipped", f"pruned {backups_prune(now=now)}"])
     newest = next(iter(backup_files()), None)
     if newest is None:
         done.append("verify: no backup")

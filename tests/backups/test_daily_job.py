@@ -144,3 +144,20 @@ def test_it_stops_a_pg_dump_that_runs_past_the_timeout(postgresql, settings, tmp
     with pytest.raises(BackupError, match="did not finish within BACKUP_TIMEOUT"):
         backup_create()
     assert list(settings.BACKUP_DIR.iterdir()) == []
+
+
+def test_it_keeps_the_alert_of_a_failed_daily_backup_open(postgresql, settings):
+    backup_create(now=timezone.now() - timedelta(days=1))
+    backup_verify()
+    settings.BACKUP_PG_DUMP = "no-such-pg_dump"
+    assert "verify: skipped" in backup_daily()
+    assert Alert.objects.open().filter(fingerprint=_check().fingerprint).count() == 1
+
+
+def test_it_deletes_what_a_run_that_died_left_behind(backup_dir, settings):
+    backup_create()
+    leftovers = [backup_dir / ".vigil-x.sqlite3.partial", backup_dir / ".verify-x"]
+    leftovers[0].write_text("half")
+    leftovers[1].mkdir()
+    backups_prune(now=timezone.now() + timedelta(seconds=3 * settings.BACKUP_TIMEOUT + 1))
+    assert [path.exists() for path in leftovers] == [False, False]
