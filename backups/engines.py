@@ -20,6 +20,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db.migrations.loader import MigrationLoader
 from django.db.utils import ConnectionHandler, load_backend
+from psycopg import IsolationLevel
 
 # The tables whose row counts a backup records and a verification compares: what an operator
 # would miss first after a restore. Models of apps that are not installed are skipped.
@@ -195,8 +196,6 @@ def pg_dump(settings_dict: dict, destination: Path) -> dict[str, int]:
     the dumped snapshot."""
     program = binary("BACKUP_PG_DUMP")
     snapshot_settings = {**settings_dict, "OPTIONS": {**settings_dict.get("OPTIONS", {})}}
-    from psycopg import IsolationLevel
-
     snapshot_settings["OPTIONS"]["isolation_level"] = IsolationLevel.REPEATABLE_READ
     with database(snapshot_settings) as wrapper:
         existing = table_names(wrapper)

@@ -136,3 +136,13 @@ def test_it_releases_the_claim_of_a_backup_whose_worker_died():
     Backup.objects.create(engine=Backup.Engine.SQLITE, started_at=timezone.now() - timedelta(days=1))
     assert backup_create().status == Backup.Status.COMPLETE
     assert Backup.objects.filter(status=Backup.Status.FAILED, error__startswith="abandoned").count() == 1
+
+
+def test_it_gives_pg_dump_the_password_in_its_environment_not_on_its_command_line():
+    from backups import engines
+
+    settings_dict = {"NAME": "vigil", "USER": "vigil", "PASSWORD": "s3cret-pw", "HOST": "db", "PORT": 5432}
+    assert (
+        "s3cret-pw" not in " ".join(engines._pg_target(settings_dict)),
+        engines._pg_env(settings_dict)["PGPASSWORD"],
+    ) == (True, "s3cret-pw")
