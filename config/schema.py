@@ -372,6 +372,7 @@ OPERATIONS_TAGS = {
     "performance": "metrics",
     "dashboard": "console",
     "config": "console",
+    "backups": "console",
     "system": "probes",
     "probes": "probes",
 }

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "notifications",
     "alerts",
     "statuspage",
+    "backups",
     # The API schema and the assets of its docs pages, loaded after the project's apps.
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -678,6 +679,28 @@ SUBSCRIBERS_REMINDER_MINUTES = env_int("SUBSCRIBERS_REMINDER_MINUTES", 60, minim
 SUBSCRIBERS_REMINDER_CHECK_INTERVAL = env_int("SUBSCRIBERS_REMINDER_CHECK_INTERVAL", 60, minimum=5)
 # Also send incident and maintenance mail to the enabled staff channels (by their minimum severity).
 SUBSCRIBERS_ANNOUNCE_TO_CHANNELS = env_bool("SUBSCRIBERS_ANNOUNCE_TO_CHANNELS", False)
+
+# --- Backups (backups/); see docs/backups.md ----------------------------------------------
+# Where `backup` writes (a folder of its own: retention deletes old backups in it), how many days
+# backups are kept, and how old the last verified backup may be before its check is down (an
+# alert). The daily beat job backs up, verifies and prunes; a subprocess (pg_dump, pg_restore)
+# is stopped after BACKUP_TIMEOUT seconds. BACKUP_PG_DUMP / BACKUP_PG_RESTORE: the programs, by
+# name on PATH or full path (they must be the server's version or newer).
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(DATA_DIR / "backups"))).resolve()
+BACKUP_RETENTION_DAYS = env_int("BACKUP_RETENTION_DAYS", 30, minimum=1)
+BACKUP_MAX_AGE_HOURS = env_int("BACKUP_MAX_AGE_HOURS", 26, minimum=3, maximum=24 * 30)
+BACKUP_INTERVAL = env_int("BACKUP_INTERVAL", 86400, minimum=3600)
+BACKUP_TIMEOUT = env_int("BACKUP_TIMEOUT", 3600, minimum=10)
+BACKUP_PG_DUMP = env_str("BACKUP_PG_DUMP", "pg_dump")
+BACKUP_PG_RESTORE = env_str("BACKUP_PG_RESTORE", "pg_restore")
+if BACKUP_DIR == DATA_DIR:
+    raise ImproperlyConfigured(
+        f"BACKUP_DIR must be a folder of its own, not VIGIL_DATA_DIR itself ({DATA_DIR}): "
+        "retention deletes old backups in it"
+    )
+# More entries of /health/detailed, {name: dotted path of a check function}: apps above
+# healthchecks add theirs here, so healthchecks does not import them.
+HEALTH_DETAILED_EXTRA_CHECKS = {"backups": "backups.health.last_verified_backup"}
 
 # --- Operations console (config app: dashboard, run-time config) --------------------------
 SYSTEM_THRESHOLDS_FUNCTION = "config.runtime_config.system_thresholds"

@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/agent/", include("healthchecks.agents.urls")),
     path("api/operations/", include("oncall.urls")),
     path("api/operations/", include("notifications.api_urls")),
+    path("api/operations/", include("backups.urls")),
     path("", include("oncall.feed_urls")),
     path("", include("config.console_urls")),
     path("", include("alerts.action_urls")),

@@ -335,22 +335,43 @@ def builtin_check_ping(*, job: str, interval_seconds: int, now: datetime | None 
     """A Vigil beat job reports that it ran. Its built-in check is made on first use and kept
     in step with the job's interval: due every interval, down after two more (at least
     BUILTIN_CHECKS_MIN_GRACE)."""
-    period = interval_seconds
-    grace = max(settings.BUILTIN_CHECKS_MIN_GRACE, 2 * interval_seconds)
+    builtin_check_report(
+        job=job,
+        name=f"Vigil beat job: {job}",
+        period_seconds=interval_seconds,
+        grace_seconds=max(settings.BUILTIN_CHECKS_MIN_GRACE, 2 * interval_seconds),
+        description="Made by Vigil: its beat job reports here each time it runs.",
+        now=now,
+    )
+
+
+def builtin_check_report(
+    *,
+    job: str,
+    name: str,
+    period_seconds: int,
+    grace_seconds: int,
+    description: str,
+    kind: str = Ping.Kind.SUCCESS,
+    body: str = "",
+    now: datetime | None = None,
+) -> Ping | None:
+    """Vigil reports on one of its own jobs (a ping of `kind`) to the built-in check `job`, made
+    on first use and kept at the given period and grace."""
     Check.objects.bulk_create(
         [
             Check(
-                name=f"Vigil beat job: {job}",
+                name=name,
                 builtin_job=job,
-                period_seconds=period,
-                grace_seconds=grace,
+                period_seconds=period_seconds,
+                grace_seconds=grace_seconds,
                 severity="high",
-                description="Made by Vigil: its beat job reports here each time it runs.",
+                description=description,
             )
         ],
         ignore_conflicts=True,
     )
-    Check.objects.filter(builtin_job=job).exclude(period_seconds=period, grace_seconds=grace).update(
-        period_seconds=period, grace_seconds=grace
-    )
-    check_ping(check=Check.objects.get(builtin_job=job), kind=Ping.Kind.SUCCESS, method="TASK", now=now)
+    Check.objects.filter(builtin_job=job).exclude(
+        period_seconds=period_seconds, grace_seconds=grace_seconds
+    ).update(period_seconds=period_seconds, grace_seconds=grace_seconds)
+    return check_ping(check=Check.objects.get(builtin_job=job), kind=kind, body=body, method="TASK", now=now)

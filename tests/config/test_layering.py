@@ -15,6 +15,7 @@ PACKAGES = (
     "statuspage",
     "alerts",
     "healthchecks",
+    "backups",
     "config",
 )
 LINT_IMPORTS = str(Path(sys.executable).parent / "lint-imports")

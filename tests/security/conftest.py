@@ -24,6 +24,7 @@ from oncall.models import ContactMethod, EscalationPolicy, NotificationRule
 from oncall.policies import StepSpec, policy_save
 from oncall.services import calendar_feed_issue
 from statuspage.models import Component
+from tests.backups.factories import BackupVerificationFactory
 from tests.config.factories import ops_world, role_user
 from tests.healthchecks.factories import HeartbeatFactory, ProbeFactory
 from tests.monitoring.factories import MetricFactory
@@ -121,6 +122,8 @@ def full_world() -> dict:
         ),
     )
     world.update(paging_drill=drill_start(policy=world["escalation_policy"], user=admin_user))
+    world.update(backup_verification=BackupVerificationFactory())
+    world.update(backup=world["backup_verification"].backup)
     return world
 
 
