@@ -51,5 +51,6 @@ def test_the_widget_shows_an_outage_after_a_reload(page, embedding_site):
     component = ComponentFactory(name="API")
     services.component_set_status(component=component, status=ComponentStatus.MAJOR_OUTAGE)
     page.goto(embedding_site)
-    page.wait_for_function("document.querySelector('#here a')?.dataset.indicator === 'critical'", timeout=10_000)
+    shown = "document.querySelector('#here a')?.dataset.indicator === 'critical'"
+    page.wait_for_function(shown, timeout=10_000)
     assert "Outage" in page.locator("#here a").inner_text()
