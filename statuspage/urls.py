@@ -1,6 +1,6 @@
 from django.urls import path
 
-from statuspage import api, badges, feeds, public_api, views
+from statuspage import api, badges, calendar, feeds, public_api, views
 
 app_name = "statuspage"
 
@@ -14,6 +14,12 @@ urlpatterns = [
     path("robots.txt", views.robots, name="robots"),
     path("feeds/history.rss", feeds.rss, name="feed-rss"),
     path("feeds/history.atom", feeds.atom, name="feed-atom"),
+    path("feeds/maintenance.ics", calendar.maintenance_feed, name="feed-maintenance"),
+    path(
+        "feeds/components/<int:pk>/maintenance.ics",
+        calendar.component_maintenance_feed,
+        name="feed-component-maintenance",
+    ),
     # Badges and the embeddable widget
     path("badge/status.svg", badges.overall_badge, name="badge-status"),
     path("widget.js", badges.widget_script, name="widget"),
