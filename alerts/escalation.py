@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from alerts.models import Alert, AlertEvent, AlertRule
+from alerts.models import Alert, AlertEvent
 from alerts.notify import alert_context
 from core.copy_insert import copy_insert
 from notifications.services import (
@@ -46,16 +46,17 @@ def alert_thread(alert: Alert) -> str:
 
 
 def policy_id_of(alert: Alert) -> int | None:
-    """The policy that pages for an alert: its own (a drill's), else its rule's."""
+    """The policy that pages for an alert: its own (a drill's, a heartbeat check's), else its
+    rule's."""
     if alert.escalation_policy_id is not None:
         return alert.escalation_policy_id
     return alert.rule.escalation_policy_id if alert.rule_id else None
 
 
-def first_escalation_at(rule: AlertRule | None, fired_at: datetime) -> datetime | None:
-    if rule is None or rule.escalation_policy_id is None:
+def first_escalation_at(policy_id: int | None, fired_at: datetime) -> datetime | None:
+    if policy_id is None:
         return None
-    step = PolicyStep.objects.filter(policy_id=rule.escalation_policy_id).order_by("level").first()
+    step = PolicyStep.objects.filter(policy_id=policy_id).order_by("level").first()
     return fired_at + timedelta(minutes=step.escalate_after_minutes) if step else None
 
 

@@ -18,6 +18,7 @@ from alerts.escalation import (  # noqa: F401  (the sweep and its task are part 
     alert_pages_stop,
     alerts_escalate_due,
     first_escalation_at,
+    policy_id_of,
 )
 from alerts.models import Alert, AlertEvent, AlertRule, Silence
 from alerts.notify import alert_acknowledgement_announce, alerts_announce_after_commit
@@ -115,12 +116,14 @@ def alert_raise(
     hold_reason: str = "",
     occurrence_key: str = "",
     channels=(),
+    escalation_policy=None,
     now: datetime | None = None,
 ) -> Raised:
     """Open an alert for `fingerprint`, or count a repeat on the open one.
 
     `channels` are where the alert's source routes it (a heartbeat check's channels), in
-    place of its rule's or every channel; they are set when the alert opens.
+    place of its rule's or every channel; they are set when the alert opens. So is
+    `escalation_policy`, who is paged for it in place of its rule's policy.
 
     `hold_reason` records the alert without notifying it (e.g. a probe whose dependency is
     down: one root cause, one page); silences and maintenance do the same on their own.
@@ -145,6 +148,7 @@ def alert_raise(
         rule=rule,
         component=component,
         occurrence_key=occurrence_key,
+        escalation_policy=escalation_policy,
         fired_at=now,
         last_fired_at=now,
     )
@@ -152,7 +156,7 @@ def alert_raise(
     # holds up another writer of the same alert.
     reason = hold_reason or suppression_reason(candidate, now)
     candidate.suppressed_reason = reason
-    candidate.next_escalation_at = None if reason else first_escalation_at(rule, now)
+    candidate.next_escalation_at = None if reason else first_escalation_at(policy_id_of(candidate), now)
     with transaction.atomic():
         existing = Alert.objects.select_for_update().filter(fingerprint=fingerprint).open().first()
         if existing is None:
@@ -308,7 +312,7 @@ def alert_reopen(
         alert.escalation_repeats = 0
         alert.escalation_cycle = 0
         alert.escalation_token += 1
-        alert.next_escalation_at = first_escalation_at(alert.rule, now)
+        alert.next_escalation_at = first_escalation_at(policy_id_of(alert), now)
         alert.save()
         _event(
             alert, AlertEvent.Kind.REOPENED, actor_type=_actor(user), user=user, detail=note, at=now, via=via

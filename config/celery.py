@@ -56,6 +56,7 @@ BEAT_JOBS: dict[str, tuple[str, str]] = {
         "statuspage.tasks.send_maintenance_reminders",
         "SUBSCRIBERS_REMINDER_CHECK_INTERVAL",
     ),
+    "backup": ("backups.tasks.backup", "BACKUP_INTERVAL"),
 }
 
 

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "alerts",
     "statuspage",
     "reports",
+    "backups",
     # The API schema and the assets of its docs pages, loaded after the project's apps.
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -136,6 +137,10 @@ TEMPLATES = [
 
 # --- Database: SQLite in DATA_DIR, or DATABASE_URL (PostgreSQL) ---------------------------
 DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 2, minimum=1, maximum=60)
+# The web processes' connection pools: connections per process, and how long a request waits
+# for one when all are busy (then it fails with a 503 rather than queueing without end).
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 10, minimum=1, maximum=200)
+DATABASE_POOL_TIMEOUT = env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1, maximum=120)
 
 
 def _greenlets() -> bool:
@@ -168,9 +173,14 @@ def _database() -> dict:
                 ),
             },
         }
+    options = {**url_config.get("OPTIONS", {}), "connect_timeout": DATABASE_CONNECT_TIMEOUT}
+    if _greenlets():
+        # A greenlet's connection goes back to a pool the process shares when its request ends:
+        # opening a PostgreSQL connection per request costs more than most requests.
+        options["pool"] = {"min_size": 1, "max_size": DATABASE_POOL_SIZE, "timeout": DATABASE_POOL_TIMEOUT}
     return {
         **url_config,
-        "OPTIONS": {**url_config.get("OPTIONS", {}), "connect_timeout": DATABASE_CONNECT_TIMEOUT},
+        "OPTIONS": options,
         "CONN_MAX_AGE": 0 if _greenlets() else env_int("CONN_MAX_AGE", 60, minimum=0),
         "CONN_HEALTH_CHECKS": True,
         "TEST": {
@@ -522,6 +532,8 @@ SPECTACULAR_SETTINGS = {
         "CheckKindEnum": "healthchecks.pings.models.Check.Kind",
         "PingKindEnum": "healthchecks.pings.models.Ping.Kind",
         "ContactMethodKindEnum": "oncall.models.ContactMethod.Kind",
+        # A channel's min_severity is the same four severities as every other severity field.
+        "SeverityEnum": "notifications.models.Severity",
     },
 }
 
@@ -674,6 +686,28 @@ SUBSCRIBERS_ANNOUNCE_TO_CHANNELS = env_bool("SUBSCRIBERS_ANNOUNCE_TO_CHANNELS", 
 # look for a period that has ended.
 SERVICE_LEVEL_CHECK_INTERVAL = env_int("SERVICE_LEVEL_CHECK_INTERVAL", 60, minimum=10)
 REPORTS_CHECK_INTERVAL = env_int("REPORTS_CHECK_INTERVAL", 600, minimum=30)
+
+# --- Backups (backups/); see docs/backups.md ----------------------------------------------
+# Where `backup` writes (a folder of its own: retention deletes old backups in it), how many days
+# backups are kept, and how old the last verified backup may be before its check is down (an
+# alert). The daily beat job backs up, verifies and prunes; a subprocess (pg_dump, pg_restore)
+# is stopped after BACKUP_TIMEOUT seconds. BACKUP_PG_DUMP / BACKUP_PG_RESTORE: the programs, by
+# name on PATH or full path (they must be the server's version or newer).
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(DATA_DIR / "backups"))).resolve()
+BACKUP_RETENTION_DAYS = env_int("BACKUP_RETENTION_DAYS", 30, minimum=1)
+BACKUP_MAX_AGE_HOURS = env_int("BACKUP_MAX_AGE_HOURS", 26, minimum=3, maximum=24 * 30)
+BACKUP_INTERVAL = env_int("BACKUP_INTERVAL", 86400, minimum=3600)
+BACKUP_TIMEOUT = env_int("BACKUP_TIMEOUT", 3600, minimum=10)
+BACKUP_PG_DUMP = env_str("BACKUP_PG_DUMP", "pg_dump")
+BACKUP_PG_RESTORE = env_str("BACKUP_PG_RESTORE", "pg_restore")
+if BACKUP_DIR == DATA_DIR:
+    raise ImproperlyConfigured(
+        f"BACKUP_DIR must be a folder of its own, not VIGIL_DATA_DIR itself ({DATA_DIR}): "
+        "retention deletes old backups in it"
+    )
+# More entries of /health/detailed, {name: dotted path of a check function}: apps above
+# healthchecks add theirs here, so healthchecks does not import them.
+HEALTH_DETAILED_EXTRA_CHECKS = {"backups": "backups.health.last_verified_backup"}
 
 # --- Operations console (config app: dashboard, run-time config) --------------------------
 SYSTEM_THRESHOLDS_FUNCTION = "config.runtime_config.system_thresholds"

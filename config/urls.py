@@ -24,6 +24,8 @@ urlpatterns = [
     path("api/operations/", include("healthchecks.api_urls")),
     path("api/agent/", include("healthchecks.agents.urls")),
     path("api/operations/", include("oncall.urls")),
+    path("api/operations/", include("notifications.api_urls")),
+    path("api/operations/", include("backups.urls")),
     path("api/operations/", include("reports.urls")),
     path("", include("oncall.feed_urls")),
     path("", include("config.console_urls")),

@@ -35,6 +35,7 @@ class ProbeForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["url"].initial = self.instance.component.health_check_url
+        if self.instance.pk and "kind" in self.fields:  # a viewer's form has every field read-only
             self.fields["kind"].disabled = True  # another kind is another probe
 
     def clean(self):
@@ -86,6 +87,13 @@ class ProbeAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # A probe stays with its component once created.
         return [*self.readonly_fields, "component"] if obj else self.readonly_fields
+
+    def get_fields(self, request, obj=None):
+        # A probe's credentials: whoever may change it sets them anyway; a viewer never sees them.
+        fields = super().get_fields(request, obj)
+        if self.has_change_permission(request, obj) or (obj is None and self.has_add_permission(request)):
+            return fields
+        return [f for f in fields if f not in Probe.SECRET_FIELDS]
 
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in SETTINGS_FIELDS}

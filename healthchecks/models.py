@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from core import outbound
+from core.http_headers import headers_problem
 from statuspage.models import ComponentStatus
 
 OUTAGE_STATUSES = (ComponentStatus.MAJOR_OUTAGE, ComponentStatus.PARTIAL_OUTAGE)
@@ -74,6 +75,12 @@ def validate_nameserver(value: str) -> None:
         raise ValidationError(f"Vigil may not send DNS queries to {value}: {problem}.")
 
 
+def validate_request_headers(value: str) -> None:
+    problem = headers_problem(value)
+    if problem:
+        raise ValidationError(problem)
+
+
 class Probe(models.Model):
     """One way a component is watched (its health_check_url over HTTP, a TCP port, a DNS name,
     a TLS certificate), and the debounce state of its results. A component may have several;
@@ -93,6 +100,7 @@ class Probe(models.Model):
         GET = "GET", "GET"
         HEAD = "HEAD", "HEAD"
         POST = "POST", "POST"
+        PUT = "PUT", "PUT"
 
     class RecordType(models.TextChoices):
         A = "A", "A"
@@ -104,12 +112,27 @@ class Probe(models.Model):
 
     # The fields each kind needs besides the common ones; the rest are ignored for that kind.
     KIND_FIELDS = {
-        Kind.HTTP: ["method", "expected_status_codes", "keyword", "json_path", "json_value"],
-        Kind.TCP: ["host", "port", "tls_handshake"],
+        Kind.HTTP: [
+            "method",
+            "request_headers",
+            "request_body",
+            "basic_auth_user",
+            "basic_auth_password",
+            "verify_tls",
+            "expected_status_codes",
+            "keyword",
+            "json_path",
+            "json_value",
+        ],
+        Kind.TCP: ["host", "port", "tls_handshake", "verify_tls"],
         Kind.DNS: ["host", "record_type", "expected_values", "nameserver", "nameserver_port"],
         Kind.TLS: ["host", "port"],
         Kind.ICMP: ["host"],
     }
+
+    # Credentials: write-only in the API, shown in the admin only to who may change the probe,
+    # digested in the audit log (its rule for *_password and request_headers).
+    SECRET_FIELDS = ("request_headers", "basic_auth_password")
 
     # What a probe run writes back (one executemany per round); read-only in the admin and the API.
     STATE_FIELDS = [
@@ -161,6 +184,25 @@ class Probe(models.Model):
         default=53, validators=[MinValueValidator(1), MaxValueValidator(65535)]
     )
     method = models.CharField(max_length=8, choices=Method.choices, default=Method.GET)
+    request_headers = models.TextField(
+        blank=True,
+        validators=[validate_request_headers],
+        help_text="http: extra request headers, one 'Name: value' per line (an API key, say). Kept secret.",
+    )
+    request_body = models.TextField(
+        blank=True,
+        max_length=10_000,
+        help_text="http: the body sent with POST or PUT, as typed (set its Content-Type in the headers).",
+    )
+    basic_auth_user = models.CharField(max_length=200, blank=True, help_text="http: a basic-auth user name.")
+    basic_auth_password = models.CharField(
+        max_length=200, blank=True, help_text="http: the basic-auth password. Kept secret."
+    )
+    verify_tls = models.BooleanField(
+        default=True,
+        help_text="http, tcp: check the server's certificate. Off for a self-signed one: the probe then "
+        "only asks whether it answers.",
+    )
     expected_status_codes = models.JSONField(default=_default_codes, validators=[validate_status_codes])
     keyword = models.CharField(max_length=200, blank=True, help_text="Text the response body must contain.")
     json_path = models.CharField(

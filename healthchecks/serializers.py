@@ -10,6 +10,7 @@ KIND_FIELDS = [
     "host",
     "port",
     "tls_handshake",
+    "verify_tls",
     "record_type",
     "expected_values",
     "nameserver",
@@ -19,6 +20,10 @@ SETTINGS_FIELDS = [
     "kind",
     *KIND_FIELDS,
     "method",
+    "request_headers",
+    "request_body",
+    "basic_auth_user",
+    "basic_auth_password",
     "expected_status_codes",
     "keyword",
     "json_path",
@@ -62,6 +67,9 @@ class ProbeSerializer(serializers.ModelSerializer):
         queryset=ProbeLocation.objects.all(),
         help_text="Where agents run this probe; empty: the server runs it itself.",
     )
+    secrets_set = serializers.SerializerMethodField(
+        help_text="Which of the write-only credentials (request_headers, basic_auth_password) are set."
+    )
 
     class Meta:
         model = Probe
@@ -73,10 +81,13 @@ class ProbeSerializer(serializers.ModelSerializer):
             "url",
             *SETTINGS_FIELDS,
             "locations",
+            "secrets_set",
             HOLD_FIELD,
             *STATE_FIELDS,
         ]
         read_only_fields = STATE_FIELDS
+        # A read says which are set, never what they are; a write that leaves one out keeps it.
+        extra_kwargs = {name: {"write_only": True} for name in Probe.SECRET_FIELDS}
         # One HTTP probe per component is checked in validate(), with a message that says so.
         validators = []
 
@@ -86,6 +97,9 @@ class ProbeSerializer(serializers.ModelSerializer):
             fields["component"].read_only = True  # a probe stays with its component
             fields["kind"].read_only = True  # and its kind: another kind is another probe
         return fields
+
+    def get_secrets_set(self, probe: Probe) -> list[str]:
+        return [name for name in Probe.SECRET_FIELDS if getattr(probe, name)]
 
     def to_representation(self, instance):
         data = super().to_representation(instance)

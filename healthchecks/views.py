@@ -1,8 +1,10 @@
 import time
 from importlib.metadata import PackageNotFoundError, version
 
+from django.conf import settings
 from django.http import JsonResponse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import IsAdminUser
@@ -106,6 +108,8 @@ def detailed(request):
             "broker": checks.broker,
             "heartbeats": checks.heartbeats,
             "system": checks.system,
+            # Entries of apps above this one (the last verified backup), named in the settings.
+            **{name: import_string(path) for name, path in settings.HEALTH_DETAILED_EXTRA_CHECKS.items()},
         }
     )
     status = _overall(results)

@@ -17,6 +17,8 @@ from notifications.models import (
     StaffNotification,
 )
 from notifications.services import (
+    channel_delete,
+    channel_save,
     channel_send_test,
     deliveries_retry_now,
     staff_notifications_mark_read,
@@ -52,6 +54,12 @@ class ChannelAdmin(admin.ModelAdmin):
         if self._shows_secrets(request):
             return self.search_fields
         return [f for f in self.search_fields if f not in self.SECRET_FIELDS]
+
+    def save_model(self, request, obj, form, change):
+        channel_save(channel=obj)
+
+    def delete_model(self, request, obj):
+        channel_delete(channel=obj)
 
     @admin.display(description="URL")
     def url_shown(self, channel: Channel) -> str:

@@ -275,7 +275,8 @@ class Channel(models.Model):
                     {"recipients": f"{number!r} is not a number in E.164 form, such as +14155550100."}
                 )
         if self.kind == self.Kind.SMS_GATEWAY:
-            from notifications.sms_gateway import headers_problem, template_problem
+            from core.http_headers import headers_problem
+            from notifications.sms_gateway import template_problem
 
             # A GET sends the template as its query string: form-encoded, whatever the content type.
             is_json = self.content_type == self.ContentType.JSON and self.http_method != self.Method.GET

@@ -243,6 +243,20 @@ def message_enqueue(
     return message
 
 
+def channel_save(*, channel: Channel) -> Channel:
+    """Create or change a channel after the model's own checks for its kind (the admin form
+    runs the same checks through the form). Raises ValidationError naming the field."""
+    channel.full_clean(exclude=["env_key"])
+    channel.save()
+    return channel
+
+
+def channel_delete(*, channel: Channel) -> None:
+    """Remove a channel. Its past deliveries stay (they keep their recipient and outcome); rules,
+    steps and checks that named it simply no longer send there."""
+    channel.delete()
+
+
 def channel_send_test(*, channel: Channel) -> Message:
     """Send a test notification to one channel, even a disabled one (to check it before
     enabling it), whatever its minimum severity."""

@@ -10,10 +10,10 @@ the one classification (429 waits for Retry-After, 5xx and timeouts retry, other
 """
 
 import json
-import re
 from string import Template
 from urllib.parse import quote_plus
 
+from core.http_headers import parse_headers
 from notifications.models import Channel, Delivery, Message
 from notifications.senders import Outcome, json_field_reason, send_http, template_context
 from notifications.telephony import link_of, sms_body
@@ -27,9 +27,6 @@ CONTENT_TYPES = {
     Channel.ContentType.JSON: "application/json",
     Channel.ContentType.FORM: "application/x-www-form-urlencoded",
 }
-# RFC 9110's token characters for a header name; a value is any visible text on one line.
-HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\uffff]*")
 # The commonest error bodies of SMS gateways name their reason in one of these.
 gateway_reason = json_field_reason("message", "error", "detail", "description")
 
@@ -65,21 +62,6 @@ def template_problem(template: str, content_type: str = Channel.ContentType.FORM
                 f"With values put in, the template is not JSON ({exc.msg}); put each placeholder in quotes."
             )
     return None
-
-
-def headers_problem(text: str) -> str | None:
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        name, colon, value = line.partition(":")
-        if not colon or not HEADER_NAME.fullmatch(name.strip()) or not HEADER_VALUE.fullmatch(value.strip()):
-            return f"Each header is one 'Name: value' line; {line.strip()[:40]!r} is not."
-    return None
-
-
-def parse_headers(text: str) -> dict[str, str]:
-    pairs = (line.partition(":") for line in text.splitlines() if line.strip())
-    return {name.strip(): value.strip() for name, _, value in pairs}
 
 
 def _escape(value: str, content_type: str) -> str:

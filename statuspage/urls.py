@@ -1,6 +1,6 @@
 from django.urls import path
 
-from statuspage import api, feeds, public_api, views
+from statuspage import api, badges, calendar, feeds, public_api, views
 
 app_name = "statuspage"
 
@@ -14,6 +14,21 @@ urlpatterns = [
     path("robots.txt", views.robots, name="robots"),
     path("feeds/history.rss", feeds.rss, name="feed-rss"),
     path("feeds/history.atom", feeds.atom, name="feed-atom"),
+    path("feeds/maintenance.ics", calendar.maintenance_feed, name="feed-maintenance"),
+    path(
+        "feeds/components/<int:pk>/maintenance.ics",
+        calendar.component_maintenance_feed,
+        name="feed-component-maintenance",
+    ),
+    # Badges and the embeddable widget
+    path("badge/status.svg", badges.overall_badge, name="badge-status"),
+    path("widget.js", badges.widget_script, name="widget"),
+    path(
+        "badge/components/<int:pk>/status.svg", badges.component_status_badge, name="badge-component-status"
+    ),
+    path(
+        "badge/components/<int:pk>/uptime.svg", badges.component_uptime_badge, name="badge-component-uptime"
+    ),
     # Statuspage-compatible v2 read API
     path("api/v2/summary.json", public_api.summary, name="v2-summary"),
     path("api/v2/status.json", public_api.status, name="v2-status"),

@@ -15,8 +15,8 @@ from alerts.models import Alert, AlertEvent, Severity
 from alerts.services import alert_raise, alert_resolve
 from healthchecks.agents.models import ComponentQuorum, ProbeLocation, ProbeLocationState
 from healthchecks.models import OUTAGE_STATUSES, Probe
+from healthchecks.probes.holds import component_set_status_automatic
 from statuspage.models import STATUS_SEVERITY, Component, StatusSource
-from statuspage.services import component_set_status
 
 SERVER = "server"  # the key of the server's own location in a component's verdicts
 
@@ -121,8 +121,8 @@ def quorum_apply(statuses: dict[int, str], *, note: str, at: datetime, now: date
         component = components.get(component_id)
         if component is None:
             continue
-        if component.status != status and component_set_status(
-            component=component, status=status, source=StatusSource.PROBE, note=note[:200], at=at
+        if component.status != status and component_set_status_automatic(
+            component=component, status=status, source=StatusSource.PROBE, note=note[:200], at=at, now=now
         ):
             changes += 1
         alert = open_alerts.get(component_fingerprint(component_id))

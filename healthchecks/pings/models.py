@@ -80,8 +80,14 @@ class Check(models.Model):
         related_name="checks",
         help_text="Where its alert goes; none: every enabled channel that admits its severity.",
     )
-    # An escalation policy (oncall) will be the third way to route: a nullable ForeignKey here,
-    # handed to alert_raise beside the channels.
+    escalation_policy = models.ForeignKey(
+        "oncall.EscalationPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="checks",
+        help_text="Who is paged, and when, while its alert stays unacknowledged (beside its channels).",
+    )
     component = models.ForeignKey(
         "statuspage.Component", null=True, blank=True, on_delete=models.SET_NULL, related_name="checks"
     )

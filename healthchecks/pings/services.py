@@ -15,12 +15,13 @@ from django.utils import timezone
 from alerts.models import Alert, AlertEvent
 from alerts.notify import announcements_batched
 from alerts.services import alert_raise, alert_resolve
+from healthchecks.pings.fast_path import success_ping_fast
 from healthchecks.pings.models import Check, Ping
 from healthchecks.pings.schedule import next_due
+from healthchecks.probes.holds import component_set_status_automatic
 from monitoring.models import Metric, MetricType
 from monitoring.writer import metrics_write
 from statuspage.models import ComponentStatus, StatusSource
-from statuspage.services import component_set_status
 
 MAX_BODY_CHARACTERS = 10_000
 SWEEP_BATCH = 500
@@ -36,6 +37,7 @@ CHECK_SETTINGS = (
     "grace_seconds",
     "severity",
     "channels",
+    "escalation_policy",
     "component",
     "description",
 )
@@ -58,8 +60,13 @@ def _expect_next(check: Check, after: datetime) -> None:
 
 def _set_component(check: Check, status: str, note: str, at: datetime) -> None:
     if check.component_id:
-        component_set_status(
-            component=check.component, status=status, source=StatusSource.CHECK, note=note[:200], at=at
+        component_set_status_automatic(
+            component=check.component,
+            status=status,
+            source=StatusSource.CHECK,
+            note=note[:200],
+            at=at,
+            now=at,
         )
 
 
@@ -76,6 +83,7 @@ def _went_down(check: Check, message: str, now: datetime) -> None:
         component=check.component,
         actor_type=AlertEvent.Actor.SYSTEM,
         channels=list(check.channels.all()),
+        escalation_policy=check.escalation_policy,
         now=now,
     )
     _set_component(check, ComponentStatus.MAJOR_OUTAGE, f"check: {message}", now)
@@ -150,6 +158,20 @@ def check_ping(
     else:
         filters = {"project__ping_key": project_key, "slug": slug}
     now = now or timezone.now()
+    method, remote_addr, user_agent = method[:8], remote_addr[:64], user_agent[:200]
+    body = body[:MAX_BODY_CHARACTERS]
+    if kind == Ping.Kind.SUCCESS and ping_key is not None:
+        fast = success_ping_fast(
+            ping_key=ping_key,
+            exit_status=exit_status,
+            now=now,
+            method=method,
+            remote_addr=remote_addr,
+            user_agent=user_agent,
+            body=body,
+        )
+        if fast is not None:
+            return fast
     with announcements_batched(), transaction.atomic():
         check = _locked_check(filters)
         if check is None:
@@ -159,10 +181,10 @@ def check_ping(
             kind=kind,
             exit_status=exit_status,
             at=now,
-            method=method[:8],
-            remote_addr=remote_addr[:64],
-            user_agent=user_agent[:200],
-            body=body[:MAX_BODY_CHARACTERS],
+            method=method,
+            remote_addr=remote_addr,
+            user_agent=user_agent,
+            body=body,
         )
         if kind == Ping.Kind.LOG:
             ping.save(force_insert=True)
@@ -313,22 +335,43 @@ def builtin_check_ping(*, job: str, interval_seconds: int, now: datetime | None 
     """A Vigil beat job reports that it ran. Its built-in check is made on first use and kept
     in step with the job's interval: due every interval, down after two more (at least
     BUILTIN_CHECKS_MIN_GRACE)."""
-    period = interval_seconds
-    grace = max(settings.BUILTIN_CHECKS_MIN_GRACE, 2 * interval_seconds)
+    builtin_check_report(
+        job=job,
+        name=f"Vigil beat job: {job}",
+        period_seconds=interval_seconds,
+        grace_seconds=max(settings.BUILTIN_CHECKS_MIN_GRACE, 2 * interval_seconds),
+        description="Made by Vigil: its beat job reports here each time it runs.",
+        now=now,
+    )
+
+
+def builtin_check_report(
+    *,
+    job: str,
+    name: str,
+    period_seconds: int,
+    grace_seconds: int,
+    description: str,
+    kind: str = Ping.Kind.SUCCESS,
+    body: str = "",
+    now: datetime | None = None,
+) -> Ping | None:
+    """Vigil reports on one of its own jobs (a ping of `kind`) to the built-in check `job`, made
+    on first use and kept at the given period and grace."""
     Check.objects.bulk_create(
         [
             Check(
-                name=f"Vigil beat job: {job}",
+                name=name,
                 builtin_job=job,
-                period_seconds=period,
-                grace_seconds=grace,
+                period_seconds=period_seconds,
+                grace_seconds=grace_seconds,
                 severity="high",
-                description="Made by Vigil: its beat job reports here each time it runs.",
+                description=description,
             )
         ],
         ignore_conflicts=True,
     )
-    Check.objects.filter(builtin_job=job).exclude(period_seconds=period, grace_seconds=grace).update(
-        period_seconds=period, grace_seconds=grace
-    )
-    check_ping(check=Check.objects.get(builtin_job=job), kind=Ping.Kind.SUCCESS, method="TASK", now=now)
+    Check.objects.filter(builtin_job=job).exclude(
+        period_seconds=period_seconds, grace_seconds=grace_seconds
+    ).update(period_seconds=period_seconds, grace_seconds=grace_seconds)
+    return check_ping(check=Check.objects.get(builtin_job=job), kind=kind, body=body, method="TASK", now=now)

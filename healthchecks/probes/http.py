@@ -11,6 +11,7 @@ endpoint delays nothing else and leaves nothing behind.
 import json
 import re
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,10 +19,13 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InsecureRequestWarning
 
 from core import outbound
+from core.http_headers import parse_headers
 from healthchecks.probes import deadline, kinds, tls
 
+BODY_METHODS = ("POST", "PUT")
 MAX_BODY_BYTES = 1024 * 1024  # enough for any health document; a huge body is not read further
 USER_AGENT = "Vigil-probe/1.0"
 RELEASE_GRACE_SECONDS = 2.0
@@ -41,6 +45,11 @@ class ProbeSpec:
     nameserver: str | None = None
     nameserver_port: int = 53
     method: str = "GET"
+    request_headers: str = ""  # "Name: value" lines (core.http_headers)
+    request_body: str = ""
+    basic_auth_user: str = ""
+    basic_auth_password: str = ""
+    verify_tls: bool = True
     expected_status_codes: tuple[int, ...] = (200,)
     keyword: str = ""
     json_path: str = ""
@@ -64,9 +73,23 @@ class Outcome:
     cert_error: str = ""
 
 
+# The headers every probe sends; any other is one staff set on the probe (an API key, say).
+_OWN_HEADERS = frozenset({"user-agent", "accept", "accept-encoding", "connection", "content-length"})
+# Off only where staff turned verification off for a probe (a self-signed certificate): the
+# warning urllib3 would log on every such request says nothing they did not choose.
+warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+
+
 class _Session(requests.Session):
     """A session that follows a redirect only to where a probe may go (a redirect to the cloud
-    metadata service would otherwise get around the URL's own check)."""
+    metadata service would otherwise get around the URL's own check), and never carries a
+    probe's own headers to another host (requests drops only Authorization there)."""
+
+    def rebuild_auth(self, prepared_request, response):
+        super().rebuild_auth(prepared_request, response)
+        if self.should_strip_auth(response.request.url, prepared_request.url):
+            for name in [n for n in prepared_request.headers if n.lower() not in _OWN_HEADERS]:
+                del prepared_request.headers[name]
 
     def get_redirect_target(self, resp):
         target = super().get_redirect_target(resp)
@@ -162,7 +185,15 @@ def _http(spec: ProbeSpec, session: requests.Session, outcome: Outcome, probe_ro
     with probe_round.deadline(spec.timeout) as exchange:
         try:
             with session.request(
-                spec.method, spec.url, timeout=(spec.timeout, spec.timeout), stream=True, allow_redirects=True
+                spec.method,
+                spec.url,
+                headers=parse_headers(spec.request_headers) or None,
+                data=spec.request_body.encode() if spec.method in BODY_METHODS else None,
+                auth=(spec.basic_auth_user, spec.basic_auth_password) if spec.basic_auth_user else None,
+                verify=spec.verify_tls,
+                timeout=(spec.timeout, spec.timeout),
+                stream=True,
+                allow_redirects=True,
             ) as response:
                 outcome.status_code = response.status_code
                 body = bytearray()

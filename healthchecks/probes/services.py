@@ -23,11 +23,12 @@ from alerts.services import alert_raise, alert_resolve
 from healthchecks.agents import quorum
 from healthchecks.agents.silence import locations_check_silent
 from healthchecks.models import OUTAGE_STATUSES, Probe, ProbeResult
+from healthchecks.probes.holds import component_set_status_automatic
 from healthchecks.probes.http import Outcome, ProbeSpec, execute_all
 from monitoring.models import Metric, MetricType
 from monitoring.writer import metrics_write
 from statuspage.models import Component, ComponentStatus, StatusSource
-from statuspage.services import component_manual_status_release, component_set_status
+from statuspage.services import component_set_status
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +170,11 @@ def _spec(probe: Probe, now: datetime) -> ProbeSpec:
         nameserver=probe.nameserver,
         nameserver_port=probe.nameserver_port,
         method=probe.method,
+        request_headers=probe.request_headers,
+        request_body=probe.request_body,
+        basic_auth_user=probe.basic_auth_user,
+        basic_auth_password=probe.basic_auth_password,
+        verify_tls=probe.verify_tls,
         expected_status_codes=tuple(probe.expected_status_codes or [200]),
         keyword=probe.keyword,
         json_path=probe.json_path,
@@ -321,27 +327,16 @@ def _down_ancestor(graph: _Graph, component_id: int, down_now: set[int]) -> Comp
 
 
 def _set_status(probe: Probe, target: str, outcome: Outcome, now: datetime) -> bool:
-    component = probe.component
     note = (f"probe: {outcome.error}" if outcome.error else f"probe: {outcome.latency_ms:g} ms")[:200]
     if probe.manual_hold_until is not None and probe.manual_hold_until <= now:
-        # The timed hold has ended: clear it, unless staff set a new one meanwhile (then this
-        # round leaves the component alone), and let statuspage hand the component back.
-        cleared = Probe.objects.filter(pk=probe.pk, manual_hold_until=probe.manual_hold_until).update(
-            manual_hold_until=None
-        )
-        probe.manual_hold_until = None
-        if not cleared:
-            return False
-        return component_manual_status_release(
-            component=component, status=target, note=note, at=outcome.checked_at
-        )
-    return component_set_status(
-        component=component,
+        probe.manual_hold_until = None  # cleared by the call below
+    return component_set_status_automatic(
+        component=probe.component,
         status=target,
         source=StatusSource.PROBE,
-        manual_hold_until=probe.manual_hold_until,
         note=note,
         at=outcome.checked_at,
+        now=now,
     )
 
 

@@ -15,6 +15,7 @@ PACKAGES = (
     "statuspage",
     "alerts",
     "healthchecks",
+    "backups",
     "reports",
     "config",
 )

@@ -1,10 +1,14 @@
 """A small threaded HTTP(S) server on loopback that the probe tests point components at.
 
 Paths: /ok (JSON health document), /fail (500), /slow (sleeps `slow_seconds`), /hang (never
-answers until the server stops), /text ("hello world"). `status` overrides the answer of a
+answers until the server stops), /text ("hello world"), /private (401 without the basic auth
+`credentials`), /away (a redirect to the same server under the name localhost: another host to
+an HTTP client). Every request is
+kept in `requests` (method, path, headers, body). `status` overrides the answer of a
 path at run time ("fail" makes /ok answer 500), so a test can break and mend a server.
 """
 
+import base64
 import shutil
 import socket
 import ssl
@@ -20,6 +24,8 @@ class ProbeTarget:
         self.slow_seconds = slow_seconds
         self.overrides: dict[str, int] = {}
         self.hits: dict[str, int] = {}
+        self.requests: list[dict] = []
+        self.credentials = "Basic " + base64.b64encode(b"monitor:s3cret-pa55").decode()
         self.stopping = threading.Event()
         target = self
 
@@ -37,9 +43,20 @@ class ProbeTarget:
                 if self.command != "HEAD":
                     self.wfile.write(body)
 
-            def do_GET(self):
+            def do_GET(self, body: bytes = b""):
                 path = self.path.split("?")[0]
                 target.hits[path] = target.hits.get(path, 0) + 1
+                target.requests.append(
+                    {"method": self.command, "path": path, "headers": dict(self.headers), "body": body}
+                )
+                if path == "/private" and self.headers.get("Authorization") != target.credentials:
+                    return self._send(401, b'{"status": "who are you?"}')
+                if path == "/away":
+                    self.send_response(302)
+                    self.send_header("Location", f"http://localhost:{target.port}/ok")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return None
                 if path in target.overrides:
                     return self._send(target.overrides[path], b'{"status": "broken"}')
                 if path.startswith("/slow"):
@@ -57,8 +74,9 @@ class ProbeTarget:
             do_HEAD = do_GET
 
             def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                return self.do_GET()
+                return self.do_GET(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+            do_PUT = do_POST
 
         # A deep accept backlog: the default (5) drops SYNs under a burst of concurrent probes and
         # the client retries only after a second, which reads as a timeout on a loaded machine.

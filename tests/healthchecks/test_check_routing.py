@@ -9,7 +9,10 @@ from alerts.notify import alerts_pending_announce
 from healthchecks.pings.models import Check, Ping
 from healthchecks.pings.services import check_create, check_ping
 from notifications.models import Delivery
+from oncall.models import EscalationPolicy
 from tests.alerts.factories import ChannelFactory
+from tests.alerts.paging import on_call_world
+from tests.alerts.test_paging import at, mailed, smtp, sweep_and_send  # noqa: F401  (smtp: a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +83,36 @@ def test_the_admin_sets_the_channels(admin_client_):
     assert response.status_code == 302, response.content[:2000]
     check = Check.objects.get()
     assert list(check.channels.all()) == [pager] and check.severity == "critical"
+
+
+def test_a_down_check_pages_the_person_on_call_through_its_escalation_policy(smtp):  # noqa: F811
+    world = on_call_world()
+    check = check_create(name="nightly backup", escalation_policy=world["policy"])
+    with at(0):
+        check_ping(check=check, kind=Ping.Kind.FAIL)
+    assert Alert.objects.get().escalation_policy == world["policy"]
+    sweep_and_send(1)
+    assert mailed(smtp) == ["alice@example.com"]  # the night rotation of the policy's first step
+
+
+def test_a_check_without_a_policy_pages_nobody(smtp):  # noqa: F811
+    on_call_world()
+    with at(0):
+        check_ping(check=check_create(name="nightly backup"), kind=Ping.Kind.FAIL)
+    assert Alert.objects.get().next_escalation_at is None
+    sweep_and_send(30)
+    assert "alice@example.com" not in mailed(smtp)
+
+
+def test_the_api_sets_and_shows_the_escalation_policy(api):
+    policy = EscalationPolicy.objects.create(name="Backups")
+    response = api.post(
+        "/api/operations/checks", {"name": "queue", "escalation_policy": policy.pk}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["escalation_policy"] == policy.pk
+    assert Check.objects.get().escalation_policy == policy
+    response = api.post(
+        "/api/operations/checks", {"name": "other", "escalation_policy": 99999}, format="json"
+    )
+    assert response.status_code == 400 and "escalation_policy" in response.json()["errors"]

@@ -36,3 +36,10 @@ def test_pings_racing_on_one_check_are_all_recorded():
     race(lambda: [check_ping(check=check, kind=Ping.Kind.SUCCESS) for _ in range(10)], count=4)
     check.refresh_from_db()
     assert Ping.objects.filter(check_ref=check).count() == 40 and check.state == "up"
+
+
+def test_pings_racing_on_one_check_through_the_one_statement_path_are_all_recorded():
+    check = check_create(name="busy job", period_seconds=60, grace_seconds=60)
+    race(lambda: [check_ping(ping_key=check.ping_key, kind=Ping.Kind.SUCCESS) for _ in range(10)], count=4)
+    check.refresh_from_db()
+    assert Ping.objects.filter(check_ref=check).count() == 40 and check.state == "up"

@@ -25,6 +25,7 @@ from oncall.policies import StepSpec, policy_save
 from oncall.services import calendar_feed_issue
 from reports.models import ReportRun, ResponseBreach
 from statuspage.models import Component
+from tests.backups.factories import BackupVerificationFactory
 from tests.config.factories import ops_world, role_user
 from tests.healthchecks.factories import HeartbeatFactory, ProbeFactory
 from tests.monitoring.factories import MetricFactory
@@ -128,6 +129,8 @@ def full_world() -> dict:
         ),
     )
     world.update(paging_drill=drill_start(policy=world["escalation_policy"], user=admin_user))
+    world.update(backup_verification=BackupVerificationFactory())
+    world.update(backup=world["backup_verification"].backup)
     report = ReportFactory()
     world.update(
         business_calendar=BusinessCalendarFactory(),
