@@ -378,6 +378,9 @@ OPERATIONS_TAGS = {
     "reports": "reports",
     "slos": "reports",
     "response-breaches": "reports",
+    "response-targets": "reports",
+    "business-calendars": "reports",
+    "report-schedules": "reports",
 }
 
 

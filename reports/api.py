@@ -3,7 +3,7 @@
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
@@ -13,6 +13,7 @@ from core.api import error_response
 from reports.builder import report_build, report_components, uptime_rows
 from reports.models import ResponseBreach, ServiceLevelObjective
 from reports.params import QueryError, csv_filename, parse_query, uptime_csv
+from reports.settings_api import ObjectiveWriteSerializer
 from reports.slo import slo_status
 
 
@@ -171,13 +172,39 @@ class ObjectiveSerializer(serializers.Serializer):
 
 
 @extend_schema(tags=["reports"])
-class ObjectiveViewSet(viewsets.ReadOnlyModelViewSet):
-    """Availability objectives with their attainment, error budget left and burn rates now."""
+@extend_schema_view(
+    create=extend_schema(request=ObjectiveWriteSerializer, responses={201: ObjectiveSerializer}),
+    update=extend_schema(request=ObjectiveWriteSerializer, responses=ObjectiveSerializer),
+    partial_update=extend_schema(request=ObjectiveWriteSerializer, responses=ObjectiveSerializer),
+)
+class ObjectiveViewSet(viewsets.ModelViewSet):
+    """Availability objectives with their attainment, error budget left and burn rates now.
+    Every role may read; Administrators set them up (component or group, target, window)."""
 
     lookup_value_regex = "[0-9]+"
     queryset = ServiceLevelObjective.objects.select_related("component", "group").order_by("name", "pk")
     serializer_class = ObjectiveSerializer
     filterset_fields = ["component", "group", "window"]
+
+    def get_serializer_class(self):
+        return ObjectiveSerializer if self.action in ("list", "retrieve") else ObjectiveWriteSerializer
+
+    def _answer(self, serializer, code):
+        return Response(ObjectiveSerializer(serializer.instance).data, status=code)
+
+    def create(self, request, *args, **kwargs):
+        serializer = ObjectiveWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return self._answer(serializer, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        serializer = ObjectiveWriteSerializer(
+            self.get_object(), data=request.data, partial=kwargs.get("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return self._answer(serializer, status.HTTP_200_OK)
 
 
 class BreachSerializer(serializers.ModelSerializer):
