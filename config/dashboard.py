@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from alerts.models import Alert
 from alerts.response_times import WINDOWS, response_times_windows
+from backups.services import backup_status
 from healthchecks.models import Probe
 from monitoring.aggregates import EpochBucket
 from monitoring.models import Metric
@@ -28,6 +29,8 @@ from notifications.models import SEVERITY_RANK, Delivery
 from notifications.models import Severity as DeliverySeverity
 from oncall.models import Schedule
 from oncall.queries import on_call_board
+from reports.models import ServiceLevelObjective
+from reports.slo import slo_status
 from statuspage import queries as status_queries
 
 PANEL_LIMIT = 20
@@ -224,6 +227,38 @@ def oncall_panel(ctx: Context) -> dict:
     }
 
 
+def service_levels_panel(ctx: Context) -> dict:
+    """The objectives (the first PANEL_LIMIT by name) with their attainment and budget left, and
+    the age of the last verified backup: the reports' and backups' own figures."""
+    objectives = ServiceLevelObjective.objects.select_related("component", "group").order_by("name", "pk")
+    items = []
+    for slo in objectives[:PANEL_LIMIT]:
+        figures = slo_status(slo, now=ctx.now)
+        items.append(
+            {
+                "id": slo.pk,
+                "name": slo.name,
+                "target_percentage": figures["target_percentage"],
+                "attained_percentage": figures["attained_percentage"],
+                "met": figures["met"],
+                "budget_remaining_percentage": figures["error_budget_remaining_percentage"],
+                "fast_burn": bool(figures["fast_burn"]),
+                "admin_url": _admin("reports_servicelevelobjective_change", slo.pk),
+            }
+        )
+    backups = backup_status(now=ctx.now)
+    return {
+        "objectives": items,
+        "backup": {
+            "last_verified_at": _iso(backups["last_verified_backup_at"]),
+            "age_seconds": backups["age_seconds"],
+            "max_age_hours": backups["max_age_hours"],
+            "fresh": backups["fresh"],
+            "changelist_url": _admin("backups_backup_changelist"),
+        },
+    }
+
+
 def response_times_panel(ctx: Context) -> dict:
     """MTTA and MTTR per severity over each window (alerts.response_times, the API's figures)."""
     windows = response_times_windows(WINDOWS, now=ctx.now)
@@ -297,6 +332,7 @@ PANELS: list[tuple[str, Callable[[Context], dict]]] = [
     ("maintenance", maintenance_panel),
     ("oncall", oncall_panel),
     ("response_times", response_times_panel),
+    ("service_levels", service_levels_panel),
     ("probes", probes_panel),
     ("deliveries", deliveries_panel),
     ("charts", charts_panel),

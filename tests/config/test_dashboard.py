@@ -12,8 +12,10 @@ from config.dashboard import dashboard_data
 from statuspage import services as status_services
 from statuspage.models import IncidentStatus, MaintenanceStatus
 from tests.alerts.factories import AlertFactory
+from tests.backups.factories import BackupVerificationFactory
 from tests.config.factories import failed_delivery, ops_world, role_user
 from tests.monitoring.factories import MetricFactory
+from tests.reports.factories import ObjectiveFactory
 from tests.statuspage.factories import ComponentFactory, MaintenanceFactory
 
 pytestmark = pytest.mark.django_db
@@ -209,3 +211,26 @@ def test_it_lists_failing_probes():
     (failing,) = dashboard_data()["probes"]["failing"]
     assert (failing["id"], failing["error"]) == (probe.pk, "timed out after 5 s")
     assert failing["name"] == probe.component.name
+
+
+def test_it_shows_the_objectives_and_the_last_verified_backup(client):
+    component = ComponentFactory()
+    ObjectiveFactory(name="Checkout availability", component=component)
+    BackupVerificationFactory(backup__started_at=timezone.now() - timedelta(hours=3))
+    panel = dashboard_data()["service_levels"]
+    [objective] = panel["objectives"]
+    assert objective["name"] == "Checkout availability" and objective["target_percentage"] == 99.9
+    assert panel["backup"]["fresh"] and 3 * 3600 - 60 <= panel["backup"]["age_seconds"] <= 3 * 3600 + 60
+    client.force_login(role_user("viewer"))
+    page = client.get(reverse("admin:index")).content.decode()
+    assert "Checkout availability" in page and "Last verified backup: 3" in page
+
+
+def test_it_flags_a_missing_backup():
+    assert dashboard_data()["service_levels"]["backup"] == {
+        "last_verified_at": None,
+        "age_seconds": None,
+        "max_age_hours": 26,
+        "fresh": False,
+        "changelist_url": "/admin/backups/backup/",
+    }
