@@ -11,22 +11,10 @@ from alerts.services import alert_acknowledge, alert_escalate, alert_raise, aler
 from notifications.models import Delivery
 from notifications.services import deliveries_send_due
 from tests.alerts.paging import SUNDAY_3AM_BERLIN, method, on_call_world
-from tests.notifications.conftest import ntfy  # noqa: F401  (the fixture)
-from tests.notifications.servers import start_smtp
+from tests.notifications.conftest import ntfy, smtp  # noqa: F401  (the fixtures)
 
 pytestmark = pytest.mark.django_db
 T0 = SUNDAY_3AM_BERLIN
-
-
-@pytest.fixture
-def smtp(settings):
-    controller, recorder = start_smtp()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    yield recorder
-    controller.stop()
 
 
 @pytest.fixture
@@ -49,7 +37,7 @@ def sweep_and_send(minutes: float):
         deliveries_send_due()
 
 
-def mailed(smtp) -> list[str]:
+def mailed(smtp) -> list[str]:  # noqa: F811
     return [address for _, recipients in smtp.envelopes for address in recipients]
 
 
@@ -94,7 +82,7 @@ def test_it_records_who_was_paged_how_and_when(world):
     ]
 
 
-def test_it_tells_each_paged_person_once_when_resolved(world, smtp):
+def test_it_tells_each_paged_person_once_when_resolved(world, smtp):  # noqa: F811
     alert = fire(world["rule"])
     sweep_and_send(1)
     sweep_and_send(3)
@@ -107,14 +95,14 @@ def test_it_tells_each_paged_person_once_when_resolved(world, smtp):
     assert mailed(smtp)[-2:] == ["alice@example.com", "carol@example.com"]
 
 
-def test_it_pages_the_default_e_mail_of_a_person_without_rules(world, smtp):
+def test_it_pages_the_default_e_mail_of_a_person_without_rules(world, smtp):  # noqa: F811
     world["rule"].escalation_policy.steps.get(level=1).users.set([world["bob"]])
     fire(world["rule"])
     sweep_and_send(1)
     assert sorted(mailed(smtp)) == ["alice@example.com", "bob@example.com"]
 
 
-def test_it_never_pages_an_unverified_method(world, smtp):
+def test_it_never_pages_an_unverified_method(world, smtp):  # noqa: F811
     carol = world["carol"]
     carol.contact_methods.update(verified_at=None)
     method(carol, "push", "carol-phone", verified=False)
@@ -135,7 +123,7 @@ def test_a_redelivered_escalation_task_pages_nobody_again(world):
     assert Delivery.objects.filter(person=world["alice"]).count() == 2
 
 
-def test_it_runs_the_whole_policy_again_as_many_times_as_it_repeats(world, smtp):
+def test_it_runs_the_whole_policy_again_as_many_times_as_it_repeats(world, smtp):  # noqa: F811
     policy = world["policy"]
     policy.repeat = 1
     policy.save()

@@ -3,9 +3,6 @@ be turned off for a self-signed certificate (HTTP and TCP). The credentials stay
 read back by the API, hidden from viewers in the admin, digested in the audit log, never carried
 to another host by a redirect."""
 
-import threading
-import time
-
 import pytest
 
 from config.models import AuditEntry
@@ -13,23 +10,11 @@ from healthchecks.models import Probe, ProbeResult
 from healthchecks.probes.http import ProbeSpec, execute, make_session
 from tests.config.factories import role_user
 from tests.healthchecks.factories import ProbeFactory
-from tests.healthchecks.servers import ProbeTarget, self_signed_certificate
-from tests.healthchecks.test_probe_kinds import probe_of, tick
+from tests.healthchecks.test_probe_kinds import probe_of, tick, tls_target  # noqa: F401  (a fixture)
 from tests.statuspage.factories import ComponentFactory
 
 pytestmark = pytest.mark.django_db
 HEADERS = "X-Api-Key: k-81bd2c4e9f\nAccept: application/json"
-
-
-@pytest.fixture
-def tls_target(tmp_path):
-    threads = threading.active_count()
-    server = ProbeTarget(tls_cert=self_signed_certificate(tmp_path, days=30)).start()
-    yield server
-    server.stop()
-    deadline = time.monotonic() + 2
-    while threading.active_count() > threads and time.monotonic() < deadline:
-        time.sleep(0.02)
 
 
 def run(url: str, **options):
@@ -61,13 +46,13 @@ def test_a_redirect_to_another_host_carries_no_credentials(target):
     assert "X-Api-Key" not in redirected["headers"] and "Authorization" not in redirected["headers"]
 
 
-def test_it_refuses_a_self_signed_certificate_unless_told_not_to_verify(tls_target):
+def test_it_refuses_a_self_signed_certificate_unless_told_not_to_verify(tls_target):  # noqa: F811
     refused = run(tls_target.url("/ok"))
     assert not refused.ok and "certificate" in refused.error.lower()
     assert run(tls_target.url("/ok"), verify_tls=False).ok
 
 
-def test_a_tcp_probe_may_complete_a_handshake_without_verifying(tls_target):
+def test_a_tcp_probe_may_complete_a_handshake_without_verifying(tls_target):  # noqa: F811
     probe = probe_of(
         Probe.Kind.TCP, host="127.0.0.1", port=tls_target.port, tls_handshake=True, verify_tls=False
     )

@@ -11,23 +11,12 @@ from reports.models import Report, ReportRun
 from reports.services import last_complete_period, reports_send_due
 from statuspage.services import incident_create
 from statuspage.uptime import uptime_rollup
-from tests.notifications.servers import start_smtp
+from tests.notifications.conftest import smtp  # noqa: F401  (the fixture)
 from tests.reports.conftest import at, set_status
 from tests.reports.factories import ObjectiveFactory, ReportFactory
 from tests.statuspage.factories import ComponentFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def smtp(settings):
-    controller, recorder = start_smtp()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    yield recorder
-    controller.stop()
 
 
 @pytest.mark.parametrize(
@@ -63,7 +52,7 @@ def february():
     return component
 
 
-def test_it_mails_the_monthly_report_once_as_html_and_text_with_the_chart(smtp, clock, february):
+def test_it_mails_the_monthly_report_once_as_html_and_text_with_the_chart(smtp, clock, february):  # noqa: F811
     ReportFactory(recipients="ops@example.com")
     clock.move_to("2026-03-01 00:05")
     uptime_rollup()
