@@ -44,9 +44,15 @@ _literal: tuple[str, ...] | None = None
 
 
 def _literal_secrets() -> tuple[str, ...]:
-    """The secrets in the settings, longest first. Read once settings can be read (gunicorn's
-    master logs before it loads Django; it tries again on the next record)."""
+    """The secrets in the settings, longest first, once this process has loaded its settings.
+    Never loads them itself: gunicorn's master logs before any worker is forked, and settings
+    read there would be evaluated before gevent patches the workers' sockets, so the workers
+    would inherit the settings of a process without greenlets (no connection pool)."""
+    from django.conf import settings
+
     global _literal
+    if not settings.configured:
+        return ()
     if _literal is None:
         try:
             _literal = _read_literal_secrets()

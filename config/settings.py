@@ -148,12 +148,16 @@ def _greenlets() -> bool:
     There each request runs in a greenlet of its own, and Django keeps a connection per greenlet:
     a persistent one is never reused but stays open until the greenlet is collected, so under
     load PostgreSQL runs out of connections. Such a process closes its connection after each
-    request instead."""
+    request instead.
+
+    Threading counts as well as sockets: gevent patches threading first, and while it does so it
+    walks every live object, which makes Celery's app proxies load these settings before the
+    socket module is patched."""
     try:
         from gevent import monkey
     except ImportError:
         return False
-    return monkey.is_module_patched("socket")
+    return monkey.is_module_patched("socket") or monkey.is_module_patched("threading")
 
 
 def _database() -> dict:

@@ -35,3 +35,81 @@ def conn_max_age(patched: bool, tmp_path) -> str:
 @pytest.mark.parametrize(("patched", "age"), [(True, "0"), (False, "60")])
 def test_gevent_workers_close_their_connection_after_each_request(patched, age, tmp_path):
     assert conn_max_age(patched, tmp_path) == age
+
+
+PROBE_SETTINGS = "from config.settings import *  # noqa: F403\nROOT_URLCONF = 'pool_probe_urls'\n"
+PROBE_URLS = """
+from django.conf import settings
+from django.http import JsonResponse
+from django.urls import path
+
+
+def probe(request):
+    database = settings.DATABASES["default"]
+    return JsonResponse({"pool": database["OPTIONS"].get("pool"), "age": database["CONN_MAX_AGE"]})
+
+
+urlpatterns = [path("probe", probe)]
+"""
+
+
+def procfile_web_line() -> list[str]:
+    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
+    words = line.removeprefix("web:").split()
+    # The shell defaults (${VAR:-value}) the Procfile leaves to honcho.
+    return [w.split(":-", 1)[1].rstrip("}") if w.startswith("${") else w for w in words]
+
+
+def test_the_procfile_web_workers_get_the_connection_pool(tmp_path):
+    """gunicorn's master logs through the redacting logger before it forks the workers: were the
+    settings loaded there, the workers would inherit them as computed without gevent."""
+    import json
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    (tmp_path / "pool_probe_settings.py").write_text(PROBE_SETTINGS)
+    (tmp_path / "pool_probe_urls.py").write_text(PROBE_URLS)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = procfile_web_line()
+    command[command.index("--bind") + 1] = f"127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
+        "DJANGO_SETTINGS_MODULE": "pool_probe_settings",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/vigil",
+        "VIGIL_DATA_DIR": str(tmp_path),
+        "SECRET_KEY": "probe-only-" + "x" * 50,
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", *command],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "gunicorn.log", "w"),  # noqa: SIM115
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/probe", timeout=5) as answer:
+                    seen = json.load(answer)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise AssertionError((tmp_path / "gunicorn.log").read_text()[-3000:]) from None
+                time.sleep(0.2)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    assert seen["age"] == 0
+    assert seen["pool"] is not None and seen["pool"]["max_size"] >= 1
