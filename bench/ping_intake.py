@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 DATABASE = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vigil_bench_pings")
 REDIS = os.environ.get("BENCH_REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1"))
+BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/12")
 ROUNDS = 3
 
 BENCH_SETTINGS = """
@@ -112,18 +113,31 @@ def django_run(env: dict, code: str) -> str:
     return done.stdout
 
 
+# The checks have all pinged before (the steady state): the ping buffer knows their keys.
 SEED = """
+from healthchecks.pings.buffer import buffer_learn
 from healthchecks.pings.models import Check
 Check.objects.bulk_create(
     [Check(name=f"job {i:05d}", period_seconds=3600, grace_seconds=3600) for i in range(%d)],
     batch_size=2000,
 )
-for key in Check.objects.order_by("pk").values_list("ping_key", flat=True):
+keys = list(Check.objects.order_by("pk").values_list("ping_key", flat=True))
+buffer_learn(keys)
+for key in keys:
     print(key)
 """
 COUNT_PINGS = """
+import time
+from healthchecks.pings.buffer import buffered_count, flush_pings
 from healthchecks.pings.models import Check, Ping
-print(Ping.objects.count(), Check.objects.filter(state="up").count())
+left, started = buffered_count(), time.monotonic()
+while buffered_count():
+    flush_pings()
+print(Ping.objects.count(), Check.objects.filter(state="up").count(), left, time.monotonic() - started)
+"""
+BUFFERED = """
+from healthchecks.pings.buffer import buffered_count
+print(buffered_count())
 """
 
 
@@ -216,7 +230,8 @@ def main() -> int:
         "VIGIL_DATA_DIR": str(work / "data"),
         "DATABASE_URL": DATABASE,
         "REDIS_URL": REDIS,
-        "CELERY_BROKER_URL": "memory://",
+        # The worker that applies the buffered pings runs beside gunicorn, on the same cores.
+        "CELERY_BROKER_URL": BROKER,
         "DEBUG": "0",
         "SECRET_KEY": "bench-only-" + "x" * 50,
         "ALLOWED_HOSTS": "127.0.0.1",
@@ -227,7 +242,7 @@ def main() -> int:
         "LOG_LEVEL": "WARNING",
         # Count every ping as from another machine, never reaching the limit.
         "THROTTLE_EXEMPT_IPS": "192.0.2.1",
-        "PING_THROTTLE_PER_MINUTE": str(10**9),
+        "PING_THROTTLE_PER_MINUTE": os.environ.get("BENCH_PING_THROTTLE", str(10**9)),
         "CONN_MAX_AGE": str(options.conn_max_age),
     }
     (work / "data").mkdir()
@@ -252,6 +267,15 @@ def main() -> int:
         env=env,
         stdout=subprocess.DEVNULL,
     )
+    subprocess.run(["redis-cli", "-u", BROKER, "flushdb"], check=False, capture_output=True)
+    worker = subprocess.Popen(
+        [PYTHON, "-m", "celery", "-A", "config", "worker", "--loglevel", "WARNING", "--concurrency", "1",
+         "--without-gossip", "--without-mingle", "--queues", "celery"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     variants = {
         "bare Django view": (f"{base}/bench/bare", None),
@@ -277,13 +301,18 @@ def main() -> int:
             for name, (url, script) in variants.items():
                 seconds = max(1, options.seconds // ROUNDS)
                 runs[name].append(wrk(url, seconds, options.connections, gunicorn.pid, script))
+        backlog = int(django_run(env, BUFFERED))
+        worker_cpu = tree_cpu(worker.pid)
     finally:
-        gunicorn.send_signal(signal.SIGTERM)
-        try:
-            gunicorn.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            gunicorn.kill()
-    stored, up = (int(x) for x in django_run(env, COUNT_PINGS).split())
+        for process in (gunicorn, worker):
+            process.send_signal(signal.SIGTERM)
+        for process in (gunicorn, worker):
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    stored, up, left, drain_seconds = django_run(env, COUNT_PINGS).split()
+    stored, up, left, drain_seconds = int(stored), int(up), int(left), float(drain_seconds)
     shutil.rmtree(work, ignore_errors=True)
 
     results = {}
@@ -318,6 +347,11 @@ def main() -> int:
     print(
         f"stored pings: {stored:,} (wrk completed {sent:,} ping requests in the measured rounds, plus the "
         f"warm-up); checks up: {up:,} of {len(keys):,}"
+    )
+    print(
+        f"ping buffer: {backlog:,} pings waiting when the load stopped ({left:,} when the worker stopped, "
+        f"flushed afterwards in {drain_seconds:.1f} s); the flushing worker used {worker_cpu:.1f} s CPU "
+        f"in all, {worker_cpu / max(1, stored) * 1e6:.0f} µs per stored ping"
     )
     spread = results[f"pings over {len(keys):,} checks"]
     one = results["pings all on one check"]

@@ -666,6 +666,11 @@ PROBE_RESULTS_RETENTION_DAYS = env_int("PROBE_RESULTS_RETENTION_DAYS", LOGS_RETE
 # How often sweep_checks looks for overdue checks: a check is marked down at most this late.
 # Pings per client and minute: PING_THROTTLE_PER_MINUTE (PUBLIC_THROTTLE_RATES above).
 CHECKS_SWEEP_INTERVAL = env_int("CHECKS_SWEEP_INTERVAL", 30, minimum=5)
+# Opt-in (service mode): pings by UUID answered from Redis and applied in batches by a worker
+# (pings/buffer.py). Faster intake, but pings of the last moment live only in Redis.
+PING_BUFFER = env_bool("PING_BUFFER", False) and bool(REDIS_URL)
+PING_BUFFER_MAX = env_int("PING_BUFFER_MAX", 100_000, minimum=100, maximum=10_000_000)
+PING_BUFFER_BATCH = env_int("PING_BUFFER_BATCH", 500, minimum=1, maximum=5000)
 # Vigil's own beat jobs report to built-in checks; one is down when its job has not run for
 # two intervals, and at least this long (so a stalled beat is an alert).
 BUILTIN_CHECKS_MIN_GRACE = env_int("BUILTIN_CHECKS_MIN_GRACE", 300, minimum=5)

@@ -8,7 +8,7 @@ round trip comes back empty.
 
 import logging
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import RedisError
 
@@ -102,3 +102,12 @@ def count_in_window(key: str, timeout: int) -> int | None:
         return cache.incr(key)
     except ValueError:  # expired between add and incr
         return 1 if cache.add(key, 1, timeout=timeout) else None
+
+
+def redis_client():
+    """The shared cache's own redis.Redis (its pool, its timeouts), for work a cache API cannot
+    express in one round trip; None when the cache is not Redis (embedded mode)."""
+    backend = caches["default"]
+    if not isinstance(backend, ResilientRedisCache):
+        return None
+    return backend._cache.get_client(write=True)

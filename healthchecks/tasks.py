@@ -3,6 +3,7 @@ import socket
 from celery import shared_task
 
 from healthchecks.models import Heartbeat
+from healthchecks.pings.buffer import flush_pings as buffer_flush
 from healthchecks.pings.services import checks_sweep
 from healthchecks.probes.services import probes_run_due
 from healthchecks.services import heartbeat_record
@@ -23,3 +24,8 @@ def run_probes() -> str:
 @shared_task(ignore_result=True)
 def sweep_checks() -> str:
     return str(checks_sweep())
+
+
+@shared_task(ignore_result=True)
+def flush_pings() -> str:
+    return str(buffer_flush())

@@ -23,6 +23,13 @@ def _loopback_webhooks(settings):
 
 
 @pytest.fixture(autouse=True)
+def _pings_unbuffered(settings):
+    """Tests read a check's state right after its ping; the ping buffer's own tests (and the
+    benchmark) turn it on and flush it themselves."""
+    settings.PING_BUFFER = False
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     from statuspage import cache as page_cache
 

@@ -183,3 +183,16 @@ class Ping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class PingBufferBatch(models.Model):
+    """A batch of buffered pings applied to the database (healthchecks/pings/buffer.py): its id
+    commits with its pings, so a batch met again after a crash or a redelivery is not applied
+    twice. Kept a day; the flusher prunes older rows."""
+
+    batch_id = models.CharField(max_length=32, unique=True)
+    pings = models.PositiveIntegerField()
+    applied_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.pings} pings at {self.applied_at:%Y-%m-%d %H:%M:%S}"

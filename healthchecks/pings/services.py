@@ -15,6 +15,7 @@ from django.utils import timezone
 from alerts.models import Alert, AlertEvent
 from alerts.notify import announcements_batched
 from alerts.services import alert_raise, alert_resolve
+from healthchecks.pings.buffer import flush_pings
 from healthchecks.pings.fast_path import success_ping_fast
 from healthchecks.pings.models import Check, Ping
 from healthchecks.pings.schedule import next_due
@@ -235,7 +236,9 @@ def _overdue_message(check: Check) -> str:
 
 
 def checks_sweep(*, now: datetime | None = None) -> dict[str, int]:
-    """Mark checks whose ping is overdue late, and those past their grace down (one alert each)."""
+    """Mark checks whose ping is overdue late, and those past their grace down (one alert each).
+    Buffered pings are applied first: a ping that arrived in time never makes a check late."""
+    flush_pings()
     now = now or timezone.now()
     late = Check.objects.filter(state=Check.State.UP, due_at__lte=now).update(state=Check.State.LATE)
     watched = (Check.State.NEW, Check.State.UP, Check.State.LATE)
