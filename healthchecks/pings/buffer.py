@@ -193,9 +193,7 @@ def _apply_batch(batch_id: str, items: list[bytes]) -> int | None:
     A ping that cannot be applied (it would fail every time) is logged and left out, alone."""
     with announcements_batched():
         try:
-            with transaction.atomic():
-                PingBufferBatch.objects.create(batch_id=batch_id, pings=len(items))
-                return _apply(items)
+            return _record_and_apply(batch_id, items, one_by_one=False)
         except IntegrityError:
             if PingBufferBatch.objects.filter(batch_id=batch_id).exists():
                 return None
@@ -203,18 +201,24 @@ def _apply_batch(batch_id: str, items: list[bytes]) -> int | None:
         except Exception:
             logger.exception("a buffered ping batch failed; applying its pings one by one")
         try:
-            with transaction.atomic():
-                PingBufferBatch.objects.create(batch_id=batch_id, pings=len(items))
-                applied = 0
-                for raw in items:
-                    try:
-                        with transaction.atomic():
-                            applied += _apply([raw])
-                    except Exception:
-                        logger.exception("buffered ping dropped, it cannot be applied: %r", raw[:300])
-                return applied
+            return _record_and_apply(batch_id, items, one_by_one=True)
         except IntegrityError:
             return None
+
+
+def _record_and_apply(batch_id: str, items: list[bytes], *, one_by_one: bool) -> int:
+    with transaction.atomic():
+        PingBufferBatch.objects.create(batch_id=batch_id, pings=len(items))
+        if not one_by_one:
+            return _apply(items)
+        applied = 0
+        for raw in items:
+            try:
+                with transaction.atomic():
+                    applied += _apply([raw])
+            except Exception:
+                logger.exception("buffered ping dropped, it cannot be applied: %r", raw[:300])
+        return applied
 
 
 def flush_pings(*, budget_seconds: float = FLUSH_BUDGET_SECONDS) -> dict[str, int]:

@@ -2,12 +2,16 @@
 the request ends: a persistent one per greenlet would never be reused, and PostgreSQL would run
 out of connections under load. Other processes keep CONN_MAX_AGE."""
 
+import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.faults.processes import Processes, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PRINT_AGE = (
@@ -63,17 +67,9 @@ def procfile_web_line() -> list[str]:
 def test_the_procfile_web_workers_get_the_connection_pool(tmp_path):
     """gunicorn's master logs through the redacting logger before it forks the workers: were the
     settings loaded there, the workers would inherit them as computed without gevent."""
-    import json
-    import signal
-    import socket
-    import time
-    import urllib.request
-
     (tmp_path / "pool_probe_settings.py").write_text(PROBE_SETTINGS)
     (tmp_path / "pool_probe_urls.py").write_text(PROBE_URLS)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     command = procfile_web_line()
     command[command.index("--bind") + 1] = f"127.0.0.1:{port}"
     env = {
@@ -87,29 +83,21 @@ def test_the_procfile_web_workers_get_the_connection_pool(tmp_path):
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", *command],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / "gunicorn.log", "w"),  # noqa: SIM115
-    )
+    processes = Processes(tmp_path, env)
+    web = processes.start("gunicorn", [sys.executable, "-m", *command])
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/probe", timeout=5) as answer:
-                    seen = json.load(answer)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise AssertionError((tmp_path / "gunicorn.log").read_text()[-3000:]) from None
-                time.sleep(0.2)
+        seen = wait_until(lambda: _probe(port, web), timeout=60, what="gunicorn to answer")
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        processes.stop_all()
     assert seen["age"] == 0
     assert seen["pool"] is not None and seen["pool"]["max_size"] >= 1
+
+
+def _probe(port: int, web) -> dict | None:
+    if not web.alive():
+        raise AssertionError(web.tail())
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/probe", timeout=5) as answer:
+            return json.load(answer)
+    except OSError:
+        return None
