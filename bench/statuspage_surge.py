@@ -99,14 +99,15 @@ def tree_cpu(pid: int) -> float:
         return 0.0
 
 
-def wrk(url: str, seconds: int, connections: int, server_pid: int) -> dict:
+def wrk(url: str, seconds: int, connections: int, server_pid: int, headers: tuple[str, ...] = ()) -> dict:
     """One wrk run: req/s, p99 (ms), and the CPU the server and wrk itself spent per request."""
     import resource
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_before = tree_cpu(server_pid)
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s", *HEADERS, url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+        + [*HEADERS, *headers, url],
         capture_output=True,
         text=True,
         timeout=seconds + 30,
@@ -398,19 +399,24 @@ def main() -> int:
                 break
             except OSError:
                 time.sleep(0.1)
+        # An open page polls the live document with the version it shows: a 304 while nothing
+        # changes, which is what a surge of open pages costs between two changes.
+        etag = urllib.request.urlopen(f"{base}/api/status/live", timeout=5).headers["ETag"]
         urls = {
-            "bare Django JSON view": "/bench/bare",
-            "home page": "/",
-            "summary.json": "/api/v2/summary.json",
+            "bare Django JSON view": ("/bench/bare", ()),
+            "home page": ("/", ()),
+            "summary.json": ("/api/v2/summary.json", ()),
+            "live document, 304": ("/api/status/live", ("-H", f"If-None-Match: {etag}")),
+            "live document, 200": ("/api/status/live", ()),
         }
-        for path in urls.values():
-            wrk(base + path, 2, options.connections, gunicorn.pid)  # warm caches and connections
-        # Interleaved rounds, so a neighbour's load on a shared machine hits all three alike.
+        for path, headers in urls.values():
+            wrk(base + path, 2, options.connections, gunicorn.pid, headers)  # warm caches and connections
+        # Interleaved rounds, so a neighbour's load on a shared machine hits them all alike.
         runs: dict[str, list[dict]] = {name: [] for name in urls}
         for _ in range(ROUNDS):
-            for name, path in urls.items():
+            for name, (path, headers) in urls.items():
                 seconds = max(1, options.seconds // ROUNDS)
-                runs[name].append(wrk(base + path, seconds, options.connections, gunicorn.pid))
+                runs[name].append(wrk(base + path, seconds, options.connections, gunicorn.pid, headers))
         for name, figures in runs.items():
             rates = [run["rps"] for run in figures]
             tails = sorted(run["p99"] for run in figures)
@@ -466,7 +472,7 @@ def main() -> int:
 
     load = f"load average {os.getloadavg()[0]:.1f}"
     bare_p99 = results["bare Django JSON view"][1]
-    for name in ("home page", "summary.json"):
+    for name in ("home page", "summary.json", "live document, 304", "live document, 200"):
         rps, p99 = results[name]
         emit(
             "statuspage_surge",

@@ -176,6 +176,33 @@ PLAIN_VIEWS: dict[str, dict] = {
         STATUS_PAGE,
         {**json_ok("StatusSummary"), **THROTTLED},
     ),
+    "/api/status/live": _get(
+        "The small status document an open page polls; send its version back in If-None-Match",
+        STATUS_PAGE,
+        {
+            **json_ok("LiveStatus", 'The current document; its ETag is W/"<version>"'),
+            "304": {"description": "Nothing changed since the version in If-None-Match"},
+            **THROTTLED,
+        },
+        [{"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}}],
+    ),
+    "/api/status/stream": _get(
+        "Server-Sent Events: a `status` event with the live document whenever it changes "
+        "(only when STATUSPAGE_STREAM is on)",
+        STATUS_PAGE,
+        {
+            "200": {
+                "description": "An event stream that ends after STATUSPAGE_STREAM_MAX_SECONDS",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            },
+            "404": {
+                "description": "The stream is off on this server",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+            **THROTTLED,
+        },
+        [{"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "string"}}],
+    ),
     "/api/status/incidents": _get(
         "Incidents, newest first (?page=)",
         STATUS_PAGE,

@@ -160,6 +160,43 @@ STATUSPAGE_ANSWERS = {
         }
     ),
     "IncidentEnvelope": _object({"incident": ref("StatusIncident")}),
+    # statuspage.live.document
+    "LiveStatus": _object(
+        {
+            "version": STRING,
+            "status": ref("StatusIndicator"),
+            "components": _object(
+                {
+                    "total": INTEGER,
+                    "affected": _array(
+                        _object({"id": STRING, "name": STRING, "status": ref("ComponentStatusEnum")})
+                    ),
+                }
+            ),
+            "incidents": _array(
+                _object(
+                    {
+                        "id": STRING,
+                        "name": STRING,
+                        "status": ref("IncidentStatusEnum"),
+                        "impact": ref("ImpactEnum"),
+                        "shortlink": STRING,
+                    }
+                )
+            ),
+            "scheduled_maintenances": _array(
+                _object(
+                    {
+                        "id": STRING,
+                        "name": STRING,
+                        "status": ref("MaintenanceStatusEnum"),
+                        "scheduled_for": DATE_TIME,
+                        "scheduled_until": DATE_TIME,
+                    }
+                )
+            ),
+        }
+    ),
     "MaintenanceEnvelope": _object({"scheduled_maintenance": ref("StatusMaintenance")}),
     # statuspage.uptime.DayFigure.as_dict
     "UptimeDay": _object(

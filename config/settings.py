@@ -630,6 +630,12 @@ TWILIO_API_URL = env_url("TWILIO_API_URL", "https://api.twilio.com", schemes=("h
 STATUSPAGE_LOCAL_TTL = env_float("STATUSPAGE_LOCAL_TTL", 1.0, minimum=0, maximum=10)
 STATUSPAGE_CACHE_TIMEOUT = env_int("STATUSPAGE_CACHE_TIMEOUT", 300, minimum=1)
 STATUSPAGE_BROWSER_MAX_AGE = env_int("STATUSPAGE_BROWSER_MAX_AGE", 1, minimum=0, maximum=300)
+# Live updates (statuspage/live.py): how often an open page polls the small status document
+# (0: never), and the optional Server-Sent Events stream, off by default because each open page
+# then holds a request for up to STATUSPAGE_STREAM_MAX_SECONDS.
+STATUSPAGE_LIVE_POLL_SECONDS = env_int("STATUSPAGE_LIVE_POLL_SECONDS", 25, minimum=0, maximum=3600)
+STATUSPAGE_STREAM = env_bool("STATUSPAGE_STREAM", False)
+STATUSPAGE_STREAM_MAX_SECONDS = env_int("STATUSPAGE_STREAM_MAX_SECONDS", 300, minimum=5, maximum=3600)
 # The most one rendered page (plain and gzip copies together) may take in the shared cache; a
 # larger one is served uncached, so a huge page cannot cost Redis its size once per generation.
 STATUSPAGE_CACHE_MAX_BYTES = env_int("STATUSPAGE_CACHE_MAX_BYTES", 4 * 1024 * 1024, minimum=1024)

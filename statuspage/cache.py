@@ -33,14 +33,25 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponsePermanentRedirect
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseNotModified,
+    HttpResponsePermanentRedirect,
+)
 from django.urls import NoReverseMatch, ResolverMatch, reverse
 from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
+from redis.exceptions import RedisError
 
+from core.cache import redis_client
 from statuspage.cors import ALLOWED_METHODS, allow_any_origin, preflight
 
 GENERATION_KEY = "statuspage:generation"
+# Redis pub/sub channel told of every new generation, so live streams hear of a change at once
+# instead of at their next look at the generation key (statuspage/live.py).
+CHANGES_CHANNEL = "statuspage:changes"
 logger = logging.getLogger(__name__)
 
 
@@ -82,9 +93,11 @@ def _fresh_generation() -> str:
     return str(time.time_ns())
 
 
-def current_generation() -> str:
+def current_generation(*, fresh: bool = False) -> str:
+    """The shared generation, re-read at most every STATUSPAGE_LOCAL_TTL unless `fresh`."""
     now = clock()
-    if _local.generation is not None and now - _local.checked_at < settings.STATUSPAGE_LOCAL_TTL:
+    recent = now - _local.checked_at < settings.STATUSPAGE_LOCAL_TTL
+    if _local.generation is not None and recent and not fresh:
         return _local.generation
     generation = cache.get(GENERATION_KEY)
     if generation is None:
@@ -100,9 +113,46 @@ def current_generation() -> str:
 
 def invalidate() -> None:
     """Make every process render afresh (this one at once, the others within the local TTL)."""
-    cache.set(GENERATION_KEY, _fresh_generation(), timeout=None)
+    generation = _fresh_generation()
+    cache.set(GENERATION_KEY, generation, timeout=None)
     _local.generation = None
     _local.pages = {}
+    _announce(generation)
+
+
+def _announce(generation: str) -> None:
+    client = redis_client()
+    if client is None:
+        return
+    try:
+        client.publish(CHANGES_CHANNEL, generation)
+    except (RedisError, OSError) as exc:
+        # Streams still see the change at their next look at the generation key.
+        logger.warning("could not announce a status page change: %s", exc)
+
+
+def version_of(generation: str) -> str:
+    """The version a page or live document of this generation carries (its ETag, without quotes)."""
+    return f"{BUILD}-{generation}"
+
+
+def _etag(generation: str) -> str:
+    # Weak: the plain and gzip bodies of one generation share it.
+    return f'W/"{version_of(generation)}"'
+
+
+def _not_modified(request: HttpRequest, generation: str, cors: bool) -> HttpResponse | None:
+    """304 when the client already holds this generation's copy: a poll costs no body at all."""
+    etag = _etag(generation)
+    if etag not in request.META.get("HTTP_IF_NONE_MATCH", ""):
+        return None
+    response = HttpResponseNotModified()
+    response["ETag"] = etag
+    response["Vary"] = "Accept-Encoding"
+    response["Cache-Control"] = f"public, max-age={settings.STATUSPAGE_BROWSER_MAX_AGE}"
+    if cors:
+        allow_any_origin(response)
+    return response
 
 
 def _canonical_number(raw: str) -> int | None:
@@ -170,6 +220,7 @@ def _response(request: HttpRequest, hit: tuple[str, str, bytes, bytes], cors: bo
         response = HttpResponse(body, content_type=content_type)
     response["Vary"] = "Accept-Encoding"
     response["Cache-Control"] = f"public, max-age={settings.STATUSPAGE_BROWSER_MAX_AGE}"
+    response["ETag"] = _etag(_generation)
     if cors:
         allow_any_origin(response)
     return response
@@ -214,6 +265,11 @@ def cached_public(*, params: dict[str, int] | None = None, cors: bool = False):
                 # can neither write nor make the view render past the cache.
                 return HttpResponseNotAllowed(list(ALLOWED_METHODS) if cors else ["GET", "HEAD"])
             generation = current_generation()
+            not_modified = _not_modified(request, generation, cors)
+            if not_modified is not None:
+                return not_modified
+            # The page embeds its version, so the live-update script knows what it shows.
+            request.live_version = version_of(generation)
             key = _key(request, vary_on)
             hit = _local.pages.get(key)
             if hit is not None and hit[0] == generation:
@@ -270,6 +326,11 @@ class CachedPageMiddleware:
             if route is not None:
                 vary_on, cors, match = route
                 generation = current_generation()
+                not_modified = _not_modified(request, generation, cors)
+                if not_modified is not None:
+                    request.get_host()
+                    request.resolver_match = match
+                    return not_modified
                 hit = _local.pages.get(_key(request, vary_on))
                 if hit is not None and hit[0] == generation:
                     request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware would check it

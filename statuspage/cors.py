@@ -21,6 +21,8 @@ _MAX_REQUESTED_HEADERS = 1000
 
 def allow_any_origin(response: HttpResponse) -> HttpResponse:
     response["Access-Control-Allow-Origin"] = "*"
+    # So a script on another site can read the version and send it back in If-None-Match.
+    response["Access-Control-Expose-Headers"] = "ETag"
     return response
 
 

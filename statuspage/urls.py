@@ -1,6 +1,6 @@
 from django.urls import path
 
-from statuspage import api, badges, calendar, feeds, public_api, views
+from statuspage import api, badges, calendar, feeds, live, public_api, views
 
 app_name = "statuspage"
 
@@ -48,6 +48,8 @@ urlpatterns = [
     ),
     # Vigil's public paths (DESIGN.md)
     path("api/status", public_api.status_overview, name="api-status"),
+    path("api/status/live", live.live, name="api-live"),
+    path("api/status/stream", live.stream, name="api-stream"),
     path("api/status/incidents", public_api.incident_list, name="api-incidents"),
     path("api/status/incidents/<int:pk>", public_api.incident_detail, name="api-incident"),
     path("api/status/components/<int:pk>/uptime", public_api.component_uptime, name="api-uptime"),

@@ -27,6 +27,8 @@ def _context(**extra) -> dict:
         "site_name": settings.SITE_NAME,
         "public_url": settings.PUBLIC_URL,
         "formula": uptime.FORMULA,
+        "live_poll_seconds": settings.STATUSPAGE_LIVE_POLL_SECONDS,
+        "live_stream": settings.STATUSPAGE_STREAM,
         **extra,
     }
 

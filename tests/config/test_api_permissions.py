@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 # Paths anyone may call (DRF views among them must say AllowAny themselves).
 PUBLIC = re.compile(
-    r"^/(api/status(/incidents.*|/components/.*|/subscribe|/confirm/.*|/unsubscribe/.*|/manage/.*)?"
+    r"^/(api/status(/incidents.*|/components/.*|/live|/stream|/subscribe|/confirm/.*|/unsubscribe/.*|/manage/.*)?"
     r"|api/v2/.*|api/schema/|api/docs/|api/redoc/(dist/.*)?|health(/live|/ready|/database|/system)?)$"
 )
 # Endpoints with their own access rule: /metrics (METRICS_TOKEN, METRICS_ALLOWED_IPS) and the
