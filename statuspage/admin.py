@@ -350,11 +350,13 @@ class MaintenanceAdmin(admin.ModelAdmin):
         "status",
         "started_at",
         "completed_at",
+        "cancelled_at",
+        "sequence",
         "created_by",
     ]
-    readonly_fields = ["status", "started_at", "completed_at", "created_by"]
+    readonly_fields = ["status", "started_at", "completed_at", "cancelled_at", "sequence", "created_by"]
     inlines = [MaintenanceUpdateInline]
-    actions = ["start", "complete"]
+    actions = ["start", "complete", "cancel"]
 
     def get_fields(self, request, obj=None):
         # Whether to announce, and whether this is history, are decided when scheduling.
@@ -414,3 +416,17 @@ class MaintenanceAdmin(admin.ModelAdmin):
     @admin.action(description="Complete selected maintenance (restores components)", permissions=["change"])
     def complete(self, request, queryset):
         self._run(request, queryset, services.maintenance_complete, "completed")
+
+    @admin.action(
+        description="Cancel selected maintenance (releases components, tells subscribers)",
+        permissions=["change"],
+    )
+    def cancel(self, request, queryset):
+        done = 0
+        for maintenance in queryset:
+            try:
+                services.maintenance_cancel(maintenance=maintenance, user=request.user)
+                done += 1
+            except services.StatusPageError as exc:
+                self.message_user(request, f"{maintenance}: {exc}", messages.WARNING)
+        self.message_user(request, f"{done} maintenance window(s) cancelled.")

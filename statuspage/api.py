@@ -18,6 +18,7 @@ from statuspage.serializers import (
     ComponentStatusInput,
     IncidentCreateInput,
     IncidentUpdateInput,
+    MaintenanceCancelInput,
     MaintenanceInput,
     MessageInput,
 )
@@ -176,3 +177,18 @@ class MaintenanceStart(_MaintenanceAction):
 
 class MaintenanceComplete(_MaintenanceAction):
     service = staticmethod(services.maintenance_complete)
+
+
+class MaintenanceCancel(APIView):
+    permission_classes = STAFF_CHANGE
+    queryset = Maintenance.objects.all()
+
+    def post(self, request, pk: int):
+        maintenance = get_object_or_404(Maintenance, pk=pk)
+        data = MaintenanceCancelInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.maintenance_cancel(maintenance=maintenance, user=request.user, **data.validated_data)
+        except services.StatusPageError as exc:
+            return _refused(exc)
+        return Response({"scheduled_maintenance": _maintenance_out(maintenance.pk)})

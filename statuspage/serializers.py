@@ -155,3 +155,19 @@ class MaintenanceInput(serializers.Serializer):
 
 class MessageInput(serializers.Serializer):
     message = serializers.CharField(required=False, default="", allow_blank=True, validators=[validate_text])
+
+
+class MaintenanceCancelInput(serializers.Serializer):
+    note = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        validators=[validate_text],
+        help_text="Shown as the cancellation's update and in its mail; a standard sentence if empty.",
+    )
+    notify = serializers.BooleanField(
+        required=False,
+        default=None,
+        allow_null=True,
+        help_text="Tell subscribers; by default they are told when the window was announced.",
+    )

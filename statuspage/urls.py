@@ -71,4 +71,9 @@ urlpatterns = [
         api.MaintenanceComplete.as_view(),
         name="admin-maintenance-complete",
     ),
+    path(
+        "api/status/admin/maintenance/<int:pk>/cancel",
+        api.MaintenanceCancel.as_view(),
+        name="admin-maintenance-cancel",
+    ),
 ]

@@ -63,3 +63,17 @@ def test_it_rolls_up_uptime_twice_at_once_without_duplicates():
     component = ComponentFactory(created_at=timezone.now() - timedelta(days=5))
     assert _race(uptime.uptime_rollup) == []
     assert ComponentUptimeDay.objects.filter(component=component).count() == 6
+
+
+def test_it_counts_every_one_of_several_edits_made_at_once_in_the_sequence():
+    start = timezone.now() + timedelta(hours=1)
+    maintenance = services.maintenance_schedule(
+        title="Patch", scheduled_for=start, scheduled_until=start + timedelta(hours=1), notify=False
+    )
+
+    def edit():
+        services.maintenance_edit(maintenance=maintenance, title=f"Patch {threading.get_ident()}")
+
+    assert _race(edit) == []
+    maintenance.refresh_from_db()
+    assert maintenance.sequence == 4
