@@ -455,11 +455,14 @@ def maintenance_schedule(
     record_history: bool = False,
     author=None,
     at: datetime | None = None,
+    schedule=None,
+    occurrence_start: datetime | None = None,
 ) -> Maintenance:
     """Schedule a window; `at` is when it was announced (its "Scheduled" update), now unless
     told otherwise. With `record_history`, record one that is already over: completed, with its
     own times and its scheduled, in-progress and completed updates, and no mail whatever
-    `notify` says."""
+    `notify` says. `schedule` and `occurrence_start` mark an occurrence of a recurring schedule
+    (statuspage.schedules.services); a second row for one occurrence is an IntegrityError."""
     now = timezone.now()
     maintenance_window_check(
         scheduled_for=scheduled_for, scheduled_until=scheduled_until, record_history=record_history, now=now
@@ -483,6 +486,8 @@ def maintenance_schedule(
             created_by=actor,
             created_at=now,
             updated_at=now,
+            schedule=schedule,
+            occurrence_start=occurrence_start,
             **history,
         )
         maintenance.components.set(list(components))
