@@ -15,6 +15,7 @@ from dateutil.rrule import HOURLY, MINUTELY, SECONDLY, rrule, rrulestr
 TOO_FREQUENT = {SECONDLY: "SECONDLY", MINUTELY: "MINUTELY", HOURLY: "HOURLY"}
 # The most occurrences one run creates for one schedule (a daily rule and a long horizon).
 MAX_OCCURRENCES = 400
+MONTH_DAYS = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
 EXAMPLE = "e.g. FREQ=MONTHLY;BYDAY=1SU for the first Sunday of each month"
 
 
@@ -49,6 +50,17 @@ def recurrence(
         raise InvalidRule(f"Not a recurrence rule ({message}); {EXAMPLE}.") from None
     if not isinstance(rule, rrule):
         raise InvalidRule(f"Only one RRULE is taken ({EXAMPLE}).")
+    if rule._byyearday or rule._byweekno or rule._byeaster:
+        raise InvalidRule(f"BYYEARDAY, BYWEEKNO and BYEASTER are not taken ({EXAMPLE}).")
+    if rule._bymonthday or rule._bynmonthday:
+        # dateutil searches a rule that matches no date up to the year 9999 (seconds of work at
+        # every call), and "the 30th of February" is the one such rule that is easy to write.
+        days = [abs(day) for day in (*(rule._bymonthday or ()), *(rule._bynmonthday or ()))]
+        if all(day > MONTH_DAYS[month] for month in rule._bymonth or range(1, 13) for day in days):
+            raise InvalidRule(f"That day of the month never happens in the months given ({EXAMPLE}).")
+    if any(abs(position) > 5 for position in rule._bysetpos or ()):
+        # The same search: the 7th Monday of a month never comes. Five covers "the last".
+        raise InvalidRule(f"BYSETPOS goes from -5 to 5 ({EXAMPLE}).")
     if check_frequency and rule._freq in TOO_FREQUENT:
         raise InvalidRule(
             f"FREQ={TOO_FREQUENT[rule._freq]} is too frequent for maintenance: DAILY at the most ({EXAMPLE})."
@@ -80,16 +92,17 @@ def occurrences(
     A local start the clocks skip (02:30 on the night they go forward) is taken at the same
     distance after the change (03:30); a repeated one, at its first time."""
     rule = recurrence(value, starts_on=starts_on, start_time=start_time, time_zone=time_zone)
-    # dateutil compares in local time with the zone attached (wall clock): a day of slack keeps
-    # an offset change at the edge from losing one; the exact comparison, in UTC, is below.
-    # xafter() is lazy, so a far `until` costs nothing once `limit` starts are found.
-    local_after = (after - timedelta(days=1)).astimezone(ZoneInfo(time_zone))
+    # dateutil compares in local time with the zone attached (wall clock): a day of slack either
+    # side keeps an offset change at the edges from losing one; the exact comparison, in UTC, is
+    # below. between() stops at `until`: a rule that matches no date at all ("30 February")
+    # would otherwise be searched to the year 9999, seconds of work per call.
+    zone = ZoneInfo(time_zone)
+    local_after = (after - timedelta(days=1)).astimezone(zone)
+    local_until = (until + timedelta(days=1)).astimezone(zone)
     found = 0
-    for local in rule.xafter(local_after, inc=True):
+    for local in rule.between(local_after, local_until, inc=True):
         start = local.astimezone(UTC)
-        if start > until:
-            return
-        if start > after:
+        if after < start <= until:
             yield start
             found += 1
             if found >= limit:

@@ -53,14 +53,33 @@ def december(settings):
 
 
 @pytest.mark.parametrize(
-    "rule", ["", "FREQ=SOMETIMES", "FREQ=HOURLY", "DTSTART:20300101T000000\nRRULE:FREQ=DAILY", "BYDAY=XX"]
+    "rule",
+    [
+        "",
+        "FREQ=SOMETIMES",
+        "FREQ=HOURLY",
+        "DTSTART:20300101T000000\nRRULE:FREQ=DAILY",
+        "BYDAY=XX",
+        "FREQ=DAILY;UNTIL=20311231T000000",
+        # Rules that match no date at all, which dateutil would search to the year 9999:
+        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=7",
+    ],
 )
 def test_it_names_what_is_wrong_with_a_bad_rule(rule):
     assert rule_problem(rule)
 
 
 @pytest.mark.parametrize(
-    "rule", [FIRST_SUNDAY, "RRULE:FREQ=WEEKLY;BYDAY=TU", "FREQ=DAILY;UNTIL=20311231T000000Z"]
+    "rule",
+    [
+        FIRST_SUNDAY,
+        "RRULE:FREQ=WEEKLY;BYDAY=TU",
+        "FREQ=DAILY;UNTIL=20311231T000000Z",
+        "FREQ=MONTHLY;BYMONTHDAY=-1",
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
+    ],
 )
 def test_it_takes_a_good_rule(rule):
     assert rule_problem(rule) == ""
