@@ -42,6 +42,7 @@ BEAT_JOBS: dict[str, tuple[str, str]] = {
     "purge_old_data": ("config.tasks.purge_old_data", "PURGE_INTERVAL"),
     "send_due_deliveries": ("notifications.tasks.send_due_deliveries", "NOTIFICATIONS_SWEEP_INTERVAL"),
     "start_due_maintenance": ("statuspage.tasks.start_due_maintenance", "MAINTENANCE_CHECK_INTERVAL"),
+    "schedule_maintenance": ("statuspage.tasks.schedule_maintenance", "MAINTENANCE_SCHEDULE_INTERVAL"),
     "rollup_uptime": ("statuspage.tasks.rollup_uptime", "UPTIME_ROLLUP_INTERVAL"),
     "publish_status": ("statuspage.publish.publish_status", "STATUSPAGE_PUBLISH_INTERVAL"),
     "evaluate_alerts": ("alerts.tasks.evaluate_alerts", "ALERT_CHECK_INTERVAL"),

@@ -37,6 +37,7 @@ OPERATOR_MODELS = frozenset(
         "statuspage.incidentcomponent",
         "statuspage.maintenance",
         "statuspage.maintenanceupdate",
+        "statuspage.maintenanceschedule",
         "alerts.alert",
         "alerts.alertevent",
         "alerts.silence",

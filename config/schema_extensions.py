@@ -35,6 +35,7 @@ from statuspage.serializers import (
     ComponentStatusInput,
     IncidentCreateInput,
     IncidentUpdateInput,
+    MaintenanceCancelInput,
     MaintenanceInput,
     MessageInput,
 )
@@ -157,6 +158,17 @@ EXTENSIONS = [
     _annotate(
         "statuspage.api.MaintenanceComplete",
         post=dict(request=MessageInput, responses={200: MAINTENANCE, 404: None, 409: CONFLICT}),
+    ),
+    _annotate(
+        "statuspage.api.MaintenanceCancel",
+        post=dict(
+            request=MaintenanceCancelInput,
+            responses={200: MAINTENANCE, 404: None, 409: CONFLICT},
+            description="Cancel a window that has not ended: it leaves the upcoming list, releases its "
+            "components and stays in the calendar feeds as cancelled. A completed or cancelled window "
+            "is refused (409). In the Statuspage shape a cancelled window reads as completed, with "
+            "`cancelled_at` set.",
+        ),
     ),
     _annotate(
         "healthchecks.views.detailed",

@@ -43,7 +43,8 @@ URI = {"type": "string", "format": "uri"}
 ENUMS = {
     "ComponentStatusEnum": ComponentStatus.values,
     "IncidentStatusEnum": IncidentStatus.values,
-    "MaintenanceStatusEnum": MaintenanceStatus.values,
+    # As Statuspage knows them: statuspage.v2 shows a cancelled window as completed.
+    "MaintenanceStatusEnum": [s for s in MaintenanceStatus.values if s != MaintenanceStatus.CANCELLED],
     "ImpactEnum": Impact.values,
     "StatusSourceEnum": StatusSource.values,
     "HealthStatusEnum": [OK, DEGRADED, DOWN],
@@ -129,6 +130,8 @@ STATUSPAGE_V2 = {
             "components": _array(ref("StatusComponent")),
             "scheduled_for": DATE_TIME,
             "scheduled_until": DATE_TIME,
+            # Vigil's own: set when the window was cancelled (its status then reads completed).
+            "cancelled_at": _nullable(DATE_TIME),
         }
     ),
     "StatusIndicator": _object({"indicator": ref("ImpactEnum"), "description": STRING}),

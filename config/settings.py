@@ -643,6 +643,10 @@ STATUSPAGE_CACHE_MAX_BYTES = env_int("STATUSPAGE_CACHE_MAX_BYTES", 4 * 1024 * 10
 STATUSPAGE_PUBLISH_DIR = env_str("STATUSPAGE_PUBLISH_DIR", "")
 STATUSPAGE_PUBLISH_INTERVAL = env_int("STATUSPAGE_PUBLISH_INTERVAL", 300, minimum=10)
 MAINTENANCE_CHECK_INTERVAL = env_int("MAINTENANCE_CHECK_INTERVAL", 30, minimum=5)
+# Recurring maintenance (statuspage/schedules/): how many days ahead schedule_maintenance creates
+# each occurrence as a window (its "scheduled" mail goes out then), and how often it looks.
+MAINTENANCE_SCHEDULE_HORIZON_DAYS = env_int("MAINTENANCE_SCHEDULE_HORIZON_DAYS", 30, minimum=1, maximum=366)
+MAINTENANCE_SCHEDULE_INTERVAL = env_int("MAINTENANCE_SCHEDULE_INTERVAL", 3600, minimum=60)
 UPTIME_ROLLUP_INTERVAL = env_int("UPTIME_ROLLUP_INTERVAL", 600, minimum=30)
 
 # --- Alerts (alerts/): flapping, escalation -----------------------------------------------

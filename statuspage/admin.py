@@ -1,9 +1,12 @@
 """The status page's part of the operations console. Every write that changes what the public sees
 goes through statuspage.services, exactly as the API does."""
 
+from zoneinfo import ZoneInfo
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.utils.html import format_html_join
 
 from core.text import validate_text
 from statuspage import services
@@ -18,10 +21,13 @@ from statuspage.models import (
     IncidentStatus,
     IncidentUpdate,
     Maintenance,
+    MaintenanceSchedule,
     MaintenanceStatus,
     MaintenanceUpdate,
     StatusSource,
 )
+from statuspage.schedules import services as schedule_services
+from statuspage.schedules.rules import InvalidRule, recurrence
 
 
 class ComponentInline(admin.TabularInline):
@@ -335,7 +341,7 @@ class MaintenanceForm(forms.ModelForm):
 class MaintenanceAdmin(admin.ModelAdmin):
     form = MaintenanceForm
     list_display = ["title", "status", "scheduled_for", "scheduled_until", "auto_start", "auto_complete"]
-    list_filter = ["status", "auto_start", "auto_complete"]
+    list_filter = ["status", "auto_start", "auto_complete", ("schedule", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["title", "description"]
     date_hierarchy = "scheduled_for"
     filter_horizontal = ["components"]
@@ -350,11 +356,22 @@ class MaintenanceAdmin(admin.ModelAdmin):
         "status",
         "started_at",
         "completed_at",
+        "cancelled_at",
+        "sequence",
+        "schedule",
         "created_by",
     ]
-    readonly_fields = ["status", "started_at", "completed_at", "created_by"]
+    readonly_fields = [
+        "status",
+        "started_at",
+        "completed_at",
+        "cancelled_at",
+        "sequence",
+        "schedule",
+        "created_by",
+    ]
     inlines = [MaintenanceUpdateInline]
-    actions = ["start", "complete"]
+    actions = ["start", "complete", "cancel"]
 
     def get_fields(self, request, obj=None):
         # Whether to announce, and whether this is history, are decided when scheduling.
@@ -414,3 +431,128 @@ class MaintenanceAdmin(admin.ModelAdmin):
     @admin.action(description="Complete selected maintenance (restores components)", permissions=["change"])
     def complete(self, request, queryset):
         self._run(request, queryset, services.maintenance_complete, "completed")
+
+    @admin.action(
+        description="Cancel selected maintenance (releases components, tells subscribers)",
+        permissions=["change"],
+    )
+    def cancel(self, request, queryset):
+        done = 0
+        for maintenance in queryset:
+            try:
+                services.maintenance_cancel(maintenance=maintenance, user=request.user)
+                done += 1
+            except services.StatusPageError as exc:
+                self.message_user(request, f"{maintenance}: {exc}", messages.WARNING)
+        self.message_user(request, f"{done} maintenance window(s) cancelled.")
+
+
+class MaintenanceScheduleForm(forms.ModelForm):
+    class Meta:
+        model = MaintenanceSchedule
+        fields = [
+            "title",
+            "description",
+            "components",
+            "rrule",
+            "starts_on",
+            "start_time",
+            "duration",
+            "time_zone",
+            "auto_start",
+            "auto_complete",
+            "notify",
+            "active",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        needed = ("rrule", "starts_on", "start_time", "time_zone")
+        if all(data.get(name) for name in needed):
+            try:
+                recurrence(
+                    data["rrule"],
+                    starts_on=data["starts_on"],
+                    start_time=data["start_time"],
+                    time_zone=data["time_zone"],
+                )
+            except InvalidRule as exc:
+                self.add_error("rrule", str(exc))
+        return data
+
+
+@admin.register(MaintenanceSchedule)
+class MaintenanceScheduleAdmin(admin.ModelAdmin):
+    """Recurring maintenance. Saving and deleting go through statuspage.schedules.services, so
+    the occurrences that have not started follow every change (see docs/status-page.md)."""
+
+    form = MaintenanceScheduleForm
+    list_display = ["title", "rrule", "start_time", "time_zone", "duration", "active", "next_start"]
+    list_filter = ["active", "time_zone"]
+    search_fields = ["title", "description", "rrule"]
+    filter_horizontal = ["components"]
+    readonly_fields = ["next_occurrences", "created_by", "created_at", "updated_at"]
+    actions = ["deactivate"]
+
+    def get_fields(self, request, obj=None):
+        fields = list(MaintenanceScheduleForm.Meta.fields)
+        return fields if obj is None else [*fields, *self.readonly_fields]
+
+    @admin.display(description="next start")
+    def next_start(self, obj: MaintenanceSchedule):
+        starts = obj.next_starts(1) if obj.active else []
+        return starts[0].astimezone(ZoneInfo(obj.time_zone)).strftime("%Y-%m-%d %H:%M %Z") if starts else "-"
+
+    @admin.display(description="next occurrences")
+    def next_occurrences(self, obj: MaintenanceSchedule):
+        starts = obj.next_starts(5)
+        if not starts:
+            return "None: the rule gives no further date."
+        zone = ZoneInfo(obj.time_zone)
+        return format_html_join(
+            "",
+            "<div>{} – {} ({} UTC)</div>",
+            (
+                (
+                    start.astimezone(zone).strftime("%a %Y-%m-%d %H:%M %Z"),
+                    (start + obj.duration).astimezone(zone).strftime("%H:%M %Z"),
+                    start.strftime("%Y-%m-%d %H:%M"),
+                )
+                for start in starts
+            ),
+        )
+
+    def save_model(self, request, obj, form, change):
+        data = dict(form.cleaned_data)
+        components = data.pop("components", None) or []
+        try:
+            if change:
+                schedule_services.schedule_update(
+                    schedule=obj, components=components, author=request.user, **data
+                )
+            else:
+                obj.pk = schedule_services.schedule_create(
+                    components=components, author=request.user, **data
+                ).pk
+        except (InvalidRule, ValueError) as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+
+    def save_related(self, request, form, formsets, change):
+        # The services already set the components.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request, obj):
+        schedule_services.schedule_delete(schedule=obj, author=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for schedule in queryset:
+            schedule_services.schedule_delete(schedule=schedule, author=request.user)
+
+    @admin.action(description="Switch off (cancels occurrences not started)", permissions=["change"])
+    def deactivate(self, request, queryset):
+        done = 0
+        for schedule in queryset.filter(active=True):
+            schedule_services.schedule_update(schedule=schedule, active=False, author=request.user)
+            done += 1
+        self.message_user(request, f"{done} schedule(s) switched off.")

@@ -41,6 +41,7 @@ MAINTENANCE_EVENTS = {
     "reminder": ("Maintenance reminder", "Scheduled maintenance starts soon"),
     "started": ("Maintenance in progress", "Scheduled maintenance is in progress"),
     "completed": ("Maintenance completed", "Scheduled maintenance is completed"),
+    "cancelled": ("Maintenance cancelled", "Scheduled maintenance has been cancelled"),
 }
 
 
@@ -163,12 +164,14 @@ def announce(kind: str, obj) -> Message | None:
     if kind != "maintenance_update":
         return None
     if isinstance(obj, MaintenanceUpdate) and obj.notify:
-        # Verifying is an internal step; subscribers hear of the schedule, the start and the end.
+        # Verifying is an internal step; subscribers hear of the schedule, the start and the end
+        # (completed, or cancelled).
         # The dedup key is per event, so going back from verifying to in progress does not mail again.
         event = {
             MaintenanceStatus.SCHEDULED: "scheduled",
             MaintenanceStatus.IN_PROGRESS: "started",
             MaintenanceStatus.COMPLETED: "completed",
+            MaintenanceStatus.CANCELLED: "cancelled",
         }.get(obj.status)
         if event:
             return maintenance_announce(maintenance=obj.maintenance, event=event, body=obj.body)

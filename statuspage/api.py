@@ -5,20 +5,24 @@ Access needs a staff account (token or session) *and* the model permission for t
 """
 
 from django.shortcuts import get_object_or_404
-from rest_framework import generics, status
+from rest_framework import generics, serializers, status, viewsets
 from rest_framework.permissions import DjangoModelPermissions, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import error_response
 from statuspage import queries, services, v2
-from statuspage.models import Component, Incident, IncidentStatus, Maintenance
+from statuspage.models import Component, Incident, IncidentStatus, Maintenance, MaintenanceSchedule
+from statuspage.schedules import services as schedule_services
+from statuspage.schedules.rules import InvalidRule
 from statuspage.serializers import (
     ComponentSerializer,
     ComponentStatusInput,
     IncidentCreateInput,
     IncidentUpdateInput,
+    MaintenanceCancelInput,
     MaintenanceInput,
+    MaintenanceScheduleSerializer,
     MessageInput,
 )
 
@@ -176,3 +180,52 @@ class MaintenanceStart(_MaintenanceAction):
 
 class MaintenanceComplete(_MaintenanceAction):
     service = staticmethod(services.maintenance_complete)
+
+
+class MaintenanceCancel(APIView):
+    permission_classes = STAFF_CHANGE
+    queryset = Maintenance.objects.all()
+
+    def post(self, request, pk: int):
+        maintenance = get_object_or_404(Maintenance, pk=pk)
+        data = MaintenanceCancelInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.maintenance_cancel(maintenance=maintenance, user=request.user, **data.validated_data)
+        except services.StatusPageError as exc:
+            return _refused(exc)
+        return Response({"scheduled_maintenance": _maintenance_out(maintenance.pk)})
+
+
+class MaintenanceScheduleViewSet(viewsets.ModelViewSet):
+    """Recurring maintenance: CRUD through statuspage.schedules.services."""
+
+    permission_classes = STAFF
+    serializer_class = MaintenanceScheduleSerializer
+    queryset = MaintenanceSchedule.objects.prefetch_related("components").order_by("title", "id")
+
+    def _save(self, serializer, call):
+        data = dict(serializer.validated_data)
+        try:
+            serializer.instance = call(data)
+        except InvalidRule as exc:
+            # The rule read in the schedule's own zone (UNTIL against its DTSTART, say).
+            raise serializers.ValidationError({"rrule": [str(exc)]}) from None
+
+    def perform_create(self, serializer):
+        self._save(
+            serializer,
+            lambda data: schedule_services.schedule_create(author=self.request.user, **data),
+        )
+
+    def perform_update(self, serializer):
+        def update(data):
+            components = data.pop("components", None)
+            return schedule_services.schedule_update(
+                schedule=serializer.instance, components=components, author=self.request.user, **data
+            )
+
+        self._save(serializer, update)
+
+    def perform_destroy(self, instance):
+        schedule_services.schedule_delete(schedule=instance, author=self.request.user)

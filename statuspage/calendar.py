@@ -2,9 +2,10 @@
 the whole page's windows, or one component's. Cached like the pages and turned over with them.
 
 Each window is one event with a UID that never changes, so a calendar app updates its copy
-instead of adding a second one; SEQUENCE grows with every change (the seconds from the
-window's creation to its last change, which only ever grow). Texts are cleaned of control
-characters (core.text) and escaped by icalendar."""
+instead of adding a second one; SEQUENCE is the window's own counter, which the services raise
+with every change a calendar shows. A cancelled window stays in the feed as STATUS:CANCELLED
+(with its raised SEQUENCE), which is how a calendar app learns to remove it. Texts are cleaned
+of control characters (core.text) and escaped by icalendar."""
 
 from datetime import UTC, timedelta
 from urllib.parse import urlsplit
@@ -28,15 +29,11 @@ def _host() -> str:
     return urlsplit(settings.PUBLIC_URL).hostname or "vigil"
 
 
-def maintenance_sequence(window: Maintenance) -> int:
-    return max(0, int((window.updated_at - window.created_at).total_seconds()))
-
-
 def _event(window: Maintenance, stamp) -> Event:
     event = Event()
     event.add("uid", f"maintenance-{window.pk}@{_host()}")
     event.add("dtstamp", stamp)
-    event.add("sequence", maintenance_sequence(window))
+    event.add("sequence", window.sequence)
     event.add("last-modified", window.updated_at.astimezone(UTC))
     event.add("dtstart", window.scheduled_for.astimezone(UTC))
     event.add("dtend", window.scheduled_until.astimezone(UTC))
@@ -48,7 +45,8 @@ def _event(window: Maintenance, stamp) -> Event:
     lines.append(f"Status: {MaintenanceStatus(window.status).label}")
     event.add("description", "\n\n".join(lines))
     event.add("url", f"{settings.PUBLIC_URL}{window.get_absolute_url()}")
-    event.add("status", "CONFIRMED")
+    cancelled = window.status == MaintenanceStatus.CANCELLED
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "TRANSPARENT")  # a window is not a meeting: it does not make anyone busy
     event.add("categories", ["Maintenance"])
     return event

@@ -4,6 +4,10 @@ Row-local rules live here; anything that writes several rows (a status change an
 an incident update and its components) is a service in statuspage/services.py.
 """
 
+from datetime import datetime, timedelta
+from functools import cache
+from zoneinfo import available_timezones
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -284,6 +288,7 @@ class MaintenanceStatus(models.TextChoices):
     IN_PROGRESS = "in_progress", "In progress"
     VERIFYING = "verifying", "Verifying"
     COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 ACTIVE_MAINTENANCE_STATUSES = (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
@@ -310,6 +315,16 @@ class Maintenance(models.Model):
     auto_complete = models.BooleanField(default=True, help_text="Complete automatically at the end time.")
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The iCalendar SEQUENCE: statuspage.services raises it (an F() update, so two edits at once
+    # both count) whenever what a calendar shows changes: times, texts, components, status.
+    sequence = models.PositiveIntegerField(default=0, editable=False)
+    # An occurrence of a recurring schedule: the rule's start for it, which never changes (the
+    # window's own times may be edited), so each occurrence is created once (the constraint).
+    schedule = models.ForeignKey(
+        "MaintenanceSchedule", null=True, blank=True, on_delete=models.SET_NULL, related_name="occurrences"
+    )
+    occurrence_start = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -325,7 +340,12 @@ class Maintenance(models.Model):
                 condition=models.Q(scheduled_until__gt=models.F("scheduled_for")),
                 name="sp_maintenance_ends_after",
                 violation_error_message="The window must end after it starts.",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["schedule", "occurrence_start"],
+                condition=models.Q(schedule__isnull=False),
+                name="sp_maintenance_one_per_occurrence",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -353,3 +373,78 @@ class MaintenanceUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_status_display()}: {self.body[:60]}"
+
+
+@cache
+def time_zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def validate_time_zone(name: str) -> None:
+    # Only IANA names: ZoneInfo would also open a file path handed to it.
+    if name not in time_zone_names():
+        raise ValidationError(f"{name!r} is not a time zone; use an IANA name such as Europe/Berlin.")
+
+
+class MaintenanceSchedule(models.Model):
+    """Recurring maintenance: an RRULE read in a time zone, each occurrence a Maintenance row
+    that statuspage.schedules.services creates a horizon ahead (schedule_maintenance)."""
+
+    title = models.CharField(max_length=200, validators=[validate_line])
+    description = models.TextField(blank=True, validators=[validate_text])
+    components = models.ManyToManyField(Component, related_name="maintenance_schedules", blank=True)
+    rrule = models.CharField(
+        "recurrence rule",
+        max_length=500,
+        help_text="An iCalendar RRULE, e.g. FREQ=MONTHLY;BYDAY=1SU (the first Sunday of each month).",
+    )
+    starts_on = models.DateField(
+        default=timezone.localdate, help_text="The first day the rule may fall on (its DTSTART)."
+    )
+    start_time = models.TimeField(help_text="Local time of day each window starts, in the time zone below.")
+    duration = models.DurationField(help_text="How long each window lasts, e.g. 02:00:00.")
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="The rule and the start time are read here (IANA name, e.g. Europe/Berlin).",
+    )
+    auto_start = models.BooleanField(default=True)
+    auto_complete = models.BooleanField(default=True)
+    notify = models.BooleanField(default=True, help_text="Announce each occurrence to subscribers.")
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["title", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(duration__gt=timedelta(0)),
+                name="sp_schedule_positive_duration",
+                violation_error_message="The duration must be positive.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def next_starts(self, count: int = 5, *, after: datetime | None = None) -> list[datetime]:
+        """The next `count` starts of the rule after `after` (now), in UTC: the admin's preview."""
+        from statuspage.schedules.rules import InvalidRule, occurrences
+
+        after = after or timezone.now()
+        try:
+            found = occurrences(
+                self.rrule,
+                starts_on=self.starts_on,
+                start_time=self.start_time,
+                time_zone=self.time_zone,
+                after=after,
+                until=after + timedelta(days=366 * 5),
+                limit=count,
+            )
+            return list(found)
+        except InvalidRule:
+            return []

@@ -1,6 +1,7 @@
 """Input and output serializers of the staff API. Inputs validate; services do the work."""
 
 import re
+from datetime import timedelta
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -8,7 +9,15 @@ from rest_framework import serializers
 from core.datetimes import UTCDateTimeField
 from core.outbound import validate_probe_url
 from core.text import validate_line, validate_text
-from statuspage.models import STATUS_OF_IMPACT, Component, ComponentStatus, Impact, IncidentStatus
+from statuspage.models import (
+    STATUS_OF_IMPACT,
+    Component,
+    ComponentStatus,
+    Impact,
+    IncidentStatus,
+    MaintenanceSchedule,
+)
+from statuspage.schedules.rules import rule_problem
 
 
 class ComponentSerializer(serializers.ModelSerializer):
@@ -155,3 +164,73 @@ class MaintenanceInput(serializers.Serializer):
 
 class MessageInput(serializers.Serializer):
     message = serializers.CharField(required=False, default="", allow_blank=True, validators=[validate_text])
+
+
+class MaintenanceCancelInput(serializers.Serializer):
+    note = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        validators=[validate_text],
+        help_text="Shown as the cancellation's update and in its mail; a standard sentence if empty.",
+    )
+    notify = serializers.BooleanField(
+        required=False,
+        default=None,
+        allow_null=True,
+        help_text="Tell subscribers; by default they are told when the window was announced.",
+    )
+
+
+def validate_rule(value: str) -> None:
+    problem = rule_problem(value)
+    if problem:
+        raise serializers.ValidationError(problem)
+
+
+class MaintenanceScheduleSerializer(serializers.ModelSerializer):
+    """A recurring schedule; writes go through statuspage.schedules.services (the view)."""
+
+    rrule = serializers.CharField(
+        max_length=500,
+        validators=[validate_rule],
+        help_text="One iCalendar RRULE, read in time_zone from start_time on starts_on, e.g. "
+        "FREQ=MONTHLY;BYDAY=1SU. DAILY at the most; UNTIL in UTC (…Z).",
+    )
+    duration = serializers.DurationField(
+        min_value=timedelta(minutes=1),
+        max_value=timedelta(days=7),
+        help_text='How long each window lasts: "HH:MM:SS" or ISO 8601 ("PT2H").',
+    )
+    components = serializers.PrimaryKeyRelatedField(
+        queryset=Component.objects.all(), many=True, required=False
+    )
+    next_occurrences = serializers.SerializerMethodField(
+        help_text="The next five starts (UTC), also beyond the horizon."
+    )
+
+    class Meta:
+        model = MaintenanceSchedule
+        fields = [
+            "id",
+            "title",
+            "description",
+            "components",
+            "rrule",
+            "starts_on",
+            "start_time",
+            "duration",
+            "time_zone",
+            "auto_start",
+            "auto_complete",
+            "notify",
+            "active",
+            "next_occurrences",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    @extend_schema_field({"type": "array", "items": {"type": "string", "format": "date-time"}})
+    def get_next_occurrences(self, schedule: MaintenanceSchedule) -> list[str]:
+        return [start.isoformat().replace("+00:00", "Z") for start in schedule.next_starts(5)]

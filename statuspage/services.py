@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from core.datetimes import to_utc
@@ -81,19 +82,27 @@ INCIDENT_TRANSITIONS: dict[str, set[str]] = {
     IncidentStatus.RESOLVED: {IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM},
     IncidentStatus.POSTMORTEM: {IncidentStatus.POSTMORTEM},
 }
+# A window that has not ended may be cancelled; a completed or cancelled one is history.
 MAINTENANCE_TRANSITIONS: dict[str, set[str]] = {
-    MaintenanceStatus.SCHEDULED: {MaintenanceStatus.SCHEDULED, MaintenanceStatus.IN_PROGRESS},
+    MaintenanceStatus.SCHEDULED: {
+        MaintenanceStatus.SCHEDULED,
+        MaintenanceStatus.IN_PROGRESS,
+        MaintenanceStatus.CANCELLED,
+    },
     MaintenanceStatus.IN_PROGRESS: {
         MaintenanceStatus.IN_PROGRESS,
         MaintenanceStatus.VERIFYING,
         MaintenanceStatus.COMPLETED,
+        MaintenanceStatus.CANCELLED,
     },
     MaintenanceStatus.VERIFYING: {
         MaintenanceStatus.IN_PROGRESS,
         MaintenanceStatus.VERIFYING,
         MaintenanceStatus.COMPLETED,
+        MaintenanceStatus.CANCELLED,
     },
     MaintenanceStatus.COMPLETED: set(),
+    MaintenanceStatus.CANCELLED: set(),
 }
 
 
@@ -446,11 +455,14 @@ def maintenance_schedule(
     record_history: bool = False,
     author=None,
     at: datetime | None = None,
+    schedule=None,
+    occurrence_start: datetime | None = None,
 ) -> Maintenance:
     """Schedule a window; `at` is when it was announced (its "Scheduled" update), now unless
     told otherwise. With `record_history`, record one that is already over: completed, with its
     own times and its scheduled, in-progress and completed updates, and no mail whatever
-    `notify` says."""
+    `notify` says. `schedule` and `occurrence_start` mark an occurrence of a recurring schedule
+    (statuspage.schedules.services); a second row for one occurrence is an IntegrityError."""
     now = timezone.now()
     maintenance_window_check(
         scheduled_for=scheduled_for, scheduled_until=scheduled_until, record_history=record_history, now=now
@@ -474,6 +486,8 @@ def maintenance_schedule(
             created_by=actor,
             created_at=now,
             updated_at=now,
+            schedule=schedule,
+            occurrence_start=occurrence_start,
             **history,
         )
         maintenance.components.set(list(components))
@@ -509,6 +523,23 @@ MAINTENANCE_EDITABLE_FIELDS = frozenset(
 )
 
 
+def _calendar_fields(maintenance: Maintenance) -> tuple:
+    """What a calendar event shows of a window (with its components and status)."""
+    return (
+        maintenance.title,
+        maintenance.description,
+        to_utc(maintenance.scheduled_for),
+        to_utc(maintenance.scheduled_until),
+    )
+
+
+def _sequence_bump(maintenance: Maintenance) -> None:
+    """Raise the window's iCalendar SEQUENCE by one. An F() update: each change counts, also
+    when two transactions change the window at once."""
+    Maintenance.objects.filter(pk=maintenance.pk).update(sequence=F("sequence") + 1)
+    maintenance.refresh_from_db(fields=["sequence"])
+
+
 def maintenance_edit(
     *, maintenance: Maintenance, components: Iterable[Component] | None = None, author=None, **fields
 ) -> Maintenance:
@@ -523,6 +554,7 @@ def maintenance_edit(
     now = timezone.now()
     with transaction.atomic():
         maintenance = Maintenance.objects.select_for_update().get(pk=maintenance.pk)
+        shown_before = _calendar_fields(maintenance)
         for name, value in fields.items():
             setattr(maintenance, name, value)
         if {"scheduled_for", "scheduled_until"} & set(fields):
@@ -536,7 +568,8 @@ def maintenance_edit(
                 now=now,
             )
         maintenance.updated_at = now
-        maintenance.save()
+        maintenance.save(update_fields=[*fields, "updated_at"])
+        moved = set()
         if components is not None:
             components = list(components)
             before = set(maintenance.components.values_list("pk", flat=True))
@@ -549,6 +582,8 @@ def maintenance_edit(
                     at=now,
                     note=f"maintenance #{maintenance.pk}",
                 )
+        if moved or _calendar_fields(maintenance) != shown_before:
+            _sequence_bump(maintenance)
         _after_commit("maintenance", maintenance)
     return maintenance
 
@@ -572,14 +607,18 @@ def maintenance_update_create(
         if require_from is not None and maintenance.status not in require_from:
             raise IllegalTransition(f"Maintenance that is {maintenance.status} cannot become {status}.")
         _check_transition(MAINTENANCE_TRANSITIONS, maintenance.status, status, "maintenance")
-        was_active = maintenance.is_active
+        was_active, was_status = maintenance.is_active, maintenance.status
         maintenance.status = status
         maintenance.updated_at = now
         if status == MaintenanceStatus.IN_PROGRESS and not maintenance.started_at:
             maintenance.started_at = now
         if status == MaintenanceStatus.COMPLETED:
             maintenance.completed_at = now
-        maintenance.save()
+        if status == MaintenanceStatus.CANCELLED:
+            maintenance.cancelled_at = now
+        maintenance.save(update_fields=["status", "updated_at", "started_at", "completed_at", "cancelled_at"])
+        if status != was_status:
+            _sequence_bump(maintenance)
         if maintenance.is_active != was_active:
             # Entering puts the components under maintenance; leaving restores each unless
             # another maintenance or an open incident still holds it (_held_status decides both).
@@ -632,6 +671,24 @@ def maintenance_complete(
         notify=notify,
         author=author,
         at=at,
+    )
+
+
+def maintenance_cancel(
+    *, maintenance: Maintenance, user=None, note: str = "", notify: bool | None = None
+) -> MaintenanceUpdate:
+    """Call a window off before it is over: it leaves the upcoming list, is never started,
+    releases the components it holds, and stays in the calendar feeds as cancelled.
+
+    Subscribers hear of it when the window was announced (or as `notify` says); a completed or
+    already cancelled window is refused (IllegalTransition)."""
+    return maintenance_update_create(
+        require_from=(MaintenanceStatus.SCHEDULED, *ACTIVE_MAINTENANCE_STATUSES),
+        maintenance=maintenance,
+        status=MaintenanceStatus.CANCELLED,
+        message=note or "This maintenance has been cancelled.",
+        notify=maintenance_notifies(maintenance) if notify is None else notify,
+        author=user,
     )
 
 

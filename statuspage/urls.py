@@ -73,4 +73,21 @@ urlpatterns = [
         api.MaintenanceComplete.as_view(),
         name="admin-maintenance-complete",
     ),
+    path(
+        "api/status/admin/maintenance/<int:pk>/cancel",
+        api.MaintenanceCancel.as_view(),
+        name="admin-maintenance-cancel",
+    ),
+    path(
+        "api/status/admin/maintenance-schedules",
+        api.MaintenanceScheduleViewSet.as_view({"get": "list", "post": "create"}),
+        name="admin-maintenance-schedules",
+    ),
+    path(
+        "api/status/admin/maintenance-schedules/<int:pk>",
+        api.MaintenanceScheduleViewSet.as_view(
+            {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+        ),
+        name="admin-maintenance-schedule",
+    ),
 ]

@@ -10,10 +10,14 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.utils import timezone
 
-from statuspage.models import Component, ComponentGroup, Incident, Maintenance
+from statuspage.models import Component, ComponentGroup, Incident, Maintenance, MaintenanceStatus
 from statuspage.queries import PageState, overall_status, worst_status
 
 PAGE_ID = "vigil"
+# Statuspage has no cancelled maintenance: its clients know scheduled, in_progress, verifying and
+# completed. A cancelled window reads as completed there (resolved when it was called off), and
+# `cancelled_at`, a field of Vigil's own that those clients ignore, says which it was.
+STATUSPAGE_MAINTENANCE_STATUS = {MaintenanceStatus.CANCELLED: MaintenanceStatus.COMPLETED}
 
 
 def iso(value: datetime | None) -> str | None:
@@ -81,7 +85,7 @@ def components(state: PageState) -> list[dict]:
 def _update(u, parent_key: str, parent_id: int) -> dict:
     return {
         "id": str(u.pk),
-        "status": u.status,
+        "status": STATUSPAGE_MAINTENANCE_STATUS.get(u.status, u.status),
         "body": u.body,
         parent_key: str(parent_id),
         "created_at": iso(u.created_at),
@@ -122,11 +126,11 @@ def maintenance(m: Maintenance) -> dict:
     return {
         "id": str(m.pk),
         "name": m.title,
-        "status": m.status,
+        "status": STATUSPAGE_MAINTENANCE_STATUS.get(m.status, m.status),
         "created_at": iso(m.created_at),
         "updated_at": iso(m.updated_at),
         "monitoring_at": None,
-        "resolved_at": iso(m.completed_at),
+        "resolved_at": iso(m.completed_at or m.cancelled_at),
         "impact": "maintenance",
         "shortlink": shortlink(m.get_absolute_url()),
         "started_at": iso(m.started_at or m.scheduled_for),
@@ -135,6 +139,7 @@ def maintenance(m: Maintenance) -> dict:
         "components": [component(c) for c in m.components.all()],
         "scheduled_for": iso(m.scheduled_for),
         "scheduled_until": iso(m.scheduled_until),
+        "cancelled_at": iso(m.cancelled_at),
     }
 
 

@@ -87,3 +87,75 @@ def test_an_unknown_component_is_a_404(client):
 
 def test_the_feed_refuses_writes(client):
     assert client.post("/feeds/maintenance.ics").status_code == 405
+
+
+# --- SEQUENCE: the window's own counter --------------------------------------------------
+
+
+def test_a_new_window_starts_at_sequence_zero(client):
+    window()
+    [event] = events(client)
+    assert int(event["sequence"]) == 0
+
+
+def test_it_raises_the_sequence_once_per_edit_that_changes_what_a_calendar_shows():
+    maintenance = window()
+    services.maintenance_edit(maintenance=maintenance, title="Database upgrade, part 1")
+    services.maintenance_edit(maintenance=maintenance, description="Primary first.")
+    maintenance.refresh_from_db()
+    assert maintenance.sequence == 2
+
+
+def test_an_edit_that_changes_nothing_shown_keeps_the_sequence():
+    maintenance = window()
+    services.maintenance_edit(maintenance=maintenance, title=maintenance.title, auto_start=False)
+    maintenance.refresh_from_db()
+    assert maintenance.sequence == 0
+
+
+def test_changing_the_components_raises_the_sequence():
+    maintenance = window()
+    services.maintenance_edit(maintenance=maintenance, components=[ComponentFactory()])
+    maintenance.refresh_from_db()
+    assert maintenance.sequence == 1
+
+
+def test_each_status_change_raises_the_sequence():
+    maintenance = window(hours_ahead=-1)
+    services.maintenance_start(maintenance=maintenance, notify=False)
+    services.maintenance_complete(maintenance=maintenance, notify=False)
+    maintenance.refresh_from_db()
+    assert maintenance.sequence == 2
+
+
+def test_the_feed_shows_the_sequence_counter(client):
+    maintenance = window()
+    services.maintenance_edit(maintenance=maintenance, title="Moved")
+    services.maintenance_edit(maintenance=maintenance, title="Moved again")
+    [event] = events(client)
+    assert int(event["sequence"]) == 2
+
+
+# --- cancelled windows ---------------------------------------------------------------------
+
+
+def test_a_cancelled_window_stays_in_the_feed_as_cancelled(client):
+    maintenance = window()
+    services.maintenance_cancel(maintenance=maintenance)
+    [event] = events(client)
+    assert str(event["status"]) == "CANCELLED"
+
+
+def test_cancelling_raises_the_sequence_a_calendar_already_saw(client, django_capture_on_commit_callbacks):
+    maintenance = window()
+    [before] = events(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.maintenance_cancel(maintenance=maintenance)
+    [after] = events(client)
+    assert (str(after["uid"]), int(after["sequence"])) == (str(before["uid"]), int(before["sequence"]) + 1)
+
+
+def test_a_window_that_goes_on_is_confirmed(client):
+    window()
+    [event] = events(client)
+    assert str(event["status"]) == "CONFIRMED"
