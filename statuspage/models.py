@@ -386,15 +386,19 @@ class IncidentTemplate(models.Model):
         return self.name
 
     def incident_values(self) -> dict:
-        """The keyword arguments of incident_create this template stands for."""
-        return {
+        """The keyword arguments of incident_create this template stands for. Without
+        components it names none, so a caller's own (an alert's component) still apply."""
+        values = {
             "title": self.title,
             "message": self.message,
             "status": self.status,
             "impact_override": self.impact_override,
             "notify": self.notify,
-            "components": {row.component: row.status for row in self.affected.select_related("component")},
         }
+        components = {row.component: row.status for row in self.affected.select_related("component")}
+        if components:
+            values["components"] = components
+        return values
 
 
 class IncidentTemplateComponent(models.Model):
