@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 
@@ -9,6 +10,7 @@ from alerts.notify import announcements_batched
 from alerts.services import (
     AlertTransitionError,
     alert_acknowledge,
+    alert_declare_incident,
     alert_resolve,
     silence_create,
     silence_update,
@@ -140,15 +142,30 @@ class AlertAdmin(admin.ModelAdmin):
     search_fields = ["title", "message", "fingerprint", "metric"]
     list_select_related = ["rule", "acknowledged_by"]
     date_hierarchy = "fired_at"
-    actions = ["acknowledge", "resolve"]
+    actions = ["acknowledge", "resolve", "declare_incident"]
     readonly_fields = [
         *(
             field.name
             for field in Alert._meta.fields
             if field.name not in ("acknowledgement_note", "resolution_note", "action_taken")
         ),
+        "declared_incident",
         "timeline",
     ]
+
+    @admin.display(description="status page incident")
+    def declared_incident(self, alert: Alert):
+        if alert.incident_id is None:
+            return "— (the “Declare an incident” action opens one)"
+        incident = alert.incident
+        return format_html(
+            '<a href="{}">#{} {}</a> ({}) · <a href="{}">public page</a>',
+            reverse("admin:statuspage_incident_change", args=[incident.pk]),
+            incident.pk,
+            incident.title,
+            incident.get_status_display(),
+            incident.get_absolute_url(),
+        )
 
     @admin.display(description="timeline")
     def timeline(self, alert: Alert):
@@ -187,6 +204,26 @@ class AlertAdmin(admin.ModelAdmin):
     @admin.action(description="Resolve selected alerts", permissions=["change"])
     def resolve(self, request, queryset):
         self._apply(request, queryset, alert_resolve, "resolved")
+
+    def has_declare_permission(self, request) -> bool:
+        return request.user.has_perm("alerts.change_alert") and request.user.has_perm(
+            "statuspage.add_incident"
+        )
+
+    @admin.action(
+        description="Declare an incident on the status page (rule name and summary)", permissions=["declare"]
+    )
+    def declare_incident(self, request, queryset):
+        for alert in queryset:
+            try:
+                declared = alert_declare_incident(alert=alert, user=request.user, via="admin")
+            except AlertTransitionError as exc:
+                self.message_user(request, f"#{alert.pk}: {exc}", messages.WARNING)
+                continue
+            verb = "opened" if declared.created else "already open"
+            self.message_user(
+                request, f"#{alert.pk}: incident #{declared.incident.pk} “{declared.incident}” {verb}."
+            )
 
 
 @admin.register(Silence)

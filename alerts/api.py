@@ -16,6 +16,8 @@ from alerts.serializers import (
     AlertRuleSerializer,
     AlertSerializer,
     AlertTimelineSerializer,
+    DeclaredIncidentSerializer,
+    DeclareIncidentSerializer,
     ManualAlertSerializer,
     ResolveSerializer,
     ResponseTimesSerializer,
@@ -24,6 +26,7 @@ from alerts.serializers import (
 from alerts.services import (
     AlertTransitionError,
     alert_acknowledge,
+    alert_declare_incident,
     alert_raise,
     alert_reopen,
     alert_resolve,
@@ -33,6 +36,9 @@ from alerts.services import (
 from alerts.timeline import DEFAULT_LIMIT, MAX_LIMIT, alert_timeline
 from core.api import error_response
 from core.filters import UTCDateTimeFilter
+from statuspage import queries, v2
+from statuspage.models import Incident
+from statuspage.services import StatusPageError
 
 
 class AlertFilter(django_filters.FilterSet):
@@ -106,6 +112,44 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
         return self._transition(request, AcknowledgeSerializer, alert_reopen)
+
+    @extend_schema(
+        request=DeclareIncidentSerializer,
+        responses={
+            201: DeclaredIncidentSerializer,
+            200: DeclaredIncidentSerializer,
+            400: OpenApiResponse(description="Bad input (error shape)."),
+            403: OpenApiResponse(description="Needs statuspage.add_incident as well."),
+            409: OpenApiResponse(description="The alert is resolved (error shape)."),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="declare-incident")
+    def declare_incident(self, request, pk=None):
+        """Open a public incident for this open alert, linked to it (201). While that incident
+        is open, the same call gives it back (200) instead of opening a second one."""
+        if not request.user.has_perm("statuspage.add_incident"):
+            return error_response(
+                "Declaring an incident needs statuspage.add_incident.", status.HTTP_403_FORBIDDEN
+            )
+        data = DeclareIncidentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            declared = alert_declare_incident(
+                alert=self.get_object(), user=request.user, via="api", **data.validated_data
+            )
+        except AlertTransitionError as exc:
+            return error_response(str(exc), status.HTTP_409_CONFLICT)
+        except (StatusPageError, ValueError) as exc:
+            return error_response(
+                "Invalid input.", status.HTTP_400_BAD_REQUEST, errors={"non_field_errors": [str(exc)]}
+            )
+        incident = queries.with_details(Incident.objects.filter(pk=declared.incident.pk)).get()
+        body = {
+            "created": declared.created,
+            "incident": v2.incident(incident),
+            "alert": AlertSerializer(Alert.objects.get(pk=pk)).data,
+        }
+        return Response(body, status=status.HTTP_201_CREATED if declared.created else status.HTTP_200_OK)
 
     @extend_schema(
         parameters=[

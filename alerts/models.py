@@ -199,6 +199,11 @@ class Alert(models.Model):
         related_name="+",
         help_text="Who is paged for it in place of its rule's policy (a paging drill's policy).",
     )
+    # The public incident declared from it (alerts.services.alert_declare_incident): declaring
+    # again while that incident is open gives the same one back.
+    incident = models.ForeignKey(
+        "statuspage.Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
 
     fired_at = models.DateTimeField(default=timezone.now)
     last_fired_at = models.DateTimeField(default=timezone.now)
@@ -279,6 +284,7 @@ class AlertEvent(models.Model):
         FLAPPING = "flapping", "Flapping"
         RESOLVED = "resolved", "Resolved"
         REOPENED = "reopened", "Reopened"
+        INCIDENT = "incident", "Incident declared"
 
     class Actor(models.TextChoices):
         USER = "user", "User"

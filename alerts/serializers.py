@@ -9,6 +9,8 @@ from core.text import validate_line, validate_text
 from notifications.models import Channel, Delivery, DeliveryAttempt
 from oncall.models import EscalationPolicy
 from oncall.policies import PolicyError, StepSpec, free_policy_name, policy_delete, policy_save
+from statuspage.models import OPEN_STATUS_CHOICES, STATUS_OF_IMPACT, Impact, IncidentTemplate
+from statuspage.serializers import AffectedComponentsField
 
 MAX_ESCALATION_STEPS = 10
 
@@ -278,6 +280,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "suppressed_reason",
             "escalation_level",
             "next_escalation_at",
+            "incident",
         ]
         read_only_fields = fields
 
@@ -306,6 +309,33 @@ class ManualAlertSerializer(serializers.Serializer):
                 f"{', '.join(taken)}: built-in labels, set by Vigil from the alert itself."
             )
         return labels
+
+
+class DeclareIncidentSerializer(serializers.Serializer):
+    """What the incident declared from an alert says; each field left out comes from the
+    template, else from the alert (its rule's name, its summary, its component)."""
+
+    template = serializers.PrimaryKeyRelatedField(queryset=IncidentTemplate.objects.all(), required=False)
+    title = serializers.CharField(max_length=200, required=False, validators=[validate_line])
+    message = serializers.CharField(required=False, validators=[validate_text], help_text="Markdown.")
+    status = serializers.ChoiceField(choices=OPEN_STATUS_CHOICES, required=False)
+    impact_override = serializers.ChoiceField(choices=Impact.choices, required=False, allow_blank=True)
+    components = AffectedComponentsField(required=False)
+    notify = serializers.BooleanField(required=False)
+
+    def validate(self, attrs):
+        if isinstance(attrs.get("components"), list):
+            template = attrs.get("template")
+            impact = attrs.get("impact_override", template.impact_override if template else "")
+            status = STATUS_OF_IMPACT[impact or Impact.NONE]
+            attrs["components"] = {component: status for component in attrs["components"]}
+        return attrs
+
+
+class DeclaredIncidentSerializer(serializers.Serializer):
+    created = serializers.BooleanField(help_text="False: the alert's open incident, declared before.")
+    incident = serializers.DictField(help_text="The incident, as GET /api/status/incidents/<id> gives it.")
+    alert = AlertSerializer()
 
 
 class AcknowledgeSerializer(serializers.Serializer):

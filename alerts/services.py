@@ -20,8 +20,11 @@ from alerts.escalation import (  # noqa: F401  (the sweep and its task are part 
     first_escalation_at,
     policy_id_of,
 )
-from alerts.models import Alert, AlertEvent, AlertRule, Silence
+from alerts.models import Alert, AlertEvent, AlertRule, Severity, Silence
 from alerts.notify import alert_acknowledgement_announce, alerts_announce_after_commit
+from core.text import clean_line, clean_text
+from statuspage.models import ComponentStatus, Incident, IncidentTemplate
+from statuspage.services import incident_create_from_template
 
 logger = logging.getLogger(__name__)
 
@@ -319,6 +322,80 @@ def alert_reopen(
         )
         alerts_announce_after_commit()
     return alert
+
+
+# The status an alert's own component gets on the status page when nothing else says.
+COMPONENT_STATUS_OF_SEVERITY = {
+    Severity.CRITICAL: ComponentStatus.MAJOR_OUTAGE,
+    Severity.HIGH: ComponentStatus.PARTIAL_OUTAGE,
+    Severity.MEDIUM: ComponentStatus.DEGRADED_PERFORMANCE,
+    Severity.LOW: ComponentStatus.DEGRADED_PERFORMANCE,
+}
+
+
+@dataclass
+class Declared:
+    incident: Incident
+    created: bool
+
+
+def alert_incident_defaults(alert: Alert) -> dict:
+    """What an incident declared from the alert says unless a template or the request says
+    otherwise: the rule's name (else the alert's title), the alert's summary, its component."""
+    title = clean_line(alert.rule.name if alert.rule_id else alert.title)[:200]
+    values = {
+        "title": title,
+        "message": clean_text(alert.message).strip() or f"We are investigating: {title}.",
+    }
+    if alert.component_id:
+        values["components"] = {
+            alert.component: COMPONENT_STATUS_OF_SEVERITY.get(
+                alert.severity, ComponentStatus.DEGRADED_PERFORMANCE
+            )
+        }
+    return values
+
+
+def alert_declare_incident(
+    *,
+    alert: Alert,
+    user=None,
+    template: IncidentTemplate | None = None,
+    via: str = "",
+    now: datetime | None = None,
+    **given,
+) -> Declared:
+    """Open a public incident for an open alert and link the two. `given` (title, message,
+    status, components, impact_override, notify) wins over the template, which wins over
+    alert_incident_defaults. While the linked incident is open, declaring again returns it:
+    the check and the link are made under the alert's row lock, so two people (or a retried
+    request) declaring at once open one incident."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        alert = _locked(alert)
+        if alert.incident_id:
+            linked = Incident.objects.filter(pk=alert.incident_id).first()
+            if linked is not None and linked.is_open:
+                return Declared(linked, False)
+        if not alert.is_open:
+            raise AlertTransitionError(
+                "Only an open alert can be declared an incident; this one is resolved."
+            )
+        incident = incident_create_from_template(
+            template=template, author=user, defaults=alert_incident_defaults(alert), **given
+        )
+        alert.incident = incident
+        alert.save(update_fields=["incident"])
+        _event(
+            alert,
+            AlertEvent.Kind.INCIDENT,
+            actor_type=_actor(user),
+            user=user,
+            detail=f"incident #{incident.pk}: {incident.title}",
+            at=now,
+            via=via,
+        )
+    return Declared(incident, True)
 
 
 def silence_create(

@@ -35,6 +35,8 @@ OPERATOR_MODELS = frozenset(
         "statuspage.incident",
         "statuspage.incidentupdate",
         "statuspage.incidentcomponent",
+        "statuspage.incidenttemplate",
+        "statuspage.incidenttemplatecomponent",
         "statuspage.maintenance",
         "statuspage.maintenanceupdate",
         "statuspage.maintenanceschedule",

@@ -9,7 +9,10 @@ from django.contrib import admin, messages
 from django.utils.html import format_html_join
 
 from core.text import validate_text
-from statuspage import services
+from statuspage import (
+    services,
+    template_admin,  # noqa: F401  (registers the incident templates' admin)
+)
 from statuspage.models import (
     OPEN_INCIDENT_STATUSES,
     Component,

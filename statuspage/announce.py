@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from notifications.models import Message
 from notifications.services import EmailRecipient, message_enqueue
+from statuspage.markup import markdown_to_text, render_markdown
 from statuspage.models import (
     ComponentStatus,
     Incident,
@@ -43,6 +44,12 @@ MAINTENANCE_EVENTS = {
     "completed": ("Maintenance completed", "Scheduled maintenance is completed"),
     "cancelled": ("Maintenance cancelled", "Scheduled maintenance has been cancelled"),
 }
+
+
+def _body(text: str) -> dict:
+    """A body as the mail templates take it, rendered once per message, not once per recipient:
+    `body` in plain text (the text mail, SMS, chat, webhooks) and `body_html` sanitised."""
+    return {"body": markdown_to_text(text), "body_html": str(render_markdown(text))}
 
 
 def _when(value: datetime) -> str:
@@ -82,13 +89,13 @@ def _incident_context(incident: Incident, update: IncidentUpdate, event: str) ->
         "title": incident.title,
         "status": update.get_status_display(),
         "impact": incident.effective_impact,
-        "body": update.body,
+        **_body(update.body),
         "url": settings.PUBLIC_URL + incident.get_absolute_url(),
         "components": [
             {"name": row.component.name, "status": ComponentStatus(row.status).label} for row in affected
         ],
         "timeline": [
-            {"status": u.get_status_display(), "at": _when(u.display_at), "body": u.body} for u in timeline
+            {"status": u.get_status_display(), "at": _when(u.display_at), **_body(u.body)} for u in timeline
         ],
     }
 
@@ -125,13 +132,13 @@ def maintenance_announce(*, maintenance: Maintenance, event: str, body: str = ""
         "headline": headline,
         "title": maintenance.title,
         "status": maintenance.get_status_display(),
-        "body": body or maintenance.description,
+        **_body(body or maintenance.description),
         "url": settings.PUBLIC_URL + maintenance.get_absolute_url(),
         "scheduled_for": _when(maintenance.scheduled_for),
         "scheduled_until": _when(maintenance.scheduled_until),
         "components": [{"name": c.name} for c in maintenance.components.order_by("position", "name")],
         "timeline": [
-            {"status": u.get_status_display(), "at": _when(u.display_at), "body": u.body} for u in timeline
+            {"status": u.get_status_display(), "at": _when(u.display_at), **_body(u.body)} for u in timeline
         ],
     }
     return message_enqueue(

@@ -12,13 +12,21 @@ from rest_framework.views import APIView
 
 from core.api import error_response
 from statuspage import queries, services, v2
-from statuspage.models import Component, Incident, IncidentStatus, Maintenance, MaintenanceSchedule
+from statuspage.models import (
+    Component,
+    Incident,
+    IncidentStatus,
+    IncidentTemplate,
+    Maintenance,
+    MaintenanceSchedule,
+)
 from statuspage.schedules import services as schedule_services
 from statuspage.schedules.rules import InvalidRule
 from statuspage.serializers import (
     ComponentSerializer,
     ComponentStatusInput,
     IncidentCreateInput,
+    IncidentTemplateSerializer,
     IncidentUpdateInput,
     MaintenanceCancelInput,
     MaintenanceInput,
@@ -103,11 +111,41 @@ class IncidentCreate(APIView):
     def post(self, request):
         data = IncidentCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        template = values.pop("template", None)
         try:
-            incident = services.incident_create(author=request.user, **data.validated_data)
+            incident = services.incident_create_from_template(
+                template=template, author=request.user, **values
+            )
         except (services.StatusPageError, ValueError) as exc:
             return _refused(exc)
         return Response({"incident": _incident_out(incident.pk)}, status=status.HTTP_201_CREATED)
+
+
+class IncidentTemplateListCreate(generics.ListCreateAPIView):
+    """Incident templates: what a known kind of incident opens with (POST .../incidents with
+    `template`)."""
+
+    permission_classes = STAFF
+    serializer_class = IncidentTemplateSerializer
+    queryset = IncidentTemplate.objects.prefetch_related("affected").order_by("name")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.incident_template_create(**serializer.validated_data)
+
+
+class IncidentTemplateDetail(generics.RetrieveUpdateDestroyAPIView):
+    permission_classes = STAFF
+    serializer_class = IncidentTemplateSerializer
+    queryset = IncidentTemplate.objects.prefetch_related("affected")
+
+    def perform_update(self, serializer):
+        serializer.instance = services.incident_template_update(
+            template=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.incident_template_delete(template=instance)
 
 
 class IncidentUpdate(APIView):

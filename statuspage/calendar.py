@@ -16,8 +16,9 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from icalendar import Calendar, Event
 
-from core.text import clean_line, clean_text
+from core.text import clean_line
 from statuspage.cache import cached_public
+from statuspage.markup import markdown_to_text
 from statuspage.models import Component, Maintenance, MaintenanceStatus
 
 PRODUCT = "-//Vigil//Status page maintenance//EN"
@@ -39,7 +40,7 @@ def _event(window: Maintenance, stamp) -> Event:
     event.add("dtend", window.scheduled_until.astimezone(UTC))
     event.add("summary", f"Maintenance: {clean_line(window.title)}")
     components = ", ".join(clean_line(c.name) for c in window.components.all())
-    lines = [clean_text(window.description)] if window.description else []
+    lines = [markdown_to_text(window.description)] if window.description else []
     if components:
         lines.append(f"Affected: {components}")
     lines.append(f"Status: {MaintenanceStatus(window.status).label}")

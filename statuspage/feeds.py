@@ -13,6 +13,7 @@ from django.utils.html import escape, format_html_join
 
 from core.text import clean_line, clean_text
 from statuspage.cache import cached_public
+from statuspage.markup import render_markdown
 from statuspage.models import Incident, Maintenance
 
 FEED_ITEMS = 50
@@ -57,12 +58,13 @@ class HistoryRss(Feed):
         return clean_line(item.title)
 
     def item_description(self, item) -> str:
-        # The whole timeline, newest first, as Statuspage's feeds show it.
+        # The whole timeline, newest first, as Statuspage's feeds show it; each body's Markdown
+        # as the page renders it (sanitised: a feed reader runs what it is given).
         return format_html_join(
             "",
-            "<p><small>{} UTC</small><br><strong>{}</strong> - {}</p>",
+            "<p><small>{} UTC</small><br><strong>{}</strong></p>{}",
             (
-                (f"{u.display_at:%b %d, %H:%M}", u.get_status_display(), clean_text(u.body))
+                (f"{u.display_at:%b %d, %H:%M}", u.get_status_display(), render_markdown(clean_text(u.body)))
                 for u in item.updates.all()
             ),
         ) or escape(clean_line(item.title))

@@ -448,3 +448,67 @@ class MaintenanceSchedule(models.Model):
             return list(found)
         except InvalidRule:
             return []
+
+
+# A template opens an incident, so it starts in one of the open states.
+OPEN_STATUS_CHOICES = [choice for choice in IncidentStatus.choices if choice[0] in OPEN_INCIDENT_STATUSES]
+
+
+class IncidentTemplate(models.Model):
+    """What a known kind of incident opens with, so nobody types it while things are broken.
+
+    Opening from it is statuspage.services.incident_create_from_template: whatever the request
+    gives wins, the template fills the rest."""
+
+    name = models.CharField(max_length=100, unique=True, validators=[validate_line])
+    title = models.CharField(max_length=200, validators=[validate_line])
+    status = models.CharField(
+        max_length=16, choices=OPEN_STATUS_CHOICES, default=IncidentStatus.INVESTIGATING
+    )
+    message = models.TextField(validators=[validate_text], help_text="Markdown, as in any incident update.")
+    impact_override = models.CharField(
+        max_length=10, choices=Impact.choices, blank=True, help_text="Empty: derived from the components."
+    )
+    notify = models.BooleanField(default=True, help_text="Tell subscribers and channels.")
+    components = models.ManyToManyField(Component, through="IncidentTemplateComponent", related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def incident_values(self) -> dict:
+        """The keyword arguments of incident_create this template stands for. Without
+        components it names none, so a caller's own (an alert's component) still apply."""
+        values = {
+            "title": self.title,
+            "message": self.message,
+            "status": self.status,
+            "impact_override": self.impact_override,
+            "notify": self.notify,
+        }
+        components = {row.component: row.status for row in self.affected.select_related("component")}
+        if components:
+            values["components"] = components
+        return values
+
+
+class IncidentTemplateComponent(models.Model):
+    """A component an incident opened from the template affects, and the status it gets."""
+
+    template = models.ForeignKey(IncidentTemplate, on_delete=models.CASCADE, related_name="affected")
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(
+        max_length=24, choices=ComponentStatus.choices, default=ComponentStatus.DEGRADED_PERFORMANCE
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["template", "component"], name="sp_template_component_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"template {self.template_id}: component {self.component_id} {self.status}"

@@ -10,11 +10,13 @@ from core.datetimes import UTCDateTimeField
 from core.outbound import validate_probe_url
 from core.text import validate_line, validate_text
 from statuspage.models import (
+    OPEN_STATUS_CHOICES,
     STATUS_OF_IMPACT,
     Component,
     ComponentStatus,
     Impact,
     IncidentStatus,
+    IncidentTemplate,
     MaintenanceSchedule,
 )
 from statuspage.schedules.rules import rule_problem
@@ -113,19 +115,74 @@ def _with_statuses(attrs: dict, impact: str) -> dict:
 
 
 class IncidentCreateInput(serializers.Serializer):
-    title = serializers.CharField(max_length=200, validators=[validate_line])
-    message = serializers.CharField(validators=[validate_text])
+    template = serializers.PrimaryKeyRelatedField(
+        queryset=IncidentTemplate.objects.all(),
+        required=False,
+        help_text="An incident template's id: its title, message, status, impact, components and notify "
+        "fill whatever this request leaves out.",
+    )
+    title = serializers.CharField(
+        max_length=200, required=False, validators=[validate_line], help_text="Required without a template."
+    )
+    message = serializers.CharField(
+        required=False, validators=[validate_text], help_text="Markdown. Required without a template."
+    )
     status = serializers.ChoiceField(
         choices=[s for s in IncidentStatus.choices if s[0] != IncidentStatus.POSTMORTEM],
-        default=IncidentStatus.INVESTIGATING,
+        required=False,
+        help_text="Default: the template's, else investigating.",
     )
-    impact_override = serializers.ChoiceField(choices=Impact.choices, required=False, default="")
-    components = AffectedComponentsField(required=False, default=dict)
-    notify = serializers.BooleanField(required=False, default=True)
-    started_at = UTCDateTimeField(required=False, default=None)
+    impact_override = serializers.ChoiceField(choices=Impact.choices, required=False, allow_blank=True)
+    components = AffectedComponentsField(required=False)
+    notify = serializers.BooleanField(required=False, help_text="Default: the template's, else true.")
+    started_at = UTCDateTimeField(required=False)
 
     def validate(self, attrs):
-        return _with_statuses(attrs, attrs["impact_override"])
+        """What is left out stays out: the service takes it from the template, or its default."""
+        template = attrs.get("template")
+        if template is None:
+            missing = {
+                name: ["This field is required."] for name in ("title", "message") if name not in attrs
+            }
+            if missing:
+                raise serializers.ValidationError(missing)
+        impact = attrs.get("impact_override", template.impact_override if template else "")
+        return _with_statuses(attrs, impact)
+
+
+class TemplateComponentsField(AffectedComponentsField):
+    """Written as AffectedComponentsField takes it, read back as {"<component id>": "<status>"}."""
+
+    def get_attribute(self, instance):
+        return list(instance.affected.all())
+
+    def to_representation(self, value):
+        return {str(row.component_id): row.status for row in value}
+
+
+class IncidentTemplateSerializer(serializers.ModelSerializer):
+    status = serializers.ChoiceField(choices=OPEN_STATUS_CHOICES, required=False)
+    components = TemplateComponentsField(required=False)
+
+    class Meta:
+        model = IncidentTemplate
+        fields = [
+            "id",
+            "name",
+            "title",
+            "status",
+            "message",
+            "impact_override",
+            "notify",
+            "components",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate(self, attrs):
+        impact = attrs.get("impact_override", getattr(self.instance, "impact_override", ""))
+        return _with_statuses(attrs, impact)
 
 
 class IncidentUpdateInput(serializers.Serializer):

@@ -28,6 +28,8 @@ from statuspage.models import (
     Incident,
     IncidentComponent,
     IncidentStatus,
+    IncidentTemplate,
+    IncidentTemplateComponent,
     IncidentUpdate,
     Maintenance,
     MaintenanceStatus,
@@ -437,6 +439,66 @@ def incident_postmortem_publish(*, incident: Incident, body: str, author=None) -
         incident.save()
         _after_commit("postmortem", incident)
     return incident
+
+
+def incident_create_from_template(
+    *, template: IncidentTemplate | None, author=None, defaults: Mapping | None = None, **given
+) -> Incident:
+    """Open an incident with incident_create: each value from `given` (what the request says),
+    else from the template, else from `defaults` (what the caller derives, e.g. from an alert)."""
+    values = {**(defaults or {}), **(template.incident_values() if template else {}), **given}
+    return incident_create(author=author, **values)
+
+
+# --- incident templates -----------------------------------------------------------------
+
+TEMPLATE_FIELDS = frozenset({"name", "title", "status", "message", "impact_override", "notify"})
+
+
+def _template_components(template: IncidentTemplate, components: Mapping[Component, str]) -> None:
+    for component_status in components.values():
+        if component_status not in ComponentStatus.values:
+            raise ValueError(f"unknown component status {component_status!r}")
+    template.affected.all().delete()
+    IncidentTemplateComponent.objects.bulk_create(
+        IncidentTemplateComponent(template=template, component=component, status=component_status)
+        for component, component_status in components.items()
+    )
+
+
+def incident_template_create(
+    *, components: Mapping[Component, str] | None = None, **fields
+) -> IncidentTemplate:
+    unknown = set(fields) - TEMPLATE_FIELDS
+    if unknown:
+        raise ValueError(f"not a template field: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        template = IncidentTemplate.objects.create(**fields)
+        _template_components(template, dict(components or {}))
+    return template
+
+
+def incident_template_update(
+    *, template: IncidentTemplate, components: Mapping[Component, str] | None = None, **fields
+) -> IncidentTemplate:
+    """Edit a template; `components`, when given, replaces its components and their statuses."""
+    unknown = set(fields) - TEMPLATE_FIELDS
+    if unknown:
+        raise ValueError(f"not a template field: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        template = IncidentTemplate.objects.select_for_update().get(pk=template.pk)
+        for name, value in fields.items():
+            setattr(template, name, value)
+        template.updated_at = timezone.now()
+        template.save()
+        if components is not None:
+            _template_components(template, dict(components))
+    return template
+
+
+def incident_template_delete(*, template: IncidentTemplate) -> None:
+    """Incidents opened from it keep what they were given; nothing links them to it."""
+    IncidentTemplate.objects.filter(pk=template.pk).delete()
 
 
 # --- maintenance ------------------------------------------------------------------------

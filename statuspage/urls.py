@@ -62,6 +62,16 @@ urlpatterns = [
     ),
     path("api/status/admin/incidents", api.IncidentCreate.as_view(), name="admin-incidents"),
     path("api/status/admin/incidents/<int:pk>", api.IncidentUpdate.as_view(), name="admin-incident"),
+    path(
+        "api/status/admin/incident-templates",
+        api.IncidentTemplateListCreate.as_view(),
+        name="admin-incident-templates",
+    ),
+    path(
+        "api/status/admin/incident-templates/<int:pk>",
+        api.IncidentTemplateDetail.as_view(),
+        name="admin-incident-template",
+    ),
     path("api/status/admin/maintenance", api.MaintenanceCreate.as_view(), name="admin-maintenance"),
     path(
         "api/status/admin/maintenance/<int:pk>/start",

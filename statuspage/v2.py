@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.utils import timezone
 
+from statuspage.markup import render_markdown
 from statuspage.models import Component, ComponentGroup, Incident, Maintenance, MaintenanceStatus
 from statuspage.queries import PageState, overall_status, worst_status
 
@@ -87,6 +88,8 @@ def _update(u, parent_key: str, parent_id: int) -> dict:
         "id": str(u.pk),
         "status": STATUSPAGE_MAINTENANCE_STATUS.get(u.status, u.status),
         "body": u.body,
+        # Not in Statuspage's shape: the body's Markdown rendered and sanitised, as the page shows it.
+        "body_html": str(render_markdown(u.body)),
         parent_key: str(parent_id),
         "created_at": iso(u.created_at),
         "updated_at": iso(u.created_at),
@@ -118,6 +121,7 @@ def incident(i: Incident) -> dict:
         "incident_updates": [_update(u, "incident_id", i.pk) for u in i.updates.all()],
         "components": [component(row.component) for row in i.affected.all()],
         "postmortem_body": i.postmortem_body or None,
+        "postmortem_body_html": str(render_markdown(i.postmortem_body)) or None,
         "postmortem_published_at": iso(i.postmortem_published_at),
     }
 

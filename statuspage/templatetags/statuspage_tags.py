@@ -6,7 +6,9 @@ from django import template
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.text import Truncator
 
+from statuspage.markup import markdown_to_text, render_markdown
 from statuspage.models import ComponentStatus, Impact, IncidentStatus, MaintenanceStatus
 
 register = template.Library()
@@ -24,6 +26,18 @@ LEVEL_OF_IMPACT = {
     Impact.MAJOR: "partial",
     Impact.CRITICAL: "major",
 }
+
+
+@register.filter
+def markdown(text: str) -> SafeString:
+    """Staff's Markdown as sanitised HTML (statuspage.markup)."""
+    return render_markdown(text)
+
+
+@register.filter
+def markdown_summary(text: str, words: int = 30) -> str:
+    """The first `words` words of the text, without markup: for a list of past incidents."""
+    return Truncator(markdown_to_text(text)).words(int(words))
 
 
 @register.filter

@@ -103,3 +103,12 @@ def test_it_acknowledges_once_when_two_sessions_race():
     assert len(refused) == 3
     [message] = Message.objects.filter(kind="alert.acknowledged")
     assert message.deliveries.count() == 1
+
+
+def test_it_opens_one_incident_when_two_people_declare_one_alert_at_once():
+    from alerts.services import alert_declare_incident
+    from statuspage.models import Incident
+
+    alert = AlertFactory(title="API down")
+    race(lambda: alert_declare_incident(alert=Alert.objects.get(pk=alert.pk)), count=3)
+    assert Incident.objects.count() == 1 and Alert.objects.get(pk=alert.pk).incident is not None
