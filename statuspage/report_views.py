@@ -3,8 +3,8 @@
 The form sits on the cached home page, which is the same for every visitor, so it cannot carry a
 per-visitor CSRF token. The endpoint is CSRF-exempt and safe without one instead:
 - POST only, a form-encoded body of at most MAX_BODY_BYTES, read before any parsing;
-- a cross-site form is refused: when the browser sends Origin (or, without it, Referer), it must
-  be this site's own origin (the request's host, or PUBLIC_URL's);
+- a cross-site form is refused: when the browser sends Origin (or Sec-Fetch-Site, or else
+  Referer), it must say this site (the request's own origin, or PUBLIC_URL's);
 - it sets no cookie and touches no session, and what it writes is one counter (no row, no address);
 - it is throttled per client address (the "report" scope of config/throttling.py), and one visitor
   counts once per component and five minutes (statuspage.services.visitor_report_record).
@@ -23,6 +23,7 @@ from core.http import client_address
 from statuspage import services, visitor_reports
 from statuspage.cache import cached_public
 from statuspage.models import Component
+from statuspage.subscriber_views import cross_site
 
 MAX_BODY_BYTES = 512
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -30,26 +31,22 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 
 def _origin_of(url: str) -> str:
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else ""
-
-
-def _own_origins(request: HttpRequest) -> set[str]:
-    origins = {f"{request.scheme}://{request.get_host()}".lower()}
-    if settings.PUBLIC_URL:
-        origins.add(_origin_of(settings.PUBLIC_URL))
-    return origins
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
 def same_origin(request: HttpRequest) -> bool:
-    """False when the browser says the form was posted from another site. A request that names
-    no origin at all (an old browser, curl) is let through: the CSRF risk is from browsers, and
-    every browser Vigil's pages support sends Origin on a cross-site POST."""
-    origin = request.META.get("HTTP_ORIGIN")
-    if origin is not None:
-        return origin.lower() in _own_origins(request)  # "null" (a sandboxed frame) never matches
-    referer = request.META.get("HTTP_REFERER")
+    """False when the browser says the form was posted from another site: by Origin or
+    Sec-Fetch-Site, the subscribe form's check (a "null" origin, a sandboxed frame's, is never
+    ours), or else by the Referer's origin. A request that names none (curl, a very old browser)
+    is let through: the CSRF risk is from browsers, and current ones send Origin on a POST."""
+    if cross_site(request):
+        return False
+    if "Origin" in request.headers or "Sec-Fetch-Site" in request.headers:
+        return True
+    referer = request.headers.get("Referer")
     if referer:
-        return _origin_of(referer) in _own_origins(request)
+        own = f"{request.scheme}://{request.get_host()}"
+        return _origin_of(referer) in (own, *settings.CSRF_TRUSTED_ORIGINS)
     return True
 
 

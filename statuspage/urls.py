@@ -14,7 +14,7 @@ urlpatterns = [
     path("robots.txt", views.robots, name="robots"),
     # A visitor's "having trouble" report (the home page's form) and its thank-you page
     path("report-trouble", report_views.report_trouble, name="report-trouble"),
-    path("report-trouble/thanks", report_views.report_thanks, name="report-thanks"),
+    path("report-received", report_views.report_thanks, name="report-thanks"),
     path("feeds/history.rss", feeds.rss, name="feed-rss"),
     path("feeds/history.atom", feeds.atom, name="feed-atom"),
     path("feeds/maintenance.ics", calendar.maintenance_feed, name="feed-maintenance"),

@@ -9,9 +9,8 @@ id, or OTHER for "something else") and `problem` (one of PROBLEMS, or UNSPECIFIE
 
 from datetime import datetime, timedelta
 
-from django.db.models import FloatField, Sum
+from django.db.models import Sum
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
 from django.utils import timezone
 
 from monitoring.counters import CounterKind
@@ -41,7 +40,7 @@ def visitor_report_counts(*, since: datetime, until: datetime | None = None) -> 
         Metric.objects.filter(name=METRIC_NAME, timestamp__gte=since, timestamp__lte=until)
         .annotate(component=KeyTextTransform("component", "tags"))
         .values("component")
-        .annotate(total=Sum(Cast("value", FloatField())))
+        .annotate(total=Sum("value"))
         .order_by()
     )
     return {row["component"]: int(row["total"] or 0) for row in rows if row["component"]}

@@ -57,12 +57,12 @@ def test_it_takes_the_form_from_the_cached_page_with_csrf_checks_on():
         content_type=FORM,
         HTTP_ORIGIN="http://testserver",
     )
-    assert (response.status_code, response["Location"]) == (303, "/report-trouble/thanks")
+    assert (response.status_code, response["Location"]) == (303, "/report-received")
     assert reports() == {str(component.pk): 1}
 
 
 def test_it_shows_a_thank_you_page():
-    response = browser().get("/report-trouble/thanks")
+    response = browser().get("/report-received")
     assert response.status_code == 200 and "Thank you" in response.content.decode()
 
 
@@ -91,6 +91,7 @@ def test_it_refuses_the_null_origin_of_a_sandboxed_frame():
 
 def test_it_accepts_the_public_url_as_origin(settings):
     settings.PUBLIC_URL = "https://status.example.com"
+    settings.CSRF_TRUSTED_ORIGINS = [settings.PUBLIC_URL]  # as settings.py derives it
     component = ComponentFactory()
     response = post(browser(), {"component": component.pk}, HTTP_ORIGIN="https://status.example.com")
     assert response.status_code == 303
@@ -169,3 +170,22 @@ def test_it_stores_nothing_about_the_visitor():
     flush_counters()
     stored = str(list(Metric.objects.filter(name=METRIC_NAME).values()))
     assert "203.0.113.77" not in stored and "Agent/1.0" not in stored
+
+
+def test_it_does_not_spend_the_report_throttle_on_the_thank_you_page(settings):
+    settings.PUBLIC_THROTTLE_RATES = {**settings.PUBLIC_THROTTLE_RATES, "report": 1}
+    client = browser()
+    post(client, {"component": "other"})
+    assert [client.get("/report-received").status_code for _ in range(2)] == [200, 200]
+
+
+def test_it_refuses_a_post_the_browser_calls_cross_site():
+    component = ComponentFactory()
+    response = post(browser(), {"component": component.pk}, HTTP_SEC_FETCH_SITE="cross-site")
+    assert response.status_code == 403
+
+
+def test_it_takes_a_same_site_referer():
+    component = ComponentFactory()
+    response = post(browser(), {"component": component.pk}, HTTP_REFERER="http://testserver/")
+    assert response.status_code == 303
