@@ -4,6 +4,8 @@ from django.conf import settings
 
 from alerts.models import AlertRule
 
+VISITOR_RULE_NAME = "Visitors report trouble"
+
 
 def default_rules() -> list[dict]:
     return [
@@ -62,14 +64,34 @@ def default_rules() -> list[dict]:
             "duration_minutes": 5,
             "severity": "high",
         },
+        {
+            # Evaluated per component, and only while the page shows it operational
+            # (alerts/visitor_reports.py): the rows carry the component as a label.
+            "name": VISITOR_RULE_NAME,
+            "description": (
+                "VISITOR_REPORT_ALERT_THRESHOLD or more visitor reports about one component in 5 minutes "
+                "while the status page shows it operational."
+            ),
+            "metric_name": "statuspage.visitor_reports",
+            "category": "visitor_reports",
+            "aggregation": AlertRule.Aggregation.SUM,
+            "operator": AlertRule.Operator.GTE,
+            "threshold": settings.VISITOR_REPORT_ALERT_THRESHOLD,
+            "window_minutes": 5,
+            "duration_minutes": 0,
+            "severity": "high",
+        },
     ]
 
 
-def default_rules_create(rule_model=AlertRule) -> int:
+def default_rules_create(rule_model=AlertRule, *, names: list[str] | None = None) -> int:
     """Create the default rules that do not exist yet (by name); returns how many were made.
-    The data migration passes its historical model."""
+    The data migrations pass their historical model, and a later one the `names` it adds (so
+    it does not bring back a default rule staff deleted)."""
     created = 0
     for values in default_rules():
+        if names is not None and values["name"] not in names:
+            continue
         _, made = rule_model.objects.get_or_create(name=values["name"], defaults=values)
         created += made
     return created

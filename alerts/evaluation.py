@@ -16,6 +16,7 @@ from alerts.models import Alert, AlertEvent, AlertRule
 from alerts.notify import alerts_pending_announce, announcements_batched, rule_flapping_announce
 from alerts.services import alert_raise, alert_resolve
 from alerts.sources import rule_values
+from alerts.visitor_reports import is_visitor_rule, visitor_rule_evaluate
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +178,9 @@ def _evaluate_all(now: datetime) -> TickSummary:
     summary = TickSummary()
     rules = list(AlertRule.objects.filter(enabled=True).select_related("component"))
     summary.rules = len(rules)
+    # Rules on visitors' reports are evaluated per component (alerts/visitor_reports.py).
+    visitor_rules = [rule for rule in rules if is_visitor_rule(rule)]
+    rules = [rule for rule in rules if not is_visitor_rule(rule)]
     values, failures = rule_values(rules, now)
     quiet: list[AlertRule] = []
     moved: list[tuple[AlertRule, str]] = []
@@ -217,7 +221,24 @@ def _evaluate_all(now: datetime) -> TickSummary:
     _record_state_moves(moved, now)
     if refresh:
         _refresh_open_alerts(refresh, now, summary)
+    for rule in visitor_rules:
+        _evaluate_visitor_rule(rule, now, summary)
     return summary
+
+
+def _evaluate_visitor_rule(rule: AlertRule, now: datetime, summary: TickSummary) -> None:
+    try:
+        fired, resolved, skipped = visitor_rule_evaluate(rule.pk, now=now)
+    except Exception as exc:
+        if database_unavailable(exc):
+            raise
+        logger.exception("alert rule %s failed", rule.pk)
+        summary.errors += 1
+        _record_failure(rule, exc, now)
+        return
+    summary.fired += fired
+    summary.resolved += resolved
+    summary.skipped += int(skipped)
 
 
 def _record_quiet_rules(rules: list[AlertRule], now: datetime) -> None:

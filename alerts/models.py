@@ -24,6 +24,7 @@ class AlertRule(models.Model):
         P95 = "p95", "95th percentile"
         COUNT = "count", "Count"
         LAST = "last", "Last value"
+        SUM = "sum", "Sum"
 
     class Operator(models.TextChoices):
         GT = ">", ">"

@@ -40,6 +40,8 @@ def rule_values(
             aggregate = aggregates[selectors[rule.pk]]
             if rule.aggregation == AlertRule.Aggregation.COUNT:
                 values[rule.pk] = aggregate.count  # zero points is a value here, not "no data"
+            elif rule.aggregation == AlertRule.Aggregation.SUM:
+                values[rule.pk] = aggregate.sum or 0.0  # so is a sum: no events counted
             else:
                 values[rule.pk] = None if aggregate.count == 0 else aggregate.get(rule.aggregation)
     return values, failures

@@ -32,11 +32,14 @@ from oncall.queries import on_call_board
 from reports.models import ServiceLevelObjective
 from reports.slo import slo_status
 from statuspage import queries as status_queries
+from statuspage.visitor_reports import OTHER as VISITOR_REPORTS_OTHER
+from statuspage.visitor_reports import visitor_report_counts_last
 
 PANEL_LIMIT = 20
 CHART_HOURS = 24
 CHART_INTERVAL = "1h"
 CHART_SECONDS = 3600
+VISITOR_REPORTS_MINUTES = 60
 # Most severe first.
 SEVERITY_ORDER = sorted(DeliverySeverity.values, key=lambda s: -SEVERITY_RANK[s])
 
@@ -259,6 +262,36 @@ def service_levels_panel(ctx: Context) -> dict:
     }
 
 
+def visitor_reports_panel(ctx: Context) -> dict:
+    """Visitors' "having trouble" reports over the last hour, per component, most first, with the
+    component's status now (reports about a component shown operational are the ones to look at).
+    Counted from the flushed counter rows: a web process's last METRIC_COLLECTION_INTERVAL may
+    not be in yet."""
+    counts = visitor_report_counts_last(minutes=VISITOR_REPORTS_MINUTES, now=ctx.now)
+    components = {str(c.pk): c for c in ctx.page_state.components}
+    items = []
+    for label, reports in counts.items():
+        component = components.get(label)
+        if label == VISITOR_REPORTS_OTHER:
+            items.append({"component_id": None, "name": "Something else", "status": None, "reports": reports})
+        elif component is not None:
+            items.append(
+                {
+                    "component_id": component.pk,
+                    "name": component.name,
+                    "status": component.status,
+                    "reports": reports,
+                    "admin_url": _admin("statuspage_component_change", component.pk),
+                }
+            )
+    items.sort(key=lambda item: (-item["reports"], item["name"]))
+    return {
+        "window_minutes": VISITOR_REPORTS_MINUTES,
+        "total": sum(item["reports"] for item in items),
+        "items": items[:PANEL_LIMIT],
+    }
+
+
 def response_times_panel(ctx: Context) -> dict:
     """MTTA and MTTR per severity over each window (alerts.response_times, the API's figures)."""
     windows = response_times_windows(WINDOWS, now=ctx.now)
@@ -333,6 +366,7 @@ PANELS: list[tuple[str, Callable[[Context], dict]]] = [
     ("oncall", oncall_panel),
     ("response_times", response_times_panel),
     ("service_levels", service_levels_panel),
+    ("visitor_reports", visitor_reports_panel),
     ("probes", probes_panel),
     ("deliveries", deliveries_panel),
     ("charts", charts_panel),

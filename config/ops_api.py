@@ -15,7 +15,8 @@ from notifications.models import Channel
 class DashboardView(APIView):
     """Everything the console's first page shows: overall status, open alerts by severity,
     active incidents, maintenance, who is on call, response times (MTTA/MTTR), failing probes and
-    deliveries, service levels and the last verified backup, 24 h charts."""
+    deliveries, service levels and the last verified backup, visitors' trouble reports of the last
+    hour per component, 24 h charts."""
 
     required_permissions = {"GET": list(DASHBOARD_PERMISSIONS)}
 
@@ -32,6 +33,7 @@ class DashboardView(APIView):
                     "oncall": serializers.DictField(),
                     "response_times": serializers.DictField(),
                     "service_levels": serializers.DictField(),
+                    "visitor_reports": serializers.DictField(),
                     "probes": serializers.DictField(),
                     "deliveries": serializers.DictField(),
                     "charts": serializers.DictField(),

@@ -280,6 +280,9 @@ ERROR_RATE_THRESHOLD = env_float("ERROR_RATE_THRESHOLD", 5, minimum=0, maximum=1
 MEMORY_USAGE_THRESHOLD = env_float("MEMORY_USAGE_THRESHOLD", 85, minimum=0, maximum=100)
 CPU_USAGE_THRESHOLD = env_float("CPU_USAGE_THRESHOLD", 80, minimum=0, maximum=100)
 DISK_USAGE_THRESHOLD = env_float("DISK_USAGE_THRESHOLD", 90, minimum=0, maximum=100)
+# Visitor "having trouble" reports about one component in 5 minutes, while it shows operational,
+# that make the default "Visitors report trouble" rule alert (docs/alerts.md).
+VISITOR_REPORT_ALERT_THRESHOLD = env_int("VISITOR_REPORT_ALERT_THRESHOLD", 5, minimum=1)
 METRICS_RETENTION_DAYS = env_int("METRICS_RETENTION_DAYS", 30, minimum=1)
 ALERTS_RETENTION_DAYS = env_int("ALERTS_RETENTION_DAYS", 90, minimum=1)
 LOGS_RETENTION_DAYS = env_int("LOGS_RETENTION_DAYS", 7, minimum=1)
@@ -463,12 +466,15 @@ WHITENOISE_USE_FINDERS = DEBUG or not (STATIC_ROOT / "staticfiles.json").exists(
 PUBLIC_THROTTLE_RATES = {
     "public": env_int("PUBLIC_API_THROTTLE_PER_MINUTE", 600, minimum=0),
     "ping": env_int("PING_THROTTLE_PER_MINUTE", 600, minimum=0),
+    # The status page's "having trouble" form: a person sends one now and then, never hundreds.
+    "report": env_int("VISITOR_REPORT_THROTTLE_PER_MINUTE", 5, minimum=0),
 }
 PUBLIC_THROTTLE_PATHS = [
     ("/api/status/admin", ""),
     ("/api/status", "public"),
     ("/api/v2/", "public"),
     ("/ping/", "ping"),
+    ("/report-trouble", "report"),
 ]
 # Never throttled: by default loopback, i.e. a proxy on the same machine that does not pass
 # X-Forwarded-For (counting it would throttle every visitor as one), local tools and benchmarks.

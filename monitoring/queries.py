@@ -1,6 +1,6 @@
 """Read functions over the metric series: what alerts, charts and the query API call.
 
-- window_aggregates(selectors): count/avg/min/max/p95/last of each selector's points over its
+- window_aggregates(selectors): count/avg/min/max/p95/last/sum of each selector's points over its
   window ending now. Alerts call it with every rule at once; it runs ONE query per metric name
   (each selector becomes a set of FILTERed aggregates in that query), not one per rule. It reads
   raw points: alert windows are short and must see the latest point, which rollups do not have yet.
@@ -33,7 +33,7 @@ from monitoring.models import HourRollup, Metric, MinuteRollup, RollupCursor
 
 INTERVALS: dict[str, int] = {"1m": 60, "5m": 300, "1h": 3600, "1d": 86400}
 MAX_BUCKETS = 10_000
-AGGREGATE_FUNCTIONS = ("count", "avg", "min", "max", "p95", "last")
+AGGREGATE_FUNCTIONS = ("count", "avg", "min", "max", "p95", "last", "sum")
 
 
 def floor_time(moment: datetime, seconds: int) -> datetime:
@@ -104,6 +104,7 @@ class WindowAggregate:
     max: float | None
     p95: float | None
     last: float | None
+    sum: float | None = None  # of the values: what counters (one row per interval) add up to
 
     def get(self, function: str) -> float | int | None:
         if function not in AGGREGATE_FUNCTIONS:
@@ -134,6 +135,7 @@ def window_aggregates(
                     f"s{i}_max": Max("value", filter=q),
                     f"s{i}_p95": P95("value", filter=q),
                     f"s{i}_last": Last("value", "timestamp", filter=q),
+                    f"s{i}_sum": Sum("value", filter=q),
                 }
             )
         row = Metric.objects.filter(name=name, timestamp__gte=now - widest, timestamp__lte=now).aggregate(

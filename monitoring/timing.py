@@ -4,7 +4,8 @@ The middleware only updates an in-memory aggregate under a lock: no database or 
 the request path. A daemon thread in each web process flushes the aggregate every
 METRIC_COLLECTION_INTERVAL as one Metric row per key (value = mean ms; count, p95, max and
 errors in the row's tags), plus one http.server.error_rate row (% of 5xx over all routes).
-flush_request_timings() does the same on demand (tests, shutdown).
+flush_request_timings() does the same on demand (tests, shutdown). The same thread flushes the
+event counters of monitoring/counters.py.
 
 The route is request.resolver_match.route (e.g. "api/status/incidents/<int:pk>"), never the
 raw path, whose cardinality is unbounded; URLs that match no route share UNMATCHED.
@@ -30,6 +31,7 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from monitoring.aggregates import percentile_cont
+from monitoring.counters import flush_counters
 from monitoring.models import Metric, MetricCategory, MetricType
 from monitoring.writer import metrics_write
 
@@ -192,6 +194,8 @@ class _Flusher:
             try:
                 close_old_connections()
                 flush_request_timings()
+                # The event counters (monitoring/counters.py) ride on the same thread and interval.
+                flush_counters()
             except Exception:  # never let the thread die
                 logger.exception("request timing flush failed")
             finally:

@@ -5,16 +5,21 @@ in the same transaction, and after commit bumps the page cache's generation (`_a
 which is also the one place where the notification fan-out is attached.
 """
 
+import hashlib
+import hmac
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.cache import count_in_window
 from core.datetimes import to_utc
+from monitoring.counters import counter_add
 from statuspage import cache as page_cache
-from statuspage import publish, uptime
+from statuspage import publish, uptime, visitor_reports
 from statuspage.announce import announce, maintenance_notifies
 from statuspage.models import (
     ACTIVE_MAINTENANCE_STATUSES,
@@ -784,3 +789,21 @@ def maintenance_start_due(*, now: datetime | None = None) -> str:
             maintenance_complete(maintenance=row, notify=maintenance_notifies(row))
             completed += 1
     return f"maintenance: {started} started, {completed} completed"
+
+
+def visitor_report_record(*, component: Component | None, problem: str = "", client: str = "") -> bool:
+    """Count one visitor's "having trouble" report (component None: "something else"); returns
+    whether it was counted.
+
+    `client` is the visitor's address, used only to count one report per visitor, component and
+    REPORT_DEDUP_SECONDS: the shared cache holds a keyed digest of it for that long, and nothing
+    else keeps it. Addresses in THROTTLE_EXEMPT_IPS (a local proxy that passes no address) are
+    never merged, since every visitor would share them."""
+    label = str(component.pk) if component is not None else visitor_reports.OTHER
+    problem = problem if problem in visitor_reports.PROBLEMS else visitor_reports.UNSPECIFIED
+    if client and client not in settings.THROTTLE_EXEMPT_IPS:
+        digest = hmac.new(settings.SECRET_KEY.encode(), f"{client}|{label}".encode(), hashlib.sha256)
+        key = f"statuspage:visitor-report:{digest.hexdigest()[:32]}"
+        if (count_in_window(key, visitor_reports.REPORT_DEDUP_SECONDS) or 1) > 1:
+            return False
+    return counter_add(visitor_reports.KIND, labels={"component": label, "problem": problem})

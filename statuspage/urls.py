@@ -1,6 +1,6 @@
 from django.urls import path
 
-from statuspage import api, badges, calendar, feeds, live, public_api, views
+from statuspage import api, badges, calendar, feeds, live, public_api, report_views, views
 
 app_name = "statuspage"
 
@@ -12,6 +12,9 @@ urlpatterns = [
     path("history", views.history, name="history"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("robots.txt", views.robots, name="robots"),
+    # A visitor's "having trouble" report (the home page's form) and its thank-you page
+    path("report-trouble", report_views.report_trouble, name="report-trouble"),
+    path("report-received", report_views.report_thanks, name="report-thanks"),
     path("feeds/history.rss", feeds.rss, name="feed-rss"),
     path("feeds/history.atom", feeds.atom, name="feed-atom"),
     path("feeds/maintenance.ics", calendar.maintenance_feed, name="feed-maintenance"),

@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from statuspage import queries, uptime
+from statuspage import queries, uptime, visitor_reports
 from statuspage.cache import cached_public
 from statuspage.models import Incident, Maintenance
 
@@ -68,7 +68,14 @@ def home(request: HttpRequest):
     return render(
         request,
         "statuspage/home.html",
-        _context(state=state, sections=sections, page=page, past_by_day=past_by_day, now=state.now),
+        _context(
+            state=state,
+            sections=sections,
+            page=page,
+            past_by_day=past_by_day,
+            now=state.now,
+            problems=list(visitor_reports.PROBLEMS.items()),
+        ),
     )
 
 

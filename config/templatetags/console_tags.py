@@ -11,7 +11,7 @@ from config.console import DASHBOARD_PERMISSIONS
 from config.dashboard import dashboard_data
 from config.runtime_config import config_get
 from notifications.models import Severity
-from statuspage.models import Impact, IncidentStatus, MaintenanceStatus
+from statuspage.models import ComponentStatus, Impact, IncidentStatus, MaintenanceStatus
 
 register = template.Library()
 
@@ -22,6 +22,7 @@ CHOICES: dict[str, type[models.TextChoices]] = {
     "incident": IncidentStatus,
     "impact": Impact,
     "maintenance": MaintenanceStatus,
+    "component_status": ComponentStatus,
 }
 
 

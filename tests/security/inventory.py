@@ -14,9 +14,12 @@ UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 # posts a voice call's key press, signed with the channel's auth token
 # (tests/alerts/test_voice_acknowledge.py). An alert's signed action link acts on POST with a
 # CSRF token, and Slack's button presses are authenticated by Slack's request signature
-# (tests/alerts/test_action_links.py, test_slack_buttons.py).
+# (tests/alerts/test_action_links.py, test_slack_buttons.py). A visitor's "having trouble" report
+# is anonymous by design: it only adds to a counter, refuses cross-site posts and is throttled
+# (tests/statuspage/test_visitor_reports.py).
 PUBLIC_WRITES = re.compile(
     r"^/api/status/(subscribe|confirm/\{token\}|unsubscribe/\{token\}|manage/\{token\})$|^/ping/"
+    r"|^/report-trouble$"
     r"|^/integrations/twilio/voice/"
     r"|^/alerts/act/\{alert_id\}/\{action\}/\{token\}$|^/integrations/slack/interactivity$"
 )

@@ -25,6 +25,7 @@ PUBLIC_FORM_ACTIONS = (
     "/api/status/confirm/",
     "/api/status/unsubscribe/",
     "/api/status/manage/",
+    "/report-trouble",  # a visitor's trouble report: same-origin checked, counted, nothing stored
 )
 
 
