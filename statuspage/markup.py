@@ -15,8 +15,9 @@ An image is shown as a link to it: a status page loads nothing from elsewhere (n
 mixed content) and is read when things are broken. Headings move down two levels (# is <h3>),
 so an update never competes with the page's own titles.
 
-Both are cached per process by text: the page cache turns over at every change, and the same
-bodies are rendered again each time, so a big page costs its first render once.
+Both are cached per process by text (texts up to CACHED_UP_TO): the page cache turns over at
+every change, and the same bodies are rendered again each time, so a big page costs its first
+render once.
 """
 
 from functools import lru_cache
@@ -62,6 +63,9 @@ LINK_REL = "nofollow noopener"
 # Table alignment is the only style markdown-it writes; nothing else may style the page.
 ALLOWED_STYLES = frozenset({"text-align"})
 CACHE_SIZE = 4096
+# Longer texts (a long postmortem) are rendered each time rather than kept: the cache's memory
+# stays bounded by CACHE_SIZE × this, whatever staff write.
+CACHED_UP_TO = 16 * 1024
 
 
 def _parser() -> MarkdownIt:
@@ -115,8 +119,10 @@ def render_markdown(text: str | None) -> SafeString:
     """Staff's Markdown as sanitised HTML, safe to put in a page as it is."""
     if not text:
         return mark_safe("")
+    text = str(text)
+    render = _render if len(text) <= CACHED_UP_TO else _render.__wrapped__
     # Safe because nh3 (sanitize_html) is the last step of every render.
-    return mark_safe(_render(str(text)))
+    return mark_safe(render(text))
 
 
 def _inline_text(token) -> str:
@@ -216,4 +222,5 @@ def markdown_to_text(text: str | None) -> str:
     """Staff's Markdown as plain text: for text mails, SMS and chat, where markup is noise."""
     if not text:
         return ""
-    return _to_text(str(text))
+    text = str(text)
+    return (_to_text if len(text) <= CACHED_UP_TO else _to_text.__wrapped__)(text)

@@ -201,3 +201,10 @@ def test_it_gives_channels_the_plain_text():
         title="Slow", message="**slow** requests", components={component: "degraded_performance"}
     )
     assert Message.objects.get(kind="incident.created").context["body"] == "slow requests"
+
+
+def test_it_renders_a_text_too_long_to_cache_the_same_way():
+    from statuspage.markup import CACHED_UP_TO
+
+    long = "**x** " + "word " * CACHED_UP_TO
+    assert render_markdown(long).startswith("<p><strong>x</strong> word")
