@@ -5,7 +5,9 @@ import re
 from urllib.parse import urlencode
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from monitoring import counters
 from monitoring.counters import flush_counters
@@ -189,3 +191,10 @@ def test_it_takes_a_same_site_referer():
     component = ComponentFactory()
     response = post(browser(), {"component": component.pk}, HTTP_REFERER="http://testserver/")
     assert response.status_code == 303
+
+
+def test_it_writes_nothing_to_the_database_on_a_report():
+    component = ComponentFactory()
+    with CaptureQueriesContext(connection) as queries:
+        post(browser(), {"component": component.pk})
+    assert [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")] == []
