@@ -17,6 +17,7 @@ MODELS = [
     "componentuptimeday",
     "incident",
     "maintenance",
+    "maintenanceschedule",
 ]
 
 

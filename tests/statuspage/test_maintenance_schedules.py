@@ -225,3 +225,21 @@ def test_the_preview_lists_the_next_starts(december):
         datetime(2031, 1, 5, 1, 0, tzinfo=UTC),
         datetime(2031, 2, 2, 1, 0, tzinfo=UTC),
     ]
+
+
+def test_an_occurrence_gets_its_own_reminder(december, settings):
+    from statuspage.announce import maintenance_reminders_send
+
+    settings.SUBSCRIBERS_REMINDER_MINUTES = 60
+    SubscriberFactory(email="a@example.com")
+    berlin_schedule(notify=True)
+    with time_machine.travel(datetime(2031, 1, 5, 0, 30, tzinfo=UTC), tick=False):
+        assert maintenance_reminders_send() == "maintenance reminders: 1 sent"
+
+
+def test_the_job_is_in_the_beat_schedule(settings):
+    job = settings.CELERY_BEAT_SCHEDULE["schedule_maintenance"]
+    assert (job["task"], job["schedule"]) == (
+        "statuspage.tasks.schedule_maintenance",
+        timedelta(seconds=settings.MAINTENANCE_SCHEDULE_INTERVAL),
+    )
