@@ -20,6 +20,7 @@ from statuspage.models import (
     Maintenance,
     MaintenanceStatus,
     MaintenanceUpdate,
+    StatusPageBranding,
     StatusSource,
 )
 
@@ -414,3 +415,36 @@ class MaintenanceAdmin(admin.ModelAdmin):
     @admin.action(description="Complete selected maintenance (restores components)", permissions=["change"])
     def complete(self, request, queryset):
         self._run(request, queryset, services.maintenance_complete, "completed")
+
+
+@admin.register(StatusPageBranding)
+class StatusPageBrandingAdmin(admin.ModelAdmin):
+    """One set of branding: the list goes straight to its change page. Saving calls
+    services.branding_update, which also turns the page cache over."""
+
+    fields = ["page_title", "logo", "favicon", "accent_colour", "custom_css", "footer_links", "about"]
+    readonly_fields = ["updated_at"]
+
+    def changelist_view(self, request, extra_context=None):
+        from django.shortcuts import redirect
+
+        if StatusPageBranding.objects.filter(pk=StatusPageBranding.SINGLETON_PK).exists():
+            return redirect("admin:statuspage_statuspagebranding_change", StatusPageBranding.SINGLETON_PK)
+        return redirect("admin:statuspage_statuspagebranding_add")
+
+    def has_add_permission(self, request):
+        exists = StatusPageBranding.objects.filter(pk=StatusPageBranding.SINGLETON_PK).exists()
+        return not exists and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        values = {name: form.cleaned_data[name] for name in services.BRANDING_TEXT_FIELDS}
+        for name in services.BRANDING_PICTURES:
+            if name in form.changed_data:
+                # A new upload, or False when "Clear" was ticked (back to Vigil's own picture).
+                values[name] = form.cleaned_data[name] or None
+        row = services.branding_update(values=values)
+        obj.pk = row.pk
+        obj.updated_at = row.updated_at

@@ -5,6 +5,7 @@ Access needs a staff account (token or session) *and* the model permission for t
 """
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import DjangoModelPermissions, IsAdminUser
 from rest_framework.response import Response
@@ -12,8 +13,11 @@ from rest_framework.views import APIView
 
 from core.api import error_response
 from statuspage import queries, services, v2
-from statuspage.models import Component, Incident, IncidentStatus, Maintenance
+from statuspage.branding import branding_get
+from statuspage.models import Component, Incident, IncidentStatus, Maintenance, StatusPageBranding
 from statuspage.serializers import (
+    BrandingInput,
+    BrandingSerializer,
     ComponentSerializer,
     ComponentStatusInput,
     IncidentCreateInput,
@@ -176,3 +180,34 @@ class MaintenanceStart(_MaintenanceAction):
 
 class MaintenanceComplete(_MaintenanceAction):
     service = staticmethod(services.maintenance_complete)
+
+
+class BrandingView(APIView):
+    """The status page's branding (one set). PUT takes any subset of the fields."""
+
+    permission_classes = STAFF_CHANGE
+    queryset = StatusPageBranding.objects.all()
+
+    def _out(self, row: StatusPageBranding) -> dict:
+        data = BrandingSerializer(row).data
+        if row.pk is None or not StatusPageBranding.objects.filter(pk=row.pk).exists():
+            data["updated_at"] = None
+        return data
+
+    @extend_schema(responses=BrandingSerializer, summary="The status page's branding")
+    def get(self, request):
+        return Response(self._out(branding_get()))
+
+    @extend_schema(
+        request={"application/json": BrandingInput, "multipart/form-data": BrandingInput},
+        responses=BrandingSerializer,
+        summary="Change the status page's branding",
+    )
+    def put(self, request):
+        data = BrandingInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            row = services.branding_update(values=dict(data.validated_data))
+        except services.BrandingInvalid as exc:
+            return error_response("Invalid input.", status.HTTP_400_BAD_REQUEST, errors=exc.errors)
+        return Response(self._out(row))

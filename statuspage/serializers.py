@@ -155,3 +155,49 @@ class MaintenanceInput(serializers.Serializer):
 
 class MessageInput(serializers.Serializer):
     message = serializers.CharField(required=False, default="", allow_blank=True, validators=[validate_text])
+
+
+class FooterLinkSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    url = serializers.CharField()
+
+
+class BrandingInput(serializers.Serializer):
+    """Any subset of the branding (the rest keep their values). JSON for the text fields;
+    multipart/form-data to upload `logo` or `favicon`. null (or an empty value) for a picture
+    goes back to Vigil's own. The rules are statuspage/branding_checks.py."""
+
+    page_title = serializers.CharField(required=False, allow_blank=True)
+    accent_colour = serializers.CharField(required=False, allow_blank=True, help_text="#rrggbb, or empty")
+    custom_css = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    footer_links = FooterLinkSerializer(many=True, required=False)
+    about = serializers.CharField(required=False, allow_blank=True)
+    logo = serializers.FileField(
+        required=False, allow_null=True, allow_empty_file=True, help_text="PNG or JPEG"
+    )
+    favicon = serializers.FileField(
+        required=False, allow_null=True, allow_empty_file=True, help_text="PNG or ICO"
+    )
+
+    def to_internal_value(self, data):
+        # A multipart form sends "" for "no picture"; FileField would call it an invalid file.
+        if hasattr(data, "getlist"):
+            data = {key: data.get(key) for key in data}
+        data = dict(data)
+        for field in ("logo", "favicon"):
+            if data.get(field) == "":
+                data[field] = None
+        return super().to_internal_value(data)
+
+
+class BrandingSerializer(serializers.Serializer):
+    page_title = serializers.CharField()
+    title = serializers.CharField(help_text="The title shown: page_title, or SITE_NAME + ' Status'")
+    accent_colour = serializers.CharField()
+    custom_css = serializers.CharField()
+    footer_links = FooterLinkSerializer(many=True)
+    about = serializers.CharField()
+    logo_url = serializers.CharField(help_text="Path of the logo under PUBLIC_URL, or empty")
+    favicon_url = serializers.CharField(help_text="Path of the favicon under PUBLIC_URL, or empty")
+    stylesheet_url = serializers.CharField(help_text="Path of the branding stylesheet, or empty")
+    updated_at = serializers.DateTimeField(allow_null=True)

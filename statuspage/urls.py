@@ -1,6 +1,6 @@
 from django.urls import path
 
-from statuspage import api, badges, calendar, feeds, public_api, views
+from statuspage import api, badges, branding, calendar, feeds, public_api, views
 
 app_name = "statuspage"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("history", views.history, name="history"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("robots.txt", views.robots, name="robots"),
+    path("branding/<str:name>", branding.branding_file, name="branding-file"),
     path("feeds/history.rss", feeds.rss, name="feed-rss"),
     path("feeds/history.atom", feeds.atom, name="feed-atom"),
     path("feeds/maintenance.ics", calendar.maintenance_feed, name="feed-maintenance"),
@@ -52,6 +53,7 @@ urlpatterns = [
     path("api/status/incidents/<int:pk>", public_api.incident_detail, name="api-incident"),
     path("api/status/components/<int:pk>/uptime", public_api.component_uptime, name="api-uptime"),
     # Staff
+    path("api/status/admin/branding", api.BrandingView.as_view(), name="admin-branding"),
     path("api/status/admin/components", api.ComponentListCreate.as_view(), name="admin-components"),
     path(
         "api/status/admin/components/<int:pk>/status",
