@@ -422,12 +422,24 @@ class StatusPageBrandingAdmin(admin.ModelAdmin):
     """One set of branding: the list goes straight to its change page. Saving calls
     services.branding_update, which also turns the page cache over."""
 
-    fields = ["page_title", "logo", "favicon", "accent_colour", "custom_css", "footer_links", "about"]
+    fields = [
+        "page_title",
+        "logo",
+        "favicon",
+        "accent_colour",
+        "custom_css",
+        "footer_links",
+        "about",
+        "updated_at",
+    ]
     readonly_fields = ["updated_at"]
 
     def changelist_view(self, request, extra_context=None):
+        from django.core.exceptions import PermissionDenied
         from django.shortcuts import redirect
 
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         if StatusPageBranding.objects.filter(pk=StatusPageBranding.SINGLETON_PK).exists():
             return redirect("admin:statuspage_statuspagebranding_change", StatusPageBranding.SINGLETON_PK)
         return redirect("admin:statuspage_statuspagebranding_add")

@@ -199,7 +199,7 @@ class BrandingView(APIView):
         return Response(self._out(branding_get()))
 
     @extend_schema(
-        request={"application/json": BrandingInput, "multipart/form-data": BrandingInput},
+        request={"application/json": BrandingInput},
         responses=BrandingSerializer,
         summary="Change the status page's branding",
     )

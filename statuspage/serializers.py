@@ -1,7 +1,10 @@
 """Input and output serializers of the staff API. Inputs validate; services do the work."""
 
+import base64
+import binascii
 import re
 
+from django.core.files.base import ContentFile
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -162,31 +165,43 @@ class FooterLinkSerializer(serializers.Serializer):
     url = serializers.CharField()
 
 
+@extend_schema_field({"type": "string", "format": "byte", "nullable": True})
+class PictureField(serializers.Field):
+    """A picture as base64 in JSON (or a file part of a multipart form); null or "" removes it."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "read"):
+            return data
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Give the picture as a base64 string, or null to remove it.")
+        try:
+            content = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise serializers.ValidationError("This is not valid base64.") from None
+        return ContentFile(content, name="upload")
+
+
 class BrandingInput(serializers.Serializer):
-    """Any subset of the branding (the rest keep their values). JSON for the text fields;
-    multipart/form-data to upload `logo` or `favicon`. null (or an empty value) for a picture
-    goes back to Vigil's own. The rules are statuspage/branding_checks.py."""
+    """Any subset of the branding (the rest keep their values). `logo` and `favicon` are base64
+    (multipart file parts work too); null or "" goes back to Vigil's own picture. The rules are
+    statuspage/branding_checks.py."""
 
     page_title = serializers.CharField(required=False, allow_blank=True)
     accent_colour = serializers.CharField(required=False, allow_blank=True, help_text="#rrggbb, or empty")
     custom_css = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     footer_links = FooterLinkSerializer(many=True, required=False)
     about = serializers.CharField(required=False, allow_blank=True)
-    logo = serializers.FileField(
-        required=False, allow_null=True, allow_empty_file=True, help_text="PNG or JPEG"
-    )
-    favicon = serializers.FileField(
-        required=False, allow_null=True, allow_empty_file=True, help_text="PNG or ICO"
-    )
+    logo = PictureField(required=False, allow_null=True, help_text="PNG or JPEG, base64")
+    favicon = PictureField(required=False, allow_null=True, help_text="PNG or ICO, base64")
 
     def to_internal_value(self, data):
-        # A multipart form sends "" for "no picture"; FileField would call it an invalid file.
-        if hasattr(data, "getlist"):
+        if hasattr(data, "getlist"):  # a multipart form: one value per field
             data = {key: data.get(key) for key in data}
-        data = dict(data)
-        for field in ("logo", "favicon"):
-            if data.get(field) == "":
-                data[field] = None
+        if isinstance(data, dict):
+            data = {
+                key: None if key in ("logo", "favicon") and value == "" else value
+                for key, value in data.items()
+            }
         return super().to_internal_value(data)
 
 

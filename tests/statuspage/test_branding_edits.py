@@ -1,5 +1,6 @@
 """Editing the branding (API, admin), two writers at once, and the mails that carry it."""
 
+import base64
 import threading
 
 import pytest
@@ -44,6 +45,26 @@ def test_it_answers_400_for_css_that_breaks_out(api):
 def test_it_answers_400_for_a_footer_link_without_a_url(api):
     response = api.put(URL, {"footer_links": [{"label": "Home"}]}, format="json")
     assert response.status_code == 400 and "footer_links" in response.json()["errors"]
+
+
+def test_it_takes_a_logo_as_base64_in_json(api, media):
+    data = base64.b64encode(picture()).decode()
+    response = api.put(URL, {"logo": data}, format="json")
+    assert response.status_code == 200 and response.json()["logo_url"].startswith("/branding/logo-")
+
+
+def test_it_answers_400_for_a_logo_that_is_not_base64(api):
+    response = api.put(URL, {"logo": "not base64!"}, format="json")
+    assert response.status_code == 400 and "logo" in response.json()["errors"]
+
+
+def test_it_removes_the_logo_with_null(api, media):
+    api.put(URL, {"logo": base64.b64encode(picture()).decode()}, format="json")
+    assert api.put(URL, {"logo": None}, format="json").json()["logo_url"] == ""
+
+
+def test_it_answers_400_for_a_body_that_is_not_an_object(api):
+    assert api.put(URL, [1, 2], format="json").status_code == 400
 
 
 def test_it_uploads_a_logo_as_multipart(api, media):
@@ -169,3 +190,10 @@ def test_it_brands_the_subscription_confirmation_mail():
     subscriber_service.subscriber_subscribe(email="new@example.com")
     html, _text = _rendered(Message.objects.get(kind="subscriber.confirm"))
     assert "background: #0a7c66" in html
+
+
+def test_it_shows_an_svg_logo_as_an_admin_form_error(admin_client_, media):
+    form = {"page_title": "", "accent_colour": "", "custom_css": "", "footer_links": "[]", "about": ""}
+    form["logo"] = upload(SVG, name="logo.svg", content_type="image/svg+xml")
+    response = admin_client_.post("/admin/statuspage/statuspagebranding/add/", form)
+    assert response.status_code == 200 and "SVG is not accepted" in response.text
