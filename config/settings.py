@@ -130,6 +130,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # `branding` for the public pages (statuspage/branding.py), read only where used.
+                "statuspage.branding.context",
             ],
         },
     },
@@ -446,6 +448,11 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns on every start when it is missing
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+# Uploaded files (the status page's logo and favicon). Never served from MEDIA_URL: each file is
+# served by the view that knows it, with a fixed content type (statuspage/branding.py). With
+# several web hosts, MEDIA_ROOT must be a folder they share.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()
+MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -736,6 +743,9 @@ HEALTH_DETAILED_EXTRA_CHECKS = {"backups": "backups.health.last_verified_backup"
 
 # --- Operations console (config app: dashboard, run-time config) --------------------------
 SYSTEM_THRESHOLDS_FUNCTION = "config.runtime_config.system_thresholds"
+# The status page's branding for the subscribers' own mails (confirm, already subscribed):
+# subscribers sits below statuspage, so the function is named here rather than imported.
+SUBSCRIBERS_MAIL_CONTEXT_FUNCTION = "statuspage.branding.mail_context"
 DASHBOARD_REFRESH_SECONDS = env_int("DASHBOARD_REFRESH_SECONDS", 30, minimum=0)
 
 # --- Beat schedule: last, because it reads the intervals defined above (config/celery.py) --

@@ -27,6 +27,7 @@ from statuspage.models import (
     MaintenanceSchedule,
     MaintenanceStatus,
     MaintenanceUpdate,
+    StatusPageBranding,
     StatusSource,
 )
 from statuspage.schedules import services as schedule_services
@@ -559,3 +560,48 @@ class MaintenanceScheduleAdmin(admin.ModelAdmin):
             schedule_services.schedule_update(schedule=schedule, active=False, author=request.user)
             done += 1
         self.message_user(request, f"{done} schedule(s) switched off.")
+
+
+@admin.register(StatusPageBranding)
+class StatusPageBrandingAdmin(admin.ModelAdmin):
+    """One set of branding: the list goes straight to its change page. Saving calls
+    services.branding_update, which also turns the page cache over."""
+
+    fields = [
+        "page_title",
+        "logo",
+        "favicon",
+        "accent_colour",
+        "custom_css",
+        "footer_links",
+        "about",
+        "updated_at",
+    ]
+    readonly_fields = ["updated_at"]
+
+    def changelist_view(self, request, extra_context=None):
+        from django.core.exceptions import PermissionDenied
+        from django.shortcuts import redirect
+
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        if StatusPageBranding.objects.filter(pk=StatusPageBranding.SINGLETON_PK).exists():
+            return redirect("admin:statuspage_statuspagebranding_change", StatusPageBranding.SINGLETON_PK)
+        return redirect("admin:statuspage_statuspagebranding_add")
+
+    def has_add_permission(self, request):
+        exists = StatusPageBranding.objects.filter(pk=StatusPageBranding.SINGLETON_PK).exists()
+        return not exists and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        values = {name: form.cleaned_data[name] for name in services.BRANDING_TEXT_FIELDS}
+        for name in services.BRANDING_PICTURES:
+            if name in form.changed_data:
+                # A new upload, or False when "Clear" was ticked (back to Vigil's own picture).
+                values[name] = form.cleaned_data[name] or None
+        row = services.branding_update(values=values)
+        obj.pk = row.pk
+        obj.updated_at = row.updated_at

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from notifications.models import Message
 from notifications.services import EmailRecipient, message_enqueue
+from statuspage.branding import mail_context
 from statuspage.markup import markdown_to_text, render_markdown
 from statuspage.models import (
     ComponentStatus,
@@ -97,6 +98,7 @@ def _incident_context(incident: Incident, update: IncidentUpdate, event: str) ->
         "timeline": [
             {"status": u.get_status_display(), "at": _when(u.display_at), **_body(u.body)} for u in timeline
         ],
+        **mail_context(),
     }
 
 
@@ -140,6 +142,7 @@ def maintenance_announce(*, maintenance: Maintenance, event: str, body: str = ""
         "timeline": [
             {"status": u.get_status_display(), "at": _when(u.display_at), **_body(u.body)} for u in timeline
         ],
+        **mail_context(),
     }
     return message_enqueue(
         kind=f"maintenance.{event}",

@@ -5,6 +5,7 @@ Access needs a staff account (token or session) *and* the model permission for t
 """
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status, viewsets
 from rest_framework.permissions import DjangoModelPermissions, IsAdminUser
 from rest_framework.response import Response
@@ -12,6 +13,7 @@ from rest_framework.views import APIView
 
 from core.api import error_response
 from statuspage import queries, services, v2
+from statuspage.branding import branding_get
 from statuspage.models import (
     Component,
     Incident,
@@ -19,10 +21,13 @@ from statuspage.models import (
     IncidentTemplate,
     Maintenance,
     MaintenanceSchedule,
+    StatusPageBranding,
 )
 from statuspage.schedules import services as schedule_services
 from statuspage.schedules.rules import InvalidRule
 from statuspage.serializers import (
+    BrandingInput,
+    BrandingSerializer,
     ComponentSerializer,
     ComponentStatusInput,
     IncidentCreateInput,
@@ -267,3 +272,34 @@ class MaintenanceScheduleViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance):
         schedule_services.schedule_delete(schedule=instance, author=self.request.user)
+
+
+class BrandingView(APIView):
+    """The status page's branding (one set). PUT takes any subset of the fields."""
+
+    permission_classes = STAFF_CHANGE
+    queryset = StatusPageBranding.objects.all()
+
+    def _out(self, row: StatusPageBranding) -> dict:
+        data = BrandingSerializer(row).data
+        if row.pk is None or not StatusPageBranding.objects.filter(pk=row.pk).exists():
+            data["updated_at"] = None
+        return data
+
+    @extend_schema(responses=BrandingSerializer, summary="The status page's branding")
+    def get(self, request):
+        return Response(self._out(branding_get()))
+
+    @extend_schema(
+        request={"application/json": BrandingInput},
+        responses=BrandingSerializer,
+        summary="Change the status page's branding",
+    )
+    def put(self, request):
+        data = BrandingInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            row = services.branding_update(values=dict(data.validated_data))
+        except services.BrandingInvalid as exc:
+            return error_response("Invalid input.", status.HTTP_400_BAD_REQUEST, errors=exc.errors)
+        return Response(self._out(row))

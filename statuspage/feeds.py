@@ -8,13 +8,14 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.utils.feedgenerator import Atom1Feed
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.html import escape, format_html_join
 
 from core.text import clean_line, clean_text
+from statuspage.branding import branding_get
 from statuspage.cache import cached_public
 from statuspage.markup import render_markdown
-from statuspage.models import Incident, Maintenance
+from statuspage.models import Incident, Maintenance, StatusPageBranding
 
 FEED_ITEMS = 50
 
@@ -36,14 +37,51 @@ def last_updated(item) -> datetime:
     return max(times, default=item.updated_at)
 
 
+class BrandedRss(Rss201rev2Feed):
+    """RSS 2.0 with the branding's logo as the channel's <image>."""
+
+    def add_root_elements(self, handler) -> None:
+        super().add_root_elements(handler)
+        if self.feed.get("logo_url"):
+            handler.startElement("image", {})
+            handler.addQuickElement("url", self.feed["logo_url"])
+            handler.addQuickElement("title", self.feed["title"])
+            handler.addQuickElement("link", self.feed["link"])
+            handler.endElement("image")
+
+
+class BrandedAtom(Atom1Feed):
+    """Atom with the branding's favicon as <icon> and its logo as <logo> (RFC 4287, 4.2.5 and 4.2.8)."""
+
+    def add_root_elements(self, handler) -> None:
+        super().add_root_elements(handler)
+        if self.feed.get("icon_url"):
+            handler.addQuickElement("icon", self.feed["icon_url"])
+        if self.feed.get("logo_url"):
+            handler.addQuickElement("logo", self.feed["logo_url"])
+
+
 class HistoryRss(Feed):
     link = "/"
+    feed_type = BrandedRss
 
-    def title(self) -> str:
+    def get_object(self, request, *args, **kwargs) -> StatusPageBranding:
+        return branding_get()
+
+    def title(self, branding: StatusPageBranding) -> str:
+        if branding.page_title:
+            return f"{clean_line(branding.page_title)}: incidents and maintenance"
         return f"{settings.SITE_NAME} status: incidents and maintenance"
 
-    def description(self) -> str:
+    def description(self, branding: StatusPageBranding) -> str:
         return f"Incidents and scheduled maintenance on {settings.SITE_NAME}."
+
+    def feed_extra_kwargs(self, branding: StatusPageBranding) -> dict:
+        # Absolute, under PUBLIC_URL: a feed reader fetches them far from the page.
+        return {
+            "logo_url": settings.PUBLIC_URL + branding.logo_url if branding.logo else "",
+            "icon_url": settings.PUBLIC_URL + branding.favicon_url if branding.favicon else "",
+        }
 
     def items(self) -> list:
         incidents = list(Incident.objects.prefetch_related("updates").order_by("-updated_at")[:FEED_ITEMS])
@@ -86,10 +124,10 @@ class HistoryRss(Feed):
 
 
 class HistoryAtom(HistoryRss):
-    feed_type = Atom1Feed
+    feed_type = BrandedAtom
 
-    def subtitle(self) -> str:
-        return self.description()
+    def subtitle(self, branding: StatusPageBranding) -> str:
+        return self.description(branding)
 
 
 rss = cached_public()(HistoryRss())

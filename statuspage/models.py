@@ -4,6 +4,7 @@ Row-local rules live here; anything that writes several rows (a status change an
 an incident update and its components) is a service in statuspage/services.py.
 """
 
+import hashlib
 from datetime import datetime, timedelta
 from functools import cache
 from zoneinfo import available_timezones
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from core import outbound
 from core.text import validate_line, validate_text
+from statuspage import branding_checks
 
 
 class ComponentStatus(models.TextChoices):
@@ -512,3 +514,102 @@ class IncidentTemplateComponent(models.Model):
 
     def __str__(self) -> str:
         return f"template {self.template_id}: component {self.component_id} {self.status}"
+
+
+class StatusPageBranding(models.Model):
+    """How the public page, its mails, feeds and static copy look. One row (pk=1), written only
+    by statuspage.services.branding_update; with no row, or an empty one, the page is Vigil's own."""
+
+    SINGLETON_PK = 1
+
+    page_title = models.CharField(
+        max_length=100,
+        blank=True,
+        validators=[validate_line],
+        help_text="Replaces “<SITE_NAME> Status” in the page title, the masthead, the feeds and the mails.",
+    )
+    logo = models.FileField(
+        upload_to="branding",
+        blank=True,
+        max_length=200,
+        validators=[branding_checks.validate_logo_file],
+        help_text="PNG or JPEG, at most 512 KB and 2000 pixels a side (SVG is refused: it can carry script).",
+    )
+    favicon = models.FileField(
+        upload_to="branding",
+        blank=True,
+        max_length=200,
+        validators=[branding_checks.validate_favicon_file],
+        help_text="PNG or ICO, at most 100 KB and 512 pixels a side.",
+    )
+    accent_colour = models.CharField(
+        max_length=7,
+        blank=True,
+        validators=[branding_checks.validate_accent],
+        help_text="#rrggbb: buttons and the mails' accents.",
+    )
+    custom_css = models.TextField(
+        blank=True,
+        validators=[branding_checks.validate_css],
+        help_text="Plain CSS, served as a file of its own (no '<', @import, remote url() or escapes).",
+    )
+    footer_links = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[branding_checks.validate_footer_links],
+        help_text='Up to 5 links: [{"label": "Home", "url": "https://example.com"}].',
+    )
+    about = models.CharField(
+        max_length=300, blank=True, validators=[validate_line], help_text="One line shown in the footer."
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "status page branding"
+        verbose_name_plural = "status page branding"
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="statuspage_branding_singleton")]
+
+    def __str__(self) -> str:
+        return "Status page branding"
+
+    @property
+    def title(self) -> str:
+        return self.page_title or f"{settings.SITE_NAME} Status"
+
+    def stylesheet(self) -> str:
+        """The branding stylesheet's text, or "" when there is nothing to add to Vigil's own."""
+        parts = []
+        if self.accent_colour:
+            parts.append(f":root {{ --brand: {self.accent_colour}; --accent: {self.accent_colour}; }}\n")
+        if self.custom_css:
+            parts.append(self.custom_css.strip() + "\n")
+        return "".join(parts)
+
+    def stylesheet_name(self) -> str:
+        text = self.stylesheet()
+        if not text:
+            return ""
+        return f"custom-{hashlib.sha256(text.encode()).hexdigest()[:16]}.css"
+
+    def file_names(self) -> dict[str, str]:
+        """URL name under /branding/ -> the stored file's name, for the pictures set."""
+        return {field.name.rsplit("/", 1)[-1]: field.name for field in (self.logo, self.favicon) if field}
+
+    def url_of(self, name: str) -> str:
+        return reverse("statuspage:branding-file", args=[name]) if name else ""
+
+    @property
+    def stylesheet_url(self) -> str:
+        return self.url_of(self.stylesheet_name())
+
+    @property
+    def logo_url(self) -> str:
+        return self.url_of(self.logo.name.rsplit("/", 1)[-1]) if self.logo else ""
+
+    @property
+    def favicon_url(self) -> str:
+        return self.url_of(self.favicon.name.rsplit("/", 1)[-1]) if self.favicon else ""
+
+    def published_paths(self) -> list[str]:
+        """The branding files a static copy of the page needs."""
+        return [self.url_of(name) for name in [self.stylesheet_name(), *self.file_names()] if name]

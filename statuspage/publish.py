@@ -21,6 +21,7 @@ from django.db import transaction
 from django.test import RequestFactory
 from django.urls import resolve
 
+from statuspage.branding import branding_get
 from statuspage.models import Incident, Maintenance
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,8 @@ def publish_static(out: Path | str) -> str:
     paths = list(FIXED_PATHS)
     paths += [f"/incidents/{pk}" for pk in Incident.objects.values_list("pk", flat=True)[:DETAIL_PAGES]]
     paths += [f"/maintenance/{pk}" for pk in Maintenance.objects.values_list("pk", flat=True)[:DETAIL_PAGES]]
+    # The branding's stylesheet and pictures, at the /branding/ URLs the pages name.
+    paths += branding_get().published_paths()
     written = 0
     for path in paths:
         content = _render(factory, path)

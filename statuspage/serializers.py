@@ -1,8 +1,11 @@
 """Input and output serializers of the staff API. Inputs validate; services do the work."""
 
+import base64
+import binascii
 import re
 from datetime import timedelta
 
+from django.core.files.base import ContentFile
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -291,3 +294,61 @@ class MaintenanceScheduleSerializer(serializers.ModelSerializer):
     @extend_schema_field({"type": "array", "items": {"type": "string", "format": "date-time"}})
     def get_next_occurrences(self, schedule: MaintenanceSchedule) -> list[str]:
         return [start.isoformat().replace("+00:00", "Z") for start in schedule.next_starts(5)]
+
+
+class FooterLinkSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    url = serializers.CharField()
+
+
+@extend_schema_field({"type": "string", "format": "byte", "nullable": True})
+class PictureField(serializers.Field):
+    """A picture as base64 in JSON (or a file part of a multipart form); null or "" removes it."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "read"):
+            return data
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Give the picture as a base64 string, or null to remove it.")
+        try:
+            content = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise serializers.ValidationError("This is not valid base64.") from None
+        return ContentFile(content, name="upload")
+
+
+class BrandingInput(serializers.Serializer):
+    """Any subset of the branding (the rest keep their values). `logo` and `favicon` are base64
+    (multipart file parts work too); null or "" goes back to Vigil's own picture. The rules are
+    statuspage/branding_checks.py."""
+
+    page_title = serializers.CharField(required=False, allow_blank=True)
+    accent_colour = serializers.CharField(required=False, allow_blank=True, help_text="#rrggbb, or empty")
+    custom_css = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    footer_links = FooterLinkSerializer(many=True, required=False)
+    about = serializers.CharField(required=False, allow_blank=True)
+    logo = PictureField(required=False, allow_null=True, help_text="PNG or JPEG, base64")
+    favicon = PictureField(required=False, allow_null=True, help_text="PNG or ICO, base64")
+
+    def to_internal_value(self, data):
+        if hasattr(data, "getlist"):  # a multipart form: one value per field
+            data = {key: data.get(key) for key in data}
+        if isinstance(data, dict):
+            data = {
+                key: None if key in ("logo", "favicon") and value == "" else value
+                for key, value in data.items()
+            }
+        return super().to_internal_value(data)
+
+
+class BrandingSerializer(serializers.Serializer):
+    page_title = serializers.CharField()
+    title = serializers.CharField(help_text="The title shown: page_title, or SITE_NAME + ' Status'")
+    accent_colour = serializers.CharField()
+    custom_css = serializers.CharField()
+    footer_links = FooterLinkSerializer(many=True)
+    about = serializers.CharField()
+    logo_url = serializers.CharField(help_text="Path of the logo under PUBLIC_URL, or empty")
+    favicon_url = serializers.CharField(help_text="Path of the favicon under PUBLIC_URL, or empty")
+    stylesheet_url = serializers.CharField(help_text="Path of the branding stylesheet, or empty")
+    updated_at = serializers.DateTimeField(allow_null=True)

@@ -11,15 +11,18 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from core.cache import count_in_window
 from core.datetimes import to_utc
 from monitoring.counters import counter_add
+from statuspage import branding_checks, publish, uptime, visitor_reports
 from statuspage import cache as page_cache
-from statuspage import publish, uptime, visitor_reports
 from statuspage.announce import announce, maintenance_notifies
 from statuspage.models import (
     ACTIVE_MAINTENANCE_STATUSES,
@@ -40,6 +43,7 @@ from statuspage.models import (
     MaintenanceStatus,
     MaintenanceUpdate,
     StatusHold,
+    StatusPageBranding,
     StatusSource,
     worst_status,
 )
@@ -807,3 +811,87 @@ def visitor_report_record(*, component: Component | None, problem: str = "", cli
         if (count_in_window(key, visitor_reports.REPORT_DEDUP_SECONDS) or 1) > 1:
             return False
     return counter_add(visitor_reports.KIND, labels={"component": label, "problem": problem})
+
+
+# --- branding ---------------------------------------------------------------------------
+
+BRANDING_TEXT_FIELDS = ("page_title", "accent_colour", "custom_css", "footer_links", "about")
+BRANDING_PICTURES = {
+    # field: (accepted formats, byte cap, pixel cap)
+    "logo": (branding_checks.LOGO_FORMATS, branding_checks.LOGO_MAX_BYTES, branding_checks.LOGO_MAX_SIDE),
+    "favicon": (
+        branding_checks.FAVICON_FORMATS,
+        branding_checks.FAVICON_MAX_BYTES,
+        branding_checks.FAVICON_MAX_SIDE,
+    ),
+}
+
+
+class BrandingInvalid(StatusPageError, ValueError):
+    """Branding input refused; `errors` maps each field to its messages (the API's 400)."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items()))
+        self.errors = errors
+
+
+def _branding_row() -> StatusPageBranding:
+    # Two first writers at once: the loser of the primary-key race locks the winner's row.
+    if not StatusPageBranding.objects.filter(pk=StatusPageBranding.SINGLETON_PK).exists():
+        try:
+            with transaction.atomic():
+                StatusPageBranding.objects.create(pk=StatusPageBranding.SINGLETON_PK)
+        except IntegrityError:
+            pass
+    return StatusPageBranding.objects.select_for_update().get(pk=StatusPageBranding.SINGLETON_PK)
+
+
+def _store_picture(field: str, upload) -> str:
+    """Check an uploaded picture by decoding it and store it under a name made of its content, so
+    a URL never changes meaning and browsers may cache it for good."""
+    formats, max_bytes, max_side = BRANDING_PICTURES[field]
+    if (getattr(upload, "size", None) or 0) > max_bytes:
+        raise BrandingInvalid({field: [f"The picture is limited to {max_bytes // 1024} KB."]})
+    upload.seek(0)
+    content = upload.read(max_bytes + 1)
+    try:
+        kind = branding_checks.image_kind(content, formats=formats, max_bytes=max_bytes, max_side=max_side)
+    except ValidationError as exc:
+        raise BrandingInvalid({field: exc.messages}) from None
+    extension = branding_checks.IMAGE_TYPES[kind][0]
+    name = f"branding/{field}-{hashlib.sha256(content).hexdigest()[:16]}.{extension}"
+    if not default_storage.exists(name):
+        name = default_storage.save(name, ContentFile(content))
+    return name
+
+
+def branding_update(*, values: Mapping) -> StatusPageBranding:
+    """Set any of the branding fields; the ones not given keep their values. `logo` and
+    `favicon` take an uploaded file, or None (or "") to go back to Vigil's own picture.
+    The page cache turns over and the static copy is rewritten once this commits."""
+    unknown = set(values) - set(BRANDING_TEXT_FIELDS) - set(BRANDING_PICTURES)
+    if unknown:
+        raise BrandingInvalid({name: ["Unknown field."] for name in sorted(unknown)})
+    pictures = {}
+    for field in BRANDING_PICTURES:
+        if field in values:
+            upload = values[field]
+            pictures[field] = _store_picture(field, upload) if upload else ""
+    with transaction.atomic():
+        row = _branding_row()
+        for field in BRANDING_TEXT_FIELDS:
+            if field in values:
+                setattr(row, field, values[field])
+        for field, name in pictures.items():
+            setattr(row, field, name)
+        try:
+            row.full_clean(exclude=list(BRANDING_PICTURES))
+        except ValidationError as exc:
+            raise BrandingInvalid(exc.message_dict) from None
+        row.updated_at = timezone.now()
+        row.save()
+        # Replaced pictures stay stored: a page rendered a moment ago, or the static copy, may
+        # still name them, and a writer waiting on the lock may have picked the same file.
+        transaction.on_commit(page_cache.invalidate)
+        publish.schedule_publish()
+    return row

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from statuspage import api, badges, calendar, feeds, live, public_api, report_views, views
+from statuspage import api, badges, branding, calendar, feeds, live, public_api, report_views, views
 
 app_name = "statuspage"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     # A visitor's "having trouble" report (the home page's form) and its thank-you page
     path("report-trouble", report_views.report_trouble, name="report-trouble"),
     path("report-received", report_views.report_thanks, name="report-thanks"),
+    path("branding/<str:name>", branding.branding_file, name="branding-file"),
     path("feeds/history.rss", feeds.rss, name="feed-rss"),
     path("feeds/history.atom", feeds.atom, name="feed-atom"),
     path("feeds/maintenance.ics", calendar.maintenance_feed, name="feed-maintenance"),
@@ -57,6 +58,7 @@ urlpatterns = [
     path("api/status/incidents/<int:pk>", public_api.incident_detail, name="api-incident"),
     path("api/status/components/<int:pk>/uptime", public_api.component_uptime, name="api-uptime"),
     # Staff
+    path("api/status/admin/branding", api.BrandingView.as_view(), name="admin-branding"),
     path("api/status/admin/components", api.ComponentListCreate.as_view(), name="admin-components"),
     path(
         "api/status/admin/components/<int:pk>/status",

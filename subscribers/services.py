@@ -17,6 +17,7 @@ from django.core.validators import validate_email
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from core.cache import count_in_window
 from core.tokens import new_token, token_digest
@@ -124,13 +125,20 @@ class SubscribeResult:
     mailed: str  # "confirm" or "already_subscribed": what the address was sent (never shown)
 
 
+def _mail_context() -> dict:
+    """What the status page adds to these mails (its branding), named by a setting because
+    the status page is a layer above this app."""
+    name = settings.SUBSCRIBERS_MAIL_CONTEXT_FUNCTION
+    return import_string(name)() if name else {}
+
+
 def _send_confirmation(subscriber: Subscriber, token: str) -> None:
     confirm_url = settings.PUBLIC_URL + reverse("subscribers:confirm", args=[token])
     message_enqueue(
         kind="subscriber.confirm",
         subject=f"Confirm your subscription to {settings.SITE_NAME} status updates",
         template="subscriber_confirm",
-        context={"hours": settings.SUBSCRIBERS_CONFIRM_HOURS},
+        context={"hours": settings.SUBSCRIBERS_CONFIRM_HOURS, **_mail_context()},
         severity="low",
         dedup_key=f"subscriber-confirm:{subscriber.pk}:{token_digest(token)[:32]}",
         channels=[],
@@ -145,7 +153,7 @@ def _send_already_subscribed(subscriber: Subscriber, now: datetime) -> None:
         kind="subscriber.already",
         subject=f"You are subscribed to {settings.SITE_NAME} status updates",
         template="subscriber_already",
-        context={},
+        context=_mail_context(),
         severity="low",
         dedup_key=f"subscriber-already:{subscriber.pk}:{slot}",
         channels=[],

@@ -41,6 +41,13 @@ def _clear_cache():
 
 
 @pytest.fixture
+def media(settings, tmp_path):
+    """Uploads (the status page's logo and favicon) go to a folder of this test's own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
 def closed_port() -> int:
     """A loopback port nothing listens on (bound, then released)."""
     with socket.socket() as sock:
