@@ -7,14 +7,20 @@ Each file's URL holds a hash of its content, so it is served with a year's Cache
 page names a new URL as soon as the branding changes (the page cache turns over with it).
 """
 
+import logging
+
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from statuspage.branding_checks import IMAGE_TYPES
 from statuspage.models import StatusPageBranding
+
+logger = logging.getLogger(__name__)
 
 FILE_MAX_AGE = 365 * 24 * 3600
 CONTENT_TYPES = {extension: content_type for extension, content_type in IMAGE_TYPES.values()}
@@ -24,7 +30,12 @@ FILE_POLICY = "default-src 'none'; style-src 'self'; img-src 'self' data:; sandb
 
 def branding_get() -> StatusPageBranding:
     """The branding row, or an unsaved empty one (Vigil's own look) when staff never set it."""
-    row = StatusPageBranding.objects.filter(pk=StatusPageBranding.SINGLETON_PK).first()
+    try:
+        row = StatusPageBranding.objects.filter(pk=StatusPageBranding.SINGLETON_PK).first()
+    except DatabaseError as exc:
+        # An error page must still render while the database is unreachable: in Vigil's own look.
+        logger.warning("branding not read, Vigil's own look used: %s", exc)
+        row = None
     return row if row is not None else StatusPageBranding(pk=StatusPageBranding.SINGLETON_PK)
 
 
@@ -58,6 +69,8 @@ def _file_response(content: bytes | str, content_type: str) -> HttpResponse:
     return response
 
 
+# Read-only: exempt so that a POST gets require_safe's 405 rather than the CSRF page.
+@csrf_exempt
 @require_safe
 def branding_file(request: HttpRequest, name: str) -> HttpResponse:
     """/branding/<name>: only the names the current branding gives, never a path into storage."""

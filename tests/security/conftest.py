@@ -142,6 +142,27 @@ def full_world() -> dict:
         report=report,
         report_run=ReportRun.objects.create(report=report, period_start=now.date(), period_end=now.date()),
     )
+    from datetime import time
+
+    from statuspage import services as status_services
+    from statuspage.schedules.services import schedule_create
+
+    world.update(
+        incident_template=status_services.incident_template_create(
+            name="Database down",
+            title="Database down",
+            message="We are looking into it.",
+            components={world["component"]: "major_outage"},
+        ),
+        maintenance_schedule=schedule_create(
+            title="Monthly patching",
+            rrule="FREQ=MONTHLY;BYDAY=1SU",
+            start_time=time(2),
+            duration=timedelta(hours=2),
+            time_zone="Europe/Berlin",
+        ),
+        branding=status_services.branding_update(values={"page_title": "Example Status"}),
+    )
     return world
 
 

@@ -172,6 +172,9 @@ def _admin_posts(world) -> list[tuple[str, str, dict, str | None, object]]:
     data = {"password1": "x9!Qz-long-enough", "password2": "x9!Qz-long-enough"}
     posts.append(("auth_user_password_change", password, data, None, None))
     covered.add("auth_user_password_change")
+    opening = reverse("admin:statuspage_incidenttemplate_open", args=[world["incident_template"].pk])
+    posts.append(("statuspage_incidenttemplate_open", opening, {}, None, None))
+    covered.add("statuspage_incidenttemplate_open")
     for name in admin_url_names():
         if name.startswith("console-"):
             covered.add(name)  # the quick actions have their own tests below
