@@ -32,6 +32,7 @@ from statuspage import v2
 from statuspage.models import (
     Component,
     ComponentStatus,
+    ComponentStatusChange,
     Incident,
     IncidentStatus,
     IncidentUpdate,
@@ -78,9 +79,11 @@ def subscriber_recipients(component_ids: list[int]) -> Iterator[EmailRecipient]:
         yield EmailRecipient(address, {key: url.replace(MARKER, token) for key, url in templates.items()})
 
 
-def url_recipients(component_ids: list[int]) -> Iterator[UrlRecipient]:
+def url_recipients(component_ids: list[int], *, webhooks_only: bool = False) -> Iterator[UrlRecipient]:
     """Confirmed webhook, Slack and Teams subscribers for these components, streamed."""
     rows = _confirmed_for(component_ids).exclude(kind=SubscriberKind.EMAIL)
+    if webhooks_only:
+        rows = rows.filter(kind=SubscriberKind.WEBHOOK)
     templates = subscriber_links(MARKER)
     fields = ("pk", "kind", "url", "manage_token", "secret")
     for pk, kind, url, token, secret in rows.values_list(*fields).iterator(chunk_size=2000):
@@ -211,6 +214,37 @@ def maintenance_announce(*, maintenance: Maintenance, event: str, body: str = ""
     )
 
 
+def component_update_announce(*, change: ComponentStatusChange) -> Message | None:
+    """A component's status change, to webhook subscribers of it only, as Statuspage's
+    component_update (e-mail, Slack and Teams subscribers hear of the incidents instead). No
+    message at all when no webhook subscriber follows the component: probes change statuses
+    often, and a message nobody receives is a row for nothing."""
+    component = change.component
+    if not _confirmed_for([component.pk]).filter(kind=SubscriberKind.WEBHOOK).exists():
+        return None
+    new_status = ComponentStatus(change.to_status).label
+    update = {
+        "created_at": v2.iso(change.at),
+        "new_status": change.to_status,
+        "old_status": change.from_status,
+        "id": str(change.pk),
+        "component_id": str(component.pk),
+    }
+    return message_enqueue(
+        kind="component.updated",
+        subject=f"{component.name}: {new_status}"[:300],
+        context={
+            "body": f"{component.name} is now {new_status.lower()}.",
+            "url": settings.PUBLIC_URL + "/",
+            "statuspage": statuspage_body(component_update=update, component=v2.component(component)),
+        },
+        severity="low",
+        dedup_key=f"component-change:{change.pk}",
+        channels=[],
+        urls=url_recipients([component.pk], webhooks_only=True),
+    )
+
+
 def _scheduled_update(maintenance: Maintenance) -> MaintenanceUpdate | None:
     return maintenance.updates.filter(status=MaintenanceStatus.SCHEDULED).order_by("created_at", "id").first()
 
@@ -223,9 +257,12 @@ def maintenance_notifies(maintenance: Maintenance) -> bool:
 
 
 def announce(kind: str, obj) -> Message | None:
-    """The hook statuspage.services._after_commit calls (inside the service's transaction)."""
+    """The hook statuspage.services calls inside the service's transaction: _after_commit for
+    updates, _apply_status for a component's status change ("component_status")."""
     if kind == "incident_update" and isinstance(obj, IncidentUpdate):
         return incident_update_announce(update=obj)
+    if kind == "component_status" and isinstance(obj, ComponentStatusChange):
+        return component_update_announce(change=obj)
     if kind != "maintenance_update":
         return None
     if isinstance(obj, MaintenanceUpdate) and obj.notify:

@@ -56,8 +56,15 @@ class Receiver:
         return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
 
     def deliveries(self) -> list[dict]:
-        """The requests that were not a challenge."""
-        return [r for r in self.requests if r["headers"].get("X-Vigil-Event") != "subscription.challenge"]
+        """The incident and maintenance posts (not challenges, not component updates)."""
+        return [
+            r
+            for r in self.requests
+            if r["headers"].get("X-Vigil-Event", "").startswith(("incident.", "maintenance."))
+        ]
+
+    def component_updates(self) -> list[dict]:
+        return [r for r in self.requests if r["headers"].get("X-Vigil-Event") == "component.updated"]
 
     def stop(self) -> None:
         self.server.shutdown()

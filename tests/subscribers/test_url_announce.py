@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from notifications.models import Delivery
+from notifications.models import Delivery, Message
 from notifications.services import deliveries_send_due
 from statuspage import services
 from statuspage.announce import incident_update_announce
@@ -80,7 +80,7 @@ def test_it_writes_one_delivery_per_subscriber_and_message_even_when_retried(rec
     hook(receiver, "/b")
     incident = open_incident(api)
     incident_update_announce(update=incident.updates.get())  # a retried fan-out
-    assert Delivery.objects.filter(kind="webhook").count() == 2
+    assert Delivery.objects.filter(kind="webhook", message__kind="incident.created").count() == 2
 
 
 def test_it_sends_only_to_subscribers_of_the_affected_components(receiver, api):
@@ -141,6 +141,26 @@ def test_it_sends_maintenance_as_a_statuspage_incident_with_its_schedule(receive
 def test_it_keeps_the_signing_secret_out_of_the_delivery_admin(admin_client_, receiver, api):
     hook(receiver)
     open_incident(api)
-    delivery = Delivery.objects.get()
+    delivery = Delivery.objects.get(message__kind="incident.created")
     response = admin_client_.get(f"/admin/notifications/delivery/{delivery.pk}/change/")
     assert response.status_code == 200 and b"s3cret" not in response.content
+
+
+def test_it_posts_a_component_status_change_as_a_statuspage_component_update(receiver, api):
+    hook(receiver, components=[api])
+    services.component_set_status(component=api, status=ComponentStatus.DEGRADED_PERFORMANCE)
+    deliveries_send_due()
+    [request] = receiver.component_updates()
+    body = request["json"]
+    assert set(body) == {"meta", "page", "component_update", "component"}
+    assert body["component_update"]["old_status"] == "operational"
+    assert body["component_update"]["new_status"] == "degraded_performance"
+    assert body["component"]["id"] == str(api.pk) == body["component_update"]["component_id"]
+    assert request["headers"]["X-Vigil-Event"] == "component.updated"
+
+
+def test_it_writes_no_component_update_without_a_webhook_subscriber_of_it(receiver, api):
+    SubscriberFactory(email="ann@example.com")
+    hook(receiver, components=[ComponentFactory(name="Billing")])
+    services.component_set_status(component=api, status=ComponentStatus.DEGRADED_PERFORMANCE)
+    assert not Message.objects.filter(kind="component.updated").exists()
