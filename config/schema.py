@@ -101,8 +101,16 @@ SUBSCRIBE_BODY = {
         "application/json": {
             "schema": {
                 "type": "object",
-                "properties": {"email": {"type": "string", "format": "email"}, "components": COMPONENT_IDS},
-                "required": ["email"],
+                "description": "An e-mail address (`email`), or a URL: `webhook`, or `kind` "
+                "(webhook, slack, teams) with `url`. A URL is proved within the request: a webhook "
+                "must echo a challenge, Slack and Teams must accept a test message.",
+                "properties": {
+                    "email": {"type": "string", "format": "email"},
+                    "kind": {"type": "string", "enum": ["email", "webhook", "slack", "teams"]},
+                    "url": {"type": "string", "format": "uri"},
+                    "webhook": {"type": "string", "format": "uri"},
+                    "components": COMPONENT_IDS,
+                },
             }
         },
     },
@@ -132,9 +140,23 @@ ACCEPTED = {
     "202": {
         "description": "Confirmation mail sent (JSON to a JSON client, a page to a browser)",
         "content": _json_or_page("SubscribeAccepted"),
+    },
+    "201": {
+        "description": "A URL answered its challenge or took its test message and is subscribed; a "
+        "webhook's signing secret is in `secret`, shown only this once",
+        "content": _json_or_page("UrlSubscribed"),
+    },
+    "200": {
+        "description": "The URL was subscribed already (nothing changed, no secret)",
+        "content": _json_or_page("SubscriptionAlready"),
+    },
+}
+BAD_INPUT = {
+    "400": {
+        "description": "Invalid input, or a URL that failed its challenge or test message (left pending)",
+        "content": ERROR_OR_PAGE,
     }
 }
-BAD_INPUT = {"400": {"description": "Invalid input", "content": ERROR_OR_PAGE}}
 BAD_LINK = {
     "400": {"description": "The link is not valid, has expired or was used", "content": ERROR_OR_PAGE}
 }
@@ -252,7 +274,7 @@ PLAIN_VIEWS: dict[str, dict] = {
     "/api/status/subscribe": {
         "post": {
             **_op(
-                "Subscribe an e-mail address (double opt-in)",
+                "Subscribe an e-mail address (double opt-in) or a webhook, Slack or Teams URL",
                 SUBSCRIBERS,
                 {**ACCEPTED, **BAD_INPUT, **SUBSCRIBE_THROTTLED},
             ),

@@ -228,6 +228,18 @@ STATUSPAGE_ANSWERS = {
 SUBSCRIBERS = {
     "SubscribeAccepted": _object({"detail": STRING, "email": {"type": "string", "format": "email"}}),
     "SubscriptionState": _object({"status": STRING, "detail": STRING}),
+    "UrlSubscribed": _object(
+        {
+            "detail": STRING,
+            "kind": STRING,
+            "status": STRING,
+            "manage_url": STRING,
+            "unsubscribe_url": STRING,
+            "secret": STRING,
+        },
+        optional=("secret",),
+    ),
+    "SubscriptionAlready": _object({"detail": STRING, "kind": STRING, "status": STRING}),
     "SubscriptionComponents": _object({"email": STRING, "status": STRING, "components": _array(INTEGER)}),
 }
 

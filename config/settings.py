@@ -712,6 +712,20 @@ SUBSCRIBERS_REMINDER_MINUTES = env_int("SUBSCRIBERS_REMINDER_MINUTES", 60, minim
 SUBSCRIBERS_REMINDER_CHECK_INTERVAL = env_int("SUBSCRIBERS_REMINDER_CHECK_INTERVAL", 60, minimum=5)
 # Also send incident and maintenance mail to the enabled staff channels (by their minimum severity).
 SUBSCRIBERS_ANNOUNCE_TO_CHANNELS = env_bool("SUBSCRIBERS_ANNOUNCE_TO_CHANNELS", False)
+# URL subscribers (webhook, Slack, Teams). Hosts a pasted Slack or Teams URL may have ("*." matches
+# any subdomain); https is required unless the host's address is in WEBHOOK_ALLOWED_NETWORKS.
+SUBSCRIBERS_SLACK_HOSTS = env_list("SUBSCRIBERS_SLACK_HOSTS", ["hooks.slack.com"])
+SUBSCRIBERS_TEAMS_HOSTS = env_list(
+    "SUBSCRIBERS_TEAMS_HOSTS", ["*.webhook.office.com", "*.logic.azure.com", "*.api.powerplatform.com"]
+)
+# The one bounded attempt at a new URL's challenge or test message (seconds, all in): the visitor's
+# request waits for it.
+SUBSCRIBERS_VERIFY_SECONDS = env_float("SUBSCRIBERS_VERIFY_SECONDS", 5, minimum=0.5, maximum=30)
+# meta.documentation in every webhook subscriber's payload (the format is Atlassian Statuspage's).
+SUBSCRIBERS_WEBHOOK_DOCUMENTATION_URL = env_str(
+    "SUBSCRIBERS_WEBHOOK_DOCUMENTATION_URL",
+    "https://support.atlassian.com/statuspage/docs/enable-webhook-notifications/",
+)
 
 # --- Service levels and reports (reports/); see docs/reports.md ---------------------------
 # How often SLO burn rates and response targets are checked, and how often scheduled reports

@@ -224,6 +224,8 @@ class DeliveryAdmin(admin.ModelAdmin):
             {
                 key: outbound.redact_url(value) if isinstance(value, str) and "://" in value else value
                 for key, value in delivery.context.items()
+                # A subscriber's signing secret was shown to them once; staff never see it.
+                if key != "signing_secret"
             },
             indent=1,
             cls=DjangoJSONEncoder,

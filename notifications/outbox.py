@@ -45,7 +45,14 @@ from notifications.models import (
     StaffNotificationRead,
 )
 from notifications.providers import SENDERS
-from notifications.senders import EmailSender, Outcome, render_plain, send_slack, send_webhook
+from notifications.senders import (
+    EmailSender,
+    Outcome,
+    render_plain,
+    send_slack,
+    send_subscriber_webhook,
+    send_webhook,
+)
 
 log = logging.getLogger(__name__)
 
@@ -472,6 +479,8 @@ def _send_one(delivery: Delivery, message: Message, email: EmailSender) -> Outco
     if kind == Channel.Kind.SLACK:
         return send_slack(message, delivery)
     if kind == Channel.Kind.WEBHOOK:
+        if delivery.channel is None and delivery.context.get("payload") == "statuspage":
+            return send_subscriber_webhook(message, delivery)
         if delivery.channel is None:
             return Outcome.failed("the webhook channel was deleted, so there is no signing secret")
         return send_webhook(message, delivery, delivery.channel.secret)

@@ -341,11 +341,17 @@ CheckBody = Callable[[bytes], "Outcome | None"]
 
 
 def post_json(
-    url: str, body: bytes, headers: dict, explain: Explain | None = None, check_body: CheckBody | None = None
+    url: str,
+    body: bytes,
+    headers: dict,
+    explain: Explain | None = None,
+    check_body: CheckBody | None = None,
+    seconds: float | None = None,
 ) -> Outcome:
     """The one HTTP sender of every channel that posts (Slack, webhooks, the chat and push
-    providers). `explain` reads the provider's error body for its reason."""
-    return send_http("POST", url, body, headers, explain, check_body)
+    providers). `explain` reads the provider's error body for its reason; `seconds` replaces
+    NOTIFICATIONS_SEND_DEADLINE (a shorter one, for a send a visitor's request waits for)."""
+    return send_http("POST", url, body, headers, explain, check_body, seconds)
 
 
 def send_http(
@@ -355,6 +361,7 @@ def send_http(
     headers: dict,
     explain: Explain | None = None,
     check_body: CheckBody | None = None,
+    seconds: float | None = None,
 ) -> Outcome:
     """post_json for any method and content type (headers may set Content-Type; JSON otherwise)."""
     # Checked again here, not only when the channel was saved: a name may resolve elsewhere
@@ -362,7 +369,7 @@ def send_http(
     refused = outbound.check_destination(url, outbound.WEBHOOK)
     if refused:
         return Outcome.failed(refused)
-    with deadline(settings.NOTIFICATIONS_SEND_DEADLINE) as limit:
+    with deadline(seconds or settings.NOTIFICATIONS_SEND_DEADLINE) as limit:
         outcome = _request(method, url, body, headers, limit, explain, check_body)
     # requests quotes the URL in its errors; Slack's path and webhook query strings are secrets.
     return replace(outcome, error=outbound.scrub(outcome.error, url)) if outcome.error else outcome
@@ -501,16 +508,63 @@ def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={mac.hexdigest()}"
 
 
-def send_webhook(message: Message, delivery: Delivery, secret: str) -> Outcome:
-    body = json.dumps(webhook_payload(message, delivery), cls=DjangoJSONEncoder).encode()
+def post_signed(
+    url: str,
+    payload: dict,
+    *,
+    secret: str,
+    delivery_id: str,
+    event: str,
+    check_body: CheckBody | None = None,
+    seconds: float | None = None,
+) -> Outcome:
+    """POST a JSON payload signed with `secret` (X-Vigil-Timestamp, X-Vigil-Signature): what
+    webhook channels and webhook subscribers (their deliveries and their URL's challenge) send."""
+    body = json.dumps(payload, cls=DjangoJSONEncoder).encode()
     timestamp = str(int(datetime.now(UTC).timestamp()))
     headers = {
-        "X-Vigil-Delivery": delivery.idempotency_key,
+        "X-Vigil-Delivery": delivery_id,
         "X-Vigil-Timestamp": timestamp,
         "X-Vigil-Signature": webhook_signature(secret, timestamp, body),
-        "X-Vigil-Event": message.kind,
+        "X-Vigil-Event": event,
     }
-    return post_json(delivery.recipient, body, headers)
+    return post_json(url, body, headers, check_body=check_body, seconds=seconds)
+
+
+def send_webhook(message: Message, delivery: Delivery, secret: str) -> Outcome:
+    return post_signed(
+        delivery.recipient,
+        webhook_payload(message, delivery),
+        secret=secret,
+        delivery_id=delivery.idempotency_key,
+        event=message.kind,
+    )
+
+
+def statuspage_webhook_payload(message: Message, delivery: Delivery) -> dict:
+    """Atlassian Statuspage's webhook body: the producer put `meta` (documentation), `page` and
+    `incident` (or `component_update` and `component`) in the message context; the recipient's
+    own unsubscribe URL completes `meta`."""
+    shared = message.context.get("statuspage") or {}
+    meta = {**(shared.get("meta") or {}), "unsubscribe": delivery.context.get("unsubscribe_url", "")}
+    return {"meta": meta, **{key: value for key, value in shared.items() if key != "meta"}}
+
+
+def send_subscriber_webhook(message: Message, delivery: Delivery) -> Outcome:
+    """A status page subscriber's webhook: signed with the subscriber's own secret."""
+    secret = delivery.context.get("signing_secret")
+    if not secret:
+        return Outcome.failed("the subscriber's webhook has no signing secret")
+    if "statuspage" not in message.context:
+        # Only incident and maintenance updates have a Statuspage shape; nothing else is theirs.
+        return Outcome.failed(f"no Statuspage payload for a {message.kind} message")
+    return post_signed(
+        delivery.recipient,
+        statuspage_webhook_payload(message, delivery),
+        secret=secret,
+        delivery_id=delivery.idempotency_key,
+        event=message.kind,
+    )
 
 
 def render_plain(message: Message, delivery: Delivery) -> str:

@@ -81,6 +81,22 @@ class EmailRecipient:
 RecipientLike = EmailRecipient | tuple[str, dict] | str
 
 
+@dataclass(frozen=True)
+class UrlRecipient:
+    """One explicit recipient that is a URL (a status page subscriber's webhook, Slack or Teams
+    URL). `kind` is the sender (webhook, slack, teams); `identity` names the recipient for the
+    idempotency key ("subscriber:42"), so it gets one delivery per message whatever its URL is.
+
+    Context keys the senders read: `unsubscribe_url`; for a webhook, `signing_secret` (the
+    delivery is signed with it) and `payload` = "statuspage" (the body is the message context's
+    `statuspage` object with `meta.unsubscribe` filled in from the recipient's own context)."""
+
+    kind: str
+    url: str
+    identity: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
 def _as_recipient(item: RecipientLike) -> EmailRecipient:
     if isinstance(item, EmailRecipient):
         return item
@@ -129,7 +145,11 @@ def channels_for(
 
 
 def _delivery_rows(
-    message: Message, channels: list[Channel], emails: Iterable[RecipientLike] | None, now: datetime
+    message: Message,
+    channels: list[Channel],
+    emails: Iterable[RecipientLike] | None,
+    now: datetime,
+    urls: Iterable[UrlRecipient] | None = None,
 ) -> Iterator[tuple]:
     """Rows in delivery_writer.COLUMNS order: each channel's recipients, then the e-mails."""
     limit, give_up_at = settings.NOTIFICATIONS_MAX_ATTEMPTS, default_give_up_at(now)
@@ -167,11 +187,31 @@ def _delivery_rows(
             now,
             None,
         )
+    for target in urls or ():
+        key = Delivery.make_key(message.pk, target.kind, target.identity)
+        yield (
+            message.pk,
+            None,
+            target.kind,
+            target.url[:1000],
+            target.context,
+            key,
+            limit,
+            now,
+            give_up_at,
+            now,
+            None,
+        )
 
 
-def _write_deliveries(message: Message, channels: list[Channel], emails: Iterable[RecipientLike] | None):
+def _write_deliveries(
+    message: Message,
+    channels: list[Channel],
+    emails: Iterable[RecipientLike] | None,
+    urls: Iterable[UrlRecipient] | None = None,
+):
     now = timezone.now()
-    write_deliveries(_delivery_rows(message, channels, emails, now), now)
+    write_deliveries(_delivery_rows(message, channels, emails, now, urls), now)
 
 
 def message_dispatch_after_commit(message_id: int) -> None:
@@ -193,6 +233,7 @@ def message_enqueue(
     context: dict[str, Any] | None = None,
     channels: Iterable[Channel | int] | None = None,
     emails: Iterable[RecipientLike] | None = None,
+    urls: Iterable[UrlRecipient] | None = None,
 ) -> Message:
     """Write a message and its deliveries in the caller's transaction; send after commit.
 
@@ -237,7 +278,7 @@ def message_enqueue(
             existing = Message.objects.get(dedup_key=dedup_key)
             existing.created_now = False
             return existing
-        _write_deliveries(message, channels_for(severity, channels, kind), emails)
+        _write_deliveries(message, channels_for(severity, channels, kind), emails, urls)
         transaction.on_commit(partial(message_dispatch_after_commit, message.pk))
     message.created_now = True
     return message

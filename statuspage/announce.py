@@ -6,6 +6,12 @@ subscriber of the affected components there, and dispatches after commit itself.
 back update mails nobody, and the dedup key (one per incident update, one per maintenance event)
 makes a retried call, or a second beat run, mail nobody twice.
 
+Webhook, Slack and Teams subscribers get the same message through the same outbox (one delivery
+per subscriber and message, unique on "subscriber:<id>"): Slack and Teams the text formatted for
+them, webhooks the Atlassian Statuspage webhook body that the message context carries under
+"statuspage" (page, incident), completed per subscriber with meta.unsubscribe and signed with
+the subscriber's secret.
+
 Who gets it: confirmed subscribers who chose none of the components (= all) or at least one of
 the affected ones. An incident or maintenance naming no component concerns the whole service, so
 it goes to every confirmed subscriber. Staff channels (Slack, staff e-mail, dashboard) get it only
@@ -21,11 +27,14 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from notifications.models import Message
-from notifications.services import EmailRecipient, message_enqueue
+from notifications.services import EmailRecipient, UrlRecipient, message_enqueue
+from statuspage import v2
 from statuspage.branding import mail_context
 from statuspage.markup import markdown_to_text, render_markdown
 from statuspage.models import (
+    Component,
     ComponentStatus,
+    ComponentStatusChange,
     Incident,
     IncidentStatus,
     IncidentUpdate,
@@ -33,7 +42,8 @@ from statuspage.models import (
     MaintenanceStatus,
     MaintenanceUpdate,
 )
-from subscribers.models import Subscriber, SubscriberStatus, subscriber_links
+from statuspage.queries import maintenance_with_details, overall_status, with_details
+from subscribers.models import Subscriber, SubscriberKind, SubscriberStatus, subscriber_links
 
 TIMELINE_LENGTH = 20
 IMPACT_SEVERITY = {"none": "low", "minor": "medium", "major": "high", "critical": "critical"}
@@ -57,18 +67,66 @@ def _when(value: datetime) -> str:
     return timezone.localtime(value, timezone.get_fixed_timezone(0)).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def subscriber_recipients(component_ids: list[int]) -> Iterator[EmailRecipient]:
-    """Confirmed subscribers for these components, streamed (a server-side cursor on
-    PostgreSQL), each with their own unsubscribe and manage links."""
+def _confirmed_for(component_ids: list[int]):
     rows = Subscriber.objects.filter(status=SubscriberStatus.CONFIRMED)
     if component_ids:
         chosen = Subscriber.components.through.objects.filter(subscriber_id=OuterRef("pk"))
         rows = rows.filter(~Exists(chosen) | Exists(chosen.filter(component_id__in=component_ids)))
+    return rows.order_by("pk")
+
+
+MARKER = "TOKEN-MARKER"
+
+
+def subscriber_recipients(component_ids: list[int]) -> Iterator[EmailRecipient]:
+    """Confirmed e-mail subscribers for these components, streamed (a server-side cursor on
+    PostgreSQL), each with their own unsubscribe and manage links."""
+    rows = _confirmed_for(component_ids).filter(kind=SubscriberKind.EMAIL)
     # Build the links from one template instead of reversing two URLs per subscriber.
-    marker = "TOKEN-MARKER"
-    templates = subscriber_links(marker)
-    for address, token in rows.order_by("pk").values_list("email", "manage_token").iterator(chunk_size=2000):
-        yield EmailRecipient(address, {key: url.replace(marker, token) for key, url in templates.items()})
+    templates = subscriber_links(MARKER)
+    for address, token in rows.values_list("email", "manage_token").iterator(chunk_size=2000):
+        yield EmailRecipient(address, {key: url.replace(MARKER, token) for key, url in templates.items()})
+
+
+def url_recipients(component_ids: list[int], *, webhooks_only: bool = False) -> Iterator[UrlRecipient]:
+    """Confirmed webhook, Slack and Teams subscribers for these components, streamed."""
+    rows = _confirmed_for(component_ids).exclude(kind=SubscriberKind.EMAIL)
+    if webhooks_only:
+        rows = rows.filter(kind=SubscriberKind.WEBHOOK)
+    templates = subscriber_links(MARKER)
+    fields = ("pk", "kind", "url", "manage_token", "secret")
+    for pk, kind, url, token, secret in rows.values_list(*fields).iterator(chunk_size=2000):
+        context = {key: link.replace(MARKER, token) for key, link in templates.items()}
+        if kind == SubscriberKind.WEBHOOK:
+            context.update(payload="statuspage", signing_secret=secret)
+        yield UrlRecipient(kind, url, f"subscriber:{pk}", context)
+
+
+def _page_status() -> dict:
+    """Statuspage's `page` object of a webhook body: the page's overall state right now."""
+    overall = overall_status(
+        list(Component.objects.all()),
+        list(Incident.objects.unresolved()),
+        list(
+            Maintenance.objects.filter(
+                status__in=[MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING]
+            )
+        ),
+    )
+    return {
+        "id": v2.PAGE_ID,
+        "status_indicator": overall.indicator,
+        "status_description": overall.description,
+    }
+
+
+def statuspage_body(**objects: dict) -> dict:
+    """What every webhook subscriber gets, but meta.unsubscribe (the sender adds each one's)."""
+    return {
+        "meta": {"documentation": settings.SUBSCRIBERS_WEBHOOK_DOCUMENTATION_URL},
+        "page": _page_status(),
+        **objects,
+    }
 
 
 def _channels() -> list | None:
@@ -114,15 +172,21 @@ def incident_update_announce(*, update: IncidentUpdate) -> Message | None:
     else:
         event = "updated"
     component_ids = list(incident.affected.values_list("component_id", flat=True))
+    detailed = with_details(Incident.objects.filter(pk=incident.pk)).get()
+    context = {
+        **_incident_context(incident, update, event),
+        "statuspage": statuspage_body(incident=v2.incident(detailed)),
+    }
     return message_enqueue(
         kind=f"incident.{event}",
         subject=f"[{update.get_status_display()}] {incident.title}"[:300],
         template="statuspage_incident",
-        context=_incident_context(incident, update, event),
+        context=context,
         severity=IMPACT_SEVERITY.get(incident.effective_impact, "medium"),
         dedup_key=f"incident-update:{update.pk}",
         channels=_channels(),
         emails=subscriber_recipients(component_ids),
+        urls=url_recipients(component_ids),
     )
 
 
@@ -144,6 +208,10 @@ def maintenance_announce(*, maintenance: Maintenance, event: str, body: str = ""
         ],
         **mail_context(),
     }
+    # Statuspage sends scheduled maintenance as an incident with scheduled_for / scheduled_until.
+    detailed = maintenance_with_details(Maintenance.objects.filter(pk=maintenance.pk)).get()
+    context["statuspage"] = statuspage_body(incident=v2.maintenance(detailed))
+    component_ids = list(maintenance.components.values_list("pk", flat=True))
     return message_enqueue(
         kind=f"maintenance.{event}",
         subject=f"[{prefix}] {maintenance.title}"[:300],
@@ -152,7 +220,39 @@ def maintenance_announce(*, maintenance: Maintenance, event: str, body: str = ""
         severity="low",
         dedup_key=f"maintenance:{maintenance.pk}:{event}",
         channels=_channels(),
-        emails=subscriber_recipients(list(maintenance.components.values_list("pk", flat=True))),
+        emails=subscriber_recipients(component_ids),
+        urls=url_recipients(component_ids),
+    )
+
+
+def component_update_announce(*, change: ComponentStatusChange) -> Message | None:
+    """A component's status change, to webhook subscribers of it only, as Statuspage's
+    component_update (e-mail, Slack and Teams subscribers hear of the incidents instead). No
+    message at all when no webhook subscriber follows the component: probes change statuses
+    often, and a message nobody receives is a row for nothing."""
+    component = change.component
+    if not _confirmed_for([component.pk]).filter(kind=SubscriberKind.WEBHOOK).exists():
+        return None
+    new_status = ComponentStatus(change.to_status).label
+    update = {
+        "created_at": v2.iso(change.at),
+        "new_status": change.to_status,
+        "old_status": change.from_status,
+        "id": str(change.pk),
+        "component_id": str(component.pk),
+    }
+    return message_enqueue(
+        kind="component.updated",
+        subject=f"{component.name}: {new_status}"[:300],
+        context={
+            "body": f"{component.name} is now {new_status.lower()}.",
+            "url": settings.PUBLIC_URL + "/",
+            "statuspage": statuspage_body(component_update=update, component=v2.component(component)),
+        },
+        severity="low",
+        dedup_key=f"component-change:{change.pk}",
+        channels=[],
+        urls=url_recipients([component.pk], webhooks_only=True),
     )
 
 
@@ -168,9 +268,12 @@ def maintenance_notifies(maintenance: Maintenance) -> bool:
 
 
 def announce(kind: str, obj) -> Message | None:
-    """The hook statuspage.services._after_commit calls (inside the service's transaction)."""
+    """The hook statuspage.services calls inside the service's transaction: _after_commit for
+    updates, _apply_status for a component's status change ("component_status")."""
     if kind == "incident_update" and isinstance(obj, IncidentUpdate):
         return incident_update_announce(update=obj)
+    if kind == "component_status" and isinstance(obj, ComponentStatusChange):
+        return component_update_announce(change=obj)
     if kind != "maintenance_update":
         return None
     if isinstance(obj, MaintenanceUpdate) and obj.notify:

@@ -124,7 +124,8 @@ def _after_commit(kind: str, obj) -> None:
     `kind` is "component" (a Component), "incident" (an edited Incident), "incident_update" (an
     IncidentUpdate), "postmortem" (an Incident), "maintenance" (an edited Maintenance) or
     "maintenance_update" (a MaintenanceUpdate); updates carry their `notify` flag.
-    This is the one place where the notification fan-out is attached (an on_commit call here)."""
+    This is where the notification fan-out of updates is attached (an on_commit call here); a
+    component's status change is announced where it is recorded, in _apply_status."""
     transaction.on_commit(page_cache.invalidate)
     publish.schedule_publish()
     # Subscriber mail: written in this transaction, sent after it commits.
@@ -144,7 +145,7 @@ def _apply_status(
             component.status_source = source
             component.save(update_fields=["status_source", "updated_at"])
         return False
-    ComponentStatusChange.objects.create(
+    change = ComponentStatusChange.objects.create(
         component=component,
         from_status=component.status,
         to_status=status,
@@ -158,6 +159,9 @@ def _apply_status(
     component.status_changed_at = at
     component.save(update_fields=["status", "status_source", "status_changed_at", "updated_at"])
     uptime.component_uptime_refresh(component, since=at)
+    # Webhook subscribers hear of every change (Statuspage's component_update), whichever
+    # service made it; written in this transaction like every fan-out, sent after it commits.
+    announce("component_status", change)
     return True
 
 

@@ -164,6 +164,12 @@ def _token_error(request: HttpRequest, exc: service.TokenError):
 
 def _read_input(request: HttpRequest) -> tuple[object, object]:
     """(email, components) from a JSON body or a form post."""
+    data = _read_fields(request)
+    return data.get("email"), data.get("components")
+
+
+def _read_fields(request: HttpRequest) -> dict:
+    """The posted fields (email, kind, url, webhook, components) from a JSON body or a form."""
     if request.content_type == "application/json":
         if len(request.body) > MAX_BODY:
             raise BadBody("The request body is too large.")
@@ -173,11 +179,23 @@ def _read_input(request: HttpRequest) -> tuple[object, object]:
             raise BadBody(f"The request body is not valid JSON: {exc}") from None
         if not isinstance(data, dict):
             raise BadBody('Send a JSON object such as {"email": "name@example.com"}.')
-        return data.get("email"), data.get("components")
+        return data
     try:
-        return request.POST.get("email"), request.POST.getlist("components") or None
+        fields = {name: request.POST.get(name) for name in ("email", "kind", "url", "webhook")}
+        # A form's empty text fields are absent, not "".
+        fields = {name: value for name, value in fields.items() if value not in (None, "")}
+        return {**fields, "components": request.POST.getlist("components") or None}
     except MultiPartParserError:  # e.g. multipart/form-data without a boundary
         raise BadBody("The form data could not be read.") from None
+
+
+def _url_kind(data: dict) -> tuple[str, object] | None:
+    """(kind, url) when the input subscribes a URL: a `webhook` field, or a `kind` other than
+    email (with the URL in `url`); None for an e-mail subscription."""
+    kind = data.get("kind") or ("webhook" if "webhook" in data else "email")
+    if kind == "email":
+        return None
+    return kind, data.get("url", data.get("webhook"))
 
 
 @csrf_exempt
@@ -188,7 +206,10 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     ip = client_ip(request)
     try:
         service.rate_check_ip(client_ip=ip)
-        email, component_ids = _read_input(request)
+        data = _read_fields(request)
+        if _url_kind(data) is not None:
+            return _subscribe_url(request, data)
+        email, component_ids = data.get("email"), data.get("components")
         address = service.normalise_email(email)
         components = _components_from_ids(component_ids)
         service.rate_check_address(address=address)
@@ -207,6 +228,62 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     if wants_json(request):
         return JsonResponse({"detail": message, "email": address}, status=202)
     return _page(request, "message.html", status=202, title="Check your inbox", message=message)
+
+
+URL_SUBSCRIBED = {
+    "webhook": "This webhook answered the challenge and is subscribed.",
+    "slack": "The test message reached Slack; status updates will be posted there.",
+    "teams": "The test message reached Microsoft Teams; status updates will be posted there.",
+}
+
+
+def _subscribe_url(request: HttpRequest, data: dict) -> HttpResponse:
+    """A webhook, Slack or Teams subscription: checked and proved within this request."""
+    kind, url = _url_kind(data)
+    try:
+        kind, url = service.normalise_url(kind=kind, url=url)
+        components = _components_from_ids(data.get("components"))
+        service.rate_check_address(address=f"{kind}:{url}", what="URL")
+    except service.RateLimited as exc:
+        response = _error(request, str(exc), status=429, title="Too many requests")
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+    except service.SubscriberError as exc:
+        return _error(request, str(exc), field=exc.field, title="Check the URL")
+    result = service.subscriber_subscribe_url(kind=kind, url=url, components=components)
+    subscriber = result.subscriber
+    if result.outcome == "pending":
+        # The row stays pending; subscribing again is the retry (with a new secret).
+        if wants_json(request):
+            body = {"detail": result.error, "errors": {"url": [result.error]}, "status": subscriber.status}
+            return JsonResponse(body, status=400)
+        return _page(request, "message.html", status=400, title="Not subscribed yet", message=result.error)
+    links = subscriber.links()
+    if result.outcome == "already_subscribed":
+        message = "This URL is already subscribed. Its unsubscribe link is in every message it gets."
+        if wants_json(request):
+            return JsonResponse({"detail": message, "kind": kind, "status": subscriber.status})
+        return _page(request, "message.html", title="Already subscribed", message=message)
+    body = {
+        "detail": URL_SUBSCRIBED[kind],
+        "kind": kind,
+        "status": subscriber.status,
+        "manage_url": links["manage_url"],
+        "unsubscribe_url": links["unsubscribe_url"],
+    }
+    if result.secret:
+        body["secret"] = result.secret
+    if wants_json(request):
+        return JsonResponse(body, status=201)
+    return _page(
+        request,
+        "message.html",
+        status=201,
+        title="Subscribed",
+        message=URL_SUBSCRIBED[kind],
+        secret=result.secret,
+        manage_url=links["manage_url"],
+    )
 
 
 @csrf_exempt
@@ -256,7 +333,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
             return JsonResponse({"status": subscriber.status, "detail": "POST to this URL to unsubscribe."})
         return _page(request, "unsubscribe.html", subscriber=subscriber, token=token)
     service.subscriber_unsubscribe(subscriber=subscriber)
-    message = f"{subscriber.email} will get no more mail from {settings.SITE_NAME} status updates."
+    message = f"{subscriber} will get no more messages from {settings.SITE_NAME} status updates."
     if wants_json(request):
         return JsonResponse({"status": subscriber.status, "detail": message})
     return _page(request, "message.html", title="You are unsubscribed", message=message)

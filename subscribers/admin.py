@@ -6,14 +6,16 @@ list; the changelist links there instead of counting deliveries a second time.""
 import csv
 from collections.abc import Iterator
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import Count
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from core.outbound import redact_url
 from subscribers import services as service
-from subscribers.models import Subscriber, SubscriberStatus
+from subscribers.models import URL_KINDS, Subscriber, SubscriberStatus
 
 
 class _Echo:
@@ -52,11 +54,35 @@ def subscriber_csv_rows(queryset) -> Iterator[str]:
         )
 
 
+class UrlSubscriberAddForm(forms.ModelForm):
+    """Staff add webhook, Slack and Teams subscribers (never e-mail ones: those opt in)."""
+
+    kind = forms.ChoiceField(choices=[(kind.value, kind.label) for kind in URL_KINDS])
+    url = forms.CharField(max_length=1000, label="URL")
+
+    class Meta:
+        model = Subscriber
+        fields = ["kind", "url", "components"]
+
+    def clean(self):
+        data = super().clean()
+        if "kind" in data and "url" in data:
+            try:
+                data["kind"], data["url"] = service.normalise_url(kind=data["kind"], url=data["url"])
+            except service.SubscriberError as exc:
+                self.add_error("url", str(exc))
+        return data
+
+    def validate_unique(self):
+        # The service re-uses an existing row for the URL (pending or unsubscribed: again).
+        pass
+
+
 class SubscriberAdmin(admin.ModelAdmin):
-    list_display = ["email", "status", "components_shown", "created_at", "confirmed_at", "unsubscribed_at"]
-    list_filter = ["status", "components", "created_at", "confirmed_at"]
+    list_display = ["__str__", "kind", "status", "components_shown", "created_at", "confirmed_at"]
+    list_filter = ["kind", "status", "components", "created_at", "confirmed_at"]
     show_facets = admin.ShowFacets.ALWAYS  # counts next to every filter choice
-    search_fields = ["email"]
+    search_fields = ["email", "=url"]
     date_hierarchy = "created_at"
     filter_horizontal = ["components"]
     fields = [
@@ -68,8 +94,66 @@ class SubscriberAdmin(admin.ModelAdmin):
         "confirmed_at",
         "unsubscribed_at",
     ]
-    readonly_fields = ["email", "status", "created_at", "confirm_sent_at", "confirmed_at", "unsubscribed_at"]
+    readonly_fields = [
+        "kind",
+        "email",
+        "url_shown",
+        "status",
+        "verify_error",
+        "created_at",
+        "confirm_sent_at",
+        "confirmed_at",
+        "unsubscribed_at",
+    ]
     actions = ["export_csv", "unsubscribe_selected"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["kind", "url", "components"]
+        if obj.kind in URL_KINDS:
+            return ["kind", "url_shown", "status", "verify_error", "components", *self.fields[3:]]
+        return self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = UrlSubscriberAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    @admin.display(description="URL")
+    def url_shown(self, subscriber: Subscriber) -> str:
+        # Slack and Teams URLs carry their credential in the path: the host only.
+        return redact_url(subscriber.url) if subscriber.url else ""
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        result = service.subscriber_subscribe_url(
+            kind=form.cleaned_data["kind"],
+            url=form.cleaned_data["url"],
+            components=form.cleaned_data["components"],
+        )
+        for field in Subscriber._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(result.subscriber, field.attname))
+        obj._state.adding, obj._state.db = False, result.subscriber._state.db
+        request._url_subscribe_result = result
+        return None
+
+    def response_add(self, request, obj, post_url_continue=None):
+        result = getattr(request, "_url_subscribe_result", None)
+        if result is not None and result.outcome == "pending":
+            self.message_user(request, f"{obj} is pending: {result.error}", messages.WARNING)
+        elif result is not None and result.outcome == "already_subscribed":
+            self.message_user(request, f"{obj} was already subscribed; nothing changed.", messages.INFO)
+        elif result is not None and result.secret:
+            self.message_user(
+                request,
+                f"{obj} is confirmed. Its signing secret, shown only now: {result.secret}",
+                messages.SUCCESS,
+            )
+        return super().response_add(request, obj, post_url_continue)
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("components")
@@ -77,10 +161,6 @@ class SubscriberAdmin(admin.ModelAdmin):
     @admin.display(description="components")
     def components_shown(self, subscriber: Subscriber) -> str:
         return ", ".join(c.name for c in subscriber.components.all()) or "all"
-
-    def has_add_permission(self, request):
-        # A subscriber must opt in themselves (double opt-in); staff cannot add one.
-        return False
 
     def changelist_view(self, request, extra_context=None):
         counts = dict(

@@ -1,6 +1,11 @@
-"""E-mail subscribers of the status page.
+"""Subscribers of the status page: e-mail addresses, and URLs (signed webhooks, Slack and
+Microsoft Teams incoming webhooks).
 
-One row per normalised address. Two kinds of secret link:
+One row per normalised address, and one per (kind, URL). A URL subscriber is confirmed when its
+URL answered a challenge (webhooks) or took a test message (Slack, Teams); a webhook subscriber
+also has a signing secret, kept in clear because every delivery is signed with it.
+
+Two kinds of secret link:
 - the confirmation token is random (256 bits), stored only as its SHA-256 digest, and expires
   SUBSCRIBERS_CONFIRM_HOURS after it was issued; subscribing again issues a new one and the old
   one stops working;
@@ -13,10 +18,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
+from core.outbound import redact_url
 from core.tokens import new_token
 
 
@@ -26,8 +33,31 @@ class SubscriberStatus(models.TextChoices):
     UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
 
 
+class SubscriberKind(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    WEBHOOK = "webhook", "Webhook"
+    SLACK = "slack", "Slack"
+    TEAMS = "teams", "Microsoft Teams"
+
+
+URL_KINDS = (SubscriberKind.WEBHOOK, SubscriberKind.SLACK, SubscriberKind.TEAMS)
+
+
 class Subscriber(models.Model):
-    email = models.CharField(max_length=254, help_text="Normalised: trimmed, domain in lower case.")
+    kind = models.CharField(max_length=10, choices=SubscriberKind.choices, default=SubscriberKind.EMAIL)
+    email = models.CharField(
+        max_length=254, blank=True, help_text="Normalised: trimmed, domain in lower case."
+    )
+    url = models.CharField(max_length=1000, blank=True, help_text="Webhook, Slack and Teams subscribers.")
+    secret = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="Webhook subscribers: the HMAC-SHA256 signing secret, shown once when it is issued.",
+    )
+    verify_error = models.TextField(
+        blank=True, help_text="Why the URL's last challenge or test message did not succeed."
+    )
     status = models.CharField(
         max_length=16, choices=SubscriberStatus.choices, default=SubscriberStatus.PENDING
     )
@@ -53,7 +83,13 @@ class Subscriber(models.Model):
         constraints = [
             # One row per address whatever the case of its local part, so one person never
             # gets two copies of a mail and one unsubscribe always covers them.
-            models.UniqueConstraint(Lower("email"), name="sp_subscriber_email_once"),
+            models.UniqueConstraint(
+                Lower("email"), condition=Q(kind="email"), name="sp_subscriber_email_once"
+            ),
+            # One row per URL and kind: one receiver never gets a message twice.
+            models.UniqueConstraint(
+                fields=["kind", "url"], condition=~Q(kind="email"), name="subscriber_url_once"
+            ),
         ]
         indexes = [
             # The fan-out reads confirmed rows in id order.
@@ -62,7 +98,10 @@ class Subscriber(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.email
+        if self.kind == SubscriberKind.EMAIL:
+            return self.email
+        # A Slack or Teams URL is its own credential: only its host is ever shown.
+        return f"{self.get_kind_display()}: {redact_url(self.url)}"
 
     def confirm_expires_at(self) -> datetime | None:
         if self.confirm_sent_at is None:

@@ -1,4 +1,4 @@
-"""Subscriber services: subscribe, confirm, unsubscribe, change components.
+"""Subscriber services: subscribe (an address or a URL), confirm, unsubscribe, change components.
 
 The views and the admin call these; every one is idempotent. Mail goes through the outbox
 (notifications.services.message_enqueue) inside the caller's transaction, so a rolled-back
@@ -21,8 +21,10 @@ from django.utils.module_loading import import_string
 
 from core.cache import count_in_window
 from core.tokens import new_token, token_digest
+from notifications.models import new_signing_secret
 from notifications.services import EmailRecipient, message_enqueue
-from subscribers.models import Subscriber, SubscriberStatus
+from subscribers import verify
+from subscribers.models import URL_KINDS, Subscriber, SubscriberKind, SubscriberStatus
 
 MAX_ADDRESS_LENGTH = 254
 
@@ -106,14 +108,14 @@ def rate_check_ip(*, client_ip: str, now: float | None = None) -> None:
         raise RateLimited(wait, "network address")
 
 
-def rate_check_address(*, address: str, now: float | None = None) -> None:
+def rate_check_address(*, address: str, now: float | None = None, what: str = "e-mail address") -> None:
     """Raise RateLimited when this address was asked for too often. It counts whether or not
     the address is subscribed, so the limit cannot be used to probe for subscribers."""
     now = time.time() if now is None else now
     key = f"addr:{token_digest(address.lower())}"
     wait = _hit(key, settings.SUBSCRIBERS_RATE_PER_ADDRESS, settings.SUBSCRIBERS_RATE_WINDOW, now)
     if wait:
-        raise RateLimited(wait, "e-mail address")
+        raise RateLimited(wait, what)
 
 
 # --- services -----------------------------------------------------------------------------
@@ -180,7 +182,9 @@ def subscriber_subscribe(*, email: str, components: Iterable[models.Model] = ())
         # when a concurrent subscribe of the same address inserts it first.
         Subscriber.objects.bulk_create([Subscriber(email=address, created_at=now)], ignore_conflicts=True)
         subscriber = (
-            Subscriber.objects.select_for_update().prefetch_related("components").get(email__iexact=address)
+            Subscriber.objects.select_for_update()
+            .prefetch_related("components")
+            .get(kind=SubscriberKind.EMAIL, email__iexact=address)
         )
         confirmed = subscriber.status == SubscriberStatus.CONFIRMED
         token = new_token()
@@ -196,6 +200,97 @@ def subscriber_subscribe(*, email: str, components: Iterable[models.Model] = ())
             return SubscribeResult(subscriber, "already_subscribed")
         _send_confirmation(subscriber, token)
     return SubscribeResult(subscriber, "confirm")
+
+
+# --- URL subscribers (webhook, Slack, Teams) -------------------------------------------------
+
+
+class UrlError(SubscriberError):
+    field = "url"
+
+
+def normalise_url(*, kind: object, url: object) -> tuple[str, str]:
+    """(kind, url) as stored, or UrlError saying what is wrong with either."""
+    if kind not in URL_KINDS:
+        raise UrlError(f"kind must be one of email, {', '.join(URL_KINDS)}.")
+    if isinstance(url, str):
+        url = url.strip()
+    problem = verify.url_problem(kind, url)
+    if problem:
+        raise UrlError(problem)
+    return str(kind), url
+
+
+@dataclass(frozen=True)
+class UrlSubscribeResult:
+    subscriber: Subscriber
+    outcome: str  # "confirmed", "pending" (the URL failed its check: see error) or "already_subscribed"
+    secret: str = ""  # a webhook's new signing secret, given only with "confirmed": shown once
+    error: str = ""
+
+
+def subscriber_subscribe_url(
+    *, kind: str, url: str, components: Iterable[models.Model] = ()
+) -> UrlSubscribeResult:
+    """Subscribe a webhook, Slack or Teams URL, and prove it with one bounded attempt.
+
+    New, pending or unsubscribed: (back to) pending with the chosen components and, for a
+    webhook, a new signing secret; then the challenge (webhook) or test message (Slack, Teams).
+    Confirmed only when it succeeded; otherwise the row stays pending with the error, and
+    subscribing again is the retry. Already confirmed: nothing changes and no secret is shown
+    (whoever knows a URL does not get to read or replace its secret)."""
+    kind, url = normalise_url(kind=kind, url=url)
+    components = list(components)
+    now = timezone.now()
+    attempt = new_token()
+    with transaction.atomic():
+        Subscriber.objects.bulk_create(
+            [Subscriber(kind=kind, url=url, created_at=now)], ignore_conflicts=True
+        )
+        subscriber = Subscriber.objects.select_for_update().get(kind=kind, url=url)
+        if subscriber.status == SubscriberStatus.CONFIRMED:
+            return UrlSubscribeResult(subscriber, "already_subscribed")
+        subscriber.status = SubscriberStatus.PENDING
+        subscriber.secret = new_signing_secret() if kind == SubscriberKind.WEBHOOK else ""
+        # Marks this attempt (never given out, so no link confirms it): a newer subscribe of the
+        # same URL replaces it, and this attempt's verdict is then not written over the newer one.
+        subscriber.confirm_token_digest = token_digest(attempt)
+        subscriber.confirm_sent_at = now
+        subscriber.verify_error = ""
+        subscriber.save(
+            update_fields=[
+                "status",
+                "secret",
+                "confirm_token_digest",
+                "confirm_sent_at",
+                "verify_error",
+                "updated_at",
+            ]
+        )
+        subscriber.components.set(components)
+    # After commit: no row lock is held while a stranger's URL takes its time to answer.
+    error = verify.verify_url(kind=kind, url=url, secret=subscriber.secret, links=subscriber.links())
+    mine = Subscriber.objects.filter(
+        pk=subscriber.pk, status=SubscriberStatus.PENDING, confirm_token_digest=token_digest(attempt)
+    )
+    done = timezone.now()
+    if error:
+        mine.update(verify_error=error[:2000], updated_at=done)
+        subscriber.refresh_from_db()
+        return UrlSubscribeResult(subscriber, "pending", error=error)
+    changed = mine.update(
+        status=SubscriberStatus.CONFIRMED,
+        confirmed_at=done,
+        confirm_token_digest="",
+        verify_error="",
+        updated_at=done,
+    )
+    subscriber.refresh_from_db()
+    if not changed:
+        return UrlSubscribeResult(
+            subscriber, "pending", error="A newer subscribe request for this URL replaced this one."
+        )
+    return UrlSubscribeResult(subscriber, "confirmed", secret=subscriber.secret)
 
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")

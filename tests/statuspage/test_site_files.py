@@ -61,7 +61,8 @@ def test_it_posts_subscriber_forms_to_their_own_page(client, subscriber_pages):
         assert 'action=""' not in html, page
         assert [action for action, _ in post_forms(f"http://testserver{page}", html)] == [
             f"http://testserver{page}",
-            "http://testserver/api/status/subscribe",  # the footer's form
+            "http://testserver/api/status/subscribe",  # the footer's e-mail form
+            "http://testserver/api/status/subscribe",  # and its URL form
         ], page
 
 

@@ -30,3 +30,19 @@ def link_in(mail, path: str) -> str:
     match = re.search(rf"http://testserver({re.escape(path)}[A-Za-z0-9_\-]+)", text)
     assert match, f"no {path} link in:\n{text}"
     return match.group(1)
+
+
+@pytest.fixture
+def receiver():
+    from tests.subscribers.receivers import Receiver
+
+    server = Receiver()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def chat_hosts(settings):
+    """Slack and Teams URLs may point at the loopback receivers."""
+    settings.SUBSCRIBERS_SLACK_HOSTS = ["127.0.0.1"]
+    settings.SUBSCRIBERS_TEAMS_HOSTS = ["127.0.0.1"]

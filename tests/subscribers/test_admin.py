@@ -32,10 +32,46 @@ def test_it_lists_subscribers_with_status_counts_and_filters(admin):
     assert filtered.status_code == 200 and filtered.context["cl"].result_count == 1
 
 
-def test_it_opens_the_change_page_and_has_no_add_page(admin):
+def test_it_opens_the_change_page(admin):
     subscriber = SubscriberFactory()
     assert admin.get(reverse("admin:subscribers_subscriber_change", args=[subscriber.pk])).status_code == 200
-    assert admin.get(reverse("admin:subscribers_subscriber_add")).status_code == 403
+
+
+def test_it_offers_only_url_kinds_on_the_add_page(admin):
+    response = admin.get(reverse("admin:subscribers_subscriber_add"))
+    kinds = [value for value, _ in response.context["adminform"].form.fields["kind"].choices]
+    assert response.status_code == 200 and kinds == ["webhook", "slack", "teams"]
+
+
+def test_it_adds_a_webhook_subscriber_through_the_service_and_shows_its_secret(admin):
+    from tests.subscribers.receivers import Receiver
+
+    server = Receiver()
+    try:
+        response = admin.post(
+            reverse("admin:subscribers_subscriber_add"), {"kind": "webhook", "url": server.url()}, follow=True
+        )
+    finally:
+        server.stop()
+    subscriber = Subscriber.objects.get()
+    shown = [str(m) for m in response.context["messages"]]
+    assert subscriber.status == SubscriberStatus.CONFIRMED and any(subscriber.secret in m for m in shown)
+
+
+def test_it_shows_the_add_form_error_for_a_refused_url(admin, settings):
+    settings.WEBHOOK_ALLOWED_NETWORKS = []
+    response = admin.post(
+        reverse("admin:subscribers_subscriber_add"), {"kind": "webhook", "url": "http://10.1.1.1/"}
+    )
+    assert response.status_code == 200 and "not a public address" in response.content.decode()
+
+
+def test_it_opens_a_url_subscriber_showing_only_its_host(admin):
+    subscriber = SubscriberFactory(
+        kind="slack", email="", url="https://hooks.slack.com/services/T0/B0/secret"
+    )
+    response = admin.get(reverse("admin:subscribers_subscriber_change", args=[subscriber.pk]))
+    assert response.status_code == 200 and b"B0/secret" not in response.content
 
 
 def test_it_exports_the_selection_as_streamed_csv(admin):
