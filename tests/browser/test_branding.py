@@ -26,7 +26,9 @@ def branded(media):
 
 def test_it_colours_the_subscribe_button_with_the_accent(page, branded):
     page.goto("/")
-    expect(page.get_by_role("button", name="Subscribe")).to_have_css("background-color", "rgb(10, 124, 102)")
+    expect(page.get_by_role("button", name="Subscribe", exact=True)).to_have_css(
+        "background-color", "rgb(10, 124, 102)"
+    )
 
 
 def test_it_applies_the_custom_css(page, branded):

@@ -49,7 +49,7 @@ def test_a_visitor_subscribes_confirms_hears_of_an_incident_and_unsubscribes(pag
     page.goto("/")
     page.get_by_role("link", name="Subscribe to updates").click()
     page.get_by_label("E-mail address").fill(ADDRESS)
-    page.get_by_role("button", name="Subscribe").click()
+    page.get_by_role("button", name="Subscribe", exact=True).click()
     expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
     assert Subscriber.objects.get(email=ADDRESS).status == SubscriberStatus.PENDING
 

@@ -17,7 +17,7 @@ def test_it_takes_a_visitor_from_subscribing_to_unsubscribing(page, live_server,
     api = component_create(name="Public API")
     page.goto("/")
     page.get_by_label("E-mail address").fill("reader@example.com")
-    page.get_by_role("button", name="Subscribe").click()
+    page.get_by_role("button", name="Subscribe", exact=True).click()
     expect(page.get_by_role("main")).to_contain_text("Check your inbox")
 
     page.goto(Delivery.objects.get(recipient="reader@example.com").context["confirm_url"])

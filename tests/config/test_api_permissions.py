@@ -23,9 +23,9 @@ PUBLIC = re.compile(
 # probe agents' API (agent keys only; tests/healthchecks/test_agent_api.py).
 OWN_ACCESS_RULES = {"/metrics", "/api/agent/register", "/api/agent/probes", "/api/agent/results"}
 # Writes the Operators role may make (incidents, maintenance, alerts, silences, paging drills,
-# components).
+# components); the page's branding is the Administrators'.
 OPERATOR_WRITES = re.compile(
-    r"^/api/(status/admin/|operations/(alerts|silences|paging-drills|probes|integrations/alertmanager))"
+    r"^/api/(status/admin/(?!branding)|operations/(alerts|silences|paging-drills|probes|integrations/alertmanager))"
 )
 # What every staff user manages for themselves, whatever their role: their own API keys, contact
 # methods and notification rules (someone else's rows are a 404 to them, never a 403).

@@ -160,6 +160,7 @@ def full_world() -> dict:
             start_time=time(2),
             duration=timedelta(hours=2),
             time_zone="Europe/Berlin",
+            notify=False,  # its windows would mail the world's subscriber
         ),
         branding=status_services.branding_update(values={"page_title": "Example Status"}),
     )
