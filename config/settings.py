@@ -551,6 +551,8 @@ SPECTACULAR_SETTINGS = {
         "ContactMethodKindEnum": "oncall.models.ContactMethod.Kind",
         # A channel's min_severity is the same four severities as every other severity field.
         "SeverityEnum": "notifications.models.Severity",
+        # An incident template starts an incident, so it offers only the open statuses.
+        "OpenIncidentStatusEnum": "statuspage.models.OPEN_STATUS_CHOICES",
     },
 }
 
