@@ -454,20 +454,7 @@ class MaintenanceAdmin(admin.ModelAdmin):
 class MaintenanceScheduleForm(forms.ModelForm):
     class Meta:
         model = MaintenanceSchedule
-        fields = [
-            "title",
-            "description",
-            "components",
-            "rrule",
-            "starts_on",
-            "start_time",
-            "duration",
-            "time_zone",
-            "auto_start",
-            "auto_complete",
-            "notify",
-            "active",
-        ]
+        fields = list(schedule_services.SCHEDULE_FIELDS)
 
     def clean(self):
         data = super().clean()

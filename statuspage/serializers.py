@@ -23,6 +23,7 @@ from statuspage.models import (
     MaintenanceSchedule,
 )
 from statuspage.schedules.rules import rule_problem
+from statuspage.schedules.services import SCHEDULE_FIELDS
 
 
 class ComponentSerializer(serializers.ModelSerializer):
@@ -271,24 +272,7 @@ class MaintenanceScheduleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = MaintenanceSchedule
-        fields = [
-            "id",
-            "title",
-            "description",
-            "components",
-            "rrule",
-            "starts_on",
-            "start_time",
-            "duration",
-            "time_zone",
-            "auto_start",
-            "auto_complete",
-            "notify",
-            "active",
-            "next_occurrences",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *SCHEDULE_FIELDS, "next_occurrences", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
     @extend_schema_field({"type": "array", "items": {"type": "string", "format": "date-time"}})

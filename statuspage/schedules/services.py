@@ -17,21 +17,23 @@ from statuspage import services
 from statuspage.models import Component, Maintenance, MaintenanceSchedule, MaintenanceStatus
 from statuspage.schedules.rules import InvalidRule, occurrences, recurrence
 
-SCHEDULE_EDITABLE_FIELDS = frozenset(
-    {
-        "title",
-        "description",
-        "rrule",
-        "starts_on",
-        "start_time",
-        "duration",
-        "time_zone",
-        "auto_start",
-        "auto_complete",
-        "notify",
-        "active",
-    }
+# A schedule's fields in the order the admin form and the API show them; the components are
+# set apart from the others by the services.
+SCHEDULE_FIELDS = (
+    "title",
+    "description",
+    "components",
+    "rrule",
+    "starts_on",
+    "start_time",
+    "duration",
+    "time_zone",
+    "auto_start",
+    "auto_complete",
+    "notify",
+    "active",
 )
+SCHEDULE_EDITABLE_FIELDS = frozenset(SCHEDULE_FIELDS) - {"components"}
 TAKEN_OFF = "This occurrence was taken off its maintenance schedule."
 
 
