@@ -39,6 +39,20 @@ CACHE = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/1")
 # --- the SMTP sink (run as `subscribers_fanout.py --sink PORT STATUSFILE`) ------------------
 
 
+def report_until_stopped(state: dict, status_file: str) -> None:
+    """Write the sink's count and first/last arrival times to status_file until SIGTERM."""
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    tmp = status_file + ".tmp"
+    while not stop:
+        # Best effort: the sink keeps counting even if the status folder is removed under it.
+        with contextlib.suppress(OSError):
+            with open(tmp, "w") as fh:
+                fh.write(f"{state['count']} {state['first']} {state['last']}")
+            os.replace(tmp, status_file)
+        time.sleep(0.2)
+
+
 def run_sink(port: int, status_file: str) -> None:
     from aiosmtpd.controller import Controller
 
@@ -54,16 +68,7 @@ def run_sink(port: int, status_file: str) -> None:
 
     controller = Controller(Counter(), hostname="127.0.0.1", port=port)
     controller.start()
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    tmp = status_file + ".tmp"
-    while not stop:
-        # Best effort: the sink keeps counting even if the status folder is removed under it.
-        with contextlib.suppress(OSError):
-            with open(tmp, "w") as fh:
-                fh.write(f"{state['count']} {state['first']} {state['last']}")
-            os.replace(tmp, status_file)
-        time.sleep(0.2)
+    report_until_stopped(state, status_file)
     controller.stop()
 
 

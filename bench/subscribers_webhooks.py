@@ -22,10 +22,8 @@ process id.
 """
 
 import argparse
-import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -73,15 +71,9 @@ def run_receiver(port: int, status_file: str) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    tmp = status_file + ".tmp"
-    while not stop:
-        with contextlib.suppress(OSError):
-            with open(tmp, "w") as fh:
-                fh.write(f"{state['count']} {state['first']} {state['last']}")
-            os.replace(tmp, status_file)
-        time.sleep(0.2)
+    from subscribers_fanout import report_until_stopped
+
+    report_until_stopped(state, status_file)
     server.shutdown()
 
 
