@@ -107,6 +107,8 @@ MIDDLEWARE = [
     # middleware that must touch every response goes above (statuspage/cache.py).
     "statuspage.cache.CachedPageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The visitor's language on the public pages, English elsewhere (core/i18n.py).
+    "core.i18n.PublicLocaleMiddleware",
     # An unknown API path answers JSON also with DEBUG=1 (config/errors.py).
     "config.errors.ApiNotFoundMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -394,6 +396,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", Fals
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _tls)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _tls)
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_HTTPONLY = True
 if env_bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -436,7 +440,14 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # --- Language and time --------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The public side's languages (core/i18n.py): the status page, subscriber pages and mails follow
+# the visitor's pick or browser; the console and the API stay in LANGUAGE_CODE.
+LANGUAGES = [("en", "English"), ("de", "German"), ("fr", "French")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "vigil_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

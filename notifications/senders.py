@@ -39,7 +39,9 @@ from django.core.exceptions import ValidationError
 from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import validate_email
-from django.template.loader import select_template
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template, select_template
+from django.utils import translation
 
 from core import outbound
 from core.deadline import Deadline, deadline
@@ -110,7 +112,27 @@ def render_html(message: Message, context: dict) -> str:
 
 
 def build_email(message: Message, delivery: Delivery) -> EmailMultiAlternatives:
+    language = delivery.context.get("language")
+    if language and language in dict(settings.LANGUAGES):
+        with translation.override(language):
+            return _build_email(message, delivery, translated=True)
+    return _build_email(message, delivery, translated=False)
+
+
+def _subject(message: Message, context: dict, translated: bool) -> str:
+    """The message's subject; in another language, from its subject template when it has one."""
+    if translated and message.template:
+        try:
+            template = get_template(f"notifications/{message.template}.subject.txt")
+        except TemplateDoesNotExist:
+            return message.subject
+        return " ".join(template.render(context).split())[:300] or message.subject
+    return message.subject
+
+
+def _build_email(message: Message, delivery: Delivery, *, translated: bool) -> EmailMultiAlternatives:
     context = template_context(message, delivery)
+    subject = context["subject"] = _subject(message, context, translated)
     # Every header value is cleaned of control characters, whatever the row holds: one in a
     # subject would otherwise fail the mail (BadHeaderError) or, a vertical tab or a separator
     # (which Python's header folding breaks lines on), inject headers of its own.
@@ -125,7 +147,7 @@ def build_email(message: Message, delivery: Delivery) -> EmailMultiAlternatives:
     elif page:
         headers["List-Unsubscribe"] = f"<{page}>"
     mail = EmailMultiAlternatives(
-        subject=clean_line(message.subject),
+        subject=clean_line(subject),
         body=render_text(message, context),
         to=[delivery.recipient],
         headers=headers,

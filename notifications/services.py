@@ -72,10 +72,18 @@ class EmailRecipient:
     Recognised context keys: `unsubscribe_url` (a page, shown in the mail; also the
     List-Unsubscribe header when there is no one-click URL), `unsubscribe_one_click_url` (a URL
     that unsubscribes on POST: List-Unsubscribe + List-Unsubscribe-Post, RFC 8058),
-    `manage_url`. Any other key is available to the templates."""
+    `manage_url`, `language` (the mail is written in that language: see with_language). Any
+    other key is available to the templates."""
 
     address: str
     context: dict[str, Any] = field(default_factory=dict)
+
+
+def with_language(context: dict[str, Any], language: str) -> dict[str, Any]:
+    """A recipient's context asking for their mail in `language` (a code of LANGUAGES; blank:
+    the default). The sender renders the templates and the subject template
+    (`<template>.subject.txt`) in it; the message row keeps the default language's subject."""
+    return {**context, "language": language} if language else context
 
 
 RecipientLike = EmailRecipient | tuple[str, dict] | str

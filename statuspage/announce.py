@@ -25,9 +25,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from notifications.models import Message
-from notifications.services import EmailRecipient, UrlRecipient, message_enqueue
+from notifications.services import EmailRecipient, UrlRecipient, message_enqueue, with_language
 from statuspage import v2
 from statuspage.branding import mail_context
 from statuspage.markup import markdown_to_text, render_markdown
@@ -47,13 +48,26 @@ from subscribers.models import Subscriber, SubscriberKind, SubscriberStatus, sub
 
 TIMELINE_LENGTH = 20
 IMPACT_SEVERITY = {"none": "low", "minor": "medium", "major": "high", "critical": "critical"}
+# Marked for translation, kept in English in the message: each subscriber's mail is rendered in
+# their language (the templates translate these), the other channels read them as they are.
 MAINTENANCE_EVENTS = {
     # event: (subject prefix, headline)
-    "scheduled": ("Scheduled maintenance", "Maintenance has been scheduled"),
-    "reminder": ("Maintenance reminder", "Scheduled maintenance starts soon"),
-    "started": ("Maintenance in progress", "Scheduled maintenance is in progress"),
-    "completed": ("Maintenance completed", "Scheduled maintenance is completed"),
-    "cancelled": ("Maintenance cancelled", "Scheduled maintenance has been cancelled"),
+    "scheduled": (gettext_noop("Scheduled maintenance"), gettext_noop("Maintenance has been scheduled")),
+    "reminder": (gettext_noop("Maintenance reminder"), gettext_noop("Scheduled maintenance starts soon")),
+    "started": (
+        gettext_noop("Maintenance in progress"),
+        gettext_noop("Scheduled maintenance is in progress"),
+    ),
+    "completed": (gettext_noop("Maintenance completed"), gettext_noop("Scheduled maintenance is completed")),
+    "cancelled": (
+        gettext_noop("Maintenance cancelled"),
+        gettext_noop("Scheduled maintenance has been cancelled"),
+    ),
+}
+INCIDENT_HEADLINES = {
+    "created": gettext_noop("New incident"),
+    "updated": gettext_noop("Incident update"),
+    "resolved": gettext_noop("Incident resolved"),
 }
 
 
@@ -84,8 +98,11 @@ def subscriber_recipients(component_ids: list[int]) -> Iterator[EmailRecipient]:
     rows = _confirmed_for(component_ids).filter(kind=SubscriberKind.EMAIL)
     # Build the links from one template instead of reversing two URLs per subscriber.
     templates = subscriber_links(MARKER)
-    for address, token in rows.values_list("email", "manage_token").iterator(chunk_size=2000):
-        yield EmailRecipient(address, {key: url.replace(MARKER, token) for key, url in templates.items()})
+    for address, token, language in rows.values_list("email", "manage_token", "language").iterator(
+        chunk_size=2000
+    ):
+        links = {key: url.replace(MARKER, token) for key, url in templates.items()}
+        yield EmailRecipient(address, with_language(links, language))
 
 
 def url_recipients(component_ids: list[int], *, webhooks_only: bool = False) -> Iterator[UrlRecipient]:
@@ -140,11 +157,7 @@ def _incident_context(incident: Incident, update: IncidentUpdate, event: str) ->
     timeline = incident.updates.order_by("-display_at", "-id")[:TIMELINE_LENGTH]
     return {
         "event": event,
-        "headline": {
-            "created": "New incident",
-            "updated": "Incident update",
-            "resolved": "Incident resolved",
-        }[event],
+        "headline": INCIDENT_HEADLINES[event],
         "title": incident.title,
         "status": update.get_status_display(),
         "impact": incident.effective_impact,
@@ -196,6 +209,7 @@ def maintenance_announce(*, maintenance: Maintenance, event: str, body: str = ""
     context = {
         "event": event,
         "headline": headline,
+        "subject_prefix": prefix,
         "title": maintenance.title,
         "status": maintenance.get_status_display(),
         **_body(body or maintenance.description),

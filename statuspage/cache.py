@@ -46,6 +46,7 @@ from django.views.decorators.csrf import csrf_exempt
 from redis.exceptions import RedisError
 
 from core.cache import redis_client
+from core.i18n import language_headers, public_language, visitor_language
 from statuspage.cors import ALLOWED_METHODS, allow_any_origin, preflight
 
 GENERATION_KEY = "statuspage:generation"
@@ -80,8 +81,8 @@ class _Local:
         self.generation: str | None = None
         self.checked_at = 0.0
         self.pages: dict[str, tuple[str, str, bytes, bytes]] = {}
-        # request.path -> (vary_on, cors, resolver match) of the cached view that serves it.
-        self.routes: dict[str, tuple[tuple[str, ...], bool, ResolverMatch]] = {}
+        # request.path -> (vary_on, localized, cors, resolver match) of the cached view serving it.
+        self.routes: dict[str, tuple[tuple[str, ...], bool, bool, ResolverMatch]] = {}
         self.render_lock = threading.Lock()
 
 
@@ -136,23 +137,32 @@ def version_of(generation: str) -> str:
     return f"{BUILD}-{generation}"
 
 
-def _etag(generation: str) -> str:
-    # Weak: the plain and gzip bodies of one generation share it.
-    return f'W/"{version_of(generation)}"'
+def _etag(generation: str, language: str | None) -> str:
+    # Weak: the plain and gzip bodies of one generation share it. A page in several languages
+    # has one copy per language, so one tag per language: a visitor who switches language must
+    # not be told that the copy in the other language is still good.
+    version = version_of(generation)
+    return f'W/"{version}-{language}"' if language else f'W/"{version}"'
 
 
-def _not_modified(request: HttpRequest, generation: str, cors: bool) -> HttpResponse | None:
-    """304 when the client already holds this generation's copy: a poll costs no body at all."""
-    etag = _etag(generation)
-    if etag not in request.META.get("HTTP_IF_NONE_MATCH", ""):
-        return None
-    response = HttpResponseNotModified()
-    response["ETag"] = etag
+def _headers(response: HttpResponse, generation: str, language: str | None, cors: bool) -> HttpResponse:
     response["Vary"] = "Accept-Encoding"
     response["Cache-Control"] = f"public, max-age={settings.STATUSPAGE_BROWSER_MAX_AGE}"
+    response["ETag"] = _etag(generation, language)
+    if language:
+        language_headers(response, language)
     if cors:
         allow_any_origin(response)
     return response
+
+
+def _not_modified(
+    request: HttpRequest, generation: str, language: str | None, cors: bool
+) -> HttpResponse | None:
+    """304 when the client already holds this generation's copy: a poll costs no body at all."""
+    if _etag(generation, language) not in request.META.get("HTTP_IF_NONE_MATCH", ""):
+        return None
+    return _headers(HttpResponseNotModified(), generation, language, cors)
 
 
 def _canonical_number(raw: str) -> int | None:
@@ -199,18 +209,20 @@ def _canonical_url(request: HttpRequest, params: dict[str, int]) -> str | None:
     return f"{path}?{urlencode(query)}" if query else path
 
 
-def _key(request: HttpRequest, vary_on: tuple[str, ...]) -> str:
+def _key(request: HttpRequest, vary_on: tuple[str, ...], language: str | None) -> str:
     # Only the parameters the view reads are part of the key, so ?random=... cannot bust the cache.
     params = "&".join(f"{name}={request.GET.get(name, '')}" for name in vary_on)
-    return f"{request.path}?{params}"
+    return f"{request.path}?{params}#{language or ''}"
 
 
 def _accepts_gzip(request: HttpRequest) -> bool:
     return "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", "")
 
 
-def _response(request: HttpRequest, hit: tuple[str, str, bytes, bytes], cors: bool) -> HttpResponse:
-    _generation, content_type, body, compressed = hit
+def _response(
+    request: HttpRequest, hit: tuple[str, str, bytes, bytes], language: str | None, cors: bool
+) -> HttpResponse:
+    generation, content_type, body, compressed = hit
     if _accepts_gzip(request):
         # Compressed once per generation, not per request: the home page shrinks about tenfold,
         # which is what lets a surge be served at the bare view's rate.
@@ -218,20 +230,15 @@ def _response(request: HttpRequest, hit: tuple[str, str, bytes, bytes], cors: bo
         response["Content-Encoding"] = "gzip"
     else:
         response = HttpResponse(body, content_type=content_type)
-    response["Vary"] = "Accept-Encoding"
-    response["Cache-Control"] = f"public, max-age={settings.STATUSPAGE_BROWSER_MAX_AGE}"
-    response["ETag"] = _etag(_generation)
-    if cors:
-        allow_any_origin(response)
-    return response
+    return _headers(response, generation, language, cors)
 
 
-def _remember_route(request: HttpRequest, vary_on: tuple[str, ...], cors: bool) -> None:
+def _remember_route(request: HttpRequest, vary_on: tuple[str, ...], localized: bool, cors: bool) -> None:
     """What CachedPageMiddleware needs to serve this path's next request by itself."""
     if request.path not in _local.routes:
         if len(_local.routes) >= LOCAL_MAX_ENTRIES:
             _local.routes = {}
-        _local.routes[request.path] = (vary_on, cors, request.resolver_match)
+        _local.routes[request.path] = (vary_on, localized, cors, request.resolver_match)
 
 
 def _storable(key: str, hit: tuple[str, str, bytes, bytes]) -> bool:
@@ -247,11 +254,13 @@ def _storable(key: str, hit: tuple[str, str, bytes, bytes]) -> bool:
     return False
 
 
-def cached_public(*, params: dict[str, int] | None = None, cors: bool = False):
+def cached_public(*, params: dict[str, int] | None = None, cors: bool = False, localized: bool = False):
     """Serve a public GET view from the page cache. Only 200 responses are kept.
 
     `params` names the whole-number query parameters the view reads, with their defaults: they
-    are part of the cache key and have one canonical spelling (any other is redirected to it)."""
+    are part of the cache key and have one canonical spelling (any other is redirected to it).
+    `localized`: the view answers in the visitor's language (core.i18n), which is then part of
+    the key, the ETag and the headers; machine-read answers (JSON, feeds, badges) are not."""
     params = dict(params or {})
     vary_on = tuple(params)
 
@@ -265,16 +274,17 @@ def cached_public(*, params: dict[str, int] | None = None, cors: bool = False):
                 # can neither write nor make the view render past the cache.
                 return HttpResponseNotAllowed(list(ALLOWED_METHODS) if cors else ["GET", "HEAD"])
             generation = current_generation()
-            not_modified = _not_modified(request, generation, cors)
+            language = visitor_language(request) if localized else None
+            not_modified = _not_modified(request, generation, language, cors)
             if not_modified is not None:
                 return not_modified
             # The page embeds its version, so the live-update script knows what it shows.
             request.live_version = version_of(generation)
-            key = _key(request, vary_on)
+            key = _key(request, vary_on, language)
             hit = _local.pages.get(key)
             if hit is not None and hit[0] == generation:
-                _remember_route(request, vary_on, cors)
-                return _response(request, hit, cors)
+                _remember_route(request, vary_on, localized, cors)
+                return _response(request, hit, language, cors)
             canonical = _canonical_url(request, params)
             if canonical is not None:
                 return HttpResponsePermanentRedirect(canonical)
@@ -295,14 +305,16 @@ def cached_public(*, params: dict[str, int] | None = None, cors: bool = False):
                         body = response.content
                         hit = (generation, response["Content-Type"], body, gzip.compress(body, 6))
                         if not _storable(key, hit):
-                            return _response(request, hit, cors)
+                            return _response(request, hit, language, cors)
                         cache.set(shared_key, hit, timeout=settings.STATUSPAGE_CACHE_TIMEOUT)
             if len(_local.pages) >= LOCAL_MAX_ENTRIES:
                 _local.pages = {}
             _local.pages[key] = hit
-            _remember_route(request, vary_on, cors)
-            return _response(request, hit, cors)
+            _remember_route(request, vary_on, localized, cors)
+            return _response(request, hit, language, cors)
 
+        if localized:
+            public_language(wrapper)
         # Read-only, so CSRF-exempt for the reason core.views.read_only gives: otherwise a POST
         # gets the CSRF page before the method check above can answer 405.
         return csrf_exempt(wrapper)
@@ -324,18 +336,19 @@ class CachedPageMiddleware:
         if request.method in ("GET", "HEAD"):
             route = _local.routes.get(request.path)
             if route is not None:
-                vary_on, cors, match = route
+                vary_on, localized, cors, match = route
                 generation = current_generation()
-                not_modified = _not_modified(request, generation, cors)
+                language = visitor_language(request) if localized else None
+                not_modified = _not_modified(request, generation, language, cors)
                 if not_modified is not None:
                     request.get_host()
                     request.resolver_match = match
                     return not_modified
-                hit = _local.pages.get(_key(request, vary_on))
+                hit = _local.pages.get(_key(request, vary_on, language))
                 if hit is not None and hit[0] == generation:
                     request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware would check it
                     request.resolver_match = match  # the route request timing records
-                    response = _response(request, hit, cors)
+                    response = _response(request, hit, language, cors)
                     response["Content-Length"] = str(len(response.content))  # as CommonMiddleware
                     return response
         return self.get_response(request)

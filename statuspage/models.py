@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from core import outbound
 from core.text import validate_line, validate_text
@@ -21,11 +22,11 @@ from statuspage import branding_checks
 
 
 class ComponentStatus(models.TextChoices):
-    OPERATIONAL = "operational", "Operational"
-    DEGRADED_PERFORMANCE = "degraded_performance", "Degraded performance"
-    PARTIAL_OUTAGE = "partial_outage", "Partial outage"
-    MAJOR_OUTAGE = "major_outage", "Major outage"
-    UNDER_MAINTENANCE = "under_maintenance", "Under maintenance"
+    OPERATIONAL = "operational", gettext_noop("Operational")
+    DEGRADED_PERFORMANCE = "degraded_performance", gettext_noop("Degraded performance")
+    PARTIAL_OUTAGE = "partial_outage", gettext_noop("Partial outage")
+    MAJOR_OUTAGE = "major_outage", gettext_noop("Major outage")
+    UNDER_MAINTENANCE = "under_maintenance", gettext_noop("Under maintenance")
 
 
 # How bad each status is, for "the worst of" decisions (maintenance is planned, so it ranks
@@ -163,21 +164,21 @@ class ComponentUptimeDay(models.Model):
 
 
 class IncidentStatus(models.TextChoices):
-    INVESTIGATING = "investigating", "Investigating"
-    IDENTIFIED = "identified", "Identified"
-    MONITORING = "monitoring", "Monitoring"
-    RESOLVED = "resolved", "Resolved"
-    POSTMORTEM = "postmortem", "Postmortem"
+    INVESTIGATING = "investigating", gettext_noop("Investigating")
+    IDENTIFIED = "identified", gettext_noop("Identified")
+    MONITORING = "monitoring", gettext_noop("Monitoring")
+    RESOLVED = "resolved", gettext_noop("Resolved")
+    POSTMORTEM = "postmortem", gettext_noop("Postmortem")
 
 
 OPEN_INCIDENT_STATUSES = (IncidentStatus.INVESTIGATING, IncidentStatus.IDENTIFIED, IncidentStatus.MONITORING)
 
 
 class Impact(models.TextChoices):
-    NONE = "none", "None"
-    MINOR = "minor", "Minor"
-    MAJOR = "major", "Major"
-    CRITICAL = "critical", "Critical"
+    NONE = "none", gettext_noop("None")
+    MINOR = "minor", gettext_noop("Minor")
+    MAJOR = "major", gettext_noop("Major")
+    CRITICAL = "critical", gettext_noop("Critical")
 
 
 IMPACT_RANK = {Impact.NONE: 0, Impact.MINOR: 1, Impact.MAJOR: 2, Impact.CRITICAL: 3}
@@ -286,11 +287,11 @@ class IncidentUpdate(models.Model):
 
 
 class MaintenanceStatus(models.TextChoices):
-    SCHEDULED = "scheduled", "Scheduled"
-    IN_PROGRESS = "in_progress", "In progress"
-    VERIFYING = "verifying", "Verifying"
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
+    SCHEDULED = "scheduled", gettext_noop("Scheduled")
+    IN_PROGRESS = "in_progress", gettext_noop("In progress")
+    VERIFYING = "verifying", gettext_noop("Verifying")
+    COMPLETED = "completed", gettext_noop("Completed")
+    CANCELLED = "cancelled", gettext_noop("Cancelled")
 
 
 ACTIVE_MAINTENANCE_STATUSES = (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from statuspage import uptime
 from statuspage.models import (
@@ -27,12 +28,12 @@ from statuspage.models import (
 )
 
 DESCRIPTIONS = {
-    Impact.NONE: "All Systems Operational",
-    Impact.MINOR: "Minor Service Outage",
-    Impact.MAJOR: "Partial System Outage",
-    Impact.CRITICAL: "Major System Outage",
+    Impact.NONE: gettext_noop("All Systems Operational"),
+    Impact.MINOR: gettext_noop("Minor Service Outage"),
+    Impact.MAJOR: gettext_noop("Partial System Outage"),
+    Impact.CRITICAL: gettext_noop("Major System Outage"),
 }
-MAINTENANCE_DESCRIPTION = "Service Under Maintenance"
+MAINTENANCE_DESCRIPTION = gettext_noop("Service Under Maintenance")
 PAST_DAYS_ON_HOME = 7
 
 

@@ -17,9 +17,11 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 
 from core.http import client_address
+from core.i18n import public_language
 from statuspage import services, visitor_reports
 from statuspage.cache import cached_public
 from statuspage.models import Component
@@ -63,18 +65,18 @@ def _read_form(request: HttpRequest) -> QueryDict | HttpResponse:
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        return _refused(request, 400, "The request's length is not a number.")
+        return _refused(request, 400, gettext("The request's length is not a number."))
     if declared > MAX_BODY_BYTES:
-        return _refused(request, 413, "That report is too large.")
+        return _refused(request, 413, gettext("That report is too large."))
     if request.content_type != FORM_TYPE:
-        return _refused(request, 415, "Send the form as the page does (form-encoded).")
+        return _refused(request, 415, gettext("Send the form as the page does (form-encoded)."))
     body = request.read(MAX_BODY_BYTES + 1)
     if len(body) > MAX_BODY_BYTES:
-        return _refused(request, 413, "That report is too large.")
+        return _refused(request, 413, gettext("That report is too large."))
     try:
         return QueryDict(body.decode("utf-8"))
     except UnicodeDecodeError:
-        return _refused(request, 400, "The form could not be read.")
+        return _refused(request, 400, gettext("The form could not be read."))
 
 
 def _component(value: str) -> Component | None:
@@ -90,11 +92,12 @@ def _component(value: str) -> Component | None:
 
 
 @csrf_exempt
+@public_language
 def report_trouble(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     if not same_origin(request):
-        return _refused(request, 403, "Reports are only taken from this status page's own form.")
+        return _refused(request, 403, gettext("Reports are only taken from this status page's own form."))
     form = _read_form(request)
     if isinstance(form, HttpResponse):
         return form
@@ -102,17 +105,17 @@ def report_trouble(request: HttpRequest) -> HttpResponse:
         component = _component(form.get("component", ""))
     except ValueError:
         return _refused(
-            request, 400, "Choose one of the components on the page, or \u201csomething else\u201d."
+            request, 400, gettext("Choose one of the components on the page, or “something else”.")
         )
     problem = form.get("problem", "")
     if problem and problem not in visitor_reports.PROBLEMS:
-        return _refused(request, 400, "Choose one of the problems on the form, or none.")
+        return _refused(request, 400, gettext("Choose one of the problems on the form, or none."))
     services.visitor_report_record(component=component, problem=problem, client=client_address(request))
     # See other: reloading the thank-you page does not post the report again.
     return HttpResponseRedirect(reverse("statuspage:report-thanks"), status=303)
 
 
-@cached_public()
+@cached_public(localized=True)
 def report_thanks(request: HttpRequest) -> HttpResponse:
     return render(
         request,

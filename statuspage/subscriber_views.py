@@ -21,9 +21,11 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from core.i18n import public_language
 from core.parsers import JSONBodyError, json_loads
 from statuspage.models import Component
 from subscribers import services as service
@@ -41,7 +43,7 @@ def _components_from_ids(ids: Iterable[object] | None) -> list[Component]:
     if ids is None:
         return []
     if isinstance(ids, str | bytes | dict) or not isinstance(ids, Iterable):
-        raise service.ComponentChoiceError("components must be a list of component ids.")
+        raise service.ComponentChoiceError(gettext("components must be a list of component ids."))
     wanted: set[int] = set()
     for value in ids:
         # An id is a JSON integer or a form's string of ASCII digits, within the 64-bit id range:
@@ -49,12 +51,14 @@ def _components_from_ids(ids: Iterable[object] | None) -> list[Component]:
         if isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,18}\s*", value):
             value = int(value)
         if type(value) is not int or not 0 < value < 2**63:
-            raise service.ComponentChoiceError(f"Unknown component {value!r}.")
+            raise service.ComponentChoiceError(gettext("Unknown component %(value)r.") % {"value": value})
         wanted.add(value)
     found = list(Component.objects.filter(pk__in=wanted))
     if len(found) != len(wanted):
         missing = sorted(wanted - {c.pk for c in found})
-        raise service.ComponentChoiceError(f"Unknown component(s): {', '.join(map(str, missing))}.")
+        raise service.ComponentChoiceError(
+            gettext("Unknown component(s): %(ids)s.") % {"ids": ", ".join(map(str, missing))}
+        )
     return found
 
 
@@ -118,9 +122,9 @@ def _same_site_posts(*, one_click: bool = False):
             if request.method == "POST" and cross_site(request) and not (one_click and _one_click(request)):
                 return _error(
                     request,
-                    "Requests from other sites are refused. Use the form on the status page.",
+                    gettext("Requests from other sites are refused. Use the form on the status page."),
                     status=403,
-                    title="Not from this site",
+                    title=gettext("Not from this site"),
                 )
             return view(request, *args, **kwargs)
 
@@ -145,19 +149,19 @@ def _error(request: HttpRequest, message: str, *, status: int = 400, field: str 
         request,
         "message.html",
         status=status,
-        title=page.pop("title", "Something is wrong"),
+        title=page.pop("title", gettext("Something is wrong")),
         message=message,
         **page,
     )
 
 
 def _token_error(request: HttpRequest, exc: service.TokenError):
-    titles = {"expired": "This link has expired", "used": "This link was already used"}
+    titles = {"expired": gettext("This link has expired"), "used": gettext("This link was already used")}
     return _error(
         request,
         str(exc),
         field="token",
-        title=titles.get(exc.reason, "This link is not valid"),
+        title=titles.get(exc.reason, gettext("This link is not valid")),
         reason=exc.reason,
     )
 
@@ -172,13 +176,13 @@ def _read_fields(request: HttpRequest) -> dict:
     """The posted fields (email, kind, url, webhook, components) from a JSON body or a form."""
     if request.content_type == "application/json":
         if len(request.body) > MAX_BODY:
-            raise BadBody("The request body is too large.")
+            raise BadBody(gettext("The request body is too large."))
         try:
             data = json_loads(request.body or b"{}")
         except JSONBodyError as exc:
-            raise BadBody(f"The request body is not valid JSON: {exc}") from None
+            raise BadBody(gettext("The request body is not valid JSON: %(error)s") % {"error": exc}) from None
         if not isinstance(data, dict):
-            raise BadBody('Send a JSON object such as {"email": "name@example.com"}.')
+            raise BadBody(gettext('Send a JSON object such as {"email": "name@example.com"}.'))
         return data
     try:
         fields = {name: request.POST.get(name) for name in ("email", "kind", "url", "webhook")}
@@ -186,7 +190,7 @@ def _read_fields(request: HttpRequest) -> dict:
         fields = {name: value for name, value in fields.items() if value not in (None, "")}
         return {**fields, "components": request.POST.getlist("components") or None}
     except MultiPartParserError:  # e.g. multipart/form-data without a boundary
-        raise BadBody("The form data could not be read.") from None
+        raise BadBody(gettext("The form data could not be read.")) from None
 
 
 def _url_kind(data: dict) -> tuple[str, object] | None:
@@ -200,6 +204,7 @@ def _url_kind(data: dict) -> tuple[str, object] | None:
 
 @csrf_exempt
 @require_http_methods(["POST"])
+@public_language
 @_private
 @_same_site_posts()
 def subscribe(request: HttpRequest) -> HttpResponse:
@@ -214,26 +219,26 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         components = _components_from_ids(component_ids)
         service.rate_check_address(address=address)
     except service.RateLimited as exc:
-        response = _error(request, str(exc), status=429, title="Too many requests")
+        response = _error(request, str(exc), status=429, title=gettext("Too many requests"))
         response["Retry-After"] = str(exc.retry_after)
         return response
     except service.SubscriberError as exc:
-        return _error(request, str(exc), field=exc.field, title="Check the address")
-    service.subscriber_subscribe(email=address, components=components)
+        return _error(request, str(exc), field=exc.field, title=gettext("Check the address"))
+    service.subscriber_subscribe(email=address, components=components, language=request.LANGUAGE_CODE)
     # The same answer whether the address was new, pending, unsubscribed or confirmed.
-    message = (
+    message = gettext(
         "Thanks. If this address can receive mail, a message with a confirmation link is on its way. "
-        f"The link works for {settings.SUBSCRIBERS_CONFIRM_HOURS} hours."
-    )
+        "The link works for %(hours)d hours."
+    ) % {"hours": settings.SUBSCRIBERS_CONFIRM_HOURS}
     if wants_json(request):
         return JsonResponse({"detail": message, "email": address}, status=202)
-    return _page(request, "message.html", status=202, title="Check your inbox", message=message)
+    return _page(request, "message.html", status=202, title=gettext("Check your inbox"), message=message)
 
 
 URL_SUBSCRIBED = {
-    "webhook": "This webhook answered the challenge and is subscribed.",
-    "slack": "The test message reached Slack; status updates will be posted there.",
-    "teams": "The test message reached Microsoft Teams; status updates will be posted there.",
+    "webhook": gettext_noop("This webhook answered the challenge and is subscribed."),
+    "slack": gettext_noop("The test message reached Slack; status updates will be posted there."),
+    "teams": gettext_noop("The test message reached Microsoft Teams; status updates will be posted there."),
 }
 
 
@@ -245,11 +250,11 @@ def _subscribe_url(request: HttpRequest, data: dict) -> HttpResponse:
         components = _components_from_ids(data.get("components"))
         service.rate_check_address(address=f"{kind}:{url}", what="URL")
     except service.RateLimited as exc:
-        response = _error(request, str(exc), status=429, title="Too many requests")
+        response = _error(request, str(exc), status=429, title=gettext("Too many requests"))
         response["Retry-After"] = str(exc.retry_after)
         return response
     except service.SubscriberError as exc:
-        return _error(request, str(exc), field=exc.field, title="Check the URL")
+        return _error(request, str(exc), field=exc.field, title=gettext("Check the URL"))
     result = service.subscriber_subscribe_url(kind=kind, url=url, components=components)
     subscriber = result.subscriber
     if result.outcome == "pending":
@@ -257,15 +262,17 @@ def _subscribe_url(request: HttpRequest, data: dict) -> HttpResponse:
         if wants_json(request):
             body = {"detail": result.error, "errors": {"url": [result.error]}, "status": subscriber.status}
             return JsonResponse(body, status=400)
-        return _page(request, "message.html", status=400, title="Not subscribed yet", message=result.error)
+        return _page(
+            request, "message.html", status=400, title=gettext("Not subscribed yet"), message=result.error
+        )
     links = subscriber.links()
     if result.outcome == "already_subscribed":
-        message = "This URL is already subscribed. Its unsubscribe link is in every message it gets."
+        message = gettext("This URL is already subscribed. Its unsubscribe link is in every message it gets.")
         if wants_json(request):
             return JsonResponse({"detail": message, "kind": kind, "status": subscriber.status})
-        return _page(request, "message.html", title="Already subscribed", message=message)
+        return _page(request, "message.html", title=gettext("Already subscribed"), message=message)
     body = {
-        "detail": URL_SUBSCRIBED[kind],
+        "detail": gettext(URL_SUBSCRIBED[kind]),
         "kind": kind,
         "status": subscriber.status,
         "manage_url": links["manage_url"],
@@ -279,8 +286,8 @@ def _subscribe_url(request: HttpRequest, data: dict) -> HttpResponse:
         request,
         "message.html",
         status=201,
-        title="Subscribed",
-        message=URL_SUBSCRIBED[kind],
+        title=gettext("Subscribed"),
+        message=gettext(URL_SUBSCRIBED[kind]),
         secret=result.secret,
         manage_url=links["manage_url"],
     )
@@ -288,6 +295,7 @@ def _subscribe_url(request: HttpRequest, data: dict) -> HttpResponse:
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
+@public_language
 @_private
 @_same_site_posts()
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
@@ -299,19 +307,21 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
             return _token_error(request, exc)
         already = subscriber.status == SubscriberStatus.CONFIRMED
         if wants_json(request):
-            return JsonResponse({"status": subscriber.status, "detail": "POST to this URL to confirm."})
+            return JsonResponse(
+                {"status": subscriber.status, "detail": gettext("POST to this URL to confirm.")}
+            )
         return _page(request, "confirm.html", subscriber=subscriber, already=already, token=token)
     try:
         subscriber = service.subscriber_confirm(token=token)
     except service.TokenError as exc:
         return _token_error(request, exc)
-    message = "Your subscription is confirmed. You will get an e-mail when something happens."
+    message = gettext("Your subscription is confirmed. You will get an e-mail when something happens.")
     if wants_json(request):
         return JsonResponse({"status": subscriber.status, "detail": message})
     return _page(
         request,
         "message.html",
-        title="Subscription confirmed",
+        title=gettext("Subscription confirmed"),
         message=message,
         manage_url=subscriber.links()["manage_url"],
     )
@@ -319,6 +329,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
+@public_language
 @_private
 @_same_site_posts(one_click=True)
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
@@ -330,17 +341,23 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         return _token_error(request, exc)
     if request.method == "GET":
         if wants_json(request):
-            return JsonResponse({"status": subscriber.status, "detail": "POST to this URL to unsubscribe."})
+            return JsonResponse(
+                {"status": subscriber.status, "detail": gettext("POST to this URL to unsubscribe.")}
+            )
         return _page(request, "unsubscribe.html", subscriber=subscriber, token=token)
     service.subscriber_unsubscribe(subscriber=subscriber)
-    message = f"{subscriber} will get no more messages from {settings.SITE_NAME} status updates."
+    message = gettext("%(subscriber)s will get no more messages from %(site)s status updates.") % {
+        "subscriber": subscriber,
+        "site": settings.SITE_NAME,
+    }
     if wants_json(request):
         return JsonResponse({"status": subscriber.status, "detail": message})
-    return _page(request, "message.html", title="You are unsubscribed", message=message)
+    return _page(request, "message.html", title=gettext("You are unsubscribed"), message=message)
 
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
+@public_language
 @_private
 @_same_site_posts()
 def manage(request: HttpRequest, token: str) -> HttpResponse:
@@ -355,7 +372,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
             components = _components_from_ids(component_ids)
             subscriber = service.subscriber_update_components(subscriber=subscriber, components=components)
         except service.SubscriberError as exc:
-            return _error(request, str(exc), field=exc.field, title="Could not save")
+            return _error(request, str(exc), field=exc.field, title=gettext("Could not save"))
         saved = True
     chosen = set(subscriber.components.values_list("pk", flat=True))
     if wants_json(request):

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from statuspage.models import Component, ComponentStatus, ComponentStatusChange, ComponentUptimeDay
 
@@ -22,7 +23,7 @@ WEIGHTS = {
     ComponentStatus.MAJOR_OUTAGE: 1.0,
     ComponentStatus.PARTIAL_OUTAGE: PARTIAL_OUTAGE_WEIGHT,
 }
-FORMULA = (
+FORMULA = gettext_noop(
     "Uptime per UTC day = 1 − (major outage time + 0.3 × partial outage time) ÷ time observed. "
     "Degraded performance and scheduled maintenance count as up."
 )

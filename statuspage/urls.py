@@ -1,6 +1,6 @@
 from django.urls import path
 
-from statuspage import api, badges, branding, calendar, feeds, live, public_api, report_views, views
+from statuspage import api, badges, branding, calendar, feeds, language, live, public_api, report_views, views
 
 app_name = "statuspage"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("history", views.history, name="history"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("robots.txt", views.robots, name="robots"),
+    path("language", language.choose_language, name="language"),
     # A visitor's "having trouble" report (the home page's form) and its thank-you page
     path("report-trouble", report_views.report_trouble, name="report-trouble"),
     path("report-received", report_views.report_thanks, name="report-thanks"),

@@ -33,7 +33,7 @@ def _context(**extra) -> dict:
     }
 
 
-@cached_public(params={"page": 1})
+@cached_public(params={"page": 1}, localized=True)
 def home(request: HttpRequest):
     state = queries.page_state(with_uptime=False, past_days=queries.PAST_DAYS_ON_HOME)
     try:
@@ -90,7 +90,7 @@ def robots(request: HttpRequest):
     return render(request, "statuspage/robots.txt", content_type="text/plain; charset=utf-8")
 
 
-@cached_public()
+@cached_public(localized=True)
 def incident_detail(request: HttpRequest, pk: int):
     incident = queries.with_details(Incident.objects.filter(pk=pk)).first()
     if incident is None:
@@ -98,7 +98,7 @@ def incident_detail(request: HttpRequest, pk: int):
     return render(request, "statuspage/incident.html", _context(incident=incident))
 
 
-@cached_public()
+@cached_public(localized=True)
 def maintenance_detail(request: HttpRequest, pk: int):
     maintenance = queries.maintenance_with_details(Maintenance.objects.filter(pk=pk)).first()
     if maintenance is None:
@@ -115,7 +115,7 @@ def _shift(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-@cached_public(params={"page": 1})
+@cached_public(params={"page": 1}, localized=True)
 def history(request: HttpRequest):
     raw = request.GET.get("page", "1")
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_HISTORY_PAGES:  # "²".isdigit()

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.db.models import Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from monitoring.counters import CounterKind
 from monitoring.models import Metric, MetricType
@@ -22,9 +23,9 @@ OTHER = "other"  # "something else": no component named
 UNSPECIFIED = "unspecified"
 # What a visitor may say went wrong (the form's choices), in the order the form shows them.
 PROBLEMS = {
-    "cant_load": "It doesn't load",
-    "slow": "It's slow",
-    "errors": "I get errors",
+    "cant_load": gettext_noop("It doesn't load"),
+    "slow": gettext_noop("It's slow"),
+    "errors": gettext_noop("I get errors"),
 }
 # One counted report per visitor, component and this many seconds: the default rule's window,
 # so one visitor is one report in it however often they press the button.

@@ -22,15 +22,16 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from core.outbound import redact_url
 from core.tokens import new_token
 
 
 class SubscriberStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    CONFIRMED = "confirmed", "Confirmed"
-    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+    PENDING = "pending", gettext_noop("Pending")
+    CONFIRMED = "confirmed", gettext_noop("Confirmed")
+    UNSUBSCRIBED = "unsubscribed", gettext_noop("Unsubscribed")
 
 
 class SubscriberKind(models.TextChoices):
@@ -68,6 +69,11 @@ class Subscriber(models.Model):
         help_text="None chosen: every component.",
         # The tables were created when subscribers lived in the statuspage app; they keep their names.
         db_table="statuspage_subscriber_components",
+    )
+    language = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="The language they subscribed in, which their mail is written in. Blank: the default.",
     )
     manage_token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
     confirm_token_digest = models.CharField(max_length=64, blank=True, editable=False)

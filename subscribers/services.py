@@ -18,11 +18,12 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext, gettext_noop
 
 from core.cache import count_in_window
 from core.tokens import new_token, token_digest
 from notifications.models import new_signing_secret
-from notifications.services import EmailRecipient, message_enqueue
+from notifications.services import EmailRecipient, message_enqueue, with_language
 from subscribers import verify
 from subscribers.models import URL_KINDS, Subscriber, SubscriberKind, SubscriberStatus
 
@@ -49,8 +50,19 @@ class TokenError(SubscriberError):
 
 
 class RateLimited(Exception):
+    # Whole sentences per case, so each language can word them its own way.
+    MESSAGES = {
+        "network address": gettext_noop(
+            "Too many subscribe requests from this network address; try again in %(seconds)d s."
+        ),
+        "e-mail address": gettext_noop(
+            "Too many subscribe requests for this e-mail address; try again in %(seconds)d s."
+        ),
+        "URL": gettext_noop("Too many subscribe requests for this URL; try again in %(seconds)d s."),
+    }
+
     def __init__(self, retry_after: int, what: str) -> None:
-        super().__init__(f"Too many subscribe requests from this {what}; try again in {retry_after} s.")
+        super().__init__(gettext(self.MESSAGES[what]) % {"seconds": retry_after})
         self.retry_after = retry_after
 
 
@@ -61,31 +73,33 @@ def normalise_email(raw: object) -> str:
     """Trim, lower-case and IDNA-encode the domain, and refuse anything that is not one plain
     address: control characters (header injection), display names, lists, over-long input."""
     if not isinstance(raw, str):
-        raise SubscriberError("Enter an e-mail address.")
+        raise SubscriberError(gettext("Enter an e-mail address."))
     address = raw.strip()
     if not address:
-        raise SubscriberError("Enter an e-mail address.")
+        raise SubscriberError(gettext("Enter an e-mail address."))
     if len(address) > MAX_ADDRESS_LENGTH:
-        raise SubscriberError(f"An e-mail address has at most {MAX_ADDRESS_LENGTH} characters.")
+        raise SubscriberError(
+            gettext("An e-mail address has at most %(count)d characters.") % {"count": MAX_ADDRESS_LENGTH}
+        )
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in address):
-        raise SubscriberError("An e-mail address cannot contain line breaks or control characters.")
+        raise SubscriberError(gettext("An e-mail address cannot contain line breaks or control characters."))
     if any(ch in address for ch in ' ,;<>()[]\\"'):
-        raise SubscriberError("Enter one plain e-mail address, such as name@example.com.")
+        raise SubscriberError(gettext("Enter one plain e-mail address, such as name@example.com."))
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain:
-        raise SubscriberError("Enter a valid e-mail address, such as name@example.com.")
+        raise SubscriberError(gettext("Enter a valid e-mail address, such as name@example.com."))
     try:
         domain = domain.lower().encode("idna").decode("ascii")
     except UnicodeError:
-        raise SubscriberError("The domain of this e-mail address is not valid.") from None
+        raise SubscriberError(gettext("The domain of this e-mail address is not valid.")) from None
     address = f"{local}@{domain}"
     try:
         validate_email(address)
     except ValidationError:
-        raise SubscriberError("Enter a valid e-mail address, such as name@example.com.") from None
+        raise SubscriberError(gettext("Enter a valid e-mail address, such as name@example.com.")) from None
     if "." not in domain:
         # validate_email allows "localhost"-style domains; nobody on the public internet has one.
-        raise SubscriberError("Enter a valid e-mail address, such as name@example.com.")
+        raise SubscriberError(gettext("Enter a valid e-mail address, such as name@example.com."))
     return address
 
 
@@ -134,7 +148,13 @@ def _mail_context() -> dict:
     return import_string(name)() if name else {}
 
 
-def _send_confirmation(subscriber: Subscriber, token: str) -> None:
+def language_of(language: str) -> str:
+    """A language code as a subscriber row keeps it: one of LANGUAGES, or blank for the default."""
+    codes = [code for code, _name in settings.LANGUAGES]
+    return language if language in codes and language != settings.LANGUAGE_CODE else ""
+
+
+def _send_confirmation(subscriber: Subscriber, token: str, language: str) -> None:
     confirm_url = settings.PUBLIC_URL + reverse("subscribers:confirm", args=[token])
     message_enqueue(
         kind="subscriber.confirm",
@@ -144,11 +164,11 @@ def _send_confirmation(subscriber: Subscriber, token: str) -> None:
         severity="low",
         dedup_key=f"subscriber-confirm:{subscriber.pk}:{token_digest(token)[:32]}",
         channels=[],
-        emails=[EmailRecipient(subscriber.email, {"confirm_url": confirm_url})],
+        emails=[EmailRecipient(subscriber.email, with_language({"confirm_url": confirm_url}, language))],
     )
 
 
-def _send_already_subscribed(subscriber: Subscriber, now: datetime) -> None:
+def _send_already_subscribed(subscriber: Subscriber, now: datetime, language: str) -> None:
     # One per rate window at most (the dedup key holds the window), on top of the rate limit.
     slot = int(now.timestamp() // settings.SUBSCRIBERS_RATE_WINDOW)
     message_enqueue(
@@ -159,17 +179,21 @@ def _send_already_subscribed(subscriber: Subscriber, now: datetime) -> None:
         severity="low",
         dedup_key=f"subscriber-already:{subscriber.pk}:{slot}",
         channels=[],
-        emails=[EmailRecipient(subscriber.email, subscriber.links())],
+        emails=[EmailRecipient(subscriber.email, with_language(subscriber.links(), language))],
     )
 
 
-def subscriber_subscribe(*, email: str, components: Iterable[models.Model] = ()) -> SubscribeResult:
+def subscriber_subscribe(
+    *, email: str, components: Iterable[models.Model] = (), language: str = ""
+) -> SubscribeResult:
     """Create or re-use the row for this address and mail it.
 
     New, pending or unsubscribed: (back to) pending with a fresh confirmation token, which
     replaces any earlier one, and the chosen components. Already confirmed: nothing changes
     (the caller does not hold the manage link, so it may not change the choice) and the address
-    gets a note with its manage link. The caller answers the same in every case.
+    gets a note with its manage link. The caller answers the same in every case. `language` is
+    the one the person subscribed in: their mail is written in it from now on (a confirmed row
+    keeps its own, as it keeps its components).
 
     Every case also runs the same statements in the same order (insert if absent, lock, update,
     set the components, one mail): a path with less work would answer measurably sooner, and
@@ -192,13 +216,16 @@ def subscriber_subscribe(*, email: str, components: Iterable[models.Model] = ())
             subscriber.status = SubscriberStatus.PENDING
             subscriber.confirm_token_digest = token_digest(token)
             subscriber.confirm_sent_at = now
+            subscriber.language = language_of(language)
         # For a confirmed row this writes back the values it holds (and its updated_at).
-        subscriber.save(update_fields=["status", "confirm_token_digest", "confirm_sent_at", "updated_at"])
+        subscriber.save(
+            update_fields=["status", "confirm_token_digest", "confirm_sent_at", "language", "updated_at"]
+        )
         subscriber.components.set(list(subscriber.components.all()) if confirmed else components)
         if confirmed:
-            _send_already_subscribed(subscriber, now)
+            _send_already_subscribed(subscriber, now, language_of(language))
             return SubscribeResult(subscriber, "already_subscribed")
-        _send_confirmation(subscriber, token)
+        _send_confirmation(subscriber, token, subscriber.language)
     return SubscribeResult(subscriber, "confirm")
 
 
@@ -301,18 +328,25 @@ def subscriber_for_confirm_token(
 ) -> Subscriber:
     """The subscriber a confirmation link stands for, or TokenError saying why not."""
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
-        raise TokenError("invalid", "This confirmation link is not valid.")
+        raise TokenError("invalid", gettext("This confirmation link is not valid."))
     rows = Subscriber.objects.select_for_update() if lock else Subscriber.objects
     subscriber = rows.filter(confirm_token_digest=token_digest(token)).first()
     if subscriber is None:
         raise TokenError(
-            "invalid", "This confirmation link is not valid. It may have been replaced by a newer one."
+            "invalid",
+            gettext("This confirmation link is not valid. It may have been replaced by a newer one."),
         )
     if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
-        raise TokenError("used", "This confirmation link was already used, and you have unsubscribed since.")
+        raise TokenError(
+            "used", gettext("This confirmation link was already used, and you have unsubscribed since.")
+        )
     if subscriber.status == SubscriberStatus.PENDING and subscriber.confirm_expired(now):
         hours = settings.SUBSCRIBERS_CONFIRM_HOURS
-        raise TokenError("expired", f"This confirmation link has expired (links work for {hours} hours).")
+        raise TokenError(
+            "expired",
+            gettext("This confirmation link has expired (links work for %(hours)d hours).")
+            % {"hours": hours},
+        )
     return subscriber
 
 
@@ -333,10 +367,10 @@ def subscriber_for_manage_token(token: str) -> Subscriber:
     # The alphabet of new_token(): anything else (a NUL byte, which PostgreSQL would refuse to
     # compare) cannot be a token.
     if not isinstance(token, str) or not TOKEN.fullmatch(token):
-        raise TokenError("invalid", "This link is not valid.")
+        raise TokenError("invalid", gettext("This link is not valid."))
     subscriber = Subscriber.objects.filter(manage_token=token).first()
     if subscriber is None:
-        raise TokenError("invalid", "This link is not valid. Check that it was copied in full.")
+        raise TokenError("invalid", gettext("This link is not valid. Check that it was copied in full."))
     return subscriber
 
 
@@ -357,7 +391,7 @@ def subscriber_update_components(*, subscriber: Subscriber, components: Iterable
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
         if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
             raise ComponentChoiceError(
-                "This address is unsubscribed; subscribe again on the status page first."
+                gettext("This address is unsubscribed; subscribe again on the status page first.")
             )
         subscriber.components.set(list(components))
         subscriber.save(update_fields=["updated_at"])

@@ -20,6 +20,7 @@ import json
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from core import outbound
 from core.tokens import new_token
@@ -60,13 +61,20 @@ def url_problem(kind: str, url: object) -> str | None:
     patterns = (
         settings.SUBSCRIBERS_SLACK_HOSTS if kind == SubscriberKind.SLACK else settings.SUBSCRIBERS_TEAMS_HOSTS
     )
-    label = (
-        "Slack incoming webhook" if kind == SubscriberKind.SLACK else "Microsoft Teams webhook or workflow"
-    )
+    slack = kind == SubscriberKind.SLACK
     if not _host_allowed(host, patterns):
-        return f"A {label} URL is on {', '.join(patterns)}; this one is on {host}."
+        wrong_host = (
+            gettext("A Slack incoming webhook URL is on %(hosts)s; this one is on %(host)s.")
+            if slack
+            else gettext(
+                "A Microsoft Teams webhook or workflow URL is on %(hosts)s; this one is on %(host)s."
+            )
+        )
+        return wrong_host % {"hosts": ", ".join(patterns), "host": host}
     if parts.scheme != "https" and not _in_allowed_network(host):
-        return f"A {label} URL starts with https://."
+        if slack:
+            return gettext("A Slack incoming webhook URL starts with https://.")
+        return gettext("A Microsoft Teams webhook or workflow URL starts with https://.")
     return None
 
 

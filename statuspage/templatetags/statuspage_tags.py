@@ -1,15 +1,20 @@
-"""Small formatting helpers for the public templates."""
+"""Small formatting helpers for the public templates, in the visitor's language (core.i18n)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from django import template
+from django.utils import translation
 from django.utils.dateformat import format as date_format
+from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
+from django.utils.translation import gettext, ngettext
 
+from core.i18n import language_choices
 from statuspage.markup import markdown_to_text, render_markdown
 from statuspage.models import ComponentStatus, Impact, IncidentStatus, MaintenanceStatus
+from subscribers.models import SubscriberStatus
 
 register = template.Library()
 
@@ -54,30 +59,62 @@ def impact_level(impact: str) -> str:
 def status_label(status: str) -> str:
     for choices in (ComponentStatus, IncidentStatus, MaintenanceStatus, Impact):
         if status in choices.values:
-            return choices(status).label
+            return gettext(choices(status).label)
     return status
+
+
+@register.filter
+def subscriber_status_label(status: str) -> str:
+    return gettext(SubscriberStatus(status).label) if status in SubscriberStatus.values else status
 
 
 @register.filter
 def duration(seconds: float) -> str:
     minutes = round((seconds or 0) / 60)
     if minutes < 1:
-        return "under a minute"
+        return gettext("under a minute")
     hours, minutes = divmod(minutes, 60)
     if hours and minutes:
-        return f"{hours} h {minutes} min"
-    return f"{hours} h" if hours else f"{minutes} min"
+        return gettext("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
+    if hours:
+        return gettext("%(hours)d h") % {"hours": hours}
+    return gettext("%(minutes)d min") % {"minutes": minutes}
+
+
+def _number(value: float) -> str:
+    """Two decimals with the language's decimal mark (99.95 in English, 99,95 in German)."""
+    return number_format(value, 2)
 
 
 @register.filter
 def percent(value: float | None) -> str:
     if value is None:
-        return "no data"
-    return f"{value:.2f} %"
+        return gettext("no data")
+    return f"{_number(value)} %"
+
+
+# Date and time formats (Django's date format characters) per language and purpose: the order of
+# day, month and year and the punctuation differ ("Dec 3, 14:05", "3. Dez., 14:05", "3 déc., 14:05");
+# the month names come from Django's own translations.
+PUBLIC_FORMATS = {
+    "en": {"day_time": "M j, H:i", "date_time": "M j, Y · H:i", "date": "M j, Y", "month": "F Y"},
+    "de": {"day_time": "j. M, H:i", "date_time": "j. M Y · H:i", "date": "j. M Y", "month": "F Y"},
+    "fr": {"day_time": "j M, H:i", "date_time": "j M Y · H:i", "date": "j M Y", "month": "F Y"},
+}
+
+
+def public_format(purpose: str) -> str:
+    language = (translation.get_language() or "en").split("-")[0]
+    return PUBLIC_FORMATS.get(language, PUBLIC_FORMATS["en"])[purpose]
+
+
+@register.filter
+def public_date(value: date | datetime, purpose: str = "date") -> str:
+    return date_format(value, public_format(purpose))
 
 
 @register.simple_tag
-def utc_time(value: datetime | None, fmt: str = "M j, H:i") -> str:
+def utc_time(value: datetime | None, purpose: str = "day_time") -> str:
     """A <time> in UTC, marked so; status.js rewrites it into the visitor's zone when it runs."""
     if value is None:
         return ""
@@ -86,28 +123,40 @@ def utc_time(value: datetime | None, fmt: str = "M j, H:i") -> str:
     return format_html(
         '<time datetime="{}" data-local>{} UTC</time>',
         value.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        date_format(value, fmt),
+        date_format(value, public_format(purpose)),
     )
+
+
+@register.inclusion_tag("statuspage/_language_picker.html", takes_context=True)
+def language_picker(context) -> dict:
+    """The page's language picker. `next` is the path only: the page is cached per path and the
+    parameters it reads, so any other part of the URL must not end up in the cached copy."""
+    request = context.get("request")
+    return {
+        "languages": language_choices(),
+        "current": translation.get_language(),
+        "next": request.path if request is not None else "/",
+    }
 
 
 @register.filter
 def day_summary(figure) -> str:
     """One day's text (its bar's tooltip, and a line of the strip's text alternative)."""
-    lines = [date_format(figure.day, "M j, Y")]
+    lines = [date_format(figure.day, public_format("date"))]
     if figure.uptime is None:
-        lines.append("No data recorded.")
+        lines.append(gettext("No data recorded."))
         return "\n".join(lines)
-    lines.append(f"{figure.uptime_percent:.2f} % uptime")
+    lines.append(gettext("%(figure)s %% uptime") % {"figure": _number(figure.uptime_percent)})
     for label, seconds in (
-        ("Major outage", figure.major_outage_seconds),
-        ("Partial outage", figure.partial_outage_seconds),
-        ("Degraded performance", figure.degraded_seconds),
-        ("Maintenance", figure.maintenance_seconds),
+        (gettext("Major outage"), figure.major_outage_seconds),
+        (gettext("Partial outage"), figure.partial_outage_seconds),
+        (gettext("Degraded performance"), figure.degraded_seconds),
+        (gettext("Maintenance"), figure.maintenance_seconds),
     ):
         if seconds:
             lines.append(f"{label}: {duration(seconds)}")
     if figure.level == "operational":
-        lines.append("No downtime recorded.")
+        lines.append(gettext("No downtime recorded."))
     return "\n".join(lines)
 
 
@@ -132,12 +181,12 @@ def _runs(figures) -> list[tuple[int, int, str, str]]:
 QUIET_LEVELS = ("operational", "none")
 
 
-def _days(count: int) -> str:
-    return f"{count} day" if count == 1 else f"{count} days"
-
-
 def _headline(name: str, figures, percentage: float | None) -> str:
-    return f"Uptime of {name} over the past {len(figures)} days: {percent(percentage)}."
+    return gettext("Uptime of %(name)s over the past %(days)d days: %(figure)s.") % {
+        "name": name,
+        "days": len(figures),
+        "figure": percent(percentage),
+    }
 
 
 def _text_alternative(headline: str, runs: list[tuple[int, int, str, str]]) -> str:
@@ -149,10 +198,22 @@ def _text_alternative(headline: str, runs: list[tuple[int, int, str, str]]) -> s
         else:
             lines.append(text.replace("\n", ", ", 1).replace("\n", "; ") + ".")
     if quiet["operational"]:
-        others = "the other " if len(lines) > 1 else ""
-        lines.append(f"No downtime recorded on {others}{_days(quiet['operational'])}.")
+        days = quiet["operational"]
+        if len(lines) > 1:
+            text = ngettext(
+                "No downtime recorded on the other %(days)d day.",
+                "No downtime recorded on the other %(days)d days.",
+                days,
+            )
+        else:
+            text = ngettext(
+                "No downtime recorded on %(days)d day.", "No downtime recorded on %(days)d days.", days
+            )
+        lines.append(text % {"days": days})
     if quiet["none"]:
-        lines.append(f"No data for {_days(quiet['none'])}.")
+        days = quiet["none"]
+        text = ngettext("No data for %(days)d day.", "No data for %(days)d days.", days)
+        lines.append(text % {"days": days})
     return "\n".join(lines)
 
 

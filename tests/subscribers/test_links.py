@@ -34,7 +34,8 @@ def test_it_issues_unrelated_256_bit_tokens_and_stores_only_the_confirmation_dig
 def test_it_shows_a_page_with_one_button_and_does_not_confirm_on_get(client):
     subscriber, token = pending()
     response = client.get(f"/api/status/confirm/{token}")
-    assert response.status_code == 200 and response.content.count(b"<form") == 3  # ours + the footer's two
+    # ours, the footer's two subscribe forms and the language picker
+    assert response.status_code == 200 and response.content.count(b"<form") == 4
     assert b'method="post"' in response.content and response["Cache-Control"] == "no-store"
     subscriber.refresh_from_db()
     assert subscriber.status == SubscriberStatus.PENDING

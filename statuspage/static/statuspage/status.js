@@ -8,11 +8,21 @@
       var when = new Date(el.getAttribute("datetime"));
       if (!isNaN(when)) {
         el.title = el.textContent;
-        el.textContent = when.toLocaleString(undefined, fmt);
+        // In the page's language (the visitor's pick), not only the browser's.
+        el.textContent = when.toLocaleString(document.documentElement.lang || undefined, fmt);
       }
     });
   }
   localTimes(document);
+
+  // The language picker works as a plain form; with scripts it changes on selection.
+  document.querySelectorAll("form[data-language-picker]").forEach(function (form) {
+    var select = form.querySelector("select");
+    var button = form.querySelector("button");
+    if (!select || !button) return;
+    button.hidden = true;
+    select.addEventListener("change", function () { form.submit(); });
+  });
 
   // Live updates. The page polls a small status document (a 304 when nothing changed); when its
   // version moves on, the page fetches its own URL again and swaps the regions marked data-live,
