@@ -80,7 +80,7 @@ class UrlSubscriberAddForm(forms.ModelForm):
 
 class SubscriberAdmin(admin.ModelAdmin):
     list_display = ["__str__", "kind", "status", "components_shown", "created_at", "confirmed_at"]
-    list_filter = ["kind", "status", "components", "created_at", "confirmed_at"]
+    list_filter = ["kind", "status", "language", "components", "created_at", "confirmed_at"]
     show_facets = admin.ShowFacets.ALWAYS  # counts next to every filter choice
     search_fields = ["email", "=url"]
     date_hierarchy = "created_at"
@@ -93,6 +93,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         "confirm_sent_at",
         "confirmed_at",
         "unsubscribed_at",
+        "language",
     ]
     readonly_fields = [
         "kind",
@@ -104,6 +105,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         "confirm_sent_at",
         "confirmed_at",
         "unsubscribed_at",
+        "language",
     ]
     actions = ["export_csv", "unsubscribe_selected"]
 
