@@ -12,6 +12,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -223,17 +224,24 @@ def pg_check_archive(path: Path) -> None:
     run([binary("BACKUP_PG_RESTORE"), "--list", str(path)], env=dict(os.environ))
 
 
-def pg_restore(path: Path, settings_dict: dict, *, clean: bool = False) -> None:
-    command = [
-        binary("BACKUP_PG_RESTORE"),
-        "--no-owner",
-        "--no-privileges",
-        "--exit-on-error",
-        "--single-transaction",
-    ]
-    if clean:
-        command += ["--clean", "--if-exists"]
-    run([*command, *_pg_target(settings_dict), str(path)], env=_pg_env(settings_dict))
+def pg_restore(path: Path, settings_dict: dict, *, replace: frozenset[str] | set[str] = frozenset()) -> None:
+    """Restore the archive in one transaction. `replace`: the target's tables, dropped in that
+    same transaction first, so a failed restore leaves the target as it was."""
+    restore = [binary("BACKUP_PG_RESTORE"), "--no-owner", "--no-privileges", "--exit-on-error"]
+    env = _pg_env(settings_dict)
+    if not replace:
+        run([*restore, "--single-transaction", *_pg_target(settings_dict), str(path)], env=env)
+        return
+    # pg_restore --clean cannot drop a partition's inherited primary key, so the old tables are
+    # dropped by name instead, and psql runs the drop and the restore script as one transaction.
+    with tempfile.TemporaryDirectory(prefix="vigil-restore-") as folder:
+        drop, script = Path(folder) / "drop.sql", Path(folder) / "restore.sql"
+        names = ", ".join(_quote(name) for name in sorted(replace))
+        drop.write_text(f"SET client_min_messages = warning;\nDROP TABLE IF EXISTS {names} CASCADE;\n")
+        run([*restore, "--file", str(script), str(path)], env=env)
+        psql = [binary("BACKUP_PSQL"), "--no-psqlrc", "--quiet", "--single-transaction"]
+        psql += ["--set", "ON_ERROR_STOP=1", "--file", str(drop), "--file", str(script)]
+        run([*psql, *_pg_target(settings_dict)], env=env)
 
 
 def _maintenance(settings_dict: dict):

@@ -421,7 +421,7 @@ def backup_restore(
         )
     progress(f"restoring {path.name} into {target['NAME']}")
     if engine == Backup.Engine.POSTGRESQL:
-        engines.pg_restore(path, target, clean=bool(tables))
+        engines.pg_restore(path, target, replace=tables)
     else:
         engines.sqlite_restore(path, str(target["NAME"]))
     with engines.database({**target, "CONN_MAX_AGE": 0}) as wrapper:

@@ -39,6 +39,7 @@ BEAT_JOBS: dict[str, tuple[str, str]] = {
     "heartbeat": ("healthchecks.tasks.heartbeat", "HEARTBEAT_INTERVAL"),
     "collect_metrics": ("monitoring.tasks.collect_metrics", "METRIC_COLLECTION_INTERVAL"),
     "rollup_metrics": ("monitoring.tasks.rollup_metrics", "METRIC_ROLLUP_INTERVAL"),
+    "partition_metrics": ("monitoring.tasks.partition_metrics", "METRIC_PARTITION_INTERVAL"),
     "purge_old_data": ("config.tasks.purge_old_data", "PURGE_INTERVAL"),
     "send_due_deliveries": ("notifications.tasks.send_due_deliveries", "NOTIFICATIONS_SWEEP_INTERVAL"),
     "start_due_maintenance": ("statuspage.tasks.start_due_maintenance", "MAINTENANCE_CHECK_INTERVAL"),

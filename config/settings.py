@@ -596,6 +596,10 @@ METRIC_ROLLUP_INTERVAL = env_int("METRIC_ROLLUP_INTERVAL", 60, minimum=10)
 METRIC_MINUTE_ROLLUP_RETENTION_DAYS = env_int("METRIC_MINUTE_ROLLUP_RETENTION_DAYS", 14, minimum=1)
 METRIC_HOUR_ROLLUP_RETENTION_DAYS = env_int("METRIC_HOUR_ROLLUP_RETENTION_DAYS", 395, minimum=1)
 PURGE_INTERVAL = env_int("PURGE_INTERVAL", 3600, minimum=60)
+# PostgreSQL: raw points live in daily partitions, created this many days ahead by the
+# partition_metrics job (monitoring/partitions.py).
+METRIC_PARTITION_INTERVAL = env_int("METRIC_PARTITION_INTERVAL", 3600, minimum=60)
+METRIC_PARTITIONS_AHEAD_DAYS = env_int("METRIC_PARTITIONS_AHEAD_DAYS", 7, minimum=1)
 METRICS_INGEST_MAX_BYTES = env_int("METRICS_INGEST_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 REQUEST_TIMING_FLUSH_THREAD = env_bool("REQUEST_TIMING_FLUSH_THREAD", True)
 METRICS_TOKEN = env_str("METRICS_TOKEN")
@@ -750,8 +754,8 @@ REPORTS_CHECK_INTERVAL = env_int("REPORTS_CHECK_INTERVAL", 600, minimum=30)
 # Where `backup` writes (a folder of its own: retention deletes old backups in it), how many days
 # backups are kept, and how old the last verified backup may be before its check is down (an
 # alert). The daily beat job backs up, verifies and prunes; a subprocess (pg_dump, pg_restore)
-# is stopped after BACKUP_TIMEOUT seconds. BACKUP_PG_DUMP / BACKUP_PG_RESTORE: the programs, by
-# name on PATH or full path (they must be the server's version or newer).
+# is stopped after BACKUP_TIMEOUT seconds. BACKUP_PG_DUMP / BACKUP_PG_RESTORE / BACKUP_PSQL: the
+# programs, by name on PATH or full path (they must be the server's version or newer).
 BACKUP_DIR = Path(env_str("BACKUP_DIR", str(DATA_DIR / "backups"))).resolve()
 BACKUP_RETENTION_DAYS = env_int("BACKUP_RETENTION_DAYS", 30, minimum=1)
 BACKUP_MAX_AGE_HOURS = env_int("BACKUP_MAX_AGE_HOURS", 26, minimum=3, maximum=24 * 30)
@@ -759,6 +763,7 @@ BACKUP_INTERVAL = env_int("BACKUP_INTERVAL", 86400, minimum=3600)
 BACKUP_TIMEOUT = env_int("BACKUP_TIMEOUT", 3600, minimum=10)
 BACKUP_PG_DUMP = env_str("BACKUP_PG_DUMP", "pg_dump")
 BACKUP_PG_RESTORE = env_str("BACKUP_PG_RESTORE", "pg_restore")
+BACKUP_PSQL = env_str("BACKUP_PSQL", "psql")
 if BACKUP_DIR == DATA_DIR:
     raise ImproperlyConfigured(
         f"BACKUP_DIR must be a folder of its own, not VIGIL_DATA_DIR itself ({DATA_DIR}): "

@@ -8,19 +8,26 @@ from django.utils import timezone
 from core.batches import delete_in_batches
 from monitoring.ingest import INGEST_KEY_DAYS
 from monitoring.models import HourRollup, IngestKey, Metric, MinuteRollup
+from monitoring.partitions import metric_partitions_drop, partitioned
 
 
 def metrics_purge(now: datetime | None = None) -> dict[str, int]:
-    """Delete raw points and rollups past their retention; rows deleted per kind."""
+    """Delete raw points and rollups past their retention; rows deleted per kind. On PostgreSQL
+    a day of raw points goes as a whole partition once all of it is past retention, so points
+    are kept up to a day longer than METRICS_RETENTION_DAYS."""
     now = now or timezone.now()
 
     def older_than(days: int) -> datetime:
         return now - timedelta(days=days)
 
+    raw_cutoff = older_than(settings.METRICS_RETENTION_DAYS)
+    if partitioned():
+        days_dropped, raw_deleted = metric_partitions_drop(cutoff=raw_cutoff)
+        raw = {"raw metric points": raw_deleted, "raw metric day partitions": days_dropped}
+    else:
+        raw = {"raw metric points": delete_in_batches(Metric.objects.filter(timestamp__lt=raw_cutoff))}
     return {
-        "raw metric points": delete_in_batches(
-            Metric.objects.filter(timestamp__lt=older_than(settings.METRICS_RETENTION_DAYS))
-        ),
+        **raw,
         "minute rollups": delete_in_batches(
             MinuteRollup.objects.filter(
                 bucket_start__lt=older_than(settings.METRIC_MINUTE_ROLLUP_RETENTION_DAYS)

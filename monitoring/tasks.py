@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from monitoring.collection import metrics_collect
+from monitoring.partitions import metric_partitions_ensure
 from monitoring.rollups import metrics_rollup
 
 
@@ -13,3 +14,9 @@ def collect_metrics() -> str:
 def rollup_metrics() -> str:
     written = metrics_rollup()
     return f"rollups written: {written['minute']} minute, {written['hour']} hour"
+
+
+@shared_task(ignore_result=True)
+def partition_metrics() -> str:
+    created = metric_partitions_ensure()
+    return f"metric partitions created: {', '.join(created) or 'none'}"

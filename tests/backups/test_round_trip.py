@@ -132,6 +132,27 @@ def test_it_replaces_a_non_empty_target_only_when_forced(empty_target):
     assert backup_restore(path=path, target=empty_target, force=True) == backup.table_counts
 
 
+def test_a_forced_restore_that_fails_leaves_the_target_as_it_was(empty_target, tmp_path, settings):
+    if connection.vendor == "sqlite":
+        pytest.skip("the drop-and-restore transaction is PostgreSQL's")
+    import shutil
+
+    ComponentFactory.create_batch(2)
+    backup_create()
+    path = backup_files()[0].path
+    backup_restore(path=path, target=empty_target)
+    # The real psql, with one failing statement after the restore script: the whole transaction
+    # (the drop of the old tables included) must roll back.
+    failing = tmp_path / "psql-then-fail"
+    failing.write_text(f'#!/bin/sh\nexec {shutil.which("psql")} "$@" --command "SELECT 1/0"\n')
+    failing.chmod(0o755)
+    settings.BACKUP_PSQL = str(failing)
+    with pytest.raises(engines.BackupError, match="division by zero"):
+        backup_restore(path=path, target=empty_target, force=True)
+    with engines.database({**empty_target, "CONN_MAX_AGE": 0}) as wrapper:
+        assert engines.counts_in(wrapper)["statuspage_component"] == 2
+
+
 def test_it_prints_what_each_command_does(empty_target, capsys):
     from django.core.management import call_command
 
