@@ -12,7 +12,7 @@ from django.db import connection
 from django.test import Client
 
 from alerts.models import Alert
-from healthchecks.pings import buffer
+from healthchecks.pings import buffer, services
 from healthchecks.pings.models import Check, Ping, PingBufferBatch
 from healthchecks.pings.services import check_create, checks_sweep
 from tests.alerts.test_concurrency import race
@@ -199,3 +199,49 @@ def test_the_sweep_applies_buffered_pings_before_it_judges(buffered):
     check.refresh_from_db()
     assert found == {"late": 0, "down": 0} and check.state == "up"
     assert not Alert.objects.exists()
+
+
+def test_a_batch_of_successes_leaves_what_one_ping_at_a_time_leaves(buffered, monkeypatch):
+    """Plain successes go in one statement; a down check (its alert to resolve), a cron check and
+    a check with a start in the batch take check_ping. Either way the outcome is the database
+    path's, ping by ping."""
+    kinds = {
+        "steady": {"period_seconds": 3600, "grace_seconds": 600},
+        "down": {"period_seconds": 60, "grace_seconds": 60},
+        "cron": {"kind": "cron", "schedule": "*/5 * * * *", "time_zone": "UTC", "grace_seconds": 120},
+        "running": {"period_seconds": 3600, "grace_seconds": 600},
+    }
+    pairs = {
+        name: [check_create(name=f"{name} {way}", **fields) for way in ("buffered", "direct")]
+        for name, fields in kinds.items()
+    }
+    client = Client()
+    with time_machine.travel(T0, tick=False):
+        for checks in pairs.values():
+            for check in checks:
+                ping(client, check)  # the database path; the buffered ones' keys are learned
+    with time_machine.travel(T0 + timedelta(minutes=10), tick=False):
+        checks_sweep()  # "down" and "cron" of each pair go down, with an alert each
+    assert Alert.objects.open().count() == 4
+    steps = [("steady", ""), ("down", ""), ("running", "start"), ("steady", "0"), ("cron", "")]
+    steps += [("running", ""), ("steady", ""), ("down", "")]
+    for second, (name, action) in enumerate(steps):
+        buffered_check, direct_check = pairs[name]
+        with time_machine.travel(T0 + timedelta(minutes=11, seconds=second), tick=False):
+            assert ping(client, buffered_check, action).status_code == 200
+            buffered.PING_BUFFER = False
+            assert ping(client, direct_check, action).status_code == 200
+            buffered.PING_BUFFER = True
+    assert buffer.buffered_count() == len(steps)
+    one_at_a_time = []
+    original = services.check_ping
+    monkeypatch.setattr(services, "check_ping", lambda **ping: one_at_a_time.append(ping) or original(**ping))
+    assert buffer.flush_pings() == {"batches": 1, "pings": len(steps), "skipped": 0}
+    # Only "steady" was up with nothing but successes in the batch: its three went in one go.
+    assert len(one_at_a_time) == len(steps) - 3
+    for buffered_check, direct_check in pairs.values():
+        buffered_check.refresh_from_db()
+        direct_check.refresh_from_db()
+        assert [getattr(buffered_check, f) for f in STATE] == [getattr(direct_check, f) for f in STATE]
+        assert pings_of(buffered_check) == pings_of(direct_check)
+    assert not Alert.objects.open().exists()
