@@ -5,8 +5,9 @@ request-timing middleware, and the overhead in %.
 
 Requests go through Django's WSGI handler in this process (no sockets, no server): the figure
 isolates what the middleware adds, where an HTTP round trip's noise would hide a few percent.
-Rounds alternate between the two stacks so machine load hits both alike.
-Target: under 5 % overhead.
+Rounds alternate between the two stacks every few hundred requests, so machine load hits both
+alike. Beside it, the middleware alone is timed around a view that does nothing (the cost no
+other process's load can blur). Target: under 3 % overhead.
 """
 
 import argparse
@@ -27,7 +28,7 @@ TIMING = "monitoring.timing.RequestTimingMiddleware"
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=20.0, help="total measuring time")
-    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=200, help="alternations of the two stacks")
     args = parser.parse_args()
     data_dir = tempfile.mkdtemp(prefix="vigil-bench-")
     (Path(data_dir) / "static").mkdir()
@@ -111,11 +112,13 @@ def main() -> None:
     print(f"trivial view /health/live through Django's WSGI handler, {args.rounds} alternating rounds")
     print(f"  without the middleware: {rate_without:>9,.0f} requests per CPU-second")
     print(f"  with the middleware   : {rate_with:>9,.0f} requests per CPU-second")
+    alone_us = _middleware_alone_us()
     print(
         f"  overhead              : {overhead:>9.1%} overall, median of rounds "
-        f"{statistics.median(round_overheads):.1%}   (target < 5 %)"
+        f"{statistics.median(round_overheads):.1%}   (target < 3 %)"
     )
     print(f"  added per request     : {added_us:>9.1f} µs of CPU")
+    print(f"  the middleware alone  : {alone_us:>9.2f} µs a call, around a view that does nothing")
     print(f"  keys aggregated       : {sorted(recorded)}")
     emit(
         "metrics_middleware",
@@ -123,10 +126,39 @@ def main() -> None:
         rate_with,
         "requests/CPU-s",
         baseline=(rate_without, "the same view without it"),
-        ratio_target=(">", 0.95),  # under 5 % overhead
+        ratio_target=(">", 0.97),  # under 3 % overhead
         note=f"overhead {overhead:.1%} ({added_us:.1f} µs CPU per request), median of rounds "
-        f"{statistics.median(round_overheads):.1%}; in-process WSGI, no I/O",
+        f"{statistics.median(round_overheads):.1%}; the middleware alone {alone_us:.2f} µs a call; "
+        "in-process WSGI, no I/O",
     )
+
+
+def _middleware_alone_us(calls: int = 200_000) -> float:
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from monitoring.timing import RequestTimingMiddleware, aggregator
+
+    response = HttpResponse("ok")
+    request = RequestFactory().get("/health/live")
+
+    def view(request):
+        return response
+
+    middleware = RequestTimingMiddleware(view)
+    middleware.background = False
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        for _ in range(calls):
+            view(request)
+        bare = time.process_time() - started
+        started = time.process_time()
+        for _ in range(calls):
+            middleware(request)
+        best = min(best, (time.process_time() - started - bare) / calls * 1e6)
+    aggregator.take()
+    return best
 
 
 if __name__ == "__main__":
