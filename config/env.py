@@ -7,7 +7,9 @@ deployment stops at start-up instead of misbehaving at 3 a.m.
 
 import os
 import re
+import secrets
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import environ
@@ -174,3 +176,25 @@ def env_matching(name: str, pattern: "re.Pattern[str]", what: str) -> str:
     if not pattern.fullmatch(value):
         raise ImproperlyConfigured(f"{name} must be {what} (the value set has {len(value)} characters)")
     return value
+
+
+def generated_secret_key(key_file: Path) -> str:
+    """The key kept in `key_file`, generated there the first time.
+
+    Several processes (web workers, the worker, beat) may start at once on a new data folder. The
+    key is written to a private file of this process and linked into place, which fails if another
+    process got there first; then that process's key is used. Nobody reads a half-written key, and
+    no two processes sign with different keys."""
+    if key_file.exists():
+        return key_file.read_text().strip()
+    draft = key_file.with_name(f".{key_file.name}.{os.getpid()}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secrets.token_urlsafe(50))
+    try:
+        os.link(draft, key_file)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return key_file.read_text().strip()

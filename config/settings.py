@@ -27,6 +27,7 @@ from config.env import (
     env_required,
     env_str,
     env_url,
+    generated_secret_key,
     is_set,
 )
 from notifications import formats
@@ -47,11 +48,7 @@ def _secret_key() -> str:
     if is_set("SECRET_KEY") or not DEBUG:
         return env_required("SECRET_KEY", "production (DEBUG=0) needs a long random secret key")
     # A development run keeps one generated key, so sessions survive a restart.
-    key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    return generated_secret_key(DATA_DIR / "secret_key")
 
 
 SECRET_KEY = _secret_key()

@@ -1,8 +1,10 @@
 import secrets
+from pathlib import Path
 
 import pytest
 
 from config.celery import BEAT_JOBS, beat_schedule
+from config.env import generated_secret_key
 from tests.conftest import run_manage
 
 PRINT_SCHEDULE = (
@@ -38,6 +40,23 @@ def test_it_requires_a_secret_key_in_production():
     result = run_manage("check", env={"DEBUG": "0", "ALLOWED_HOSTS": "status.example.com", "SECRET_KEY": ""})
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_a_process_that_loses_the_race_for_the_generated_key_takes_the_winners(tmp_path, monkeypatch):
+    key_file = tmp_path / "secret_key"
+    key_file.write_text("the-key-another-process-wrote-first")
+    # This process looked before the other one had written: it saw no key file.
+    monkeypatch.setattr(Path, "exists", lambda self: False)
+    assert generated_secret_key(key_file) == "the-key-another-process-wrote-first"
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]
+
+
+def test_the_generated_key_is_private_and_kept(tmp_path):
+    key_file = tmp_path / "secret_key"
+    key = generated_secret_key(key_file)
+    assert len(key) >= 50
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert generated_secret_key(key_file) == key
 
 
 def test_it_requires_allowed_hosts_in_production():
