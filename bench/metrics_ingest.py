@@ -1,4 +1,4 @@
-"""Ingest benchmark: points/s through POST /api/operations/metrics (gunicorn on loopback, batches
+"""Ingest benchmark: points/s through POST /api/operations/metrics (the web server on loopback, batches
 of 1,000) beside a raw psycopg COPY of the same rows into the same table, in the same run.
 
     .venv/bin/python bench/metrics_ingest.py [--points 300000] [--batch-sizes 1000,10000] [--workers 2]
@@ -58,7 +58,7 @@ def wait_for(port: int, deadline: float) -> None:
                 return
         except OSError:
             time.sleep(0.2)
-    raise SystemExit("gunicorn did not start")
+    raise SystemExit("the web server did not start")
 
 
 def api_ingest(port: int, token: str, bodies: list[bytes], clients: int) -> float:
@@ -138,22 +138,17 @@ def main() -> None:
     sizes = [int(size) for size in args.batch_sizes.split(",")]
     port = free_port()
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--threads",
-            "1",
-            "--log-level",
-            "warning",
-        ],
+        # The Procfile's web server, one Django thread per worker as before.
+        [sys.executable, "-m", "config.web"],
         cwd=ROOT,
-        env=env,
+        env={
+            **env,
+            "VIGIL_BIND": f"127.0.0.1:{port}",
+            "WEB_CONCURRENCY": str(args.workers),
+            "WEB_THREADS": "1",
+            "ACCESS_LOG": "0",
+        },
+        stderr=subprocess.DEVNULL,
     )
     api_rates = {}
     try:
@@ -179,7 +174,7 @@ def main() -> None:
     copy_total = len(copy_batches) * sizes[0]
     copy_seconds = raw_copy(copy_batches)
     copy_rate = copy_total / copy_seconds
-    print(f"gunicorn workers: {args.workers}, client threads: {args.clients}")
+    print(f"web workers: {args.workers}, client threads: {args.clients}")
     print(
         f"raw psycopg COPY        : {copy_rate:>10,.0f} points/s "
         f"({copy_total:,} points, {copy_seconds:.2f} s)"
@@ -198,7 +193,7 @@ def main() -> None:
             target=(">=", 50_000),
             baseline=(copy_rate, "raw psycopg COPY"),
             ratio_target=(">=", 0.5),
-            note=f"{total:,} points, {args.workers} gunicorn workers, {args.clients} client threads",
+            note=f"{total:,} points, {args.workers} web workers, {args.clients} client threads",
         )
     connection.close()
     if not args.keep:

@@ -1,20 +1,21 @@
 #!/usr/bin/env python3
-"""Ping intake under gunicorn: pings/s and p99 over many checks and on one, beside a bare view.
+"""Ping intake under the Procfile's web server: pings/s and p99 over many checks and on one,
+beside a bare view.
 
     .venv/bin/python bench/ping_intake.py [--checks 10000] [--seconds 15] [--connections 50]
 
-Serves Vigil with gunicorn as the Procfile's web line does (gevent workers, the redacting
-access logger; the log goes to /dev/null) on loopback, in service mode (PostgreSQL database
+Serves Vigil with the Procfile's web server (`python -m config.web`: granian, 2 workers, the
+access log on and thrown away) on loopback, in service mode (PostgreSQL database
 `vigil_bench_pings`, Redis as the cache), with --checks simple checks. wrk (Debian package `wrk`)
 drives it at --connections connections, three ways in interleaved rounds:
-- a bare Django view through the same gunicorn and middleware (the baseline);
+- a bare Django view through the same server and middleware (the baseline);
 - GET /ping/<uuid> spread over every check (a Lua script walks the keys);
 - GET /ping/<uuid> all on one check: every ping waits for that check's row lock.
 Pings are counted by the ping throttle as from another machine (loopback is exempt by default;
 here nothing is, and the limit is far above the rate), so its Redis increment is in the figure.
 Target: pings over many checks at >= 60 % of the bare view's requests/s.
 
-wrk runs on the same two cores as gunicorn and PostgreSQL; its own CPU per request is printed
+wrk runs on the same two cores as the server and PostgreSQL; its own CPU per request is printed
 beside the server's, so the reader can see what the load generator itself took. Everything this
 starts is stopped by process id. Afterwards every ping must be in the database: the count of
 Ping rows is checked against the requests wrk completed.
@@ -69,18 +70,6 @@ request = function()
   return wrk.format("GET", "/ping/" .. keys[i])
 end
 """
-# The Procfile's web line, but on a free loopback port and with its access log thrown away.
-GUNICORN = [
-    "config.wsgi",
-    "--logger-class", "config.gunicorn_logging.RedactingLogger",
-    "--workers", "2",
-    "--worker-class", "gevent",
-    "--worker-connections", "1000",
-    "--timeout", "30",
-    "--no-control-socket",
-    "--access-logfile", "-",
-    "--backlog", "2048",
-]  # fmt: skip
 
 
 def free_port() -> int:
@@ -142,7 +131,7 @@ print(buffered_count())
 
 
 def tree_cpu(pid: int) -> float:
-    """CPU seconds used so far by a process and its children (gunicorn's master and workers)."""
+    """CPU seconds used so far by a process and its children (the server and its workers)."""
     import psutil
 
     try:
@@ -202,18 +191,12 @@ def main() -> int:
     parser.add_argument("--checks", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=15, help="per variant, split over 3 rounds")
     parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument(
-        "--conn-max-age",
-        type=int,
-        default=0,
-        help="CONN_MAX_AGE for gunicorn; gevent runs each request in a new greenlet with a "
-        "connection of its own, so anything but 0 leaves one open per request until collected",
-    )
+    parser.add_argument("--conn-max-age", type=int, default=60, help="CONN_MAX_AGE for the web server")
     parser.add_argument(
         "--py-spy",
         metavar="PATH",
         type=Path,
-        help="also record one gunicorn worker with py-spy (collapsed stacks) during a spread round",
+        help="also record one web worker with py-spy (collapsed stacks) during a spread round",
     )
     options = parser.parse_args()
     if not shutil.which("wrk"):
@@ -230,7 +213,7 @@ def main() -> int:
         "VIGIL_DATA_DIR": str(work / "data"),
         "DATABASE_URL": DATABASE,
         "REDIS_URL": REDIS,
-        # The worker that applies the buffered pings runs beside gunicorn, on the same cores.
+        # The worker that applies the buffered pings runs beside the web server, on the same cores.
         "CELERY_BROKER_URL": BROKER,
         "DEBUG": "0",
         "SECRET_KEY": "bench-only-" + "x" * 50,
@@ -261,11 +244,12 @@ def main() -> int:
     spread_script.write_text(SPREAD_SCRIPT % {"keys": work / "keys.txt"})
 
     port = free_port()
-    gunicorn = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", *GUNICORN, "--bind", f"127.0.0.1:{port}"],
+    web = subprocess.Popen(
+        [PYTHON, "-m", "config.web"],
         cwd=ROOT,
-        env=env,
+        env={**env, "VIGIL_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", "ACCESS_LOG": "1"},
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     subprocess.run(["redis-cli", "-u", BROKER, "flushdb"], check=False, capture_output=True)
     worker = subprocess.Popen(
@@ -290,23 +274,23 @@ def main() -> int:
                 urllib.request.urlopen(f"{base}/bench/bare", timeout=5).read()
                 break
             except OSError:
-                if time.monotonic() > deadline or gunicorn.poll() is not None:
-                    raise SystemExit("gunicorn did not answer within 120 s") from None
+                if time.monotonic() > deadline or web.poll() is not None:
+                    raise SystemExit("the web server did not answer within 120 s") from None
                 time.sleep(0.2)
         for url, script in variants.values():  # warm: connections, caches, imports
-            wrk(url, 2, options.connections, gunicorn.pid, script)
+            wrk(url, 2, options.connections, web.pid, script)
         if options.py_spy:
-            record_worker(options, gunicorn.pid, *variants[f"pings over {len(keys):,} checks"])
+            record_worker(options, web.pid, *variants[f"pings over {len(keys):,} checks"])
         for _ in range(ROUNDS):
             for name, (url, script) in variants.items():
                 seconds = max(1, options.seconds // ROUNDS)
-                runs[name].append(wrk(url, seconds, options.connections, gunicorn.pid, script))
+                runs[name].append(wrk(url, seconds, options.connections, web.pid, script))
         backlog = int(django_run(env, BUFFERED))
         worker_cpu = tree_cpu(worker.pid)
     finally:
-        for process in (gunicorn, worker):
+        for process in (web, worker):
             process.send_signal(signal.SIGTERM)
-        for process in (gunicorn, worker):
+        for process in (web, worker):
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -328,7 +312,7 @@ def main() -> int:
         }
     bare = results["bare Django view"]
     print(
-        f"\nPing intake: gunicorn {' '.join(GUNICORN[3:9])}, CONN_MAX_AGE={options.conn_max_age}, "
+        f"\nPing intake: python -m config.web (granian, 2 workers), CONN_MAX_AGE={options.conn_max_age}, "
         f"wrk 2 threads, {options.connections} connections, {options.seconds} s each in {ROUNDS} "
         "interleaved rounds (mean req/s, median p99), "
         f"on {os.cpu_count()} cores"
@@ -358,10 +342,10 @@ def main() -> int:
     load = f"load average {os.getloadavg()[0]:.1f}"
     emit(
         "ping_intake",
-        f"ping intake under gunicorn, {len(keys):,} checks, {options.connections} connections",
+        f"ping intake, {len(keys):,} checks, {options.connections} connections",
         spread["rps"],
         "pings/s",
-        baseline=(bare["rps"], "bare Django view, same gunicorn"),
+        baseline=(bare["rps"], "bare Django view, same server"),
         ratio_target=(">=", 0.6),
         note=f"server {spread['server_us']:.0f} µs CPU/ping, wrk {spread['client_us']:.0f} µs; {load}",
     )
@@ -378,7 +362,7 @@ def main() -> int:
         "ping intake, all on one check (row lock)",
         one["rps"],
         "pings/s",
-        baseline=(bare["rps"], "bare Django view, same gunicorn"),
+        baseline=(bare["rps"], "bare Django view, same server"),
         note=f"p99 {one['p99']:.1f} ms",
     )
     bad = sum(r["bad"] for r in results.values())

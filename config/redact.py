@@ -15,28 +15,44 @@ import re
 from urllib.parse import urlsplit
 
 HIDDEN = "…"
+# (pattern, replacement, triggers): a pattern is tried only on text holding one of its triggers,
+# strings without which it cannot match. Most lines (an access log's) hold none, and a substring
+# test costs a fraction of a regular-expression search.
 PATTERNS = [
     # The secret in a subscriber link is the last path segment.
-    (re.compile(r"(/api/status/(?:confirm|unsubscribe|manage)/)[^/\s?#\"']+"), rf"\g<1>{HIDDEN}"),
+    (
+        re.compile(r"(/api/status/(?:confirm|unsubscribe|manage)/)[^/\s?#\"']+"),
+        rf"\g<1>{HIDDEN}",
+        ("/api/status/",),
+    ),
     # Authorization values (the schemes as HTTP writes them, so ordinary words are left alone).
-    (re.compile(r"\b((?:Token|Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]{16,}"), rf"\g<1>{HIDDEN}"),
-    (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/\s:@\"']*:[^/\s@\"']*@"), rf"\g<1>{HIDDEN}@"),
+    (
+        re.compile(r"\b((?:Token|Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]{16,}"),
+        rf"\g<1>{HIDDEN}",
+        ("Token", "Bearer", "Basic"),
+    ),
+    (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/\s:@\"']*:[^/\s@\"']*@"), rf"\g<1>{HIDDEN}@", ("://",)),
     (
         re.compile(
             r"(?i)([?&;](?:token|key|api_?key|secret|password|passwd|pwd|sig|signature|auth|access_token|code)=)"
             r"[^&;\s\"'#]+"
         ),
         rf"\g<1>{HIDDEN}",
+        ("=",),
     ),
-    (re.compile(r"(hooks\.slack\.com/services/)[^\s\"'?#]+"), rf"\g<1>{HIDDEN}"),
+    (re.compile(r"(hooks\.slack\.com/services/)[^\s\"'?#]+"), rf"\g<1>{HIDDEN}", ("hooks.slack.com/",)),
     # Chat webhooks carry their credential in the path as well.
-    (re.compile(r"(discord(?:app)?\.com/api/webhooks/)[^\s\"'?#]+"), rf"\g<1>{HIDDEN}"),
+    (
+        re.compile(r"(discord(?:app)?\.com/api/webhooks/)[^\s\"'?#]+"),
+        rf"\g<1>{HIDDEN}",
+        ("/api/webhooks/",),
+    ),
     # A Teams connector URL (Workflows URLs carry theirs in sig=, taken out above).
-    (re.compile(r"(\.webhook\.office\.com/)[^\s\"'?#]+"), rf"\g<1>{HIDDEN}"),
+    (re.compile(r"(\.webhook\.office\.com/)[^\s\"'?#]+"), rf"\g<1>{HIDDEN}", (".webhook.office.com/",)),
     # A Slack bot, user or app token (xoxb-, xoxp-, xapp-…).
-    (re.compile(r"\b(xox[abpr]-|xapp-)[0-9A-Za-z-]{10,}"), rf"\g<1>{HIDDEN}"),
+    (re.compile(r"\b(xox[abpr]-|xapp-)[0-9A-Za-z-]{10,}"), rf"\g<1>{HIDDEN}", ("xox", "xapp-")),
     # A Telegram bot token, in a Bot API path (/bot<token>/sendMessage) or on its own.
-    (re.compile(r"(?<![0-9])([0-9]{5,}:)[A-Za-z0-9_-]{30,}"), rf"\g<1>{HIDDEN}"),
+    (re.compile(r"(?<![0-9])([0-9]{5,}:)[A-Za-z0-9_-]{30,}"), rf"\g<1>{HIDDEN}", (":",)),
 ]
 
 
@@ -83,8 +99,9 @@ def _read_literal_secrets() -> tuple[str, ...]:
 def redact(text: str) -> str:
     for secret in _literal_secrets():
         text = text.replace(secret, HIDDEN)
-    for pattern, replacement in PATTERNS:
-        text = pattern.sub(replacement, text)
+    for pattern, replacement, triggers in PATTERNS:
+        if any(trigger in text for trigger in triggers):
+            text = pattern.sub(replacement, text)
     return text
 
 

@@ -9,7 +9,6 @@ Each setting is defined once, in the section it belongs to, and never changed fu
 """
 
 import ipaddress
-import secrets
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -93,6 +92,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so the time it records covers every other middleware too.
     "monitoring.timing.RequestTimingMiddleware",
+    # A line per request, under the web server only (config/access_log.py).
+    "config.access_log.AccessLogMiddleware",
     # Public JSON per client address (config/throttling.py), before any other work is done.
     "config.throttling.PublicThrottleMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -570,6 +571,8 @@ if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
     raise ImproperlyConfigured(
         f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL; got {LOG_LEVEL!r}"
     )
+# The access log: on under `python -m config.web`, which sets it for its workers.
+ACCESS_LOG = env_bool("ACCESS_LOG", False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -577,7 +580,15 @@ LOGGING = {
     # Tokens in paths, Authorization values, passwords in URLs and the settings' secrets are
     # taken out of every record (config/redact.py).
     "filters": {"redact": {"()": "config.redact.RedactSecrets"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        # Written in batches, at most a second late (config/access_log.py).
+        "access": {
+            "class": "config.access_log.BufferedStreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        },
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
@@ -585,6 +596,8 @@ LOGGING = {
         # would print records without the filter: everything goes through the root's instead.
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+        # Whatever LOG_LEVEL says: an access log that follows it would vanish at WARNING.
+        "vigil.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
     },
 }
 

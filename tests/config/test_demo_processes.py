@@ -88,7 +88,8 @@ def test_it_confirms_a_subscription_from_the_mail_the_demo_writes(demo):
     assert confirmed.status_code == 200, confirmed.text
     assert _subscriber_status(demo, "newcomer@example.com") == "confirmed"
     token = link.rsplit("/", 1)[1]
-    assert "/api/status/confirm/…" in demo.process.output()
+    # The access log is written in batches, at most a second late.
+    wait_until(lambda: "/api/status/confirm/…" in demo.process.output(), timeout=10, what="the access log")
     assert token not in demo.process.output()
 
 
@@ -107,11 +108,6 @@ def test_it_stops_every_process_quietly(demo, stop_signal):
     # Every process stopped by itself: nothing was left for honcho to kill.
     assert "SIGKILL" not in shutdown_log, shutdown_log
     assert took < 15, f"stopping took {took:.1f} s:\n{shutdown_log}"
-
-
-def test_it_keeps_its_control_socket_out_of_the_home_folder(demo):
-    assert "Control socket" not in demo.process.output()
-    assert not (Path.home() / ".gunicorn" / f"gunicorn-{demo.port}.ctl").exists()
 
 
 def _running(pid: int) -> bool:

@@ -1,5 +1,5 @@
 """Real processes for the fault-injection tests: Redis, PostgreSQL, Celery worker and beat,
-gunicorn, and an SMTP sink, all on loopback.
+the web server, and an SMTP sink, all on loopback.
 
 Every process is started by `Processes.start` with its output in a log file, waited for until it
 answers, and stopped by its own pid (SIGTERM, then SIGKILL) when the test ends, failed or not.
@@ -75,7 +75,7 @@ class Process:
         return self.popen.poll() is None
 
     def tree(self) -> list[int]:
-        """This process and its children (a Celery worker's pool, gunicorn's workers), parent first."""
+        """This process and its children (a Celery worker's pool, the web server's workers), parent first."""
         try:
             parent = psutil.Process(self.pid)
             return [self.pid, *(child.pid for child in parent.children(recursive=True))]
@@ -262,21 +262,14 @@ class Processes:
         port = free_port()
         process = self.start(
             name,
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "1",
-                "--threads",
-                "4",
-                "--timeout",
-                "30",
-            ],
-            env=env,
+            # The Procfile's web server, with one worker of four threads.
+            [sys.executable, "-m", "config.web"],
+            env={
+                "VIGIL_BIND": f"127.0.0.1:{port}",
+                "WEB_CONCURRENCY": "1",
+                "WEB_THREADS": "4",
+                **(env or {}),
+            },
             stop_signal=signal.SIGINT,
         )
         web = Web(process, port)

@@ -1,4 +1,4 @@
-"""Redis (cache and broker) killed under a running installation: gunicorn, a Celery worker,
+"""Redis (cache and broker) killed under a running installation: the web server, a Celery worker,
 beat, and a private redis-server that the test kills by pid and starts again on the same port.
 
 What must hold: the public page keeps serving from the database, readiness says which

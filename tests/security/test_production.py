@@ -1,9 +1,9 @@
-"""Vigil as production runs it: the Procfile's gunicorn command, DEBUG=0, TLS terminated at a
+"""Vigil as production runs it: the Procfile's web command, DEBUG=0, TLS terminated at a
 proxy (USE_X_FORWARDED_PROTO), secrets in the environment, no `collectstatic` and an empty
 database. Settings are read at start-up, so only a process of its own shows this.
 
 Checked: HSTS over TLS only, the other headers, the site's own error pages with working static
-files, and logs (gunicorn's access log, Django's request log with its tracebacks) that hold none
+files, and logs (the access log, Django's request log with its tracebacks) that hold none
 of the secrets the requests carried."""
 
 import os
@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 
-import gunicorn
 import pytest
 import requests
 
@@ -39,14 +38,12 @@ TLS = {"X-Forwarded-Proto": "https"}
 
 
 def _procfile_web(env: dict) -> list[str]:
-    """The Procfile's web command, ${VAR:-default} expanded, gunicorn run by this Python."""
+    """The Procfile's web command, ${VAR:-default} expanded, run by this Python."""
     line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
     line = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m.group(1), m.group(2)), line[4:])
     command = shlex.split(line)
-    assert command[0] == "gunicorn"
-    # gunicorn 27+ opens a control socket at one fixed path per user; a test server needs none.
-    own_socket = ["--no-control-socket"] if gunicorn.version_info >= (27,) else []
-    return [sys.executable, "-m", "gunicorn", *command[1:], *own_socket]
+    assert command[0] == "python"
+    return [sys.executable, *command[1:]]
 
 
 def _free_port() -> int:
@@ -63,7 +60,7 @@ def _wait_until_up(base: str, process: subprocess.Popen) -> None:
                 return
         except requests.RequestException:  # not listening yet, or the worker still booting
             time.sleep(0.1)
-    raise AssertionError("gunicorn did not come up")
+    raise AssertionError("the web server did not come up")
 
 
 @pytest.fixture(scope="module")

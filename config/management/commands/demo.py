@@ -74,7 +74,7 @@ class Command(BaseCommand):
 
     def start_procfile(self) -> None:
         bin_dir = Path(sys.executable).parent
-        # The Procfile's commands (gunicorn, celery) live beside this Python.
+        # The Procfile's commands (python, celery) live beside this Python.
         env = {
             **os.environ,
             **self.procfile_env,

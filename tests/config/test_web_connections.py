@@ -1,7 +1,10 @@
-"""Under gevent (the web line of the Procfile) a request's database connection is closed when
-the request ends: a persistent one per greenlet would never be reused, and PostgreSQL would run
-out of connections under load. Other processes keep CONN_MAX_AGE."""
+"""Database connections of the web server. The Procfile's (granian) serves requests on a fixed
+set of threads per worker, each keeping its connection (CONN_MAX_AGE), so connections are
+reused and bounded by workers x threads. Under gevent (a gunicorn line an operator may still
+run) a request's connection is closed when the request ends instead: a persistent one per
+greenlet would never be reused, and PostgreSQL would run out of connections under load."""
 
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -43,54 +46,51 @@ def test_gevent_workers_close_their_connection_after_each_request(patched, age, 
 
 PROBE_SETTINGS = "from config.settings import *  # noqa: F403\nROOT_URLCONF = 'pool_probe_urls'\n"
 PROBE_URLS = """
-from django.conf import settings
+from django.db import connection
 from django.http import JsonResponse
 from django.urls import path
 
 
 def probe(request):
-    database = settings.DATABASES["default"]
-    return JsonResponse({"pool": database["OPTIONS"].get("pool"), "age": database["CONN_MAX_AGE"]})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return JsonResponse({"backend": cursor.fetchone()[0]})
 
 
 urlpatterns = [path("probe", probe)]
 """
+WORKERS, THREADS, REQUESTS = 2, 3, 120
 
 
-def procfile_web_line() -> list[str]:
-    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
-    words = line.removeprefix("web:").split()
-    # The shell defaults (${VAR:-value}) the Procfile leaves to honcho.
-    return [w.split(":-", 1)[1].rstrip("}") if w.startswith("${") else w for w in words]
-
-
-def test_the_procfile_web_workers_get_the_connection_pool(tmp_path):
-    """gunicorn's master logs through the redacting logger before it forks the workers: were the
-    settings loaded there, the workers would inherit them as computed without gevent."""
+def test_the_procfile_web_server_reuses_a_bounded_set_of_connections(tmp_path):
     (tmp_path / "pool_probe_settings.py").write_text(PROBE_SETTINGS)
     (tmp_path / "pool_probe_urls.py").write_text(PROBE_URLS)
     port = free_port()
-    command = procfile_web_line()
-    command[command.index("--bind") + 1] = f"127.0.0.1:{port}"
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
         "DJANGO_SETTINGS_MODULE": "pool_probe_settings",
-        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/vigil",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
         "VIGIL_DATA_DIR": str(tmp_path),
+        "VIGIL_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": str(WORKERS),
+        "WEB_THREADS": str(THREADS),
         "SECRET_KEY": "probe-only-" + "x" * 50,
         "DEBUG": "0",
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",
     }
+    command = (ROOT / "Procfile").read_text().split("web:", 1)[1].splitlines()[0].split()
+    assert command == ["python", "-m", "config.web"]
     processes = Processes(tmp_path, env)
-    web = processes.start("gunicorn", [sys.executable, "-m", *command])
+    web = processes.start("web", [sys.executable, *command[1:]])
     try:
-        seen = wait_until(lambda: _probe(port, web), timeout=60, what="gunicorn to answer")
+        wait_until(lambda: _probe(port, web), timeout=60, what="the web server to answer")
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            backends = set(pool.map(lambda _: _probe(port, web)["backend"], range(REQUESTS)))
     finally:
         processes.stop_all()
-    assert seen["age"] == 0
-    assert seen["pool"] is not None and seen["pool"]["max_size"] >= 1
+    assert 1 <= len(backends) <= WORKERS * THREADS
 
 
 def _probe(port: int, web) -> dict | None:
