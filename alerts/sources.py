@@ -1,4 +1,4 @@
-"""Where rule values come from: monitoring's window aggregates, one query per metric name."""
+"""Where rule values come from: monitoring's window aggregates, read for every rule at once."""
 
 from datetime import datetime, timedelta
 
@@ -23,25 +23,37 @@ def rule_values(
 ) -> tuple[dict[int, float | None], dict[int, Exception]]:
     """Each rule's aggregate over its window (None: no points), and the rules that failed.
 
-    If a metric's query fails, only the rules reading that metric fail; the others go on."""
+    Every rule is read at once. If that fails, each metric is read on its own, so only the rules
+    reading a metric whose query fails fail; the others go on."""
     values: dict[int, float | None] = {}
     failures: dict[int, Exception] = {}
+    selectors = {rule.pk: selector_for(rule) for rule in rules}
+    try:
+        groups = [(rules, window_aggregates(selectors.values(), now=now))]
+    except Exception:
+        groups = _read_each_metric_alone(rules, selectors, now, failures)
+    for group, aggregates in groups:
+        for rule in group:
+            values[rule.pk] = _rule_value(rule, aggregates[selectors[rule.pk]])
+    return values, failures
+
+
+def _read_each_metric_alone(rules, selectors, now, failures):
     by_name: dict[str, list[AlertRule]] = {}
     for rule in rules:
         by_name.setdefault(rule.metric_name, []).append(rule)
+    groups = []
     for group in by_name.values():
-        selectors = {rule.pk: selector_for(rule) for rule in group}
         try:
-            aggregates = window_aggregates(selectors.values(), now=now)
+            groups.append((group, window_aggregates([selectors[rule.pk] for rule in group], now=now)))
         except Exception as exc:
             failures.update({rule.pk: exc for rule in group})
-            continue
-        for rule in group:
-            aggregate = aggregates[selectors[rule.pk]]
-            if rule.aggregation == AlertRule.Aggregation.COUNT:
-                values[rule.pk] = aggregate.count  # zero points is a value here, not "no data"
-            elif rule.aggregation == AlertRule.Aggregation.SUM:
-                values[rule.pk] = aggregate.sum or 0.0  # so is a sum: no events counted
-            else:
-                values[rule.pk] = None if aggregate.count == 0 else aggregate.get(rule.aggregation)
-    return values, failures
+    return groups
+
+
+def _rule_value(rule: AlertRule, aggregate) -> float | None:
+    if rule.aggregation == AlertRule.Aggregation.COUNT:
+        return aggregate.count  # zero points is a value here, not "no data"
+    if rule.aggregation == AlertRule.Aggregation.SUM:
+        return aggregate.sum or 0.0  # so is a sum: no events counted
+    return None if aggregate.count == 0 else aggregate.get(rule.aggregation)

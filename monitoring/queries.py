@@ -1,9 +1,10 @@
 """Read functions over the metric series: what alerts, charts and the query API call.
 
 - window_aggregates(selectors): count/avg/min/max/p95/last/sum of each selector's points over its
-  window ending now. Alerts call it with every rule at once; it runs ONE query per metric name
-  (each selector becomes a set of FILTERed aggregates in that query), not one per rule. It reads
-  raw points: alert windows are short and must see the latest point, which rollups do not have yet.
+  window ending now. Alerts call it with every rule at once; selectors that differ only by metric
+  name share a set of FILTERed aggregates in one query grouped by name, so the query count follows
+  the distinct window shapes, not the rules or the metrics. It reads raw points: alert windows are
+  short and must see the latest point, which rollups do not have yet.
 - metric_buckets(series, since, until, interval): fixed-width UTC buckets (count, avg, min, max,
   p95) for a chart. Buckets before the rollup cursor come from the minute (1m, 5m) or hour
   (1h, 1d) rollups, later ones from raw points, so a chart is both cheap and current.
@@ -19,7 +20,7 @@ merge exactly. Alerts need exact figures and read raw points (window_aggregates)
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from django.db import connections
@@ -112,21 +113,40 @@ class WindowAggregate:
         return getattr(self, function)
 
 
+# Distinct selector shapes (a selector less its metric name) aggregated in one query. Each shape
+# adds seven FILTERed aggregates that every row in the window is checked against, so a query
+# with very many would cost more per row than the scans it saves.
+SHAPES_PER_QUERY = 8
+
+
+def _empty_window() -> WindowAggregate:
+    return WindowAggregate(count=0, avg=None, min=None, max=None, p95=None, last=None, sum=None)
+
+
 def window_aggregates(
     selectors: Iterable[Selector], *, now: datetime | None = None
 ) -> dict[Selector, WindowAggregate]:
-    """Aggregate every selector over (now - window, now]; one query per distinct metric name.
-    A selector with no points in its window gets count 0 and None for the rest."""
+    """Aggregate every selector over (now - window, now]. A selector with no points in its window
+    gets count 0 and None for the rest.
+
+    Rules on many metrics mostly differ only by name: they share a few shapes (window, source,
+    tags...). So the selectors are grouped by shape, and one query, grouped by metric name,
+    answers up to SHAPES_PER_QUERY shapes for every metric that uses them. The window is read
+    once for all metrics rather than once per metric, and the query costs as many expressions
+    to build as there are shapes, not as there are rules."""
     now = now or timezone.now()
-    by_name: dict[str, list[Selector]] = {}
+    names_by_shape: dict[Selector, list[str]] = {}
     for selector in dict.fromkeys(selectors):  # drop duplicates, keep order
-        by_name.setdefault(selector.name, []).append(selector)
+        names_by_shape.setdefault(replace(selector, name=""), []).append(selector.name)
+    shapes = list(names_by_shape)
     results: dict[Selector, WindowAggregate] = {}
-    for name, group in by_name.items():
-        widest = max(selector.window for selector in group)
+    for first in range(0, len(shapes), SHAPES_PER_QUERY):
+        chunk = shapes[first : first + SHAPES_PER_QUERY]
+        names = sorted({name for shape in chunk for name in names_by_shape[shape]})
+        widest = max(shape.window for shape in chunk)
         aggregates = {}
-        for i, selector in enumerate(group):
-            q = selector.q(now - selector.window)
+        for i, shape in enumerate(chunk):
+            q = shape.q(now - shape.window)  # no name: the grouping separates the metrics
             aggregates.update(
                 {
                     f"s{i}_count": Count("id", filter=q),
@@ -138,13 +158,21 @@ def window_aggregates(
                     f"s{i}_sum": Sum("value", filter=q),
                 }
             )
-        row = Metric.objects.filter(name=name, timestamp__gte=now - widest, timestamp__lte=now).aggregate(
-            **aggregates
+        rows = (
+            Metric.objects.filter(name__in=names, timestamp__gte=now - widest, timestamp__lte=now)
+            .order_by()
+            .values("name")
+            .annotate(**aggregates)
         )
-        for i, selector in enumerate(group):
-            results[selector] = WindowAggregate(
-                **{function: row[f"s{i}_{function}"] for function in AGGREGATE_FUNCTIONS}
-            )
+        row_by_name = {row["name"]: row for row in rows}
+        for i, shape in enumerate(chunk):
+            for name in names_by_shape[shape]:
+                row = row_by_name.get(name)
+                results[replace(shape, name=name)] = (
+                    WindowAggregate(**{function: row[f"s{i}_{function}"] for function in AGGREGATE_FUNCTIONS})
+                    if row is not None
+                    else _empty_window()
+                )
     return results
 
 

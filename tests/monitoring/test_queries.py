@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitoring.models import MetricType
-from monitoring.queries import Selector, SeriesFilter, metric_buckets, window_aggregates
+from monitoring.queries import SHAPES_PER_QUERY, Selector, SeriesFilter, metric_buckets, window_aggregates
 from monitoring.rollups import metrics_rollup_until_current
 from tests.monitoring.factories import MetricFactory
 
@@ -64,7 +64,7 @@ def test_it_filters_buckets_by_tag_from_raw_points():
     assert [(b.count, b.max) for b in result.buckets] == [(2, 2)]
 
 
-def test_it_aggregates_every_selector_with_one_query_per_metric_name(django_assert_num_queries):
+def test_it_aggregates_every_selector_of_every_metric_in_one_query(django_assert_num_queries):
     now = at(600)
     make([(300, 10), (400, 20), (500, 30), (590, 40)], source="a")
     make([(595, 1000)], source="b")
@@ -74,7 +74,7 @@ def test_it_aggregates_every_selector_with_one_query_per_metric_name(django_asse
     ten_all = Selector(name="system.cpu_percent", window=timedelta(minutes=10))
     memory = Selector(name="system.memory_percent", window=timedelta(minutes=1))
     empty = Selector(name="system.cpu_percent", window=timedelta(minutes=5), source="nowhere")
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         results = window_aggregates([five_a, ten_all, memory, empty], now=now)
     a = results[five_a]
     assert (a.count, a.avg, a.min, a.max, a.last) == (4, 25.0, 10, 40, 40)
@@ -82,6 +82,35 @@ def test_it_aggregates_every_selector_with_one_query_per_metric_name(django_asse
     assert (results[ten_all].count, results[ten_all].max, results[ten_all].last) == (6, 1000, 1000)
     assert results[memory].get("last") == 70
     assert (results[empty].count, results[empty].avg, results[empty].p95) == (0, None, None)
+
+
+def test_it_splits_many_window_shapes_over_queries_and_keeps_each_answer_apart(django_assert_num_queries):
+    now = at(3600)
+    for minute in range(60):
+        make([(minute * 60, minute)], source="a")
+        make([(minute * 60 + 30, 100 + minute)], source="b")
+        MetricFactory(name="system.memory_percent", timestamp=at(minute * 60), value=1000 + minute)
+    windows = range(1, SHAPES_PER_QUERY + 4)  # more shapes than one query takes
+    selectors = [
+        Selector(name=name, window=timedelta(minutes=m), source=source)
+        for m in windows
+        for name, source in (
+            ("system.cpu_percent", "a"),
+            ("system.cpu_percent", "b"),
+            ("system.memory_percent", ""),
+        )
+    ]
+    shapes = 3 * len(windows)  # every selector differs from the others in window or source
+    with django_assert_num_queries(-(-shapes // SHAPES_PER_QUERY)):
+        results = window_aggregates(selectors, now=now)
+    for m in windows:
+        # (now - m minutes, now]: the points of the last m minutes, the one at the boundary too.
+        a = results[Selector(name="system.cpu_percent", window=timedelta(minutes=m), source="a")]
+        b = results[Selector(name="system.cpu_percent", window=timedelta(minutes=m), source="b")]
+        memory = results[Selector(name="system.memory_percent", window=timedelta(minutes=m))]
+        assert (a.count, a.min, a.last) == (m, 60 - m, 59)
+        assert (b.count, b.min, b.last) == (m, 160 - m, 159)
+        assert (memory.count, memory.min, memory.max) == (m, 1060 - m, 1059)
 
 
 def test_it_matches_tags_as_keys_even_when_a_key_looks_like_a_lookup():
