@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from core.pagination import CheapPaginator
-from monitoring.models import HourRollup, Metric, MinuteRollup, RollupCursor
+from monitoring.models import HourNameRollup, HourRollup, Metric, MinuteNameRollup, MinuteRollup, RollupCursor
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -27,6 +27,15 @@ class MetricAdmin(ReadOnlyAdmin):
 class RollupAdmin(ReadOnlyAdmin):
     list_display = ["bucket_start", "name", "source", "endpoint", "count", "minimum", "maximum", "p95"]
     list_filter = ["metric_type"]
+    search_fields = ["=name"]
+    show_full_result_count = False
+    paginator = CheapPaginator
+    ordering = ["-bucket_start"]
+
+
+@admin.register(MinuteNameRollup, HourNameRollup)
+class NameRollupAdmin(ReadOnlyAdmin):
+    list_display = ["bucket_start", "name", "count", "minimum", "maximum", "p95"]
     search_fields = ["=name"]
     show_full_result_count = False
     paginator = CheapPaginator

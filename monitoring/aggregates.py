@@ -1,15 +1,17 @@
 """Database expressions the metric queries share, written for PostgreSQL and SQLite.
 
-p95 is the continuous 95th percentile (linear interpolation between the two nearest ranks),
-the definition of PostgreSQL's percentile_cont. SQLite has no percentile function, so the same
-maths runs inside SQLite as an application-defined aggregate (registered on the connection
-the first time a query uses it): still one GROUP BY in the database, no rows shipped to Django.
+Percentiles are continuous (linear interpolation between the two nearest ranks), the definition
+of PostgreSQL's percentile_cont. SQLite has no percentile function, so the same maths runs inside
+SQLite as an application-defined aggregate (registered on the connection the first time a query
+uses it): still one GROUP BY in the database, no rows shipped to Django.
 """
 
 import math
 from collections.abc import Sequence
 
 from django.db.models import Aggregate, FloatField, Func, IntegerField
+
+from monitoring import sketch
 
 
 def percentile_cont(values: Sequence[float], fraction: float) -> float | None:
@@ -23,16 +25,18 @@ def percentile_cont(values: Sequence[float], fraction: float) -> float | None:
     return ordered[lower] + (position - lower) * (ordered[upper] - ordered[lower])
 
 
-class _SqliteP95:
+class _SqlitePercentile:
     def __init__(self):
         self.values: list[float] = []
+        self.fraction = 0.5
 
-    def step(self, value):
+    def step(self, value, fraction):
+        self.fraction = fraction
         if value is not None:
             self.values.append(value)
 
     def finalize(self):
-        return percentile_cont(self.values, 0.95)
+        return percentile_cont(self.values, self.fraction)
 
 
 class _SqliteLast:
@@ -56,7 +60,8 @@ def _ensure_sqlite_functions(connection) -> None:
     raw = connection.connection
     # Remember the raw connection itself (not its id, which a later connection may reuse).
     if getattr(connection, "_vigil_functions_on", None) is not raw:
-        raw.create_aggregate("vigil_p95", 1, _SqliteP95)
+        raw.create_aggregate("vigil_percentile", 2, _SqlitePercentile)
+        raw.create_function("vigil_sketch_code", 1, sketch.value_code, deterministic=True)
         raw.create_aggregate("vigil_last", 2, _SqliteLast)
         connection._vigil_functions_on = raw
 
@@ -69,15 +74,58 @@ def _as_plain_call(aggregate: Aggregate, compiler, connection, function: str):
     return Aggregate.as_sql(clone, compiler, connection)
 
 
-class P95(Aggregate):
-    name = "P95"
+class Percentile(Aggregate):
+    """Percentile(value, fraction): the continuous percentile, exact, over raw points."""
+
+    name = "Percentile"
     function = "percentile_cont"
-    template = "%(function)s(0.95) WITHIN GROUP (ORDER BY %(expressions)s)"
     output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, **extra)
+        self.fraction = float(fraction)
+        if not 0 <= self.fraction <= 1:
+            raise ValueError("a percentile's fraction lies between 0 and 1")
+
+    def as_sql(self, compiler, connection, **extra_context):
+        # The fraction is our own float, written as a literal: PostgreSQL needs it constant per
+        # aggregate, and a literal keeps the statement text (and its plan) the same every time.
+        # Set on a copy, not passed as template=: with a FILTER, Aggregate.as_sql passes its own.
+        clone = self.copy()
+        clone.template = f"%(function)s({self.fraction!r}) WITHIN GROUP (ORDER BY %(expressions)s)"
+        return Aggregate.as_sql(clone, compiler, connection)
 
     def as_sqlite(self, compiler, connection, **extra_context):
         _ensure_sqlite_functions(connection)
-        return _as_plain_call(self, compiler, connection, "vigil_p95")
+        clone = self.copy()
+        clone.function = "vigil_percentile"
+        clone.template = f"%(function)s(%(expressions)s, {self.fraction!r})"
+        return Aggregate.as_sql(clone, compiler, connection)
+
+
+def P95(expression, **extra) -> Percentile:  # noqa: N802 - reads as the aggregate it builds
+    return Percentile(expression, 0.95, **extra)
+
+
+class SketchCode(Func):
+    """A value's bin code in the quantile sketch (monitoring/sketch.py), computed where the
+    points are, so a rollup groups by it and counts instead of shipping every value."""
+
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        low, log_gamma, base = sketch.MIN_MAGNITUDE, sketch.LOG_GAMMA, sketch.CODE_BASE
+        code = f"(ceil(ln(abs({sql})) / {log_gamma!r})::integer + {base})"
+        return (
+            f"(CASE WHEN {sql} >= {low!r} THEN {code} WHEN {sql} <= -{low!r} THEN -{code} ELSE 0 END)",
+            [*params, *params, *params, *params],
+        )
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        _ensure_sqlite_functions(connection)
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"vigil_sketch_code({sql})", params
 
 
 class Last(Aggregate):

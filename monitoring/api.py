@@ -196,7 +196,7 @@ class NewestFirst(CursorPagination):
 
 class MetricQueryView(generics.ListAPIView):
     """Raw points (newest first, cursor-paginated), or with ?interval=1m|5m|1h|1d buckets
-    (count, avg, min, max, p95) over [since, until] (default: the last 24 h)."""
+    (count, avg, min, max, p50, p90, p95, p99) over [since, until] (default: the last 24 h)."""
 
     serializer_class = MetricSerializer
     pagination_class = NewestFirst

@@ -1,14 +1,17 @@
 """The metric time series (the specification's SystemMetrics) and its rollups.
 
 Raw points live in Metric; MinuteRollup and HourRollup hold one row per series and period
-(count, sum, min, max, p95) so a 24 h or 30 d chart reads a few thousand rollup rows instead of
-millions of raw points. RollupCursor records how far each resolution is rolled up: chart
-queries read rollups before it and raw points after it.
+(count, sum, min, max and a mergeable quantile sketch), and MinuteNameRollup and HourNameRollup
+one row per metric name and period across its series, so a 24 h or 30 d chart reads a few
+thousand rollup rows instead of millions of raw points. RollupCursor records how far each
+resolution is rolled up: chart queries read rollups before it and raw points after it.
 """
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from monitoring import sketch
 
 
 class MetricType(models.TextChoices):
@@ -65,22 +68,42 @@ class Metric(models.Model):
         return f"{self.name}={self.value:g}{self.unit} @ {self.timestamp:%Y-%m-%d %H:%M:%S}"
 
 
-class Rollup(models.Model):
+class RollupValues(models.Model):
+    """What a rollup row knows of its points: count, sum, minimum, maximum, and a quantile sketch
+    (monitoring/sketch.py) that merges with other rows' sketches, so any percentile over any
+    set of rows is within the sketch's accuracy of the exact one."""
+
+    bucket_start = models.DateTimeField()
+    count = models.PositiveBigIntegerField()
+    total = models.FloatField(help_text="Sum of the values, so averages merge exactly.")
+    minimum = models.FloatField()
+    maximum = models.FloatField()
+    sketch = models.BinaryField(default=b"", help_text="Point counts per logarithmic bin.")
+
+    class Meta:
+        abstract = True
+
+    @property
+    def average(self) -> float:
+        return self.total / self.count if self.count else 0.0
+
+    @property
+    def p95(self) -> float | None:
+        if not self.sketch:
+            return None
+        return sketch.quantiles(bytes(self.sketch), low=self.minimum, high=self.maximum)["p95"]
+
+
+class Rollup(RollupValues):
     """Aggregates of one series (name, type, category, unit, source, endpoint) over one period.
     Tags are not part of a series: a query filtering on a tag reads raw points."""
 
-    bucket_start = models.DateTimeField()
     name = models.CharField(max_length=200)
     metric_type = models.CharField(max_length=20, choices=MetricType.choices)
     category = models.CharField(max_length=50)
     unit = models.CharField(max_length=20, blank=True, default="")
     source = models.CharField(max_length=100, blank=True, default="")
     endpoint = models.CharField(max_length=200, blank=True, default="")
-    count = models.PositiveBigIntegerField()
-    total = models.FloatField(help_text="Sum of the values, so averages merge exactly.")
-    minimum = models.FloatField()
-    maximum = models.FloatField()
-    p95 = models.FloatField()
 
     SERIES_FIELDS = ["name", "metric_type", "category", "unit", "source", "endpoint"]
 
@@ -89,10 +112,6 @@ class Rollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.source} {self.bucket_start:%Y-%m-%d %H:%M} n={self.count}"
-
-    @property
-    def average(self) -> float:
-        return self.total / self.count if self.count else 0.0
 
 
 class MinuteRollup(Rollup):
@@ -116,6 +135,35 @@ class HourRollup(Rollup):
             )
         ]
         indexes = [models.Index(fields=["bucket_start"], name="hour_rollup_time")]  # purge
+
+
+class NameRollup(RollupValues):
+    """All series of one metric name together over one period: the chart of a metric across
+    every source reads one row per bucket here instead of merging a row per series."""
+
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.name} (all series) {self.bucket_start:%Y-%m-%d %H:%M} n={self.count}"
+
+
+class MinuteNameRollup(NameRollup):
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["name", "bucket_start"], name="minute_name_rollup_unique")
+        ]
+        indexes = [models.Index(fields=["bucket_start"], name="minute_name_rollup_time")]  # purge
+
+
+class HourNameRollup(NameRollup):
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["name", "bucket_start"], name="hour_name_rollup_unique")
+        ]
+        indexes = [models.Index(fields=["bucket_start"], name="hour_name_rollup_time")]  # purge
 
 
 class RollupCursor(models.Model):

@@ -9,14 +9,13 @@
   p95) for a chart. Buckets before the rollup cursor come from the minute (1m, 5m) or hour
   (1h, 1d) rollups, later ones from raw points, so a chart is both cheap and current.
 
-p95 is computed in the database: percentile_cont on PostgreSQL, the same formula as a
-registered aggregate on SQLite (see aggregates.py). From rollups it is exact when a bucket holds
-one rollup row (one series, interval = rollup resolution). A bucket merged from several rollup
-rows (several series, or 1 m rollups in a 5 m bucket) reports the count-weighted mean of their
-p95s, an estimate: percentiles do not merge exactly without the raw points. (The largest of
-them, a strict upper bound, overstated the p95 of ten similar sources by up to 70 % in
-bench/metrics_chart.py; the weighted mean stays close.) Counts, averages, minima and maxima
-merge exactly. Alerts need exact figures and read raw points (window_aggregates).
+Percentiles (p50, p90, p95, p99) from raw points are exact, computed in the database:
+percentile_cont on PostgreSQL, the same formula as a registered aggregate on SQLite (see
+aggregates.py). From rollups they come from the rows' quantile sketches (sketch.py), merged for
+a bucket that spans several rows, and are within the sketch's accuracy (0.5 %) of the exact
+figure over the same points whatever is merged. A chart filtered by name only reads the per-name
+rollups (one row per bucket); a narrower filter reads the per-series rows and merges them.
+Counts, averages, minima and maxima merge exactly. Alerts read raw points (window_aggregates).
 """
 
 from collections.abc import Iterable
@@ -24,14 +23,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from django.db import connections
-from django.db.models import Avg, Count, F, Max, Min, Q, Sum
+from django.db.models import Avg, Count, Max, Min, Q, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
-from monitoring.aggregates import P95, EpochBucket, Last
-from monitoring.models import HourRollup, Metric, MinuteRollup, RollupCursor
+from monitoring import sketch
+from monitoring.aggregates import P95, EpochBucket, Last, Percentile
+from monitoring.models import HourNameRollup, HourRollup, Metric, MinuteNameRollup, MinuteRollup, RollupCursor
 
+_NO_PERCENTILES = dict.fromkeys(sketch.QUANTILES)
 INTERVALS: dict[str, int] = {"1m": 60, "5m": 300, "1h": 3600, "1d": 86400}
 MAX_BUCKETS = 10_000
 AGGREGATE_FUNCTIONS = ("count", "avg", "min", "max", "p95", "last", "sum")
@@ -205,7 +206,10 @@ class Bucket:
     avg: float | None
     min: float | None
     max: float | None
-    p95: float | None
+    p50: float | None = None
+    p90: float | None = None
+    p95: float | None = None
+    p99: float | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -214,7 +218,10 @@ class Bucket:
             "avg": self.avg,
             "min": self.min,
             "max": self.max,
+            "p50": self.p50,
+            "p90": self.p90,
             "p95": self.p95,
+            "p99": self.p99,
         }
 
 
@@ -250,36 +257,59 @@ def _start(epoch) -> datetime:
 
 
 def _raw_buckets(q: Q, start: datetime, end: datetime, seconds: int) -> list[Bucket]:
+    percentiles = {label: Percentile("value", fraction) for label, fraction in sketch.QUANTILES.items()}
     queryset = (
         Metric.objects.filter(q, timestamp__gte=start, timestamp__lt=end)
         .values(bucket=EpochBucket("timestamp", seconds))
-        .annotate(n=Count("id"), avg=Avg("value"), low=Min("value"), high=Max("value"), p95=P95("value"))
+        .annotate(n=Count("id"), avg=Avg("value"), low=Min("value"), high=Max("value"), **percentiles)
         .order_by("bucket")
     )
-    rows = _fetch(queryset, ["bucket", "n", "avg", "low", "high", "p95"])
-    return [Bucket(_start(bucket), n, avg, low, high, p95) for bucket, n, avg, low, high, p95 in rows]
+    rows = _fetch(queryset, ["bucket", "n", "avg", "low", "high", *percentiles])
+    return [Bucket(_start(bucket), n, avg, low, high, *exact) for bucket, n, avg, low, high, *exact in rows]
+
+
+def _merged_bucket(start: datetime, rows: list[tuple]) -> Bucket:
+    """One chart bucket from the rollup rows (count, total, low, high, sketch) that fall in it."""
+    if len(rows) == 1:
+        count, total, low, high, blob = rows[0]
+        estimates = sketch.quantiles(blob, low=low, high=high) if blob else _NO_PERCENTILES
+        return Bucket(start, count, total / count, low, high, **estimates)
+    count = sum(row[0] for row in rows)
+    low, high = min(row[2] for row in rows), max(row[3] for row in rows)
+    blobs = [row[4] for row in rows if row[4]]
+    # Rows rolled up before rollups kept sketches have none: such a bucket has no percentiles.
+    estimates = (
+        sketch.quantiles_of_counts(sketch.merge_counts(blobs), low=low, high=high)
+        if blobs
+        else _NO_PERCENTILES
+    )
+    return Bucket(start, count, sum(row[1] for row in rows) / count, low, high, **estimates)
 
 
 def _rollup_buckets(model, q: Q, start: datetime, end: datetime, seconds: int) -> list[Bucket]:
+    """Chart buckets from rollup rows: the rows of each bucket are added up, their sketches merged
+    (a bucket of one row, the usual case, reads its sketch as it is)."""
     queryset = (
-        model.objects.filter(q, bucket_start__gte=start, bucket_start__lt=end)
-        .values(bucket=EpochBucket("bucket_start", seconds))
-        .annotate(
-            n=Sum("count"),
-            total=Sum("total"),
-            low=Min("minimum"),
-            high=Max("maximum"),
-            weighted_p95=Sum(F("p95") * F("count")),
-        )
+        model.objects.filter(q, bucket_start__gte=start, bucket_start__lt=end, count__gt=0)
+        .annotate(bucket=EpochBucket("bucket_start", seconds))
         .order_by("bucket")
     )
-    rows = _fetch(queryset, ["bucket", "n", "total", "low", "high", "weighted_p95"])
-    # SUM of a bigint is numeric (Decimal) on PostgreSQL: the count goes through int().
-    return [
-        Bucket(_start(bucket), int(n), total / int(n), low, high, weighted / int(n))
-        for bucket, n, total, low, high, weighted in rows
-        if n
-    ]
+    rows = _fetch(queryset, ["bucket", "count", "total", "minimum", "maximum", "sketch"])
+    buckets, group, current = [], [], None
+    for bucket, *values in rows:
+        if bucket != current and group:
+            buckets.append(_merged_bucket(_start(current), group))
+            group = []
+        current = bucket
+        group.append(values)
+    if group:
+        buckets.append(_merged_bucket(_start(current), group))
+    return buckets
+
+
+def _reads_whole_names(series: SeriesFilter) -> bool:
+    """Whether only the metric name narrows the series, so the per-name rollups answer."""
+    return not (series.metric_types or series.category or series.source or series.endpoint or series.tag)
 
 
 def metric_buckets(
@@ -300,11 +330,12 @@ def metric_buckets(
     split = start
     # A tag is not part of a rollup series, so a tag filter reads raw points only.
     if use_rollups and series.tag is None:
-        model, resolution = (
-            (MinuteRollup, RollupCursor.Resolution.MINUTE)
-            if seconds < 3600
-            else (HourRollup, RollupCursor.Resolution.HOUR)
-        )
+        minute = seconds < 3600
+        resolution = RollupCursor.Resolution.MINUTE if minute else RollupCursor.Resolution.HOUR
+        if _reads_whole_names(series):
+            model = MinuteNameRollup if minute else HourNameRollup
+        else:
+            model = MinuteRollup if minute else HourRollup
         cursor = rolled_up_until(resolution)
         if cursor is not None:
             # Only buckets wholly before the cursor are complete in the rollups.

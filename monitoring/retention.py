@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from core.batches import delete_in_batches
 from monitoring.ingest import INGEST_KEY_DAYS
-from monitoring.models import HourRollup, IngestKey, Metric, MinuteRollup
+from monitoring.models import HourNameRollup, HourRollup, IngestKey, Metric, MinuteNameRollup, MinuteRollup
 from monitoring.partitions import metric_partitions_drop, partitioned
 
 
@@ -26,15 +26,17 @@ def metrics_purge(now: datetime | None = None) -> dict[str, int]:
         raw = {"raw metric points": raw_deleted, "raw metric day partitions": days_dropped}
     else:
         raw = {"raw metric points": delete_in_batches(Metric.objects.filter(timestamp__lt=raw_cutoff))}
+    minute_cutoff = older_than(settings.METRIC_MINUTE_ROLLUP_RETENTION_DAYS)
+    hour_cutoff = older_than(settings.METRIC_HOUR_ROLLUP_RETENTION_DAYS)
     return {
         **raw,
-        "minute rollups": delete_in_batches(
-            MinuteRollup.objects.filter(
-                bucket_start__lt=older_than(settings.METRIC_MINUTE_ROLLUP_RETENTION_DAYS)
-            )
+        "minute rollups": delete_in_batches(MinuteRollup.objects.filter(bucket_start__lt=minute_cutoff)),
+        "minute rollups per name": delete_in_batches(
+            MinuteNameRollup.objects.filter(bucket_start__lt=minute_cutoff)
         ),
-        "hour rollups": delete_in_batches(
-            HourRollup.objects.filter(bucket_start__lt=older_than(settings.METRIC_HOUR_ROLLUP_RETENTION_DAYS))
+        "hour rollups": delete_in_batches(HourRollup.objects.filter(bucket_start__lt=hour_cutoff)),
+        "hour rollups per name": delete_in_batches(
+            HourNameRollup.objects.filter(bucket_start__lt=hour_cutoff)
         ),
     }
 

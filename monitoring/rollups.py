@@ -1,7 +1,8 @@
 """Keep the minute and hour rollups up to date (the rollup_metrics job and command).
 
-Each run upserts the rollup rows of a time range computed from raw points in one GROUP BY, then
-moves the resolution's cursor forward, in one transaction. It is idempotent (recomputing a bucket
+Each run upserts the rollup rows of a time range computed from raw points (one GROUP BY for the
+aggregates, one for the sketches' bin counts), and the per-name rows merged from them, then moves
+the resolution's cursor forward, in one transaction. It is idempotent (recomputing a bucket
 writes the same row) and safe twice at once: rows are upserted in a fixed key order, so two runs
 take row locks in the same order and cannot deadlock; the cursor only ever moves forward
 (conditional UPDATE ... WHERE rolled_up_until < new).
@@ -12,14 +13,25 @@ Points ingested later than that (a backfill) reach the rollups with
 `manage.py rollup_metrics --since <ISO time>`, which recomputes every bucket from then on.
 """
 
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
-from monitoring.aggregates import P95, EpochBucket
-from monitoring.models import HourRollup, Metric, MinuteRollup, Rollup, RollupCursor
+from monitoring import sketch
+from monitoring.aggregates import EpochBucket, SketchCode
+from monitoring.models import (
+    HourNameRollup,
+    HourRollup,
+    Metric,
+    MinuteNameRollup,
+    MinuteRollup,
+    NameRollup,
+    Rollup,
+    RollupCursor,
+)
 from monitoring.queries import floor_time, rolled_up_until
 
 MINUTE_LOOKBACK = timedelta(minutes=10)
@@ -28,7 +40,26 @@ HOUR_LOOKBACK = timedelta(hours=2)
 MINUTE_MAX_SPAN = timedelta(hours=6)
 HOUR_MAX_SPAN = timedelta(days=3)
 UNIQUE_FIELDS = ["name", "bucket_start", "metric_type", "category", "unit", "source", "endpoint"]
-VALUE_FIELDS = ["count", "total", "minimum", "maximum", "p95"]
+NAME_UNIQUE_FIELDS = ["name", "bucket_start"]
+VALUE_FIELDS = ["count", "total", "minimum", "maximum", "sketch"]
+NAME_MODELS: dict[type[Rollup], type[NameRollup]] = {
+    MinuteRollup: MinuteNameRollup,
+    HourRollup: HourNameRollup,
+}
+
+
+def _bin_counts(start: datetime, end: datetime, seconds: int) -> dict[tuple, dict[int, int]]:
+    """(series fields..., bucket) -> {sketch code: points}, binned and counted in the database."""
+    rows = (
+        Metric.objects.filter(timestamp__gte=start, timestamp__lt=end)
+        .values_list(*Rollup.SERIES_FIELDS, EpochBucket("timestamp", seconds), SketchCode("value"))
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts: dict[tuple, dict[int, int]] = defaultdict(dict)
+    for *key, code, n in rows:
+        counts[tuple(key)][code] = n
+    return counts
 
 
 def rollup_rows(model: type[Rollup], *, start: datetime, end: datetime, seconds: int) -> list[Rollup]:
@@ -36,9 +67,10 @@ def rollup_rows(model: type[Rollup], *, start: datetime, end: datetime, seconds:
     rows = (
         Metric.objects.filter(timestamp__gte=start, timestamp__lt=end)
         .values(*Rollup.SERIES_FIELDS, bucket=EpochBucket("timestamp", seconds))
-        .annotate(n=Count("id"), total=Sum("value"), low=Min("value"), high=Max("value"), p95=P95("value"))
+        .annotate(n=Count("id"), total=Sum("value"), low=Min("value"), high=Max("value"))
         .order_by()
     )
+    bins = _bin_counts(start, end, seconds)
     objects = [
         model(
             bucket_start=datetime.fromtimestamp(row["bucket"], tz=UTC),
@@ -46,12 +78,36 @@ def rollup_rows(model: type[Rollup], *, start: datetime, end: datetime, seconds:
             total=row["total"],
             minimum=row["low"],
             maximum=row["high"],
-            p95=row["p95"],
+            sketch=sketch.encode_counts(bins[(*(row[f] for f in Rollup.SERIES_FIELDS), row["bucket"])]),
             **{f: row[f] for f in Rollup.SERIES_FIELDS},
         )
         for row in rows
     ]
     objects.sort(key=lambda r: tuple(str(getattr(r, f)) for f in UNIQUE_FIELDS))
+    return objects
+
+
+def name_rollup_rows(model: type[NameRollup], series_rows: list[Rollup]) -> list[NameRollup]:
+    """One row per (name, bucket) merging that name's series rows: counts and sums add, minima
+    and maxima compare, sketches merge exactly."""
+    groups: dict[tuple[str, datetime], list[Rollup]] = defaultdict(list)
+    for row in series_rows:
+        groups[(row.name, row.bucket_start)].append(row)
+    objects = [
+        model(
+            name=name,
+            bucket_start=bucket_start,
+            count=sum(r.count for r in rows),
+            total=sum(r.total for r in rows),
+            minimum=min(r.minimum for r in rows),
+            maximum=max(r.maximum for r in rows),
+            sketch=rows[0].sketch
+            if len(rows) == 1
+            else sketch.encode_counts(sketch.merge_counts(r.sketch for r in rows)),
+        )
+        for (name, bucket_start), rows in groups.items()
+    ]
+    objects.sort(key=lambda r: (r.name, r.bucket_start))
     return objects
 
 
@@ -62,6 +118,14 @@ def _upsert(model: type[Rollup], start: datetime, end: datetime, seconds: int) -
         batch_size=1000,
         update_conflicts=True,
         unique_fields=UNIQUE_FIELDS,
+        update_fields=VALUE_FIELDS,
+    )
+    name_model = NAME_MODELS[model]
+    name_model.objects.bulk_create(
+        name_rollup_rows(name_model, objects),
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=NAME_UNIQUE_FIELDS,
         update_fields=VALUE_FIELDS,
     )
     return len(objects)

@@ -137,17 +137,33 @@ def test_it_refuses_too_many_buckets():
         metric_buckets(SeriesFilter(), since=T0 - timedelta(days=30), until=T0, interval="1m")
 
 
-def test_it_merges_rollup_rows_exactly_except_p95_which_is_count_weighted():
-    make([(0, 1), (1, 2), (2, 3), (3, 4), (4, 10)], source="a")  # p95 8.8
-    make([(5, 100), (6, 200)], source="b")  # p95 195
+def _percentiles(bucket) -> list:
+    return [bucket.p50, bucket.p90, bucket.p95, bucket.p99]
+
+
+@pytest.mark.parametrize("series", [SeriesFilter(), SeriesFilter(metric_types=(MetricType.SYSTEM,))])
+def test_it_merges_rollup_rows_into_percentiles_of_all_their_points(series):
+    make([(0, 1), (1, 2), (2, 3), (3, 4), (4, 10)], source="a")  # alone: p95 8.8
+    make([(5, 100), (6, 200)], source="b")  # alone: p95 195
     metrics_rollup_until_current(now=at(120))
-    (bucket,) = metric_buckets(SeriesFilter(), since=T0, until=at(60), interval="1m").buckets
+    (bucket,) = metric_buckets(series, since=T0, until=at(60), interval="1m").buckets
     assert (bucket.count, bucket.avg, bucket.min, bucket.max) == (7, 320 / 7, 1, 200)
-    assert bucket.p95 == pytest.approx((8.8 * 5 + 195 * 2) / 7)
+    # All seven points together: p50 4, p90 100 + 0.4 * 100, p95 100 + 0.7 * 100, p99 100 + 0.94 * 100.
+    assert _percentiles(bucket) == pytest.approx([4, 140, 170, 194], rel=0.005)
+
+
+def test_it_reads_one_source_from_its_own_rollup_rows():
+    make([(0, 1), (1, 2), (2, 3), (3, 4), (4, 10)], source="a")
+    make([(5, 100), (6, 200)], source="b")
+    metrics_rollup_until_current(now=at(120))
+    result = metric_buckets(SeriesFilter(source="a"), since=T0, until=at(60), interval="1m")
+    (bucket,) = result.buckets
+    assert (result.rollup_buckets, bucket.count, bucket.max) == (1, 5, 10)
+    assert bucket.p95 == pytest.approx(8.8, rel=0.005)
 
 
 @pytest.mark.parametrize("interval", ["5m", "1d"])
-def test_it_merges_rollups_into_wider_buckets_exactly_for_all_but_p95(interval):
+def test_it_merges_rollups_into_wider_buckets_exactly_and_percentiles_within_half_a_percent(interval):
     make([(s * 37, (s * 13) % 50) for s in range(300)])  # about three hours
     window = {"since": T0, "until": at(4 * 3600), "interval": interval}
     raw = metric_buckets(SeriesFilter(), use_rollups=False, **window).buckets
@@ -158,3 +174,5 @@ def test_it_merges_rollups_into_wider_buckets_exactly_for_all_but_p95(interval):
         (b.start, b.count, b.min, b.max) for b in raw
     ]
     assert [b.avg for b in rolled.buckets] == pytest.approx([b.avg for b in raw])
+    for rolled_bucket, raw_bucket in zip(rolled.buckets, raw, strict=True):
+        assert _percentiles(rolled_bucket) == pytest.approx(_percentiles(raw_bucket), rel=0.005)

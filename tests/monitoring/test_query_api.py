@@ -59,9 +59,19 @@ def test_it_answers_buckets_computed_by_hand(api):
             "avg": 4.0,
             "min": 1.0,
             "max": 10.0,
+            "p50": 3.0,
+            "p90": pytest.approx(7.6),
             "p95": pytest.approx(8.8),
+            "p99": pytest.approx(9.76),
         },
-        {"start": "2026-11-23T10:01:00Z", "count": 1, "avg": 7.0, "min": 7.0, "max": 7.0, "p95": 7.0},
+        {
+            "start": "2026-11-23T10:01:00Z",
+            "count": 1,
+            "avg": 7.0,
+            "min": 7.0,
+            "max": 7.0,
+            **dict.fromkeys(["p50", "p90", "p95", "p99"], 7.0),
+        },
     ]
 
 
@@ -74,7 +84,13 @@ def test_it_answers_the_same_buckets_from_rollups(api):
     metrics_rollup_until_current(now=T0 + timedelta(hours=3))
     rolled = api.get(INFRA, query).json()
     assert (raw["from_rollups"], rolled["from_rollups"]) == (0, 3)
-    assert rolled["buckets"] == raw["buckets"]
+    percentiles = ["p50", "p90", "p95", "p99"]
+    assert [{k: v for k, v in b.items() if k not in percentiles} for b in rolled["buckets"]] == [
+        {k: v for k, v in b.items() if k not in percentiles} for b in raw["buckets"]
+    ]
+    for rolled_bucket, raw_bucket in zip(rolled["buckets"], raw["buckets"], strict=True):
+        for key in percentiles:
+            assert rolled_bucket[key] == pytest.approx(raw_bucket[key], rel=0.005)
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,6 @@ def _rollup(model, age: timedelta):
         total=1,
         minimum=1,
         maximum=1,
-        p95=1,
     )
 
 

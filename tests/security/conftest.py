@@ -18,7 +18,8 @@ from healthchecks.agents.services import agent_key_create, location_create, quor
 from healthchecks.models import ProbeResult
 from healthchecks.pings.models import CheckProject, Ping
 from healthchecks.pings.services import check_create, check_ping
-from monitoring.models import HourRollup, MinuteRollup, RollupCursor
+from monitoring import sketch
+from monitoring.models import HourNameRollup, HourRollup, MinuteNameRollup, MinuteRollup, RollupCursor
 from notifications.models import StaffNotification
 from oncall.models import ContactMethod, EscalationPolicy, NotificationRule
 from oncall.policies import StepSpec, policy_save
@@ -58,7 +59,10 @@ def full_world() -> dict:
         "total": 1.0,
         "minimum": 1.0,
         "maximum": 1.0,
-        "p95": 1.0,
+        "sketch": sketch.encode_counts({sketch.value_code(1.0): 1}),
+    }
+    name_rollup = {
+        k: rollup[k] for k in ("bucket_start", "name", "count", "total", "minimum", "maximum", "sketch")
     }
     world.update(
         probe=probe,
@@ -68,6 +72,8 @@ def full_world() -> dict:
         metric=MetricFactory(),
         minute_rollup=MinuteRollup.objects.create(**rollup),
         hour_rollup=HourRollup.objects.create(**rollup),
+        minute_name_rollup=MinuteNameRollup.objects.create(**name_rollup),
+        hour_name_rollup=HourNameRollup.objects.create(**name_rollup),
         cursor=RollupCursor.objects.create(resolution="minute", rolled_up_until=now - timedelta(minutes=1)),
         notice=StaffNotification.objects.create(title="Something failed", dedup_key="security-notice"),
         config=config_get(),
