@@ -8,7 +8,8 @@
 1. Writes a message to N e-mail recipients through message_enqueue (as a producer would) and
    sends them with the sweeper's code path (claim batches, one SMTP connection per batch) to an
    aiosmtpd sink running in a subprocess. Prints e-mails/s and the peak RSS of the sender.
-   Target: at least 400 e-mails/s on a 2-core machine.
+   Target: at least 1,000 e-mails/s from 2 workers on a 2-core machine. The sink offers
+   PIPELINING, as Postfix does, so the envelope of an e-mail goes in one write.
 2. Writes fan-outs of 1,000, 10,000 and 100,000 recipients (from a generator, as from a
    subscriber queryset), each in a fresh process, and prints each one's peak RSS: it must stay
    flat whatever the count.
@@ -33,6 +34,10 @@ import asyncio, socket, sys, time
 from aiosmtpd.controller import Controller
 class Sink:
     count = 0
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        # Offers pipelining, as Postfix and the large relays do.
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
     async def handle_DATA(self, server, session, envelope):
         Sink.count += len(envelope.rcpt_tos)
         return "250 OK"
@@ -154,6 +159,7 @@ def sender_process() -> None:
 def bench_send(args) -> bool:
     from django.conf import settings
 
+    from config.env import SMTP_BACKEND
     from notifications.models import Delivery
     from notifications.services import deliveries_send_due
 
@@ -161,7 +167,7 @@ def bench_send(args) -> bool:
         [sys.executable, "-c", SINK], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     port = int(sink.stdout.readline())
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = SMTP_BACKEND
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
@@ -208,7 +214,7 @@ def bench_send(args) -> bool:
         f"send: {sent} e-mails marked sent ({report.sent} here + {helper_sent} in {args.workers - 1} other "
         f"workers), {received} received by the sink, in {elapsed:.2f} s"
     )
-    print(f"send: {sent / elapsed:.0f} e-mails/s (target >= 400); peak RSS of the sender {peak_mb:.0f} MB")
+    print(f"send: {sent / elapsed:.0f} e-mails/s (target >= 1,000); peak RSS of the sender {peak_mb:.0f} MB")
     per_mail = (sender_cpu + sink_cpu) / max(sent, 1) * 1000
     print(
         f"cpu: {sender_cpu / max(sent, 1) * 1000:.2f} ms per e-mail in the senders + "
@@ -222,7 +228,7 @@ def bench_send(args) -> bool:
         f"{args.emails:,} e-mails through the outbox to a loopback SMTP sink",
         sent / elapsed,
         "e-mails/s",
-        target=(">=", 400),
+        target=(">=", 1000),
         note=f"{args.workers} sender processes; peak RSS {peak_mb:.0f} MB; "
         f"CPU estimate for two idle cores {2000 / per_mail:.0f} e-mails/s",
     )

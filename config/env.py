@@ -136,6 +136,9 @@ def env_database(name: str, default: dict) -> dict:
     return config
 
 
+SMTP_BACKEND = "notifications.smtp.PipeliningEmailBackend"
+
+
 def env_email(name: str, default: str) -> dict:
     value = raw(name) or default
     try:
@@ -144,6 +147,9 @@ def env_email(name: str, default: str) -> dict:
         raise ImproperlyConfigured(f"{name} is not a valid e-mail URL ({exc})") from None
     if config["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend":
         config["EMAIL_FILE_PATH"] = _mail_folder(name, value)
+    if config["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend":
+        # The same backend, pipelining the envelope where the server offers it.
+        config["EMAIL_BACKEND"] = SMTP_BACKEND
     return config
 
 

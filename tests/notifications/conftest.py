@@ -1,6 +1,7 @@
 import pytest
 
 from config.celery import app as celery_app
+from config.env import SMTP_BACKEND
 from tests.notifications.provider_servers import Answer, ProviderServer
 from tests.notifications.servers import HttpReceiver, start_smtp
 from tests.notifications.twilio_fakes import twilio  # noqa: F401 (a loopback Twilio)
@@ -8,9 +9,9 @@ from tests.notifications.twilio_fakes import twilio  # noqa: F401 (a loopback Tw
 
 @pytest.fixture
 def smtp(settings):
-    """A real SMTP server on loopback, and Django's SMTP backend pointed at it."""
+    """A real SMTP server on loopback offering pipelining, and the SMTP backend pointed at it."""
     controller, recorder = start_smtp()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = SMTP_BACKEND
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = controller.port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False

@@ -20,12 +20,21 @@ def free_port() -> int:
 
 
 class SmtpRecorder:
-    """Stores every accepted mail. Recipients containing "reject" get 550, "later" get 450."""
+    """Stores every accepted mail. Recipients containing "reject" get 550, "later" get 450.
+    With `pipelining`, the server advertises PIPELINING as Postfix does (aiosmtpd reads the
+    commands of a pipelined group in order from its buffer)."""
 
-    def __init__(self) -> None:
+    def __init__(self, pipelining: bool = False) -> None:
         self.messages: list[email.message.EmailMessage] = []
         self.envelopes: list[tuple[tuple, list[str]]] = []
         self.lock = threading.Lock()
+        self.pipelining = pipelining
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if "reject" in address:
@@ -49,8 +58,8 @@ class SmtpRecorder:
         return len({peer for peer, _ in self.envelopes})
 
 
-def start_smtp() -> tuple[Controller, SmtpRecorder]:
-    recorder = SmtpRecorder()
+def start_smtp(pipelining: bool = True) -> tuple[Controller, SmtpRecorder]:
+    recorder = SmtpRecorder(pipelining=pipelining)
     controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
     controller.start()
     return controller, recorder
