@@ -84,15 +84,22 @@ class _Watchdog:
         self._order = itertools.count()
         self._open: set[Deadline] = set()
         self._thread: threading.Thread | None = None
+        # When the thread will look again by itself (None: only when woken). A deadline due
+        # later needs no wake-up: a batch of sends, each under its own deadline, would otherwise
+        # switch to this thread and back once per send.
+        self._wakes_at: float | None = None
 
     def add(self, limit: Deadline) -> None:
         with self._wake:
+            while self._heap and self._heap[0][2] not in self._open:
+                heapq.heappop(self._heap)  # finished in time
             heapq.heappush(self._heap, (limit.expires_at, next(self._order), limit))
             self._open.add(limit)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="socket-deadlines", daemon=True)
                 self._thread.start()
-            self._wake.notify()
+            if self._wakes_at is None or limit.expires_at < self._wakes_at:
+                self._wake.notify()
 
     def remove(self, limit: Deadline) -> None:
         with self._wake:
@@ -104,12 +111,15 @@ class _Watchdog:
                 while self._heap and self._heap[0][2] not in self._open:
                     heapq.heappop(self._heap)  # finished in time
                 if not self._heap:
+                    self._wakes_at = None
                     self._wake.wait()
                     continue
                 expires_at, _, limit = self._heap[0]
                 pause = expires_at - time.monotonic()
                 if pause > 0:
+                    self._wakes_at = expires_at
                     self._wake.wait(pause)
+                    self._wakes_at = None
                     continue
                 heapq.heappop(self._heap)
                 self._open.discard(limit)
