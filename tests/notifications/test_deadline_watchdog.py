@@ -4,7 +4,6 @@ import time
 
 from core.deadline import deadline
 
-
 _ACCEPTED: list = []  # held for the whole run, so the accepted sides stay open and silent
 
 
