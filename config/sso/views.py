@@ -153,7 +153,8 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
 
 def sso_logout(request: HttpRequest) -> HttpResponse:
     """The admin's logout, then (for a single sign-on session that has one) the provider's
-    end_session_endpoint, so the browser does not walk straight back in (RP-initiated logout)."""
+    end_session_endpoint, so the browser does not walk straight back in (RP-initiated logout).
+    The browser gets there from a page that refreshes to it (templates/admin/sso_logged_out.html)."""
     id_token = (
         request.session.get(ID_TOKEN_KEY) if request.session.get(AUTH_METHOD_KEY) == AUTH_METHOD else None
     )
@@ -174,4 +175,10 @@ def sso_logout(request: HttpRequest) -> HttpResponse:
         }
     )
     separator = "&" if "?" in end_session else "?"
-    return HttpResponseRedirect(f"{end_session}{separator}{query}")
+    context = {
+        **admin.site.each_context(request),
+        "title": "Logged out",
+        "end_session_url": f"{end_session}{separator}{query}",
+        "provider_name": settings.OIDC_PROVIDER_NAME,
+    }
+    return TemplateResponse(request, "admin/sso_logged_out.html", context)
