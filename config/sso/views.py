@@ -19,12 +19,12 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
 
 from config.sso import AUTH_METHOD, AUTH_METHOD_KEY, sso_enabled
 from config.sso.id_token import TokenRefused, id_token_claims
 from config.sso.provider import ProviderError, ProviderRefused, pkce_challenge, provider, token_request
 from config.sso.services import SignInRefused, sso_sign_in
+from core.views import read_only
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,11 @@ def _next_url(request: HttpRequest) -> str:
     return reverse("admin:index")
 
 
+# read_only: GET and HEAD, other methods a 405 before any CSRF check. Neither route takes a form:
+# the state kept in the session is what ties a callback to the browser that started it (so
+# nobody can log a victim in as someone else), which a CSRF token would only repeat.
 @never_cache
-@require_GET
+@read_only
 def sso_login(request: HttpRequest) -> HttpResponse:
     if not sso_enabled():
         raise Http404("Single sign-on is not configured.")
@@ -104,7 +107,7 @@ def _flow_take(request: HttpRequest, state: str) -> dict | None:
 
 
 @never_cache
-@require_GET
+@read_only
 def sso_callback(request: HttpRequest) -> HttpResponse:
     if not sso_enabled():
         raise Http404("Single sign-on is not configured.")
