@@ -12,7 +12,7 @@ import base64
 import hashlib
 import ipaddress
 from dataclasses import asdict, dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 import jwt
 import requests
@@ -211,12 +211,20 @@ def token_request(*, code: str, redirect_uri: str, code_verifier: str) -> str:
         "client_secret_basic" in found.token_auth_methods
         or "client_secret_post" not in found.token_auth_methods
     ):
-        auth = (settings.OIDC_CLIENT_ID, settings.OIDC_CLIENT_SECRET)
+        # RFC 6749 2.3.1: both are form-encoded before they are put in the Basic header, so a
+        # secret with ":" or "%" in it reaches the provider intact.
+        auth = (quote_plus(settings.OIDC_CLIENT_ID), quote_plus(settings.OIDC_CLIENT_SECRET))
     else:
         data.update(client_id=settings.OIDC_CLIENT_ID, client_secret=settings.OIDC_CLIENT_SECRET)
     status, document = exchange("POST", found.token_endpoint, data=data, auth=auth)
+    error = document.get("error") if isinstance(document, dict) else None
+    if status == 401 or error == "invalid_client":
+        # Vigil's own registration is wrong, not the person's sign-in: nothing they can retry.
+        raise ProviderError(
+            f"{_host(found.token_endpoint)} refused Vigil's client credentials "
+            "(an administrator must check OIDC_CLIENT_ID and OIDC_CLIENT_SECRET)"
+        )
     if 400 <= status < 500:
-        error = document.get("error") if isinstance(document, dict) else None
         told = error if isinstance(error, str) and error.replace("_", "").isalpha() else f"HTTP {status}"
         raise ProviderRefused(f"The provider refused the sign-in ({told[:40]}).")
     token = document.get("id_token") if isinstance(document, dict) else None

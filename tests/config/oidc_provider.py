@@ -19,7 +19,7 @@ import secrets
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 
 import jwt
 import pytest
@@ -68,6 +68,7 @@ class OidcProvider:
         self.sign_with_wrong_key = False
         self.expired = False
         self.audience = CLIENT_ID
+        self.client_secret = CLIENT_SECRET
         self.stall: dict[str, float] = {}
         self.junk: dict[str, tuple[int, bytes]] = {}
         self.codes: dict[str, dict] = {}
@@ -126,8 +127,16 @@ class OidcProvider:
         return jwt.encode(claims, key.private, algorithm="RS256", headers={"kid": self.key.kid})
 
     def token(self, form: dict, authorization: str) -> tuple[int, dict]:
-        expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
-        if authorization != expected:
+        # RFC 6749 2.3.1: the id and the secret are form-encoded inside the Basic credentials.
+        scheme, _, credentials = authorization.partition(" ")
+        try:
+            user, _, password = base64.b64decode(credentials).decode().partition(":")
+        except ValueError:
+            user = password = ""
+        if scheme != "Basic" or (unquote_plus(user), unquote_plus(password)) != (
+            CLIENT_ID,
+            self.client_secret,
+        ):
             return 401, {"error": "invalid_client"}
         grant = self.codes.get(form.get("code", ""))
         if form.get("grant_type") != "authorization_code" or grant is None or grant["used"]:

@@ -64,6 +64,19 @@ def test_it_audits_the_first_sign_in(client, sso):
     assert entry.path == "/sso/callback"
 
 
+def test_it_sends_a_client_secret_with_any_characters_intact(client, sso, settings):
+    settings.OIDC_CLIENT_SECRET = sso.client_secret = "se:cr%et+/ with space"
+    assert sign_in(client).status_code == 302
+
+
+def test_it_shows_502_when_the_provider_refuses_vigils_client_secret(client, sso, settings):
+    settings.OIDC_CLIENT_SECRET = "not-the-registered-secret"
+    response = sign_in(client)
+    assert response.status_code == 502
+    assert b"refused Vigil&#x27;s client credentials" in response.content
+    assert not _logged_in(client)
+
+
 def test_it_finds_the_user_again_by_subject_when_their_name_changes(client, sso):
     sign_in(client)
     sso.person = {**sso.person, "preferred_username": "alice.smith", "email": "a.smith@example.com"}
