@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import TokenProxy
 
 from config import api_keys
 from config.api_keys_api import api_key_state
-from config.models import ApiKey, AuditEntry, OperationsConfig
+from config.models import ApiKey, AuditEntry, OperationsConfig, SsoIdentity
 from config.runtime_config import config_get
 
 
@@ -228,3 +228,22 @@ class LegacyTokenAdmin(TokenAdmin):
 
 admin.site.unregister(TokenProxy)
 admin.site.register(TokenProxy, LegacyTokenAdmin)
+
+
+@admin.register(SsoIdentity)
+class SsoIdentityAdmin(admin.ModelAdmin):
+    """Who signs in through the identity provider as whom. Made by the first sign-in, never by
+    hand; deleting a link (with the permission) makes that person's next sign-in a new user."""
+
+    list_display = ["user", "subject", "issuer", "created_at", "last_sign_in_at"]
+    list_filter = ["issuer", "last_sign_in_at"]
+    search_fields = ["user__username", "user__email", "subject"]
+    list_select_related = ["user"]
+    fields = ["user", "issuer", "subject", "created_at", "last_sign_in_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -129,10 +129,33 @@ def _write(instance: Model, action: str, before: dict | None, after: dict | None
             return  # a save that changed nothing is not a change
     elif after is not None:
         changes = {k: [None, v] for k, v in after.items() if v not in (None, "")}
-    path = request.path
-    AuditEntry.objects.create(
+    entry_write(
         actor=request.user,
-        actor_name=request.user.get_username(),
+        request=request,
+        instance=instance,
+        action=action,
+        before=before,
+        after=after,
+        changes=changes,
+    )
+
+
+def entry_write(
+    *,
+    actor,
+    request: HttpRequest,
+    instance: Model,
+    action: str,
+    before: dict | None,
+    after: dict | None,
+    changes: dict,
+) -> AuditEntry:
+    """One entry, for the hooks above and for the writes they cannot see made by a staff request
+    (a single sign-on creates the user before anyone is logged in)."""
+    path = request.path
+    return AuditEntry.objects.create(
+        actor=actor,
+        actor_name=actor.get_username(),
         via=(
             AuditEntry.Via.ADMIN
             if path.startswith("/admin/")

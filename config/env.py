@@ -204,3 +204,49 @@ def generated_secret_key(key_file: Path) -> str:
     finally:
         draft.unlink()
     return key_file.read_text().strip()
+
+
+def env_role_map(name: str, roles: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """ "idp-group=Role,other-group=Role": the roles each identity-provider group grants. A group
+    may be named twice to grant two roles; a role not in `roles` stops the start (a typo would
+    otherwise leave everyone in that group without access, silently)."""
+    mapping: dict[str, list[str]] = {}
+    for item in env_list(name):
+        group, sep, role = (part.strip() for part in item.rpartition("="))
+        if not sep or not group or not role:
+            raise ImproperlyConfigured(f"{name} must list group=Role pairs separated by commas; got {item!r}")
+        if role not in roles:
+            raise ImproperlyConfigured(f"{name}: {role!r} is not a role; the roles are {', '.join(roles)}")
+        mapping.setdefault(group, [])
+        if role not in mapping[group]:
+            mapping[group].append(role)
+    return {group: tuple(granted) for group, granted in mapping.items()}
+
+
+def env_oidc_issuer(name: str, value: str) -> str:
+    """An OpenID Connect issuer: https, or http on a loopback host only (a provider on the same
+    machine, for trying it out), because the client secret and the tokens travel to it. No query
+    or fragment: the discovery document is found by appending a path (OpenID Connect Discovery)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number in range)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} is not a valid URL; got {value!r}") from None
+    host = parts.hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if (
+        not host
+        or parts.query
+        or parts.fragment
+        or not (parts.scheme == "https" or (parts.scheme == "http" and loopback))
+    ):
+        raise ImproperlyConfigured(
+            f"{name} must be an https:// URL without a query (http:// only on a loopback host); got {value!r}"
+        )
+    return value

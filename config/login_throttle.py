@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from config import ratelimit
+from config.sso import password_login_enabled, sso_enabled
 
 
 def username_key(typed: str) -> str:
@@ -42,10 +43,29 @@ def _keys(request: HttpRequest) -> list[tuple[str, int]]:
     return keys
 
 
+def _login_context() -> dict:
+    """What the login page shows besides the form: the single sign-on button, and the form only
+    while password sign-in is on (config/sso)."""
+    return {
+        "sso_enabled": sso_enabled(),
+        "sso_name": settings.OIDC_PROVIDER_NAME,
+        "local_login": password_login_enabled(),
+    }
+
+
 def admin_login(request: HttpRequest) -> HttpResponse:
     """admin.site.login, counting failures and refusing attempts past the limits."""
     if request.method != "POST":
-        return admin.site.login(request)
+        return admin.site.login(request, extra_context=_login_context())
+    if not password_login_enabled():
+        # Refused before the password is looked at: with LOCAL_LOGIN=0 a right password opens
+        # nothing, so guessing one is pointless too.
+        context = {
+            **admin.site.each_context(request),
+            "title": "Password sign-in is off",
+            "message": f"Password sign-in is turned off. Sign in with {settings.OIDC_PROVIDER_NAME}.",
+        }
+        return TemplateResponse(request, "admin/sso_problem.html", context, status=403)
     window = settings.LOGIN_FAILURE_WINDOW
     keys = _keys(request)
     if any(ratelimit.count(key, window=window) >= limit for key, limit in keys):
@@ -54,7 +74,7 @@ def admin_login(request: HttpRequest) -> HttpResponse:
         response = TemplateResponse(request, "admin/login_throttled.html", context, status=429)
         response["Retry-After"] = str(wait)
         return response
-    response = admin.site.login(request)
+    response = admin.site.login(request, extra_context=_login_context())
     if request.user.is_authenticated:
         for key, _ in keys:
             if key.startswith("login:user:"):

@@ -6,7 +6,7 @@ It takes out what the code cannot keep from being quoted: subscriber tokens in r
 URLs (user:password@), token-like query parameters, Slack, Discord and Teams webhook paths,
 Telegram bot tokens, Slack tokens, and the literal values of the secrets in the settings (SECRET_KEY, the
 e-mail and database passwords, METRICS_TOKEN, WEBHOOK_SECRET, SLACK_WEBHOOK_URL,
-TWILIO_AUTH_TOKEN).
+TWILIO_AUTH_TOKEN, OIDC_CLIENT_SECRET).
 """
 
 import contextlib
@@ -87,6 +87,7 @@ def _read_literal_secrets() -> tuple[str, ...]:
         getattr(settings, "WEBHOOK_SECRET", ""),
         getattr(settings, "SLACK_WEBHOOK_URL", ""),
         getattr(settings, "TWILIO_AUTH_TOKEN", ""),
+        getattr(settings, "OIDC_CLIENT_SECRET", ""),
         settings.DATABASES.get("default", {}).get("PASSWORD", ""),
     ]
     for url in (getattr(settings, "REDIS_URL", ""), getattr(settings, "CELERY_BROKER_URL", "")):

@@ -23,12 +23,15 @@ from config.env import (
     env_list,
     env_matching,
     env_networks,
+    env_oidc_issuer,
     env_required,
+    env_role_map,
     env_str,
     env_url,
     generated_secret_key,
     is_set,
 )
+from config.roles import ROLES
 from notifications import formats
 
 # --- Paths: the code, and the folder that holds everything the embedded mode writes ----------
@@ -429,6 +432,38 @@ LOGIN_FAILURE_WINDOW = API_TOKEN_FAILURE_WINDOW = AUTH_FAILURE_WINDOW
 LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 20, minimum=1)
 LOGIN_FAILURES_PER_USERNAME = env_int("LOGIN_FAILURES_PER_USERNAME", 10, minimum=1)
 API_TOKEN_FAILURES_PER_IP = env_int("API_TOKEN_FAILURES_PER_IP", 20, minimum=1)
+
+# Single sign-on with OpenID Connect (config/sso/, docs/security.md). Off while OIDC_ISSUER is
+# empty; the provider's endpoints and keys come from its discovery document, read when needed.
+OIDC_ISSUER = env_str("OIDC_ISSUER")
+OIDC_CLIENT_ID = env_str("OIDC_CLIENT_ID")
+OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET")
+OIDC_SCOPES = env_str("OIDC_SCOPES", "openid email profile groups").split()
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+OIDC_ROLE_MAP = env_role_map("OIDC_ROLE_MAP", ROLES)
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "single sign-on")
+# One bounded attempt at the provider per request (discovery, keys, token), and how long the
+# discovery document and the keys are kept before they are read again.
+OIDC_TIMEOUT = env_float("OIDC_TIMEOUT", 5, minimum=0.5, maximum=30)
+OIDC_CACHE_SECONDS = env_int("OIDC_CACHE_SECONDS", 3600, minimum=0)
+if OIDC_ISSUER:
+    env_oidc_issuer("OIDC_ISSUER", OIDC_ISSUER)
+    for _name in ("OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"):
+        env_required(_name, "single sign-on (OIDC_ISSUER is set) needs the client registered at the provider")
+    if "openid" not in OIDC_SCOPES:
+        raise ImproperlyConfigured(f"OIDC_SCOPES must include openid; got {' '.join(OIDC_SCOPES)!r}")
+    if not OIDC_ROLE_MAP:
+        raise ImproperlyConfigured(
+            "OIDC_ROLE_MAP must map at least one group to a role when OIDC_ISSUER is set "
+            "(e.g. vigil-admins=Administrators,vigil-ops=Operators,staff=Viewers)"
+        )
+elif OIDC_CLIENT_ID or OIDC_CLIENT_SECRET:
+    raise ImproperlyConfigured("OIDC_ISSUER must be set when OIDC_CLIENT_ID or OIDC_CLIENT_SECRET is")
+# The password form on the login page. Off (with single sign-on on) it is neither shown nor
+# accepted; the way back in when the provider is down is LOCAL_LOGIN=1 and a restart.
+LOCAL_LOGIN = env_bool("LOCAL_LOGIN", True)
+if not LOCAL_LOGIN and not OIDC_ISSUER:
+    raise ImproperlyConfigured("LOCAL_LOGIN=0 needs OIDC_ISSUER: without single sign-on nobody could log in")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from config import prometheus
 from config.login_throttle import admin_login
+from config.sso import views as sso_views
 
 # With DEBUG=0: the API's error shape for API paths, the site's own pages elsewhere.
 handler400 = "config.errors.bad_request"
@@ -32,6 +33,10 @@ urlpatterns = [
     path("", include("alerts.action_urls")),
     # Before the admin's own URLs: its login, with failed attempts counted and limited.
     path("admin/login/", admin_login),
+    # Before the admin's own too: ends a single sign-on session at the provider as well.
+    path("admin/logout/", sso_views.sso_logout),
+    path("sso/login", sso_views.sso_login, name="sso-login"),
+    path("sso/callback", sso_views.sso_callback, name="sso-callback"),
     path("admin/", admin.site.urls),
     path("", include("statuspage.urls")),
     path("", include("statuspage.subscriber_urls")),

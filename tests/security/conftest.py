@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 
 from alerts.drills import drill_start
 from alerts.models import AlertMessage
-from config.models import AuditEntry
+from config.models import AuditEntry, SsoIdentity
 from config.runtime_config import config_get
 from healthchecks.agents.models import ProbeLocationState
 from healthchecks.agents.services import agent_key_create, location_create, quorum_set
@@ -107,6 +107,9 @@ def full_world() -> dict:
             content_type=ContentType.objects.get_for_model(Component),
             object_id=str(world["component"].pk),
             object_repr=str(world["component"]),
+        ),
+        sso_identity=SsoIdentity.objects.create(
+            user=admin_user, issuer="https://idp.example.com", subject="a1"
         ),
     )
     world.update(
