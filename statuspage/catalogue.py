@@ -3,8 +3,8 @@ a component. Configuration as code (config.configcode) creates, changes and remo
 
 from django.db import transaction
 
-from statuspage import publish
 from statuspage import cache as page_cache
+from statuspage import publish
 from statuspage.models import Component, ComponentGroup
 
 GROUP_FIELDS = frozenset({"description", "position", "collapsed"})

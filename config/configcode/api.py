@@ -118,7 +118,9 @@ class ConfigApplyView(APIView):
             return Response({"detail": f"The document is larger than {limit} bytes."}, status=413)
         body = request.data
         if not isinstance(body, bytes):
-            return Response({"detail": "Send the document as application/yaml or application/json."}, status=415)
+            return Response(
+                {"detail": "Send the document as application/yaml or application/json."}, status=415
+            )
         if len(body) > limit:
             return Response({"detail": f"The document is larger than {limit} bytes."}, status=413)
         try:

@@ -26,7 +26,7 @@ from oncall.models import EscalationPolicy, Schedule
 from oncall.policies import PolicyError, StepSpec, policy_delete, policy_save
 from statuspage import catalogue
 from statuspage import services as status_services
-from statuspage.models import Component, ComponentGroup, IncidentTemplate
+from statuspage.models import ComponentGroup
 
 PROGRESS_EVERY = 100
 
@@ -205,7 +205,13 @@ class _Writer:
         except PolicyError as error:
             for name, messages in error.errors.items():
                 self.problems.append(Problem(line, f"{path}.{name}", " ".join(messages)))
-        except (ValueError, ProbeError, IntegrityError, ObjectDoesNotExist, status_services.StatusPageError) as error:
+        except (
+            ValueError,
+            ProbeError,
+            IntegrityError,
+            ObjectDoesNotExist,
+            status_services.StatusPageError,
+        ) as error:
             self.problems.append(Problem(line, path, f"refused: {error}"))
         self.done += 1
         if self.progress is not None and self.done % PROGRESS_EVERY == 0:
@@ -266,15 +272,25 @@ class _Writer:
                 **fields,
             )
         elif section == "probes":
-            fields = {spec.name: values[spec.name] for spec in SECTION["probes"].fields if spec.name != "component"}
-            row = probe_configure(component=self.ref("components", values["component"]), probe=existing, **fields)
+            fields = {
+                spec.name: values[spec.name] for spec in SECTION["probes"].fields if spec.name != "component"
+            }
+            row = probe_configure(
+                component=self.ref("components", values["component"]), probe=existing, **fields
+            )
         elif section == "templates":
-            fields = {name: values[name] for name in ("title", "status", "message", "impact_override", "notify")}
-            components = {self.ref("components", name): status for name, status in values["components"].items()}
+            fields = {
+                name: values[name] for name in ("title", "status", "message", "impact_override", "notify")
+            }
+            components = {
+                self.ref("components", name): status for name, status in values["components"].items()
+            }
             if existing is None:
                 row = status_services.incident_template_create(name=key, components=components, **fields)
             else:
-                row = status_services.incident_template_update(template=existing, components=components, **fields)
+                row = status_services.incident_template_update(
+                    template=existing, components=components, **fields
+                )
         elif section == "silences":
             starts_at, ends_at = _moment(values["starts_at"]), _moment(values["ends_at"])
             if existing is None:

@@ -1,6 +1,7 @@
 """The document checked in full and turned into the state it asks for, in the canonical shape
 of config.configcode.sections. Nothing here writes; every problem is collected with its line."""
 
+import contextlib
 import datetime
 import hashlib
 import os
@@ -62,9 +63,14 @@ def digest(value: str) -> str:
 def _type_name(value: Any) -> str:
     if value is None:
         return "nothing (null)"
-    return {bool: "true/false", int: "a number", float: "a number", str: "text", dict: "a mapping", list: "a list"}.get(
-        type(value), type(value).__name__
-    )
+    return {
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        str: "text",
+        dict: "a mapping",
+        list: "a list",
+    }.get(type(value), type(value).__name__)
 
 
 class _Reader:
@@ -86,27 +92,39 @@ class _Reader:
 
     def read(self, root: Node) -> None:
         if not isinstance(root.value, dict):
-            self.problem(root.line, "", f"the document is a mapping (version: 1, sections), not {_type_name(root.value)}")
+            self.problem(
+                root.line,
+                "",
+                f"the document is a mapping (version: 1, sections), not {_type_name(root.value)}",
+            )
             return
         top = root.value
         version = top.get("version")
         if version is None:
             self.problem(root.line, "version", "missing: the document starts with version: 1")
         elif version.value != VERSION or isinstance(version.value, bool):
-            self.problem(version.line, "version", f"unsupported version {version.value!r}: this Vigil reads version 1")
+            self.problem(
+                version.line, "version", f"unsupported version {version.value!r}: this Vigil reads version 1"
+            )
         for name, node in top.items():
             if name == "version":
                 continue
             section = SECTION.get(name)
             if section is None:
                 known = ", ".join(s.name for s in SECTIONS)
-                self.problem(root.key_lines.get(name, node.line), name, f"unknown section; the sections are: {known}")
+                self.problem(
+                    root.key_lines.get(name, node.line), name, f"unknown section; the sections are: {known}"
+                )
                 continue
             if node.value is None:
                 continue
             if section.keyed:
                 if not isinstance(node.value, dict):
-                    self.problem(node.line, name, f"expected a mapping of names to objects, got {_type_name(node.value)}")
+                    self.problem(
+                        node.line,
+                        name,
+                        f"expected a mapping of names to objects, got {_type_name(node.value)}",
+                    )
                     continue
                 for key, item in node.value.items():
                     self.read_object(name, key, item, line=node.key_lines.get(key))
@@ -135,10 +153,9 @@ class _Reader:
         raw = node.value
         if key is None:
             plain = {name: value.plain() for name, value in raw.items()}
-            try:
+            # The key is made of fields that may be wrong themselves; then the index stays.
+            with contextlib.suppress(AttributeError, TypeError):
                 path = f"{section}[{object_key(section, plain)}]"
-            except (AttributeError, TypeError):
-                pass
         before = len(self.problems)
         fields = defaults(section)
         lines: dict[str, int | None] = {}
@@ -185,7 +202,9 @@ class _Reader:
         if kind in ("int", "int?"):
             if value is None and kind == "int?":
                 return None
-            return value if isinstance(value, int) and not isinstance(value, bool) else wrong("a whole number")
+            return (
+                value if isinstance(value, int) and not isinstance(value, bool) else wrong("a whole number")
+            )
         if kind == "float":
             if isinstance(value, int | float) and not isinstance(value, bool):
                 return float(value)
@@ -206,7 +225,9 @@ class _Reader:
                 return wrong("a mapping")
             out = {}
             for k, v in value.items():
-                if isinstance(v.value, str) or (isinstance(v.value, int | float) and not isinstance(v.value, bool)):
+                if isinstance(v.value, str) or (
+                    isinstance(v.value, int | float) and not isinstance(v.value, bool)
+                ):
                     out[k] = str(v.value)
                 else:
                     self.problem(v.line, f"{path}.{k}", f"expected text, got {_type_name(v.value)}")
@@ -262,12 +283,16 @@ class _Reader:
 
     def convert_names(self, node: Node, path: str, target: str) -> Any:
         if not isinstance(node.value, list):
-            self.problem(node.line, path, f"expected a list of names of {target}, got {_type_name(node.value)}")
+            self.problem(
+                node.line, path, f"expected a list of names of {target}, got {_type_name(node.value)}"
+            )
             return _BAD
         names = []
         for item in node.value:
             if not isinstance(item.value, str):
-                self.problem(item.line, path, f"expected a name of one of {target}, got {_type_name(item.value)}")
+                self.problem(
+                    item.line, path, f"expected a name of one of {target}, got {_type_name(item.value)}"
+                )
                 return _BAD
             if item.value in names:
                 self.problem(item.line, path, f"{item.value!r} is listed twice")
@@ -291,7 +316,9 @@ class _Reader:
             if name not in self.schedules:
                 self.problem(line, path, f"no on-call schedule {name!r}")
 
-    def convert_secret(self, section: str, name: str, node: Node, path: str, raw: dict, wanted: Wanted) -> Any:
+    def convert_secret(
+        self, section: str, name: str, node: Node, path: str, raw: dict, wanted: Wanted
+    ) -> Any:
         kind = raw.get("kind").value if raw.get("kind") is not None else None
         if section == "channels" and name == "secret" and kind != Channel.Kind.WEBHOOK:
             self.problem(node.line, path, "only webhook channels have a signing secret")
@@ -306,7 +333,8 @@ class _Reader:
             self.problem(
                 node.line,
                 path,
-                "a secret is written as {env: VARIABLE_NAME} and read from that environment variable, never in clear",
+                "a secret is written as {env: VARIABLE_NAME} and read from that environment variable, "
+                "never in clear",
             )
             return _BAD
         variable = value["env"].value
@@ -332,7 +360,11 @@ class _Reader:
             step = dict(STEP_DEFAULTS)
             for name, value in item.value.items():
                 if name not in STEP_FIELDS:
-                    self.problem(value.line, f"{where}.{name}", f"unknown field; the fields are: {', '.join(STEP_FIELDS)}")
+                    self.problem(
+                        value.line,
+                        f"{where}.{name}",
+                        f"unknown field; the fields are: {', '.join(STEP_FIELDS)}",
+                    )
                     return _BAD
                 if name in ("level", "escalate_after_minutes", "repeat"):
                     if not isinstance(value.value, int) or isinstance(value.value, bool) or value.value < 0:
@@ -359,7 +391,11 @@ class _Reader:
             if not self.prune and name in self.current.get(target, {}):
                 continue
             what = target[:-1].replace("_", " ") if target != "escalation_policies" else "escalation policy"
-            pruned = " (it is pruned: the document does not list it)" if name in self.current.get(target, {}) else ""
+            pruned = (
+                " (it is pruned: the document does not list it)"
+                if name in self.current.get(target, {})
+                else ""
+            )
             self.problem(line, path, f"no {what} {name!r}{pruned}")
 
     def model_check(self, section: str, key: str, fields: dict, wanted: Wanted, path: str) -> None:
@@ -377,14 +413,21 @@ class _Reader:
                 value = datetime.time.fromisoformat(value)
             elif field_spec.kind == "datetime" and value is not None:
                 value = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            if field_spec.kind == "secret" and field_spec.name not in wanted.given and section == "channels" and field_spec.name == "secret":
+            if (
+                field_spec.kind == "secret"
+                and field_spec.name not in wanted.given
+                and section == "channels"
+                and field_spec.name == "secret"
+            ):
                 continue
             setattr(row, field_spec.name, value)
         try:
             if section == "alert_rules":
                 alert_rule_check(row)
             else:
-                row.full_clean(exclude=NOT_CLEANED[section], validate_unique=False, validate_constraints=False)
+                row.full_clean(
+                    exclude=NOT_CLEANED[section], validate_unique=False, validate_constraints=False
+                )
             if section == "silences" and row.ends_at <= row.starts_at:
                 raise ValidationError({"ends_at": "A silence ends after it starts."})
         except ValidationError as error:
@@ -398,7 +441,11 @@ _BAD = object()
 
 
 def read_desired(
-    root: Node, *, prune: bool, current: dict[str, dict[str, Current]], environ: Mapping[str, str] | None = None
+    root: Node,
+    *,
+    prune: bool,
+    current: dict[str, dict[str, Current]],
+    environ: Mapping[str, str] | None = None,
 ) -> dict[str, dict[str, Wanted]]:
     """What the document asks for, or DocumentInvalid listing every problem with its line."""
     reader = _Reader(prune=prune, current=current, environ=os.environ if environ is None else environ)

@@ -86,7 +86,9 @@ def _convert(node: yaml.Node, constructor: yaml.SafeLoader, seen: set[int], prob
     line = node.start_mark.line + 1
     # compose() gives an alias the very node its anchor named: meeting one twice is an alias.
     if id(node) in seen:
-        problems.append(Problem(line, "", "anchors and aliases (&, *) are not supported: write the value out"))
+        problems.append(
+            Problem(line, "", "anchors and aliases (&, *) are not supported: write the value out")
+        )
         return Node(None, line)
     seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
@@ -99,7 +101,9 @@ def _convert(node: yaml.Node, constructor: yaml.SafeLoader, seen: set[int], prob
                 continue
             key = key_node.value
             if key in values:
-                problems.append(Problem(key_line, "", f"duplicate key {key!r} (first on line {key_lines[key]})"))
+                problems.append(
+                    Problem(key_line, "", f"duplicate key {key!r} (first on line {key_lines[key]})")
+                )
                 continue
             values[key] = _convert(value_node, constructor, seen, problems)
             key_lines[key] = key_line

@@ -8,7 +8,15 @@ from collections.abc import Callable
 import yaml
 
 from config.configcode.desired import digest
-from config.configcode.sections import SECTIONS, STEP_DEFAULTS, VERSION, defaults, is_secret, kept_when_absent, read_current
+from config.configcode.sections import (
+    SECTIONS,
+    STEP_DEFAULTS,
+    VERSION,
+    defaults,
+    is_secret,
+    kept_when_absent,
+    read_current,
+)
 from config.models import SecretReference
 
 

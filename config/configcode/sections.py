@@ -216,7 +216,9 @@ def object_key(section: str, fields: dict) -> str:
         if fields.get("kind") == Probe.Kind.DNS:
             key += f"/{fields.get('record_type')}"
         return key
-    matchers = ",".join(f"{m.get('label')}{m.get('op')}{m.get('value')}" for m in fields.get("matchers") or [])
+    matchers = ",".join(
+        f"{m.get('label')}{m.get('op')}{m.get('value')}" for m in fields.get("matchers") or []
+    )
     return f"{fields.get('starts_at')} {matchers}"
 
 
@@ -273,7 +275,19 @@ class Current:
 def _plain_fields(section: str, row: Model) -> dict:
     values = {}
     for field in SECTION[section].fields:
-        if field.kind in ("str", "int", "float", "bool", "int?", "str?", "time", "datetime", "dict", "list", "secret"):
+        if field.kind in (
+            "str",
+            "int",
+            "float",
+            "bool",
+            "int?",
+            "str?",
+            "time",
+            "datetime",
+            "dict",
+            "list",
+            "secret",
+        ):
             values[field.name] = canonical(field.kind, getattr(row, field.name))
     return values
 
@@ -282,7 +296,9 @@ class Duplicates(Exception):
     """Two rows share a name the document would use as their key."""
 
     def __init__(self, section: str, keys: list[str]) -> None:
-        super().__init__(f"{section}: more than one row named {', '.join(map(repr, keys))}; rename all but one")
+        super().__init__(
+            f"{section}: more than one row named {', '.join(map(repr, keys))}; rename all but one"
+        )
         self.section, self.keys = section, keys
 
 
@@ -319,7 +335,9 @@ def read_current(now: datetime.datetime | None = None) -> dict[str, dict[str, Cu
         "channels", [(ch.name, Current(_plain_fields("channels", ch), ch)) for ch in Channel.objects.all()]
     )
     rows = []
-    for policy in EscalationPolicy.objects.prefetch_related("steps__users", "steps__schedules", "steps__channels"):
+    for policy in EscalationPolicy.objects.prefetch_related(
+        "steps__users", "steps__schedules", "steps__channels"
+    ):
         fields = _plain_fields("escalation_policies", policy)
         fields["steps"] = [
             {
@@ -335,7 +353,9 @@ def read_current(now: datetime.datetime | None = None) -> dict[str, dict[str, Cu
         rows.append((policy.name, Current(fields, policy)))
     state["escalation_policies"] = _by_key("escalation_policies", rows)
     rows = []
-    for rule in AlertRule.objects.select_related("component", "escalation_policy").prefetch_related("channels"):
+    for rule in AlertRule.objects.select_related("component", "escalation_policy").prefetch_related(
+        "channels"
+    ):
         fields = _plain_fields("alert_rules", rule)
         fields["channels"] = sorted(ch.name for ch in rule.channels.all())
         fields["component"] = rule.component.name if rule.component else None

@@ -75,10 +75,10 @@ def configured_world() -> dict:
     secret of each kind (config.configcode): what an export should carry over whole."""
     from alerts.rules import alert_rule_save
     from healthchecks.probes.services import probe_configure
+    from notifications.models import Channel
     from notifications.services import channel_save
     from oncall.models import EscalationPolicy
     from oncall.policies import StepSpec, policy_save
-    from notifications.models import Channel
 
     group = ComponentGroupFactory(name="Core", position=1)
     database = ComponentFactory(name="Database", group=group, position=2, type="database")
@@ -102,10 +102,15 @@ def configured_world() -> dict:
     http = probe_configure(component=api, kind="http", keyword="ok", basic_auth_password="pw-probe")
     tcp = probe_configure(component=database, kind="tcp", host="db.example.com", port=5432)
     template = status_services.incident_template_create(
-        name="Database down", title="Database trouble", message="We are **on it**.", components={database: "major_outage"}
+        name="Database down",
+        title="Database trouble",
+        message="We are **on it**.",
+        components={database: "major_outage"},
     )
     silence = SilenceFactory(
-        ends_at=timezone.now() + timedelta(days=1), comment="deploy window", starts_at=timezone.now().replace(microsecond=0)
+        ends_at=timezone.now() + timedelta(days=1),
+        comment="deploy window",
+        starts_at=timezone.now().replace(microsecond=0),
     )
     return {
         "group": group,

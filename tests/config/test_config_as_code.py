@@ -3,7 +3,6 @@
 import io
 
 import pytest
-import yaml
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -48,12 +47,23 @@ def apply_fails(tmp_path, text: str) -> str:
 
 
 def wipe() -> None:
-    for model in (Silence, IncidentTemplate, Probe, AlertRule, EscalationPolicy, Channel, Component, ComponentGroup):
+    for model in (
+        Silence,
+        IncidentTemplate,
+        Probe,
+        AlertRule,
+        EscalationPolicy,
+        Channel,
+        Component,
+        ComponentGroup,
+    ):
         model.objects.all().delete()
 
 
 def counts() -> list[int]:
-    return [m.objects.count() for m in (ComponentGroup, Component, Channel, EscalationPolicy, AlertRule, Probe)]
+    return [
+        m.objects.count() for m in (ComponentGroup, Component, Channel, EscalationPolicy, AlertRule, Probe)
+    ]
 
 
 def test_it_round_trips_export_apply_export(tmp_path, monkeypatch):
@@ -141,14 +151,23 @@ def test_it_ends_a_pruned_silence_rather_than_deleting_it(tmp_path):
     ("text", "expected"),
     [
         ("version: 1\ncomponents:\n  API:\n    group: x\n   bad: y\n", "line 5: not valid YAML"),
-        ("version: 1\ncomponents:\n  API:\n    colour: red\n", "line 4: components[API].colour: unknown field"),
-        ("version: 1\ncomponents:\n  API:\n    position: high\n", "line 4: components[API].position: expected a whole number"),
+        (
+            "version: 1\ncomponents:\n  API:\n    colour: red\n",
+            "line 4: components[API].colour: unknown field",
+        ),
+        (
+            "version: 1\ncomponents:\n  API:\n    position: high\n",
+            "line 4: components[API].position: expected a whole number",
+        ),
         ("version: 1\ncomponents:\n  API: {}\n  API: {}\n", "line 4: duplicate key 'API' (first on line 3)"),
         (
             "version: 1\nprobes:\n  - component: api\n    kind: tcp\n    host: db\n    port: 1\n",
             "line 3: probes[api/tcp/db:1].component: no component 'api'",
         ),
-        ("version: 1\ncomponents:\n  API:\n    type: spaceship\n", "line 4: components[API].type: Value 'spaceship' is not a valid choice."),
+        (
+            "version: 1\ncomponents:\n  API:\n    type: spaceship\n",
+            "line 4: components[API].type: Value 'spaceship' is not a valid choice.",
+        ),
         (
             "version: 1\nchannels:\n  Hook:\n    kind: slack\n    url: {env: NOT_SET_ANYWHERE}\n",
             "line 5: channels[Hook].url: environment variable NOT_SET_ANYWHERE is not set",
@@ -159,7 +178,10 @@ def test_it_ends_a_pruned_silence_rather_than_deleting_it(tmp_path):
         ),
         ("version: 2\n", "line 1: version: unsupported version 2"),
         ("version: 1\nwidgets: {}\n", "line 2: widgets: unknown section"),
-        ("version: 1\nalert_rules:\n  CPU:\n    metric_name: cpu\n", "line 3: alert_rules[CPU]: missing field 'threshold'"),
+        (
+            "version: 1\nalert_rules:\n  CPU:\n    metric_name: cpu\n",
+            "line 3: alert_rules[CPU]: missing field 'threshold'",
+        ),
         ("version: 1\ncomponent_groups:\n  A: &x {}\n  B: *x\n", "anchors and aliases"),
     ],
 )
@@ -179,7 +201,8 @@ def test_it_rolls_back_everything_a_service_refuses(tmp_path):
     # Two steps on one level: policy_save refuses it, after the channel before it was written.
     text = (
         "version: 1\nchannels:\n  Mail: {kind: email, recipients: ops@example.com}\n"
-        "escalation_policies:\n  P:\n    steps:\n      - {level: 1, channels: [Mail]}\n      - {level: 1, channels: [Mail]}\n"
+        "escalation_policies:\n  P:\n    steps:\n"
+        "      - {level: 1, channels: [Mail]}\n      - {level: 1, channels: [Mail]}\n"
     )
     err = apply_fails(tmp_path, text)
     assert "escalation_policies[P].steps" in err

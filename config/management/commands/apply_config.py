@@ -32,7 +32,9 @@ class Command(BaseCommand):
         except DocumentInvalid as error:
             for problem in error.problems:
                 self.stderr.write(str(problem))
-            raise CommandError(f"{len(error.problems)} problem(s) in {options['file']}; nothing was changed.") from None
+            raise CommandError(
+                f"{len(error.problems)} problem(s) in {options['file']}; nothing was changed."
+            ) from None
         if not outcome.changes:
             self.stdout.write("No changes: the configuration already matches the document.")
             return
@@ -41,9 +43,8 @@ class Command(BaseCommand):
         if outcome.dry_run:
             self.stdout.write(f"Dry run: {summary}; nothing was written.")
         else:
-            self.stdout.write(
-                f"Applied: {counts['create']} created, {counts['update']} updated, {counts['delete']} deleted."
-            )
+            done = f"{counts['create']} created, {counts['update']} updated, {counts['delete']} deleted"
+            self.stdout.write(f"Applied: {done}.")
 
     def _print_diff(self, changes: list[Change]) -> None:
         for change in changes:
