@@ -92,7 +92,18 @@ class ConfigApplyView(APIView):
     parser_classes = [YAMLParser, XYAMLParser, TextYAMLParser, JSONRawParser]
 
     @extend_schema(
-        request={"application/yaml": {"type": "string"}, "application/json": {"type": "object"}},
+        # Declared as JSON only, like every body of the schema (generated clients build one body
+        # type per media type); the same document is taken as application/yaml too.
+        request={
+            "application/json": {
+                "type": "object",
+                "description": "The configuration document (version, sections); see docs/config-as-code.md. "
+                "Also accepted as YAML with Content-Type application/yaml.",
+                "properties": {"version": {"type": "integer", "enum": [1]}},
+                "required": ["version"],
+                "additionalProperties": True,
+            }
+        },
         parameters=[
             OpenApiParameter("dry_run", bool, description="Answer the diff and write nothing."),
             OpenApiParameter("prune", bool, description="Also delete what the document leaves out."),

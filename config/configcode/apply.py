@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from alerts import services as alert_services
@@ -117,31 +117,33 @@ def config_apply(
 ) -> Outcome:
     """Check the whole document, then make the database match it (or, with dry_run, say what
     that would change). Raises DocumentInvalid listing every problem; nothing is then written."""
-    try:
-        current = read_current()
-    except Duplicates as error:
-        raise DocumentInvalid([Problem(None, error.section, str(error))]) from None
-    wanted = read_desired(root, prune=prune, current=current, environ=environ)
-    changes = diff(wanted, current, prune=prune)
-    outcome = Outcome(changes=changes, applied=False, dry_run=dry_run, prune=prune)
-    if on_diff is not None:
-        on_diff(changes)
-    if not changes:
-        return outcome
+    outcome = Outcome(changes=[], applied=False, dry_run=dry_run, prune=prune)
     try:
         with transaction.atomic():
+            _one_apply_at_a_time()
+            try:
+                current = read_current()
+            except Duplicates as error:
+                raise DocumentInvalid([Problem(None, error.section, str(error))]) from None
+            wanted = read_desired(root, prune=prune, current=current, environ=environ)
+            outcome.changes = changes = diff(wanted, current, prune=prune)
+            if on_diff is not None:
+                on_diff(changes)
+            if not changes:
+                return outcome
             _Writer(wanted, current, changes, actor=actor, progress=progress).run()
             if dry_run:
                 # The writes ran (so a service's refusal shows in a dry run too) and are undone.
                 raise _Rollback
+            counts = outcome.counts()
             record = ConfigApply.objects.create(
                 actor=actor,
                 actor_name=actor.get_username() if actor is not None else "manage.py apply_config",
                 via=via,
                 pruned=prune,
-                created=outcome.counts()["create"],
-                updated=outcome.counts()["update"],
-                deleted=outcome.counts()["delete"],
+                created=counts["create"],
+                updated=counts["update"],
+                deleted=counts["delete"],
                 changes=[c.as_dict() for c in changes],
             )
             audit_record(instance=record, action=AuditEntry.Action.CREATE, actor=actor, via=via)
@@ -149,6 +151,19 @@ def config_apply(
         return outcome
     outcome.applied = True
     return outcome
+
+
+# Any constant of our own: the advisory lock's key for "a configuration is being applied".
+APPLY_LOCK = 0x76696731
+
+
+def _one_apply_at_a_time() -> None:
+    """Two applies at once would both read "API does not exist" and both create it (component
+    names are not unique in the table). On PostgreSQL the second waits for the first to commit
+    and then reads what it wrote; SQLite runs one writing transaction at a time anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [APPLY_LOCK])
 
 
 def _moment(text: str) -> datetime.datetime:
