@@ -128,3 +128,36 @@ def test_it_writes_an_audit_entry_for_an_apply_that_changed_something():
     record = ConfigApply.objects.get()
     entry = AuditEntry.objects.get(object_id=str(record.pk), content_type__model="configapply")
     assert (entry.actor_name, entry.via, entry.path) == ("administrator", "api", URL)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "",
+        "- 1\n- 2\n",
+        "just text\n",
+        "version: 1\ncomponents: 5\n",
+        "version: 1\nprobes: [1, 2]\n",
+        "version: 1\nprobes:\n  - {component: [x], kind: {a: 1}, port: nine}\n",
+        "version: 1\nsilences:\n  - {matchers: nope, starts_at: yesterday, ends_at: 5}\n",
+        "version: 1\nescalation_policies:\n  P: {steps: [{level: one}]}\n",
+        "version: 1\nescalation_policies:\n  P: {drill_time: 10:00}\n",
+        "version: 1\ntemplates:\n  T: {title: x, message: y, components: {Nowhere: exploded}}\n",
+        "version: 1\n? [a, b]\n: c\n",
+        "version: 1\nx: !!python/object:os.system {}\n",
+        "version: 1\ncomponents:\n  '': {}\n",
+        "version: 1\ncomponents:\n  API: {description: \"tab\\there\"}\n",
+        "[" * 5000,
+        "version: true\n",
+    ],
+)
+def test_it_answers_odd_documents_with_400_never_500(body):
+    response = post(keyed(["config:write"]), body)
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"]
+
+
+def test_it_answers_deeply_nested_json_with_400():
+    body = "[" * 5000 + "]" * 5000
+    response = post(keyed(["config:write"]), body, content_type="application/json")
+    assert response.status_code == 400
