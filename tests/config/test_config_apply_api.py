@@ -146,7 +146,7 @@ def test_it_writes_an_audit_entry_for_an_apply_that_changed_something():
         "version: 1\n? [a, b]\n: c\n",
         "version: 1\nx: !!python/object:os.system {}\n",
         "version: 1\ncomponents:\n  '': {}\n",
-        "version: 1\ncomponents:\n  API: {description: \"tab\\there\"}\n",
+        'version: 1\ncomponents:\n  API: {description: "tab\\there"}\n',
         "[" * 5000,
         "version: true\n",
     ],

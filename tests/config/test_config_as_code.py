@@ -3,8 +3,10 @@
 import io
 
 import pytest
+import yaml
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from alerts.models import AlertRule, Silence
 from config.models import AuditEntry, ConfigApply
@@ -12,7 +14,7 @@ from healthchecks.models import Probe
 from notifications.models import Channel
 from oncall.models import EscalationPolicy
 from statuspage.models import Component, ComponentGroup, IncidentTemplate
-from tests.config.factories import configured_world
+from tests.config.factories import configured_world, role_user
 
 pytestmark = pytest.mark.django_db
 
@@ -144,7 +146,7 @@ def test_it_ends_a_pruned_silence_rather_than_deleting_it(tmp_path):
     world = configured_world()
     apply(tmp_path, "version: 1\n", "--prune")
     world["silence"].refresh_from_db()
-    assert world["silence"].ends_at <= __import__("django.utils.timezone").utils.timezone.now()
+    assert world["silence"].ends_at <= timezone.now()
 
 
 @pytest.mark.parametrize(
@@ -214,3 +216,70 @@ def test_it_records_an_apply_that_changed_something(tmp_path):
     apply(tmp_path, "version: 1\ncomponent_groups:\n  Edge: {}\n")
     assert ConfigApply.objects.count() == 1
     assert AuditEntry.objects.filter(object_repr__startswith="config applied").count() == 1
+
+
+def test_it_exports_every_section():
+    configured_world()
+    document = yaml.safe_load(export())
+    assert list(document) == [
+        "version",
+        "component_groups",
+        "components",
+        "channels",
+        "escalation_policies",
+        "alert_rules",
+        "probes",
+        "templates",
+        "silences",
+    ]
+
+
+def test_it_refuses_a_reference_to_what_prune_would_delete(tmp_path):
+    ComponentGroup.objects.create(name="Old")
+    path = tmp_path / "vigil.yaml"
+    path.write_text("version: 1\ncomponents:\n  API: {group: Old}\n")
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("apply_config", str(path), "--prune", stdout=io.StringIO(), stderr=err)
+    assert "line 3: components[API].group: no component group 'Old' (it is pruned" in err.getvalue()
+
+
+def test_it_names_people_in_policy_steps_by_user_name(tmp_path):
+    role_user("operator")
+    text = "version: 1\nescalation_policies:\n  P:\n    steps:\n      - {level: 1, users: [operator]}\n"
+    apply(tmp_path, text)
+    step = EscalationPolicy.objects.get(name="P").steps.get()
+    assert list(step.users.values_list("username", flat=True)) == ["operator"]
+
+
+def test_it_refuses_an_unknown_user(tmp_path):
+    text = "version: 1\nescalation_policies:\n  P:\n    steps:\n      - {level: 1, users: [nobody]}\n"
+    assert "line 5: escalation_policies[P].steps[1].users: no active user 'nobody'" in apply_fails(
+        tmp_path, text
+    )
+
+
+def test_it_shows_a_changed_secret_by_its_field_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOOK_URL", "https://hooks.example/one")
+    text = "version: 1\nchannels:\n  Hook:\n    kind: slack\n    url: {env: HOOK_URL}\n"
+    apply(tmp_path, text)
+    monkeypatch.setenv("HOOK_URL", "https://hooks.example/two")
+    out = apply(tmp_path, text)
+    assert "~ channels[Hook]: url" in out and "hooks.example" not in out
+    assert Channel.objects.get(name="Hook").url == "https://hooks.example/two"
+
+
+def test_it_reports_every_problem_at_once(tmp_path):
+    text = "version: 1\ncomponents:\n  API: {colour: red}\n  Web: {position: -1}\n  Db: {group: Nowhere}\n"
+    err = apply_fails(tmp_path, text)
+    assert [line.split(":")[0] for line in err.splitlines()] == ["line 3", "line 4", "line 5"]
+
+
+def test_it_reports_progress_on_large_documents(tmp_path):
+    groups = "".join(f"  G{n}: {{}}\n" for n in range(250))
+    path = tmp_path / "vigil.yaml"
+    path.write_text("version: 1\ncomponent_groups:\n" + groups)
+    err = io.StringIO()
+    call_command("apply_config", str(path), stdout=io.StringIO(), stderr=err)
+    assert "... 200 of 250 changes written" in err.getvalue()
+    assert ComponentGroup.objects.count() == 250
