@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from alerts.rules import alert_rule_check
 from config.configcode.document import DocumentInvalid, Node, Problem
@@ -83,6 +84,7 @@ class _Reader:
         # (line, path, section, key) for every reference, checked once all sections are read.
         self.references: list[tuple[int | None, str, str, str]] = []
         self.users: set[str] | None = None
+        self.now = timezone.now().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.schedules: set[str] | None = None
 
     def problem(self, line: int | None, path: str, message: str) -> None:
@@ -135,6 +137,7 @@ class _Reader:
                 for index, item in enumerate(node.value, start=1):
                     self.read_object(name, None, item, index=index)
         self.check_references()
+        self.check_dependencies()
 
     def read_object(
         self, section: str, key: str | None, node: Node, index: int = 0, line: int | None = None
@@ -184,6 +187,10 @@ class _Reader:
             self.problem(line, path, f"the same {section[:-1].replace('_', ' ')} as on line {first}")
             return
         self.model_check(section, key, fields, wanted, path)
+        if section == "silences" and fields["ends_at"] <= self.now:
+            # An ended silence is history, as in export: a document that still lists one after
+            # its end neither recreates it nor fails.
+            return
         self.wanted[section][key] = wanted
 
     # --- one field --------------------------------------------------------------------------
@@ -383,6 +390,27 @@ class _Reader:
         return sorted(steps, key=lambda s: s["level"])
 
     # --- across objects -----------------------------------------------------------------------
+
+    def check_dependencies(self) -> None:
+        """A component cannot depend on itself, even through others: a probe round walks the
+        dependencies up to find the component whose outage explains another's."""
+        graph = {key: c.fields["depends_on"] for key, c in self.current["components"].items()}
+        graph.update({key: w.fields["depends_on"] for key, w in self.wanted["components"].items()})
+        for key, wanted in self.wanted["components"].items():
+            seen, todo = set(), list(graph.get(key, []))
+            while todo:
+                name = todo.pop()
+                if name == key:
+                    path = f"components[{key}].depends_on"
+                    self.problem(
+                        wanted.lines.get("depends_on", wanted.line),
+                        path,
+                        "a component cannot depend on itself",
+                    )
+                    break
+                if name not in seen:
+                    seen.add(name)
+                    todo.extend(graph.get(name, []))
 
     def check_references(self) -> None:
         for line, path, target, name in self.references:

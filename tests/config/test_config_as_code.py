@@ -283,3 +283,19 @@ def test_it_reports_progress_on_large_documents(tmp_path):
     call_command("apply_config", str(path), stdout=io.StringIO(), stderr=err)
     assert "... 200 of 250 changes written" in err.getvalue()
     assert ComponentGroup.objects.count() == 250
+
+
+def test_it_refuses_a_dependency_loop(tmp_path):
+    text = "version: 1\ncomponents:\n  A: {depends_on: [B]}\n  B: {depends_on: [A]}\n"
+    assert "line 3: components[A].depends_on: a component cannot depend on itself" in apply_fails(
+        tmp_path, text
+    )
+
+
+def test_it_neither_recreates_nor_refuses_an_ended_silence(tmp_path):
+    text = (
+        "version: 1\nsilences:\n  - matchers: [{label: severity, op: '=', value: high}]\n"
+        "    starts_at: '2020-01-01T00:00:00Z'\n    ends_at: '2020-01-02T00:00:00Z'\n"
+    )
+    assert apply(tmp_path, text).startswith("No changes")
+    assert not Silence.objects.exists()
