@@ -16,11 +16,26 @@ RULE_FIELDS = frozenset(
 )
 
 
+# The API serializer's bounds (alerts.serializers.AlertRuleSerializer): minutes within a day.
+MINUTE_BOUNDS = {
+    "window_minutes": (1, 24 * 60),
+    "duration_minutes": (0, 24 * 60),
+    "keep_firing_for_minutes": (0, 24 * 60),
+}
+
+
 def alert_rule_check(rule: AlertRule) -> None:
-    """The model's checks and the API's own: a rule watches a metric name or a category."""
+    """The model's checks and the API's own: a rule watches a metric name or a category, over
+    windows of at most a day."""
     rule.full_clean(exclude=[*AlertRule.EVALUATION_FIELDS, "channels"], validate_unique=False)
+    problems = {}
     if not rule.metric_name and not rule.category:
-        raise ValidationError({"metric_name": ["Give a metric name or a category to watch."]})
+        problems["metric_name"] = ["Give a metric name or a category to watch."]
+    for name, (low, high) in MINUTE_BOUNDS.items():
+        if not low <= getattr(rule, name) <= high:
+            problems[name] = [f"Between {low} and {high} minutes."]
+    if problems:
+        raise ValidationError(problems)
 
 
 def alert_rule_save(*, rule: AlertRule, channels: Iterable | None = None, **fields) -> AlertRule:
