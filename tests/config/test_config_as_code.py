@@ -303,4 +303,6 @@ def test_it_neither_recreates_nor_refuses_an_ended_silence(tmp_path):
 
 def test_it_holds_rules_to_the_api_bounds(tmp_path):
     text = "version: 1\nalert_rules:\n  CPU:\n    metric_name: cpu\n    threshold: 1\n    window_minutes: 0\n"
-    assert "line 6: alert_rules[CPU].window_minutes: Between 1 and 1440 minutes." in apply_fails(tmp_path, text)
+    assert "line 6: alert_rules[CPU].window_minutes: Between 1 and 1440 minutes." in apply_fails(
+        tmp_path, text
+    )
