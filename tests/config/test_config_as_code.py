@@ -306,3 +306,22 @@ def test_it_holds_rules_to_the_api_bounds(tmp_path):
     assert "line 6: alert_rules[CPU].window_minutes: Between 1 and 1440 minutes." in apply_fails(
         tmp_path, text
     )
+
+
+def test_it_prunes_every_kind_of_object_through_its_services(tmp_path):
+    configured_world()
+    out = apply(tmp_path, "version: 1\n", "--prune")
+    assert "- probes[Database/tcp/db.example.com:5432]" in out and "- channels[Deploys]" in out
+    assert counts() == [0, 0, 0, 0, 0, 0]
+    assert not IncidentTemplate.objects.exists()
+
+
+def test_it_changes_a_probe_in_place(tmp_path, monkeypatch):
+    world = configured_world()
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    text = export().replace("  port: 5432\n", "  port: 5432\n  interval_seconds: 120\n")
+    out = apply(tmp_path, text)
+    assert "~ probes[Database/tcp/db.example.com:5432]: interval_seconds" in out
+    world["tcp_probe"].refresh_from_db()
+    assert world["tcp_probe"].interval_seconds == 120
