@@ -247,3 +247,25 @@ def connect_audit_hooks() -> None:
             m2m_changed.connect(
                 _m2m_changed, sender=field.remote_field.through, dispatch_uid=f"{uid}-{field.name}"
             )
+
+
+def audit_record(*, instance: Model, action: str, actor=None, via: str = AuditEntry.Via.OTHER) -> AuditEntry:
+    """An entry written on purpose rather than by a save hook: for a change made outside a
+    staff request (a management command) or one that stands for many rows (a config apply).
+    The request, when there is one, gives the method and path."""
+    request = _request.get()
+    after = snapshot(instance)
+    return AuditEntry.objects.create(
+        actor=actor,
+        actor_name=actor.get_username() if actor is not None else "manage.py",
+        via=via,
+        method=(request.method or "") if request is not None else "",
+        path=request.path[:300] if request is not None else "",
+        action=action,
+        content_type=ContentType.objects.get_for_model(instance, for_concrete_model=False),
+        object_id=str(instance.pk),
+        object_repr=str(instance)[:300],
+        before=None,
+        after=after,
+        changes={k: [None, v] for k, v in after.items() if v not in (None, "", [], {})},
+    )

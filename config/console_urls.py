@@ -4,6 +4,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
 from config import api_docs, api_keys_api, console, ops_api
+from config.configcode.api import ConfigApplyView
 
 keys = SimpleRouter(trailing_slash=False)
 keys.register("api/operations/api-keys", api_keys_api.ApiKeyViewSet, basename="api-key")
@@ -11,6 +12,7 @@ keys.register("api/operations/api-keys", api_keys_api.ApiKeyViewSet, basename="a
 urlpatterns = [
     path("api/operations/dashboard", ops_api.DashboardView.as_view(), name="operations-dashboard"),
     path("api/operations/config", ops_api.OperationsConfigView.as_view(), name="operations-config"),
+    path("api/operations/config/apply", ConfigApplyView.as_view(), name="operations-config-apply"),
     # The schema and its docs are public: they describe the API, they give no access to it.
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="api-schema"),
     path(

@@ -130,3 +130,50 @@ class SsoIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} at {self.issuer}"
+
+
+class SecretReference(models.Model):
+    """Which environment variable a secret of the configuration came from (config.configcode).
+
+    The document names the variable, never the value; this row lets export name it again. The
+    digest of the value it gave shows when the secret was changed since by other means (the
+    admin), which export then reports."""
+
+    section = models.CharField(max_length=40)
+    key = models.CharField(max_length=300)
+    field = models.CharField(max_length=40)
+    variable = models.CharField(max_length=200)
+    value_digest = models.CharField(max_length=64, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["section", "key", "field"], name="config_secret_reference_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.section}[{self.key}].{self.field} from ${self.variable}"
+
+
+class ConfigApply(models.Model):
+    """One apply of a configuration document that changed something: who, how, and the diff
+    (keys and field names only, never values). The audit log points at it."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150)
+    via = models.CharField(max_length=8, choices=AuditEntry.Via.choices)
+    pruned = models.BooleanField(default=False)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)
+    changes = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "configuration apply"
+
+    def __str__(self) -> str:
+        return f"config applied by {self.actor_name}: +{self.created} ~{self.updated} -{self.deleted}"

@@ -824,6 +824,8 @@ SYSTEM_THRESHOLDS_FUNCTION = "config.runtime_config.system_thresholds"
 # subscribers sits below statuspage, so the function is named here rather than imported.
 SUBSCRIBERS_MAIL_CONTEXT_FUNCTION = "statuspage.branding.mail_context"
 DASHBOARD_REFRESH_SECONDS = env_int("DASHBOARD_REFRESH_SECONDS", 30, minimum=0)
+# The largest configuration document POST /api/operations/config/apply takes (docs/config-as-code.md).
+CONFIG_APPLY_MAX_BYTES = env_int("CONFIG_APPLY_MAX_BYTES", 2 * 1024 * 1024, minimum=1024)
 
 # --- Beat schedule: last, because it reads the intervals defined above (config/celery.py) --
 from config.celery import beat_schedule  # noqa: E402

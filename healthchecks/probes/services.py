@@ -561,3 +561,10 @@ def probes_run_due(*, now: datetime | None = None, limit: int | None = None) -> 
     summary = probe_outcomes_apply(probes=probes, outcomes=outcomes, now=timezone.now())
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def probe_delete(*, probe: Probe) -> None:
+    """Remove a probe with its results. The component keeps its status until something else
+    judges it; a component whose URL is set gets its default HTTP probe back at the next round
+    (probe_ensure_for_components)."""
+    probe.delete()

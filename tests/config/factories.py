@@ -68,3 +68,60 @@ def ops_world() -> dict:
         "channel": channel,
         "delivery": failed_delivery(channel),
     }
+
+
+def configured_world() -> dict:
+    """One of everything configuration as code covers, with references between them and a
+    secret of each kind (config.configcode): what an export should carry over whole."""
+    from alerts.rules import alert_rule_save
+    from healthchecks.probes.services import probe_configure
+    from notifications.models import Channel
+    from notifications.services import channel_save
+    from oncall.models import EscalationPolicy
+    from oncall.policies import StepSpec, policy_save
+
+    group = ComponentGroupFactory(name="Core", position=1)
+    database = ComponentFactory(name="Database", group=group, position=2, type="database")
+    api = status_services.component_create(
+        name="API", group=group, health_check_url="https://api.example.com/health", depends_on=[database]
+    )
+    webhook = channel_save(
+        channel=Channel(name="Deploys", kind="webhook", url="https://receiver.example/hook", secret="sign-me")
+    )
+    mail = ChannelFactory(name="Ops mail", recipients="ops@example.com")
+    policy = policy_save(
+        policy=EscalationPolicy(name="Primary", repeat=1),
+        steps=[StepSpec(level=1, escalate_after_minutes=5, channels=[mail, webhook])],
+    )
+    rule = alert_rule_save(
+        rule=AlertRuleFactory.build(name="CPU high", threshold=90.5, tags={"host": "web-1"}),
+        channels=[mail],
+        component=api,
+        escalation_policy=policy,
+    )
+    http = probe_configure(component=api, kind="http", keyword="ok", basic_auth_password="pw-probe")
+    tcp = probe_configure(component=database, kind="tcp", host="db.example.com", port=5432)
+    template = status_services.incident_template_create(
+        name="Database down",
+        title="Database trouble",
+        message="We are **on it**.",
+        components={database: "major_outage"},
+    )
+    silence = SilenceFactory(
+        ends_at=timezone.now() + timedelta(days=1),
+        comment="deploy window",
+        starts_at=timezone.now().replace(microsecond=0),
+    )
+    return {
+        "group": group,
+        "database": database,
+        "api": api,
+        "webhook": webhook,
+        "mail": mail,
+        "policy": policy,
+        "rule": rule,
+        "http_probe": http,
+        "tcp_probe": tcp,
+        "template": template,
+        "silence": silence,
+    }

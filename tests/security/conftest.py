@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 
 from alerts.drills import drill_start
 from alerts.models import AlertMessage
-from config.models import AuditEntry, SsoIdentity
+from config.models import AuditEntry, ConfigApply, SecretReference, SsoIdentity
 from config.runtime_config import config_get
 from healthchecks.agents.models import ProbeLocationState
 from healthchecks.agents.services import agent_key_create, location_create, quorum_set
@@ -172,6 +172,19 @@ def full_world() -> dict:
             notify=False,  # its windows would mail the world's subscriber
         ),
         branding=status_services.branding_update(values={"page_title": "Example Status"}),
+    )
+    # Configuration as code: what one apply recorded, and a secret it took from the environment.
+    world.update(
+        config_apply=ConfigApply.objects.create(
+            actor=admin_user, actor_name="administrator", via="api", created=1
+        ),
+        secret_reference=SecretReference.objects.create(
+            section="channels",
+            key=world["channel"].name,
+            field="token",
+            variable="OPS_TOKEN",
+            value_digest="0" * 64,
+        ),
     )
     return world
 
