@@ -224,3 +224,9 @@ def connect_audit_hooks() -> None:
             m2m_changed.connect(
                 _m2m_changed, sender=field.remote_field.through, dispatch_uid=f"{uid}-{field.name}"
             )
+
+
+def record_change(instance: Model, *, before: dict, after: dict) -> None:
+    """An entry for a change the save hooks do not see (a user's two-factor devices, kept in
+    django-otp's tables): written like theirs, for the request's staff user."""
+    _write(instance, "update", before, after)

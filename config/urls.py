@@ -32,6 +32,8 @@ urlpatterns = [
     path("", include("alerts.action_urls")),
     # Before the admin's own URLs: its login, with failed attempts counted and limited.
     path("admin/login/", admin_login),
+    # The login's second step and each user's two-factor devices (config/mfa/).
+    path("", include("config.mfa.urls")),
     path("admin/", admin.site.urls),
     path("", include("statuspage.urls")),
     path("", include("statuspage.subscriber_urls")),
