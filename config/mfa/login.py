@@ -74,7 +74,7 @@ def pending_user(request: HttpRequest):
 
 def complete(request: HttpRequest, user, *, method: str) -> str:
     """Logs the pending user in, records how, and returns where to go next."""
-    pending = request.session.pop(PENDING)
-    auth_login(request, user, backend=pending["backend"])
+    pending = request.session.pop(PENDING, None) or {}
+    auth_login(request, user, backend=pending.get("backend"))
     request.session[AUTH_METHOD] = method
-    return pending["next"]
+    return pending.get("next") or reverse("admin:index")

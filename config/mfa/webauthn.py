@@ -10,7 +10,7 @@ import time
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -35,6 +35,9 @@ from config.mfa.services import TwoFactorError
 from config.models import WebAuthnCredential
 
 CHALLENGE = "vigil_webauthn_challenge"
+# What py_webauthn raises on an answer it cannot verify, and what a malformed one can make its
+# parsing raise: each is the client's error (400), never a 500.
+MALFORMED = (WebAuthnException, ValueError, TypeError, KeyError, AttributeError, IndexError)
 CHALLENGE_SECONDS = 300
 REGISTER = "register"
 AUTHENTICATE = "authenticate"
@@ -108,21 +111,21 @@ def registration_verify(request: HttpRequest, user, *, name: str, credential: di
             expected_rp_id=rp_id(request),
             expected_origin=origins(request),
         )
-    except (WebAuthnException, ValueError, TypeError, KeyError) as exc:
+    except MALFORMED as exc:
         raise TwoFactorError(f"The security key's answer could not be verified ({exc}).") from None
-    credential_id = bytes_to_base64url(verified.credential_id)
-    if WebAuthnCredential.objects.filter(credential_id=credential_id).exists():
-        raise TwoFactorError("This security key is registered already.")
-    with transaction.atomic():
-        before = services.device_labels(user)
-        key = WebAuthnCredential.objects.create(
-            user=user,
-            name=" ".join(name.split())[:64] or "Security key",
-            credential_id=credential_id,
-            public_key=verified.credential_public_key,
-            sign_count=verified.sign_count,
-        )
-        services.devices_audited(user, before)
+    try:
+        with transaction.atomic():
+            before = services.device_labels(user)
+            key = WebAuthnCredential.objects.create(
+                user=user,
+                name=" ".join(name.split())[:64] or "Security key",
+                credential_id=bytes_to_base64url(verified.credential_id),
+                public_key=verified.credential_public_key,
+                sign_count=verified.sign_count,
+            )
+            services.devices_audited(user, before)
+    except IntegrityError:  # the unique credential id: someone registered this key already
+        raise TwoFactorError("This security key is registered already.") from None
     return key
 
 
@@ -157,7 +160,7 @@ def authentication_verify(request: HttpRequest, user, *, credential: dict) -> We
                 # A counter that goes backwards means a cloned key: py_webauthn refuses it.
                 credential_current_sign_count=key.sign_count,
             )
-        except (WebAuthnException, ValueError, TypeError, KeyError) as exc:
+        except MALFORMED as exc:
             raise TwoFactorError(f"The security key's answer could not be verified ({exc}).") from None
         key.sign_count = verified.new_sign_count
         key.last_used_at = timezone.now()

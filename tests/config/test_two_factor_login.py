@@ -257,14 +257,29 @@ def test_it_refuses_a_key_of_another_user(operator):
     assert not _signed_in(client)
 
 
-def test_it_answers_a_malformed_key_answer_with_400(operator):
+@pytest.mark.parametrize(
+    "credential",
+    [
+        {"response": 3},
+        {"rawId": 5, "type": "public-key", "response": {"clientDataJSON": "!!"}},
+        {"rawId": "AA", "type": "public-key", "response": []},
+        {"rawId": "AA", "type": "public-key", "response": {"clientDataJSON": "e30", "signature": 7}},
+    ],
+)
+def test_it_answers_a_malformed_key_answer_with_400(operator, credential):
+    authenticator = SoftAuthenticator()
     client = form_client()
     password_step(client, "operator", "pw-operator-12345")
-    _register(client, SoftAuthenticator())
+    _register(client, authenticator)
     client = form_client()
     password_step(client, "operator", "pw-operator-12345")
-    client.post("/admin/login/verify/webauthn/options")
-    for body in ("not json", json.dumps([1]), json.dumps({"credential": {"id": "x", "response": 3}})):
+    for body in ("not json", json.dumps([1]), json.dumps({"credential": {"id": "x", **credential}})):
+        client.post("/admin/login/verify/webauthn/options")
         response = client.post("/admin/login/verify/webauthn", body, content_type="application/json")
         assert response.status_code == 400, body
         assert response.json()["detail"]
+    client.post("/admin/login/verify/webauthn/options")
+    body = json.dumps({"credential": {"id": bytes_to_base64url(authenticator.credential_id), **credential}})
+    response = client.post("/admin/login/verify/webauthn", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "could not be verified" in response.json()["detail"]

@@ -21,9 +21,10 @@
   }
 
   function showError(message) {
+    // The admin's .errornote box shows even when empty, so the class comes with the message.
     var box = document.getElementById("webauthn-error");
     box.textContent = message;
-    box.hidden = false;
+    box.className = "errornote";
   }
 
   function post(button, url, body) {
