@@ -3,8 +3,10 @@ once, kept as digests, one use each), removing a device (password or code first)
 Administrator's reset of another user's devices (audit entry)."""
 
 import re
+import time
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django_otp.plugins.otp_static.models import StaticToken
@@ -192,3 +194,12 @@ def test_it_shows_who_has_two_factor_in_the_user_list():
     page = client.get("/admin/auth/user/").content.decode()
     cells = re.findall(r'<td class="field-two_factor">(.*?)</td>', page)
     assert sorted('alt="True"' in cell for cell in cells) == [False, True]
+
+
+def test_it_removes_a_device_after_a_current_code(two_step):
+    user = _operator()
+    old = totp_device(user, name="Old phone")
+    phone = TOTPDevice.objects.get(user=user, name="Phone")
+    with time_machine.travel(time.time() + 60, tick=False):  # the sign-in used this step's code
+        two_step.post(f"/admin/two-factor/totp/{old.pk}/remove", {"confirm": code_now(phone)})
+    assert not TOTPDevice.objects.filter(pk=old.pk).exists()

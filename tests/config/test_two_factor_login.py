@@ -283,3 +283,29 @@ def test_it_answers_a_malformed_key_answer_with_400(operator, credential):
     response = client.post("/admin/login/verify/webauthn", body, content_type="application/json")
     assert response.status_code == 400
     assert "could not be verified" in response.json()["detail"]
+
+
+def test_it_binds_keys_to_the_configured_relying_party(operator, settings):
+    settings.WEBAUTHN_RP_ID = "status.example.com"
+    settings.WEBAUTHN_ORIGINS = ["https://status.example.com"]
+    client = form_client()
+    password_step(client, "operator", "pw-operator-12345")
+    assert _register(client, SoftAuthenticator()).status_code == 400  # testserver is not the party
+    right = SoftAuthenticator(origin="https://status.example.com", rp_id="status.example.com")
+    assert _register(client, right).status_code == 200
+
+
+def test_it_refuses_a_registration_challenge_for_signing_in(operator):
+    authenticator = SoftAuthenticator()
+    client = form_client()
+    password_step(client, "operator", "pw-operator-12345")
+    _register(client, authenticator)
+    client = form_client()
+    password_step(client, "operator", "pw-operator-12345")
+    options = client.post("/admin/login/verify/webauthn/options").json()
+    session = client.session
+    session["vigil_webauthn_challenge"]["purpose"] = "register"
+    session.save()
+    body = json.dumps({"credential": authenticator.authenticate(options)})
+    response = client.post("/admin/login/verify/webauthn", body, content_type="application/json")
+    assert response.status_code == 400 and "expired or was used" in response.json()["detail"]
