@@ -50,6 +50,9 @@ def _json_error(message: str, status: int) -> JsonResponse:
 
 
 def _body(request: HttpRequest) -> dict:
+    # A form body is read (and its stream used up) by the CSRF check: only JSON comes here whole.
+    if request.content_type != "application/json":
+        raise TwoFactorError("Send the key's answer as JSON (Content-Type: application/json).")
     try:
         body = json_loads(request.body)
     except JSONBodyError as exc:

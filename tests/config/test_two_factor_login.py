@@ -309,3 +309,13 @@ def test_it_refuses_a_registration_challenge_for_signing_in(operator):
     body = json.dumps({"credential": authenticator.authenticate(options)})
     response = client.post("/admin/login/verify/webauthn", body, content_type="application/json")
     assert response.status_code == 400 and "expired or was used" in response.json()["detail"]
+
+
+def test_it_answers_a_form_body_on_the_key_step_with_400(operator):
+    client = form_client()
+    password_step(client, "operator", "pw-operator-12345")
+    _register(client, SoftAuthenticator())
+    client = form_client()
+    password_step(client, "operator", "pw-operator-12345")
+    response = client.post("/admin/login/verify/webauthn", {"credential": "x"})
+    assert response.status_code == 400 and "as JSON" in response.json()["detail"]
