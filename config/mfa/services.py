@@ -9,7 +9,9 @@ from collections.abc import Iterable
 
 import segno
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Exists, Q
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -31,10 +33,10 @@ class TwoFactorError(Exception):
 def has_second_factor(user) -> bool:
     """A confirmed TOTP device or a security key: the user must pass a second step. Recovery
     codes alone do not count (they exist only beside one of these)."""
-    return (
-        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
-        or WebAuthnCredential.objects.filter(user=user).exists()
-    )
+    # One query: the middleware asks this on every request of a password-only session.
+    totp = TOTPDevice.objects.filter(user=user.pk, confirmed=True)
+    keys = WebAuthnCredential.objects.filter(user=user.pk)
+    return get_user_model().objects.filter(Q(Exists(totp)) | Q(Exists(keys)), pk=user.pk).exists()
 
 
 def enrolment_required(user) -> bool:
