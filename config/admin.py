@@ -2,17 +2,25 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import Exists, OuterRef
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
 from config import api_keys
 from config.api_keys_api import api_key_state
-from config.models import ApiKey, AuditEntry, OperationsConfig, SsoIdentity
+from config.mfa import services as mfa_services
+from config.models import ApiKey, AuditEntry, OperationsConfig, SsoIdentity, WebAuthnCredential
 from config.runtime_config import config_get
+
+User = get_user_model()
 
 
 @admin.register(AuditEntry)
@@ -247,3 +255,45 @@ class SsoIdentityAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# django-otp's own device pages would show a TOTP device's secret to whoever may view it; devices
+# are managed on each user's Two-factor page, and reset from the user list below.
+admin.site.unregister(TOTPDevice)
+admin.site.unregister(StaticDevice)
+
+
+class VigilUserAdmin(UserAdmin):
+    """Django's user admin, plus whether each user signs in with two factors and the reset for
+    someone who lost their devices."""
+
+    list_display = [*UserAdmin.list_display, "two_factor"]
+    actions = ["reset_two_factor"]
+
+    def get_queryset(self, request):
+        # One query for the list: whether each user has a confirmed TOTP device or a key.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                has_totp=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
+                has_key=Exists(WebAuthnCredential.objects.filter(user=OuterRef("pk"))),
+            )
+        )
+
+    @admin.display(description="two-factor", boolean=True)
+    def two_factor(self, user) -> bool:
+        return bool(getattr(user, "has_totp", False) or getattr(user, "has_key", False))
+
+    @admin.action(description="Reset two-factor sign-in (remove every device)", permissions=["change"])
+    def reset_two_factor(self, request, queryset):
+        count = mfa_services.devices_reset(users=list(queryset))
+        self.message_user(
+            request,
+            f"Reset two-factor sign-in for {count} user(s); they sign in with a password and enrol again.",
+            messages.SUCCESS,
+        )
+
+
+admin.site.unregister(User)
+admin.site.register(User, VigilUserAdmin)

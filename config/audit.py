@@ -269,3 +269,9 @@ def audit_record(*, instance: Model, action: str, actor=None, via: str = AuditEn
         after=after,
         changes={k: [None, v] for k, v in after.items() if v not in (None, "", [], {})},
     )
+
+
+def record_change(instance: Model, *, before: dict, after: dict) -> None:
+    """An entry for a change the save hooks do not see (a user's two-factor devices, kept in
+    django-otp's tables): written like theirs, for the request's staff user."""
+    _write(instance, "update", before, after)

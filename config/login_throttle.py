@@ -6,7 +6,8 @@ correct password does not open the door during the lock-out either.
 Per username as well as per address: an attacker spreading guesses over many addresses still
 hits the per-username limit. The price is that someone who knows a username can keep that user
 locked out for a window at a time (LOGIN_FAILURE_WINDOW); the per-username limit is higher than
-a person mistyping would reach. A successful login clears its username's counter.
+a person mistyping would reach. A correct password clears its username's counter, also when a
+second step follows (config/mfa/, which counts failed second steps on counters of its own).
 """
 
 import hashlib
@@ -18,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from config import ratelimit
+from config.mfa.login import password_login
 from config.sso import password_login_enabled, sso_enabled
 
 
@@ -54,9 +56,9 @@ def _login_context() -> dict:
 
 
 def admin_login(request: HttpRequest) -> HttpResponse:
-    """admin.site.login, counting failures and refusing attempts past the limits."""
+    """The admin's login, counting failures and refusing attempts past the limits."""
     if request.method != "POST":
-        return admin.site.login(request, extra_context=_login_context())
+        return password_login(request, extra_context=_login_context())
     if not password_login_enabled():
         # Refused before the password is looked at: with LOCAL_LOGIN=0 a right password opens
         # nothing, so guessing one is pointless too.
@@ -74,8 +76,8 @@ def admin_login(request: HttpRequest) -> HttpResponse:
         response = TemplateResponse(request, "admin/login_throttled.html", context, status=429)
         response["Retry-After"] = str(wait)
         return response
-    response = admin.site.login(request, extra_context=_login_context())
-    if request.user.is_authenticated:
+    response = password_login(request, extra_context=_login_context())
+    if getattr(request, "vigil_password_ok", False):
         for key, _ in keys:
             if key.startswith("login:user:"):
                 ratelimit.clear(key, window=window)

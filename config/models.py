@@ -177,3 +177,27 @@ class ConfigApply(models.Model):
 
     def __str__(self) -> str:
         return f"config applied by {self.actor_name}: +{self.created} ~{self.updated} -{self.deleted}"
+
+
+class WebAuthnCredential(models.Model):
+    """A security key or passkey registered for two-factor sign-in (config/mfa/). The public key
+    and the signature counter are all the server keeps: the private key never leaves the
+    authenticator."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webauthn_credentials"
+    )
+    name = models.CharField(max_length=64, help_text="Which key this is, e.g. 'YubiKey on my keyring'.")
+    # The authenticator's id for the credential, base64url (what the browser sends back).
+    credential_id = models.CharField(max_length=1400, unique=True)
+    public_key = models.BinaryField()
+    sign_count = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "security key"
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user})"

@@ -9,7 +9,9 @@ Each setting is defined once, in the section it belongs to, and never changed fu
 """
 
 import ipaddress
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -33,6 +35,12 @@ from config.env import (
 )
 from config.roles import ROLES
 from notifications import formats
+
+# A host name: labels of letters, digits and hyphens, the last one not all digits (WebAuthn's
+# RP ID is never an IP address, and has no scheme or port).
+_WEBAUTHN_RP_ID_FORMAT = re.compile(
+    r"(?=.{1,253}$)(?!(.*\.)?[0-9]+$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)
 
 # --- Paths: the code, and the folder that holds everything the embedded mode writes ----------
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -77,6 +85,12 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
+    # Two-factor sign-in (config/mfa/): django-otp's TOTP and static (recovery code) devices, with
+    # their own migrations. Before config, whose admin takes their admin pages away (a TOTP
+    # device's page would show its secret).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "config",
     "subscribers",
     "oncall",
@@ -115,6 +129,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A session that has not passed its second step, or must enrol first, is not signed in
+    # beyond the two-factor pages (config/mfa/middleware.py).
+    "config.mfa.middleware.TwoFactorMiddleware",
     # Right after authentication: the audit log needs to know who made the request (config/audit.py).
     "config.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -464,6 +481,33 @@ elif OIDC_CLIENT_ID or OIDC_CLIENT_SECRET:
 LOCAL_LOGIN = env_bool("LOCAL_LOGIN", True)
 if not LOCAL_LOGIN and not OIDC_ISSUER:
     raise ImproperlyConfigured("LOCAL_LOGIN=0 needs OIDC_ISSUER: without single sign-on nobody could log in")
+# Two-factor sign-in (config/mfa/, docs/security.md). MFA_REQUIRED_ROLES: roles whose members
+# must enrol a TOTP app or a security key before anything else. A failed second step counts
+# against the LOGIN_* limits above, per address and per user.
+MFA_REQUIRED_ROLES = env_list("MFA_REQUIRED_ROLES")
+_unknown_roles = sorted(set(MFA_REQUIRED_ROLES) - set(ROLES))
+if _unknown_roles:
+    raise ImproperlyConfigured(
+        f"MFA_REQUIRED_ROLES must name roles among {', '.join(ROLES)}; got {', '.join(_unknown_roles)}"
+    )
+# The name authenticator apps show beside the code.
+OTP_TOTP_ISSUER = SITE_NAME
+# WebAuthn's relying party: the host name keys are bound to, and the origins a ceremony may
+# come from. Empty: the request's own host and origin with DEBUG=1, PUBLIC_URL's with DEBUG=0.
+WEBAUTHN_RP_ID = env_matching(
+    "WEBAUTHN_RP_ID", _WEBAUTHN_RP_ID_FORMAT, "a host name without scheme or port, e.g. status.example.com"
+)
+if not WEBAUTHN_RP_ID and not DEBUG:
+    WEBAUTHN_RP_ID = urlsplit(PUBLIC_URL).hostname or ""
+WEBAUTHN_ORIGINS = env_list("WEBAUTHN_ORIGINS")
+for _origin in WEBAUTHN_ORIGINS:
+    env_url("WEBAUTHN_ORIGINS", _origin, schemes=("https", "http"))
+if not WEBAUTHN_ORIGINS and not DEBUG:
+    WEBAUTHN_ORIGINS = [PUBLIC_URL]
+# The counters of config/ratelimit.py throttle second steps, with a 429 a person can read;
+# django-otp's own per-device delay would also refuse a right code after a wrong one.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -37,6 +37,8 @@ urlpatterns = [
     path("admin/logout/", sso_views.sso_logout),
     path("sso/login", sso_views.sso_login, name="sso-login"),
     path("sso/callback", sso_views.sso_callback, name="sso-callback"),
+    # The login's second step and each user's two-factor devices (config/mfa/).
+    path("", include("config.mfa.urls")),
     path("admin/", admin.site.urls),
     path("", include("statuspage.urls")),
     path("", include("statuspage.subscriber_urls")),

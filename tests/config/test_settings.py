@@ -27,6 +27,9 @@ PRINT_SCHEDULE = (
         ),
         ("CELERY_BROKER_URL", "kafka://x", "CELERY_BROKER_URL must be a URL starting with"),
         ("SLACK_NOTIFICATIONS_ENABLED", "1", "SLACK_WEBHOOK_URL must be set"),
+        ("MFA_REQUIRED_ROLES", "Administrators,Admins", "MFA_REQUIRED_ROLES must name roles among"),
+        ("WEBAUTHN_RP_ID", "https://status.example.com", "WEBAUTHN_RP_ID must be a host name"),
+        ("WEBAUTHN_ORIGINS", "status.example.com", "WEBAUTHN_ORIGINS must be a URL"),
     ],
 )
 def test_it_refuses_a_bad_value_naming_the_variable(variable, value, message):

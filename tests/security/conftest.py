@@ -7,11 +7,13 @@ import pytest
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
 from alerts.drills import drill_start
 from alerts.models import AlertMessage
-from config.models import AuditEntry, ConfigApply, SecretReference, SsoIdentity
+from config.mfa import services as services_mfa
+from config.models import AuditEntry, ConfigApply, SecretReference, SsoIdentity, WebAuthnCredential
 from config.runtime_config import config_get
 from healthchecks.agents.models import ProbeLocationState
 from healthchecks.agents.services import agent_key_create, location_create, quorum_set
@@ -138,6 +140,14 @@ def full_world() -> dict:
         ),
     )
     world.update(paging_drill=drill_start(policy=world["escalation_policy"], user=admin_user))
+    totp = TOTPDevice.objects.create(user=admin_user, name="Phone", confirmed=True)
+    world.update(
+        totp_device=totp,
+        recovery_codes=services_mfa.recovery_codes_generate(user=admin_user),
+        security_key=WebAuthnCredential.objects.create(
+            user=admin_user, name="YubiKey", credential_id="c2VjdXJpdHkta2V5", public_key=b"\xa5\x01\x02"
+        ),
+    )
     world.update(backup_verification=BackupVerificationFactory())
     world.update(backup=world["backup_verification"].backup)
     report = ReportFactory()

@@ -176,8 +176,8 @@ def _admin_posts(world) -> list[tuple[str, str, dict, str | None, object]]:
     posts.append(("statuspage_incidenttemplate_open", opening, {}, None, None))
     covered.add("statuspage_incidenttemplate_open")
     for name in admin_url_names():
-        if name.startswith("console-"):
-            covered.add(name)  # the quick actions have their own tests below
+        if name.startswith(("console-", "two-factor")):
+            covered.add(name)  # the quick actions and each user's own devices have their own tests below
     unknown = admin_url_names() - covered
     assert not unknown, f"admin routes with no write check: {sorted(unknown)}"
     return posts
@@ -273,3 +273,57 @@ def test_it_refuses_quick_actions_to_a_viewer(world):
     }
     assert set(codes.values()) == {403}, codes
     assert db_changes(before, db_snapshot()) == []
+
+
+# --- each user's own two-factor devices ----------------------------------------------------
+
+
+def _two_factor_urls(world) -> list[str]:
+    """Every two-factor route, aimed at the world's devices (the Administrator's)."""
+    device = world["totp_device"].pk
+    args = {"two-factor-totp-confirm": [device], "two-factor-device-remove": ["totp", device]}
+    urls = [
+        reverse(name, args=args.get(name, []))
+        for name in sorted(admin_url_names())
+        if name.startswith("two-factor")
+    ]
+    assert len(urls) >= 9
+    return urls
+
+
+TWO_FACTOR_BODY = {"name": "x", "code": "000000", "confirm": "pw-viewer-12345"}
+
+
+def test_it_sends_anonymous_two_factor_writes_to_the_login_page(world):
+    client = _browser_client()
+    before = db_snapshot()
+    wrong = []
+    for url in _two_factor_urls(world):
+        response = client.post(url, TWO_FACTOR_BODY)
+        to_login = response.status_code == 302 and response["Location"].startswith("/admin/login/")
+        if not (to_login or response.status_code == 401):
+            wrong.append(f"{url}: {response.status_code}")
+    assert not wrong, wrong
+    assert db_changes(before, db_snapshot()) == []
+
+
+def test_it_keeps_a_viewer_to_their_own_two_factor_devices(world):
+    viewer = role_user("viewer")
+    client = _browser_client(viewer)
+
+    def others() -> dict:
+        snapshot = db_snapshot()
+        return {
+            label: [row for row in snapshot[label] if row.get("user_id") != viewer.pk]
+            for label in (
+                "otp_totp.totpdevice",
+                "otp_static.staticdevice",
+                "otp_static.statictoken",
+                "config.webauthncredential",
+            )
+        }
+
+    before = others()
+    for url in _two_factor_urls(world):
+        assert client.post(url, TWO_FACTOR_BODY).status_code in (200, 302, 400, 401, 404, 405), url
+    assert others() == before
