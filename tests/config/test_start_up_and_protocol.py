@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db
 FIRST_CPU_READING = """
 import json, threading, time
 def burn():
-    end = time.monotonic() + 3
+    # Long enough to outlast the first request's imports, slowed by this thread holding the
+    # GIL; a daemon, so the process still ends as soon as the reading is printed.
+    end = time.monotonic() + 30
     while time.monotonic() < end:
         pass
 threading.Thread(target=burn, daemon=True).start()
