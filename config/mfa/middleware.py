@@ -35,6 +35,10 @@ class TwoFactorMiddleware:
         return redirect or self.get_response(request)
 
     def _gate(self, request: HttpRequest) -> HttpResponseRedirect | None:
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            # No session to judge. Reading an empty one would still mark it accessed, and every
+            # public answer would then carry Vary: Cookie, splitting shared caches per visitor.
+            return None
         session = getattr(request, "session", None)
         if session is None or SESSION_KEY not in session or session.get(AUTH_METHOD) in STRONG_METHODS:
             return None
