@@ -106,27 +106,32 @@ def verify_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _pending_key_step(request: HttpRequest):
+    """(user, None) for a pending sign-in that may try a key now, else (None, the refusal)."""
+    user = pending_user(request)
+    if user is None:
+        return None, _json_error("Sign in with your password first.", 401)
+    wait = throttle.refused_for(request, user.pk)
+    if wait:
+        return None, _throttled(request, wait, json=True)
+    return user, None
+
+
 @never_cache
 @require_POST
 def verify_webauthn_options_view(request: HttpRequest) -> HttpResponse:
-    user = pending_user(request)
-    if user is None:
-        return _json_error("Sign in with your password first.", 401)
-    wait = throttle.refused_for(request, user.pk)
-    if wait:
-        return _throttled(request, wait, json=True)
+    user, refusal = _pending_key_step(request)
+    if refusal:
+        return refusal
     return HttpResponse(webauthn.authentication_options(request, user), content_type="application/json")
 
 
 @never_cache
 @require_POST
 def verify_webauthn_view(request: HttpRequest) -> HttpResponse:
-    user = pending_user(request)
-    if user is None:
-        return _json_error("Sign in with your password first.", 401)
-    wait = throttle.refused_for(request, user.pk)
-    if wait:
-        return _throttled(request, wait, json=True)
+    user, refusal = _pending_key_step(request)
+    if refusal:
+        return refusal
     try:
         webauthn.authentication_verify(request, user, credential=_body(request).get("credential", {}))
     except TwoFactorError as exc:
